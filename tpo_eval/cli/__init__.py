@@ -1,0 +1,50 @@
+"""``tpo-eval``: a thin click layer over :mod:`tpo_eval.api`.
+
+Subcommands are loaded lazily from ``_COMMANDS`` so ``tpo-eval --help`` and ``tpo-eval ls`` stay fast
+(no torch import). Each subcommand lives in its own module under ``tpo_eval/cli/``.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+_COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module:attr, one-line help shown by `tpo-eval --help`)
+    "run": ("tpo_eval.cli.run:run", "Evaluate a model on a benchmark (resumable)."),
+    "score": ("tpo_eval.cli.score:score", "Score a predictions file made elsewhere, without a model."),
+    "ls": ("tpo_eval.cli.ls:ls", "List benchmarks, task families, models, extractors, samplers."),
+    "validate": ("tpo_eval.cli.ls:validate", "Validate benchmark configs; report every problem at once."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> Any:
+        if name not in _COMMANDS:
+            return None
+        mod, _, attr = _COMMANDS[name][0].partition(":")
+        return getattr(importlib.import_module(mod), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, _COMMANDS[n][1]) for n in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="tpo-eval")
+def main() -> None:
+    """Score video-MLLM checkpoints on MVBench, Charades-STA, QVHighlights, VideoMME, PerceptionTest and MMIU
+    with each benchmark's official protocol, and put the numbers beside the TPO paper's tables.
+
+    \b
+    Examples:
+      tpo-eval run mvbench --model hf --ckpt ./llava-ov-7b --data-root /data/MVBench --out runs/mvbench
+      tpo-eval run mvbench --model mock:oracle --data-root /data/MVBench --limit 2
+      tpo-eval score mvbench --predictions preds.jsonl --annotations /data/MVBench/json --json
+      tpo-eval ls
+    """

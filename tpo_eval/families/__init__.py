@@ -1,0 +1,1 @@
+"""Task families: the code side of benchmarks (the YAML side lives in ``benchmarks/``)."""

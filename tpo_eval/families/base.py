@@ -1,0 +1,88 @@
+"""The task-family contract. A benchmark YAML names a family; the family turns annotation files into
+:class:`Sample` records, samples into prompts, raw outputs into answers (via named extractors) and answers into
+per-sample metric values, then aggregates them.
+
+Failures are never dropped: an unparsed answer or a failed sample scores 0 on every metric and stays in every
+denominator (``n_total`` counts all samples, ``n_parsed``/``n_failed`` say how many were usable).
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping, Optional, Sequence
+
+from ..config import BenchmarkConfig, DataPaths, TaskSpec
+from ..registries import EXTRACTORS
+from ..types import Answer, Prompt, RawOutput, RequestKind, Sample, SampleScore
+
+
+class AnnotationError(ValueError):
+    """A malformed annotation file or item; the message names the file and the item."""
+
+    def __init__(self, path: Any, item: Any, msg: str) -> None:
+        where = f"{path}" + (f" item {item}" if item is not None else "")
+        super().__init__(f"{where}: {msg}")
+
+
+class TaskFamily:
+    """Base class with the generic parts; families override load/prompt/score as needed."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[RequestKind] = "mcq"
+    option_keys: ClassVar[frozenset[str]] = frozenset()
+    metric_names: ClassVar[tuple[str, ...]] = ("acc",)
+
+    # ---- config ---------------------------------------------------------------------------------------------
+    def validate(self, cfg: BenchmarkConfig) -> list[str]:
+        """Family-specific checks on a parsed config; return every problem found."""
+        return [f"options: unknown key {k!r} for family {self.name!r}" for k in sorted(set(cfg.options) - self.option_keys)]
+
+    # ---- data -----------------------------------------------------------------------------------------------
+    def load_task(self, cfg: BenchmarkConfig, task: TaskSpec, paths: DataPaths) -> list[Sample]:
+        raise NotImplementedError
+
+    def load(self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None) -> list[Sample]:
+        """All samples of the selected tasks, in config order."""
+        out: list[Sample] = []
+        for t in cfg.tasks:
+            if tasks is None or t.name in tasks:
+                out.extend(self.load_task(cfg, t, paths))
+        return out
+
+    def annotation_files(self, cfg: BenchmarkConfig, paths: DataPaths,
+                         tasks: Optional[Sequence[str]] = None) -> dict[str, Any]:
+        """Annotation file per task (for provenance hashes)."""
+        d = paths.annotation_dir(cfg)
+        return {t.name: d / t.annotation for t in cfg.tasks if tasks is None or t.name in tasks}
+
+    # ---- prompting ------------------------------------------------------------------------------------------
+    def build_prompt(self, sample: Sample, cfg: BenchmarkConfig, variant: Optional[str] = None) -> Prompt:
+        p = cfg.prompt(variant)
+        return Prompt(system=p.system, user=p.template.format(question=sample.question) + p.suffix,
+                      assistant_prefix=p.assistant_prefix)
+
+    # ---- extraction and scoring -----------------------------------------------------------------------------
+    def extract(self, label: str, raw: RawOutput, sample: Sample, cfg: BenchmarkConfig) -> Answer:
+        """Run the extractor that ``cfg.extractors[label]`` names; a failed sample is never parsed."""
+        if raw.error is not None:
+            return Answer(extractor=label, value=None, parsed=False)
+        a = EXTRACTORS.get(cfg.extractors[label])(raw, sample)
+        return Answer(extractor=label, value=a.value, parsed=a.parsed)
+
+    def score(self, answer: Answer, sample: Sample) -> Mapping[str, float]:
+        """Per-sample metric values (0 for unparsed answers)."""
+        raise NotImplementedError
+
+    def score_sample(self, label: str, answer: Answer, sample: Sample, failed: bool) -> SampleScore:
+        values = {m: 0.0 for m in self.metric_names} if failed else dict(self.score(answer, sample))
+        return SampleScore(sample_id=sample.id, task=sample.task, extractor=label, values=values,
+                           parsed=answer.parsed and not failed, failed=failed)
+
+    def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
+                  scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
+        """Default aggregation: per task, mean of each per-sample metric in percent; overall micro and/or macro."""
+        from ..metrics import aggregate_means
+
+        return aggregate_means(cfg, samples, scores, self.metric_names)
+
+    def serialize_answer(self, answer: Answer) -> Any:
+        """JSON form of an extracted value (for predictions.jsonl)."""
+        return answer.value

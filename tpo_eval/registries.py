@@ -1,0 +1,36 @@
+"""The project's registries: the single import site for every pluggable name.
+
+Entries are lazy ``module:attr`` strings so listing names never imports heavy modules.
+Benchmarks are not listed here: they are the YAML files under ``benchmarks/`` (see :mod:`tpo_eval.config`).
+"""
+from __future__ import annotations
+
+from .registry import Registry
+
+FAMILIES: Registry = Registry("task family")
+MODELS: Registry = Registry("model adapter")
+EXTRACTORS: Registry = Registry("extractor")
+METRICS: Registry = Registry("metric")
+SAMPLERS: Registry = Registry("frame sampler")
+
+# Task families: Python adapters that benchmark YAMLs point to with ``family:``.
+FAMILIES.add("mcq", "tpo_eval.families.mcq:MCQFamily", "multiple-choice video QA (MVBench, …)")
+
+# Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
+MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
+MODELS.add("hf", "tpo_eval.models.hf:HFVideoModel", "transformers video LLM from a local checkpoint (LLaVA-OneVision, …)")
+
+# Answer extractors (name → callable(raw_text, sample) -> Answer).
+EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",
+               "MVBench notebook: '(' + first line, check_ans substring tests (quirks included)")
+EXTRACTORS.add("mcq_strict", "tpo_eval.extract.mcq:mcq_strict",
+               "only an unambiguous option letter or the exact option text; anything else is unparsed")
+
+# Metrics (name → callable over per-sample values).
+METRICS.add("accuracy", "tpo_eval.metrics:accuracy", "percent of samples scored 1")
+
+# Frame samplers (pure functions in tpo_eval.video.sampling).
+SAMPLERS.add("segment_midpoints", "tpo_eval.video.sampling:segment_midpoints",
+             "MVBench official get_index: N segment midpoints inside the bound")
+SAMPLERS.add("linspace", "tpo_eval.video.sampling:linspace_indices",
+             "np.linspace(first, last, N) rounded: includes both ends (lmms-eval load_video)")

@@ -1,0 +1,76 @@
+"""One generic registry for every pluggable thing: benchmarks, task families, models, extractors, metrics.
+
+Entries are either objects or lazy ``"module:attr"`` strings, so ``tpo-eval ls`` lists everything without
+importing torch or transformers. Names are unique; a typo gets a did-you-mean error listing what exists.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class RegistryError(KeyError):
+    """Unknown or duplicate registry name. ``str()`` gives the full message (KeyError would quote it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class Registry(Generic[T]):
+    """Name → object (or lazy ``"module:attr"`` placeholder) mapping with loud errors."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Any] = {}
+        self._help: dict[str, str] = {}
+
+    def add(self, name: str, target: T | str, help: str = "") -> None:
+        """Register ``target`` (an object, or ``"module:attr"`` imported on first use) under ``name``."""
+        if name in self._entries:
+            raise RegistryError(f"{self.kind} {name!r} is already registered")
+        if isinstance(target, str) and ":" not in target:
+            raise ValueError(f"lazy {self.kind} entry {name!r} must look like 'module:attr', got {target!r}")
+        self._entries[name] = target
+        self._help[name] = help
+
+    def register(self, name: str, help: str = "") -> Callable[[T], T]:
+        """Decorator form of :meth:`add`."""
+
+        def deco(obj: T) -> T:
+            self.add(name, obj, help)
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> T:
+        """Return the entry, importing it if it is lazy. Unknown names raise with suggestions."""
+        if name not in self._entries:
+            close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise RegistryError(
+                f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self._entries)) or '(none)'}"
+            )
+        entry = self._entries[name]
+        if isinstance(entry, str):
+            module, _, attr = entry.partition(":")
+            entry = getattr(importlib.import_module(module), attr)
+            self._entries[name] = entry
+        return entry
+
+    def help(self, name: str) -> str:
+        return self._help.get(name, "")
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)

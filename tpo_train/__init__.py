@@ -1,0 +1,1 @@
+"""tpo-train: the TPO training core (task tokens, heads, recipes). See tpo_train/README.md."""

@@ -16,7 +16,7 @@ $pip install -q -r requirements/constraints.txt
 $pip install -q -c requirements/constraints.txt -r requirements/base.txt -r requirements/test.txt
 # sam2 and deepspeed compile against the torch just installed; no CUDA extension on CPU machines.
 SAM2_BUILD_CUDA=0 DS_BUILD_OPS=0 $pip install -q --no-build-isolation -c requirements/constraints.txt -r requirements/heavy.txt
-$pip install -q --no-build-isolation --no-deps -e .
+$pip install -q --no-build-isolation --no-deps --config-settings editable_mode=compat -e .
 rm -f .venv/.installed-*
 touch "$stamp"
 echo "[install] done" >&2

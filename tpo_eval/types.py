@@ -44,7 +44,7 @@ class Sample:
     question: str
     choices: tuple[str, ...] = ()
     target: Any = None
-    meta: Mapping[str, Any] = field(default=_EMPTY)
+    meta: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     duration: Optional[float] = None
 
 

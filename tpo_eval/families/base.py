@@ -7,6 +7,7 @@ denominator (``n_total`` counts all samples, ``n_parsed``/``n_failed`` say how m
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional, Sequence
 
 from ..config import BenchmarkConfig, DataPaths, TaskSpec
@@ -82,6 +83,29 @@ class TaskFamily:
         from ..metrics import aggregate_means
 
         return aggregate_means(cfg, samples, scores, self.metric_names)
+
+    def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample]) -> dict[str, RawOutput]:
+        """Outputs made elsewhere, by sample id. Default: JSONL (or a JSON list) of ``{"id", "output"}`` rows,
+        which includes a run's own predictions.jsonl (its ``windows``/``saliency``/``error`` are kept).
+        Families with official prediction formats override this. Coverage is checked by the caller."""
+        from ..records import read_jsonl
+        from ..runner import raw_from_row
+
+        text_start = path.read_text(encoding="utf-8")[:1].strip() if path.is_file() else ""
+        if text_start == "[":
+            import json
+
+            rows = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            rows = read_jsonl(path)
+        out: dict[str, RawOutput] = {}
+        for n, row in enumerate(rows, 1):
+            if not isinstance(row, dict) or "id" not in row or ("output" not in row and "error" not in row):
+                raise AnnotationError(path, f"row {n}", "expected an object with 'id' and 'output'")
+            if str(row["id"]) in out:
+                raise AnnotationError(path, f"row {n}", f"duplicate prediction for id {row['id']!r}")
+            out[str(row["id"])] = raw_from_row(row)
+        return out
 
     def serialize_answer(self, answer: Answer) -> Any:
         """JSON form of an extracted value (for predictions.jsonl)."""

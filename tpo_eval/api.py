@@ -1,0 +1,167 @@
+"""The Python API behind the CLI: :func:`evaluate` runs a model on a benchmark; :func:`score_outputs` turns raw
+outputs into a results document (used by runs, re-scores of run directories and external prediction files)."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from .config import BenchmarkConfig, DataPaths, load_benchmark
+from .families.base import TaskFamily
+from .records import SCHEMA_VERSION, command_line, git_state, package_versions, sha256_file, sha256_json
+from .registries import FAMILIES
+from .selection import check_tasks, ids_digest, select
+from .types import RawOutput, Sample, SampleScore
+
+
+class MissingMediaError(FileNotFoundError):
+    """Raised before any inference when media files are missing (lists them all)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run; the CLI builds exactly this object."""
+
+    benchmark: str
+    model: str = "mock:oracle"
+    ckpt: Optional[str] = None
+    data_root: Optional[Path] = None
+    annotations: Optional[Path] = None
+    out_dir: Optional[Path] = None
+    tasks: Optional[tuple[str, ...]] = None
+    limit: Optional[int] = None
+    subset: Optional[int] = None
+    subset_seed: int = 0
+    prompt: Optional[str] = None
+    num_frames: Optional[int] = None
+    skip_missing: bool = False
+    device: str = "cpu"
+    dtype: str = "float32"
+    batch_size: int = 1
+    seed: int = 0
+    shard_index: int = 0
+    shard_count: int = 1
+    model_args: Mapping[str, str] = field(default_factory=dict)
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Per-sample scores per extractor label, and the results document built from them."""
+
+    scores: Mapping[str, Sequence[SampleScore]]
+    doc: dict[str, Any]
+
+
+def load_samples(cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None,
+                 limit: Optional[int] = None, subset: Optional[int] = None, subset_seed: int = 0
+                 ) -> tuple[TaskFamily, list[Sample]]:
+    check_tasks(cfg, tasks)
+    family: TaskFamily = FAMILIES.get(cfg.family)()
+    samples = family.load(cfg, paths, tasks)
+    return family, select(samples, limit, subset, subset_seed)
+
+
+def missing_media(samples: Sequence[Sample]) -> list[str]:
+    """Every media path that does not exist, in sample order (checked before the first forward pass)."""
+    out, seen = [], set()
+    for s in samples:
+        for p in s.media.paths:
+            if p not in seen and not Path(p).exists():
+                out.append(p)
+            seen.add(p)
+    return out
+
+
+def score_outputs(cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample],
+                  outputs: Mapping[str, RawOutput]) -> Scored:
+    """Extract with every declared extractor and score every sample. A sample without an output, or with an
+    error, is a failure: it scores 0 and stays in every denominator."""
+    scores: dict[str, list[SampleScore]] = {label: [] for label in cfg.extractors}
+    for s in samples:
+        raw = outputs.get(s.id) or RawOutput(s.id, error="no prediction")
+        failed = raw.error is not None
+        for label in cfg.extractors:
+            ans = family.extract(label, raw, s, cfg)
+            scores[label].append(family.score_sample(label, ans, s, failed))
+    agg = family.aggregate(cfg, samples, scores)
+    metrics = [f"{label}/{m}" for label in cfg.extractors for m in family.metric_names]
+    doc = {
+        "schema_version": SCHEMA_VERSION, "benchmark": cfg.name, "benchmark_version": cfg.version,
+        "family": cfg.family, "extractors": dict(cfg.extractors), "primary": cfg.primary or metrics[0],
+        "metrics": metrics, "aggregation": list(cfg.aggregation), **agg,
+        "sample_ids_sha256": ids_digest(samples),
+    }
+    return Scored(scores=scores, doc=doc)
+
+
+def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks: Optional[Sequence[str]],
+               extra: Mapping[str, Any]) -> dict[str, Any]:
+    ann = {}
+    for t, p in family.annotation_files(cfg, paths, tasks).items():
+        ann[t] = {"path": str(p), "sha256": sha256_file(p) if Path(p).is_file() else None}
+    return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
+            "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
+            **extra}
+
+
+def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """Run ``run.model`` on ``run.benchmark``; resumable; returns the results document (also written to
+    ``out_dir/results.json`` once every selected sample has a prediction)."""
+    from .runner import Runner
+
+    return Runner(run, on_sample=on_sample).run()
+
+
+class CoverageError(ValueError):
+    """A predictions file does not cover every selected sample (and --allow-partial was not given)."""
+
+
+def score_file(benchmark: str, predictions: Path, paths: DataPaths, tasks: Optional[Sequence[str]] = None,
+               allow_partial: bool = False, out_dir: Optional[Path] = None) -> dict[str, Any]:
+    """Score predictions made elsewhere (or a run directory's own) without a model.
+
+    By default every selected sample must have a prediction; ``allow_partial`` scores the covered ones and
+    records how many were missing in ``coverage``."""
+    import sys
+
+    from .records import write_json_atomic
+
+    cfg = load_benchmark(benchmark)
+    family, samples = load_samples(cfg, paths, tasks)
+    pred_files = sorted(predictions.glob("predictions*.jsonl")) if predictions.is_dir() else [predictions]
+    if not pred_files or not all(p.is_file() for p in pred_files):
+        raise FileNotFoundError(f"no predictions file at {predictions}")
+    outputs: dict[str, RawOutput] = {}
+    for pf in pred_files:
+        outputs.update(family.read_predictions(pf, cfg, samples))
+    known = {s.id for s in samples}
+    extra = [i for i in outputs if i not in known]
+    if extra:
+        print(f"[tpo-eval] warning: {len(extra)} prediction id(s) are not among the selected samples and are "
+              f"ignored (e.g. {extra[:3]})", file=sys.stderr)
+    covered = [s for s in samples if s.id in outputs]
+    n_missing = len(samples) - len(covered)
+    if n_missing and not allow_partial:
+        first = [s.id for s in samples if s.id not in outputs][:5]
+        raise CoverageError(f"{n_missing} of {len(samples)} {cfg.name} samples have no prediction in {predictions} "
+                            f"(first: {', '.join(first)}); pass --allow-partial to score the {len(covered)} "
+                            "covered ones, or --tasks to select tasks")
+    scored = score_outputs(cfg, family, covered if allow_partial else samples, outputs)
+    doc = scored.doc
+    doc["coverage"] = {"n_selected": len(samples), "n_predicted": len(covered), "n_missing": n_missing,
+                       "allow_partial": allow_partial}
+    doc["provenance"] = provenance(cfg, family, paths, tasks, {
+        "predictions": [{"path": str(p), "sha256": sha256_file(p)} for p in pred_files], "scored_at": now()})
+    if out_dir is not None:
+        write_json_atomic(Path(out_dir) / "results.json", doc)
+    return doc
+
+
+def prompt_hash(cfg: BenchmarkConfig, variant: Optional[str]) -> str:
+    return sha256_json(asdict(cfg.prompt(variant)) | {"options": dict(cfg.options)})[:16]
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")

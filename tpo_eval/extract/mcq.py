@@ -1,0 +1,75 @@
+"""Extractors for multiple-choice answers.
+
+``mvbench_official`` reproduces the MVBench reference notebook: ``'(' + first line of the stripped output``, then
+the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the notebook's
+``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is an
+unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:`` …, optionally followed by text that
+does not name a different option) or exactly one option's text; everything else is unparsed.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from ..types import Answer, RawOutput, Sample
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def official_token(text: str) -> str:
+    """The notebook's prediction token: ``('(' + text.strip().split('\\n')[0]).lower().split(' ')[0]``."""
+    first_line = text.strip().split("\n")[0]
+    return ("(" + first_line).lower().split(" ")[0]
+
+
+def check_ans(token: str, gold_index: int) -> bool:
+    """The notebook's ``check_ans`` on a token from :func:`official_token`: substring tests either way against
+    the gold option token ``'(x)'``. Quirks kept: ``'('`` (empty output) and ``')'`` count as correct."""
+    gt_option = f"({LETTERS[gold_index].lower()})"
+    return token.replace(".", "") in gt_option or gt_option in token
+
+
+def mvbench_official(raw: RawOutput, sample: Sample) -> Answer:
+    tok = official_token(raw.text)
+    # "Parsed" for the official extractor means the token names a real option; scoring still follows check_ans.
+    m = re.fullmatch(r"\(([a-z])\)?[.,:;]?", tok)
+    parsed = bool(m) and LETTERS.lower().index(m.group(1)) < len(sample.choices)
+    return Answer(extractor="mvbench_official", value=tok, parsed=parsed)
+
+
+_LEAD = re.compile(r"^\(?\s*([A-Za-z])\s*(\)|\.|:|$|\s)")
+
+
+def strict_index(text: str, choices: tuple[str, ...]) -> Optional[int]:
+    """Option index when ``text`` unambiguously names one option, else None."""
+    t = text.strip()
+    if not t:
+        return None
+    norm = [_norm(c) for c in choices]
+    m = _LEAD.match(t)
+    if m:
+        letter, closer = m.group(1), m.group(2)
+        bracketed = t.startswith("(") or closer == ")"
+        # "A man …" / "a dog …": a letter followed by a space is an article, not an answer, unless bracketed;
+        # a bare lower-case letter counts only when bracketed.
+        spaced = closer.isspace() and not t.startswith("(")
+        if not spaced and (letter.isupper() or bracketed):
+            idx = LETTERS.index(letter.upper())
+            if idx >= len(choices):
+                return None
+            rest = _norm(t[m.end():])
+            # "A) <text of option C>" contradicts itself: unparsed.
+            if rest and rest in norm and norm.index(rest) != idx and norm.count(rest) == 1:
+                return None
+            return idx
+    hits = [i for i, c in enumerate(norm) if c == _norm(t)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def mcq_strict(raw: RawOutput, sample: Sample) -> Answer:
+    idx = strict_index(raw.text, sample.choices)
+    return Answer(extractor="mcq_strict", value=idx, parsed=idx is not None)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s.strip().rstrip(".").strip()).lower()

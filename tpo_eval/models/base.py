@@ -1,0 +1,64 @@
+"""The model-adapter contract and the helper that builds one from ``--model NAME[:VARIANT]``."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, ClassVar, Optional, Sequence
+
+from ..types import RawOutput, Request, RequestKind
+
+
+class ModelError(RuntimeError):
+    """A model cannot be built or cannot answer this benchmark (message says what to do)."""
+
+
+class VideoModel:
+    """Base adapter. Subclasses set ``supports`` and implement :meth:`predict`.
+
+    ``predict`` answers a batch of requests, one :class:`RawOutput` per request in order. An adapter must not
+    raise for a single bad sample: it returns ``RawOutput(error=...)`` so the runner records a failure and goes on.
+    """
+
+    name: ClassVar[str] = ""
+    supports: ClassVar[frozenset[RequestKind]] = frozenset()
+    needs_frames: ClassVar[bool] = True
+
+    def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",
+                 dtype: str = "float32", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
+        self.variant, self.ckpt, self.device, self.dtype = variant, ckpt, device, dtype
+        self.batch_size, self.seed, self.kwargs = batch_size, seed, kwargs
+
+    def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
+        raise NotImplementedError
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies this model's answers (goes into the settings hash and the provenance)."""
+        return {"model": self.name, "variant": self.variant, "checkpoint": self.ckpt,
+                "checkpoint_sha256": checkpoint_hash(self.ckpt) if self.ckpt else None}
+
+
+def checkpoint_hash(ckpt: str | Path) -> str:
+    """sha256 over a checkpoint's weight and config files (names, sizes and contents), in sorted order.
+
+    Large shards are hashed in full once; this is the price of an honest provenance record.
+    """
+    p = Path(ckpt)
+    if not p.exists():
+        raise ModelError(f"checkpoint {p} does not exist")
+    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def build_model(spec: str, **kwargs: Any) -> VideoModel:
+    """``hf`` → HFVideoModel(); ``mock:oracle`` → MockModel(variant='oracle')."""
+    from ..registries import MODELS
+
+    name, _, variant = spec.partition(":")
+    cls = MODELS.get(name)
+    return cls(variant=variant or None, **kwargs)

@@ -57,8 +57,15 @@ class Scored:
 def load_samples(cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None,
                  limit: Optional[int] = None, subset: Optional[int] = None, subset_seed: int = 0
                  ) -> tuple[TaskFamily, list[Sample]]:
+    from .config import ConfigError
+
     check_tasks(cfg, tasks)
     family: TaskFamily = FAMILIES.get(cfg.family)()
+    # Every missing annotation file at once, before any is parsed.
+    missing = [f"task {t}: annotation file {p} not found" for t, p in family.annotation_files(cfg, paths, tasks).items()
+               if not Path(p).exists()]
+    if missing:
+        raise ConfigError(cfg.path, missing)
     samples = family.load(cfg, paths, tasks)
     return family, select(samples, limit, subset, subset_seed)
 

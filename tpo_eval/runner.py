@@ -64,6 +64,8 @@ class Runner:
         model = build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
                             dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size, seed=self.run_cfg.seed,
                             **dict(self.run_cfg.model_args))
+        if hasattr(model, "set_generation"):
+            model.set_generation(dict(self.cfg.generation))
         if self.family.kind not in model.supports:
             raise ModelError(f"model {self.run_cfg.model!r} cannot answer {self.family.kind!r} requests "
                              f"({self.cfg.name}); it supports {sorted(model.supports)}")

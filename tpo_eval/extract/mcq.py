@@ -4,7 +4,8 @@
 the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the notebook's
 ``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is an
 unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:`` …, optionally followed by text that
-does not name a different option) or exactly one option's text; everything else is unparsed.
+does not name a different option) or exactly one option's text, on the first line; everything else is
+unparsed.
 """
 from __future__ import annotations
 
@@ -41,8 +42,10 @@ _LEAD = re.compile(r"^\(?\s*([A-Za-z])\s*(\)|\.|:|$|\s)")
 
 
 def strict_index(text: str, choices: tuple[str, ...]) -> Optional[int]:
-    """Option index when ``text`` unambiguously names one option, else None."""
-    t = text.strip()
+    """Option index when the first line of ``text`` unambiguously names one option, else None.
+
+    Only the first line is read (as the reference does): models often ramble on after the answer."""
+    t = text.strip().split("\n")[0].strip()
     if not t:
         return None
     norm = [_norm(c) for c in choices]

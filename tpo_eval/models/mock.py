@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -37,6 +38,10 @@ class MockModel(VideoModel):
         return fp
 
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
+        # ``--model-arg delay=SECONDS`` simulates a slow model (resume tests); it does not change answers.
+        delay = float(self.kwargs.get("delay", 0) or 0)
+        if delay:
+            time.sleep(delay * len(requests))
         return [self._one(r) for r in requests]
 
     def _one(self, r: Request) -> RawOutput:

@@ -29,41 +29,29 @@ RANGES: dict[str, tuple[float, float]] = {"short": (0.0, 10.0), "middle": (10.0,
 MAX_PRED_WINDOWS = 10
 
 
-def _pad(rows: Sequence[np.ndarray], width: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stack ragged (n_i, cols) arrays into (Q, width, cols) plus a validity mask (Q, width)."""
-    out = np.zeros((len(rows), max(width, 1), cols))
-    valid = np.zeros((len(rows), max(width, 1)), dtype=bool)
+def _pad(rows: Sequence[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack ragged (n_i, 3) arrays, cut to ``width`` rows, into (Q, width, 3) plus a validity mask (Q, width)."""
+    out = np.zeros((len(rows), width, 3))
+    valid = np.zeros((len(rows), width), dtype=bool)
     for i, r in enumerate(rows):
         n = min(len(r), width)
-        if n:
-            out[i, :n] = r[:n, :cols]
-            valid[i, :n] = True
+        out[i, :n] = r[:n]
+        valid[i, :n] = True
     return out, valid
 
 
-def range_masks(gt_windows: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
-    """Per range, a (Q, G) mask of the GT windows kept (all of them for ``full``)."""
-    gt, valid = _pad(gt_windows, max((len(g) for g in gt_windows), default=1), 2)
-    length = gt[..., 1] - gt[..., 0]
-    out = {}
-    for name, (lo, hi) in RANGES.items():
-        out[name] = valid.copy() if name == "full" else valid & (length > lo) & (length <= hi)
-    return out
-
-
-def _r1_iou(top1: np.ndarray, has_pred: np.ndarray, gt: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Hull IoU of each query's first window with its best-matching kept GT window: (Q,)."""
-    ious = np.where(keep, cross_iou(top1[:, None, :], gt)[:, 0, :], -np.inf)
-    best = np.argmax(ious, axis=1)  # first maximum, as np.argmax in the official code
+def _r1_iou(top1: np.ndarray, has_pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Hull IoU of each query's first window with its best-matching GT window (gt: (n, k, 2)): (n,)."""
+    best = np.argmax(cross_iou(top1[:, None, :], gt)[:, 0, :], axis=1)  # first maximum, as the official np.argmax
     matched = gt[np.arange(len(gt)), best]
-    return np.where(has_pred & keep.any(axis=1), paired_iou(top1, matched), 0.0)
+    return np.where(has_pred, paired_iou(top1, matched), 0.0)
 
 
-def _average_precision(windows: np.ndarray, wvalid: np.ndarray, gt: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Per query and IoU threshold, the official detection AP: (Q, T)."""
+def _average_precision(windows: np.ndarray, wvalid: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per query and IoU threshold, the official detection AP; gt is (n, k, 2) with k >= 1: (n, T)."""
     q, p = wvalid.shape
     thr = np.asarray(MAP_THRESHOLDS)
-    ious = np.where(keep[:, None, :], cross_iou(windows[..., :2], gt), -np.inf)  # (Q, P, G)
+    ious = cross_iou(windows[..., :2], gt)  # (n, P, k)
     locked = np.zeros((q, len(thr), gt.shape[1]), dtype=bool)
     tp = np.zeros((q, len(thr), p))
     for j in range(p):
@@ -76,7 +64,7 @@ def _average_precision(windows: np.ndarray, wvalid: np.ndarray, gt: np.ndarray, 
         locked[qi, ti, pick[qi, ti]] = True
     fp = wvalid[:, None, :] & (tp == 0)
     tp_c, fp_c = np.cumsum(tp, axis=-1), np.cumsum(fp, axis=-1)
-    n_pos = np.maximum(keep.sum(axis=1), 1)[:, None, None]
+    n_pos = gt.shape[1]
     denom = tp_c + fp_c
     prec = np.divide(tp_c, denom, out=np.zeros_like(tp_c), where=denom > 0)
     rec = tp_c / n_pos
@@ -99,19 +87,27 @@ def moment_retrieval_per_query(pred_windows: Sequence[Optional[np.ndarray]],
     """
     preds = [np.zeros((0, 3)) if w is None else np.asarray(w, dtype=float).reshape(-1, 3) for w in pred_windows]
     gts = [np.asarray(g, dtype=float).reshape(-1, 2) for g in gt_windows]
-    windows, wvalid = _pad(preds, MAX_PRED_WINDOWS, 3)
+    windows, wvalid = _pad(preds, MAX_PRED_WINDOWS)
     top1, has_pred = windows[:, 0, :2].copy(), wvalid[:, 0]
     # Sort the (at most 10) windows by score, highest first; stable like Python's list.sort in the original.
     key = np.where(wvalid, -windows[..., 2], np.inf)
     order = np.argsort(key, axis=1, kind="stable")
     windows = np.take_along_axis(windows, order[..., None], axis=1)
     wvalid = np.take_along_axis(wvalid, order, axis=1)
-    gt, _ = _pad(gts, max((len(g) for g in gts), default=1), 2)
     out: dict[str, dict[str, np.ndarray]] = {}
-    for name, keep in range_masks(gts).items():
-        in_range = keep.any(axis=1) if name != "full" else np.ones(len(gts), dtype=bool)
-        iou = _r1_iou(top1, has_pred, gt, keep)
+    q = len(gts)
+    for name, (lo, hi) in RANGES.items():
+        kept = [g if name == "full" else g[((g[:, 1] - g[:, 0]) > lo) & ((g[:, 1] - g[:, 0]) <= hi)] for g in gts]
+        counts = np.array([len(g) for g in kept])
+        iou, ap = np.zeros(q), np.zeros((q, len(MAP_THRESHOLDS)))
+        # Queries are processed in buckets of equal GT-window count, so no array is padded to the largest count
+        # (25 windows in val, against a median of 1).
+        for k in np.unique(counts[counts > 0]):
+            idx = np.nonzero(counts == k)[0]
+            gt = np.stack([kept[i] for i in idx])
+            iou[idx] = _r1_iou(top1[idx], has_pred[idx], gt)
+            ap[idx] = _average_precision(windows[idx], wvalid[idx], gt)
+        in_range = counts > 0 if name != "full" else np.ones(q, dtype=bool)
         r1 = iou[:, None] >= np.asarray(R1_THRESHOLDS)[None, :]
-        out[name] = {"in_range": in_range, "iou": iou, "r1": r1.astype(float),
-                     "ap": _average_precision(windows, wvalid, gt, keep)}
+        out[name] = {"in_range": in_range, "iou": iou, "r1": r1.astype(float), "ap": ap}
     return out

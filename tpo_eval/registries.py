@@ -15,6 +15,8 @@ SAMPLERS: Registry = Registry("frame sampler")
 
 # Task families: Python adapters that benchmark YAMLs point to with ``family:``.
 FAMILIES.add("mcq", "tpo_eval.families.mcq:MCQFamily", "multiple-choice video QA (MVBench, …)")
+FAMILIES.add("temporal_grounding", "tpo_eval.families.temporal_grounding:TemporalGroundingFamily",
+             "moment spans in seconds from text or a temporal head (Charades-STA, QVHighlights)")
 
 # Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
 MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
@@ -25,6 +27,10 @@ EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",
                "MVBench notebook: '(' + first line, check_ans substring tests (quirks included)")
 EXTRACTORS.add("mcq_strict", "tpo_eval.extract.mcq:mcq_strict",
                "only an unambiguous option letter or the exact option text; anything else is unparsed")
+EXTRACTORS.add("tg_span", "tpo_eval.tg.extract:span_auto",
+               "temporal head windows (+ saliency) when given, else the first explicit span in the text")
+EXTRACTORS.add("tg_text", "tpo_eval.tg.extract:span_text",
+               "the first explicit span in the text only, ignoring head windows")
 
 # Metrics (name → callable over per-sample values).
 METRICS.add("accuracy", "tpo_eval.metrics:accuracy", "percent of samples scored 1")

@@ -142,7 +142,7 @@ class Runner:
             print(f"[tpo-eval] {s.id}: {e}", file=sys.stderr)
             return RawOutput(s.id, error=f"decode failed: {e}")
         return Request(sample_id=s.id, kind=self.family.kind, prompt=self.family.build_prompt(s, self.cfg,
-                       self.run_cfg.prompt), frames=frames, timestamps=tuple(ts), choices=s.choices,
+                       self.run_cfg.prompt, timestamps=tuple(ts)), frames=frames, timestamps=tuple(ts), choices=s.choices,
                        duration=duration, reference=s.target, seed=self.run_cfg.seed)
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:

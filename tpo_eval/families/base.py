@@ -55,7 +55,10 @@ class TaskFamily:
         return {t.name: d / t.annotation for t in cfg.tasks if tasks is None or t.name in tasks}
 
     # ---- prompting ------------------------------------------------------------------------------------------
-    def build_prompt(self, sample: Sample, cfg: BenchmarkConfig, variant: Optional[str] = None) -> Prompt:
+    def build_prompt(self, sample: Sample, cfg: BenchmarkConfig, variant: Optional[str] = None,
+                     timestamps: Sequence[float] = ()) -> Prompt:
+        """The request prompt. ``timestamps`` (seconds) are the sampled frames' times, for prompts that depend on
+        them (e.g. Video-MME subtitles for the sampled frames); empty when nothing was decoded."""
         p = cfg.prompt(variant)
         return Prompt(system=p.system, user=p.template.format(question=sample.question) + p.suffix,
                       assistant_prefix=p.assistant_prefix)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from ..config import BenchmarkConfig, DataPaths, TaskSpec
 from ..extract.mcq import LETTERS, check_ans
@@ -69,7 +69,8 @@ class MCQFamily(TaskFamily):
         )
 
     # ---- prompting ------------------------------------------------------------------------------------------
-    def build_prompt(self, sample: Sample, cfg: BenchmarkConfig, variant: Optional[str] = None) -> Prompt:
+    def build_prompt(self, sample: Sample, cfg: BenchmarkConfig, variant: Optional[str] = None,
+                     timestamps: Sequence[float] = ()) -> Prompt:
         p = cfg.prompt(variant)
         fmt = cfg.options.get("option_format", "({letter}) {text}")
         sep = cfg.options.get("option_separator", "\n")

@@ -110,6 +110,8 @@ def _strip_times(doc):
     doc = json.loads(json.dumps(doc))
     for k in ("start_time", "end_time"):
         doc["provenance"].pop(k)
+    # The working tree's dirty flag can flip between the two runs when files are edited meanwhile; the sha stays.
+    doc["provenance"]["git"].pop("dirty")
     return doc
 
 

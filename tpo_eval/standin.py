@@ -32,3 +32,36 @@ def write_standins(samples: Sequence[Sample], fps: float = 10.0, min_seconds: fl
             continue
         n += 1
     return n
+
+
+def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0) -> Path:
+    """A small dataset in MVBench's released layout (``json/<task>.json`` + ``video/<folder>/…``) with the
+    20 official task names, folders and read modes, synthetic questions and index videos. The demo's default."""
+    import json
+    import random
+
+    from .config import load_benchmark
+
+    cfg = load_benchmark("mvbench")
+    rng = random.Random(seed)
+    (root / "json").mkdir(parents=True, exist_ok=True)
+    for t in cfg.tasks:
+        items = []
+        for i in range(per_task):
+            n = rng.choice([3, 4, 5])
+            cands = [f"option {k} of question {i} in {t.name}" for k in range(n)]
+            it = {"video": f"demo_{t.name}_{i}" + ("" if t.read_mode == "frames" else ".mp4"),
+                  "question": f"Synthetic question {i} for {t.name.replace('_', ' ')}?", "candidates": cands,
+                  "answer": cands[rng.randrange(n)]}
+            if t.bound:
+                it.update(start=round(rng.uniform(0, 2), 1), end=round(rng.uniform(4, 7), 1))
+            if t.read_mode == "frames":
+                it["fps"] = t.fps
+            items.append(it)
+        (root / "json" / t.annotation).write_text(json.dumps(items, indent=1))
+    from .api import load_samples
+    from .config import DataPaths
+
+    _, samples = load_samples(cfg, DataPaths(root))
+    write_standins(samples)
+    return root

@@ -209,3 +209,26 @@ def test_cli_run_prints_table_and_ls_validate(data, tmp_path):
     assert res.exit_code == 0 and "mvbench" in res.stdout and "mcq_strict" in res.stdout
     res = CliRunner().invoke(main, ["validate", "mvbench"])
     assert res.exit_code == 0 and "ok    mvbench" in res.stdout
+
+
+def test_two_shards_equal_one_run(data, tmp_path):
+    single = _run(data, tmp_path / "single", model="mock:random", limit=2, tasks=("action_count", "state_change"))
+    out = tmp_path / "sharded"
+    first = _run(data, out, model="mock:random", limit=2, tasks=("action_count", "state_change"), shard_index=0,
+                 shard_count=2)
+    assert first == {} and not (out / "results.json").exists()  # shard 1 still owes its half
+    last = _run(data, out, model="mock:random", limit=2, tasks=("action_count", "state_change"), shard_index=1,
+                shard_count=2)
+    assert sorted(p.name for p in out.glob("predictions*.jsonl")) == ["predictions.shard0-of2.jsonl",
+                                                                       "predictions.shard1-of2.jsonl"]
+    assert last["tasks"] == single["tasks"] and last["overall"] == single["overall"]
+    assert last["sample_ids_sha256"] == single["sample_ids_sha256"]
+
+
+def test_subset_is_seeded_and_stable(data, tmp_path):
+    a = _run(data, model="mock:oracle", subset=1, tasks=("action_count", "state_change"), skip_missing=True)
+    b = _run(data, model="mock:oracle", subset=1, tasks=("action_count", "state_change"), skip_missing=True)
+    c = _run(data, model="mock:oracle", subset=1, subset_seed=1, tasks=("action_count", "state_change"),
+             skip_missing=True)
+    assert a["sample_ids_sha256"] == b["sample_ids_sha256"] != c["sample_ids_sha256"]
+    assert a["overall"]["n_total"] == 2

@@ -1,0 +1,176 @@
+"""Figures from run directories: per-task score differences, and one moment-retrieval query (seed Figure 4).
+
+matplotlib is driven through ``Figure`` objects on the Agg canvas (no pyplot state), so plotting works
+headless and in threads. Each figure is written as PNG and PDF beside each other.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .tables.model import PaperTable, list_tables, load_table
+from .tables.runs import read_results
+
+_UP, _DOWN = "#2a9d8f", "#e76f51"  # gains and losses
+_SALIENCY, _PRED, _GT = "#f4a261", "#4c72b0", "#55a868"  # the seed's orange curve, blue prediction, green truth
+
+
+class PlotInputError(ValueError):
+    """Bad input for a plot (missing run, unknown id, no interval to draw): exit code 2."""
+
+
+def _save(fig: Any, out: Path) -> list[Path]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out.with_suffix(".png"), out.with_suffix(".pdf")]
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})
+    return paths
+
+
+def _labels_for(benchmark: str) -> dict[str, str]:
+    """Task id → the paper's abbreviation, from the first shipped table whose columns are that benchmark's tasks."""
+    for name in list_tables():
+        t = load_table(name)
+        if t.benchmark == benchmark and len(t.score_columns) > 3:
+            return {c.id: c.label for c in t.score_columns if c.aggregate is None}
+    return {}
+
+
+def task_scores(run: str | Path, metric: Optional[str] = None) -> tuple[str, str, dict[str, float], Optional[float]]:
+    """``(benchmark, metric, {task: score}, overall micro)`` of a run directory."""
+    doc = read_results(run)
+    key = metric or doc.get("primary", "")
+    scores = {t: float(v[key]) for t, v in doc["tasks"].items() if key in v}
+    if not scores:
+        raise PlotInputError(f"{run}: no task reports {key!r} (metrics: {', '.join(doc.get('metrics', []))})")
+    overall = doc["overall"].get("micro", {}).get(key)
+    return doc["benchmark"], key, scores, None if overall is None else float(overall)
+
+
+def row_scores(table: PaperTable, row_key: str) -> tuple[dict[str, float], Optional[float]]:
+    """A published row as ``{task id: value}`` plus its aggregate, for ``plot deltas RUN --table T --row R``."""
+    row = table.row(row_key)
+    tasks = {c.id: row.value(c.id) for c in table.score_columns if c.aggregate is None and row.value(c.id) is not None}
+    aggs = [row.value(c.id) for c in table.score_columns if c.aggregate is not None]
+    return tasks, aggs[0] if aggs else None  # type: ignore[return-value]
+
+
+def plot_deltas(run_a: str | Path, out: str | Path, run_b: Optional[str | Path] = None,
+                table: Optional[str] = None, row: Optional[str] = None, metric: Optional[str] = None) -> list[Path]:
+    """Bar chart of per-task A − B (points), B being another run or a published row of a paper table."""
+    bench, key, a, a_all = task_scores(run_a, metric)
+    if run_b is not None:
+        bench_b, _, b, b_all = task_scores(run_b, metric)
+        if bench_b != bench:
+            raise PlotInputError(f"cannot compare a {bench!r} run with a {bench_b!r} run")
+        name_b = Path(run_b).name
+    elif table and row:
+        t = load_table(table)
+        b, b_all = row_scores(t, row)
+        name_b = f"{t.row(row).model} ({t.source.get('table', t.name)})"
+    else:
+        raise PlotInputError("give a second run directory, or --table NAME --row KEY for a published row")
+    common = [t for t in a if t in b]
+    if not common:
+        raise PlotInputError(f"no task in common: run tasks {sorted(a)[:5]}…, other side {sorted(b)[:5]}…")
+    labels = _labels_for(bench)
+    deltas = [a[t] - b[t] for t in common]
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(6.0, 0.42 * len(common) + 2), 3.6))
+    ax = fig.add_subplot()
+    xs = range(len(common))
+    ax.bar(xs, deltas, color=[_UP if d >= 0 else _DOWN for d in deltas])
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(list(xs), [labels.get(t, t) for t in common], rotation=60 if not labels else 0, ha="center",
+                  fontsize=8)
+    ax.set_ylabel(f"Δ {key} (points)")
+    title = f"{Path(run_a).name} − {name_b} on {bench}"
+    if a_all is not None and b_all is not None:
+        title += f"   (overall {a_all - b_all:+.1f})"
+    ax.set_title(title, fontsize=10)
+    for x, d in zip(xs, deltas):
+        ax.annotate(f"{d:+.1f}", (x, d), ha="center", va="bottom" if d >= 0 else "top", fontsize=6)
+    ax.margins(y=0.15)
+    return _save(fig, Path(out))
+
+
+def _find_row(run: Path, sample_id: str) -> dict[str, Any]:
+    preds = run / "predictions.jsonl"
+    if not preds.is_file():
+        raise PlotInputError(f"{run}: no predictions.jsonl (pass a run directory)")
+    found = None
+    with open(preds, encoding="utf-8") as f:
+        for line in f:
+            if sample_id in line:  # cheap pre-filter; the parsed id decides
+                row = json.loads(line)
+                if str(row.get("id")) == sample_id:
+                    found = row  # last one wins, as after a resume
+    if found is None:
+        raise PlotInputError(f"{preds}: no row with id {sample_id!r}")
+    return found
+
+
+def _gt_from_annotations(path: Path, sample_id: str) -> tuple[list[list[float]], Optional[float], str]:
+    """Ground-truth windows, duration and query from a moment_detr-style JSONL (qid, relevant_windows)."""
+    tail = sample_id.rsplit("/", 1)[-1]
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            ann = json.loads(line)
+            if str(ann.get("qid")) in (sample_id, tail):
+                return ann.get("relevant_windows") or [], ann.get("duration"), ann.get("query", "")
+    raise PlotInputError(f"{path}: no annotation with qid {tail!r}")
+
+
+def plot_moment(run: str | Path, sample_id: str, out: str | Path, annotations: Optional[str | Path] = None,
+                gt: Optional[Sequence[float]] = None, clip_len: Optional[float] = None) -> list[Path]:
+    """Saliency curve (orange), predicted interval (blue) and ground truth (green) of one query, on a time axis.
+
+    The predicted interval is the first listed window, the one R1@IoU scores (moment_detr convention).
+    Ground truth comes from ``gt``, else the row's ``target``, else ``annotations``.
+    """
+    row = _find_row(Path(run), sample_id)
+    windows = row.get("windows") or []
+    saliency = row.get("saliency") or []
+    gts: list[Sequence[float]] = [gt] if gt else []
+    duration, query = row.get("duration"), row.get("query", "")
+    if not gts and row.get("target"):
+        tgt = row["target"]
+        gts = tgt if isinstance(tgt[0], (list, tuple)) else [tgt]
+    if not gts and annotations:
+        gts, duration, query = _gt_from_annotations(Path(annotations), sample_id)
+    if not windows and not gts:
+        raise PlotInputError(f"row {sample_id!r} has no predicted windows and no ground truth was given")
+    ends = [w[1] for w in windows] + [g[1] for g in gts]
+    if clip_len is None:
+        clip_len = float(duration) / len(saliency) if duration and saliency else 2.0
+    duration = float(duration or max(ends + [len(saliency) * clip_len]))
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 2.8))
+    ax = fig.add_subplot()
+    if saliency:
+        xs = [(i + 0.5) * clip_len for i in range(len(saliency))]
+        ax.plot(xs, saliency, color=_SALIENCY, linewidth=1.6, label="saliency")
+    lo, hi = ax.get_ylim() if saliency else (0.0, 1.0)
+    for n, g in enumerate(gts):
+        ax.axvspan(g[0], g[1], ymin=0.0, ymax=0.12, color=_GT, alpha=0.9, label="ground truth" if n == 0 else None)
+    if windows:
+        w = windows[0]
+        ax.axvspan(w[0], w[1], ymin=0.14, ymax=0.26, color=_PRED, alpha=0.9,
+                   label=f"prediction {w[0]:.1f}–{w[1]:.1f} s")
+    ax.set_xlim(0, duration)
+    if saliency:  # leave the bottom third of the axes to the two interval bands
+        ax.set_ylim(lo - 0.5 * (hi - lo), hi)
+    else:
+        ax.set_yticks([])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("saliency" if saliency else "")
+    ax.set_title((query or sample_id)[:110], fontsize=9)
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    return _save(fig, Path(out))
+

@@ -1,0 +1,98 @@
+"""Put a run's numbers in a paper table: map ``results.json`` per-task scores onto the table's columns.
+
+A column is filled from a run whose ``benchmark`` matches the column's (or the table's) benchmark, so one row
+can combine several runs of the same model (MVBench + VideoMME + PerceptionTest for the LLaVA-OV table).
+A value the run does not have stays empty and is named in the row's notes, never guessed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from .model import Cell, Column, PaperTable, Row, TableError
+
+
+def read_results(path: str | Path) -> dict[str, Any]:
+    """``results.json`` of a run directory (or the file itself), checked for the keys tables rely on."""
+    p = Path(path)
+    f = p / "results.json" if p.is_dir() else p
+    if not f.is_file():
+        raise TableError(f, ["no results.json here: pass a run directory written by `tpo-eval run` or its results.json"])
+    try:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise TableError(f, [f"not valid JSON: {e}"]) from e
+    missing = [k for k in ("benchmark", "tasks", "overall") if k not in doc]
+    if missing:
+        raise TableError(f, [f"results.json lacks {', '.join(missing)} (see docs/ARCHITECTURE.md, Run directory)"])
+    return doc
+
+
+def column_benchmark(table: PaperTable, col: Column) -> str:
+    return col.benchmark or table.benchmark
+
+
+def run_value(doc: Mapping[str, Any], col: Column, default_metric: str) -> tuple[Optional[float], str]:
+    """The run's number for ``col`` and, when absent, why (e.g. ``"tasks.short['official/acc']"``)."""
+    spec = dict(col.run)
+    if not spec:
+        spec = {"overall": "micro"} if col.aggregate is not None else {"task": col.id}
+    metric = spec.get("metric") or default_metric or doc.get("primary", "")
+    if "overall" in spec:
+        agg = doc["overall"].get(spec["overall"], {})
+        v = agg.get(metric) if isinstance(agg, dict) else None
+        return (float(v), "") if v is not None else (None, f"overall.{spec['overall']}[{metric!r}]")
+    tasks = doc["tasks"]
+    if "tasks" in spec:
+        names = list(spec["tasks"])
+    elif spec["task"] in tasks or not col.parts:
+        names = [spec["task"]]
+    else:  # the paper task is stored split by source (MMIU): merge the parts
+        names = list(col.parts)
+    lacking = [n for n in names if metric not in tasks.get(n, {})]
+    if lacking:
+        return None, ", ".join(f"tasks.{n}[{metric!r}]" for n in lacking)
+    if len(names) == 1:
+        return float(tasks[names[0]][metric]), ""
+    weights = [float(tasks[n].get("n_total", 0)) for n in names]
+    if sum(weights) <= 0:
+        return None, f"n_total of {', '.join(names)} (needed to merge them)"
+    return sum(w * float(tasks[n][metric]) for w, n in zip(weights, names)) / sum(weights), ""
+
+
+def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None) -> Row:
+    """One row from one or more run directories of the same model (each fills its benchmark's columns)."""
+    cells: dict[str, Cell] = {c.id: Cell(text="") for c in table.columns}
+    notes: list[str] = []
+    for run in runs:
+        doc = read_results(run)
+        bench = doc["benchmark"]
+        cols = [c for c in table.score_columns if column_benchmark(table, c) == bench]
+        if not cols:
+            have = sorted({column_benchmark(table, c) for c in table.score_columns})
+            raise TableError(run, [f"this is a {bench!r} run; table {table.name!r} has columns for {', '.join(have)}"])
+        for col in cols:
+            default = metric or (table.metric if not col.benchmark or col.benchmark == table.benchmark else "")
+            v, why = run_value(doc, col, default)
+            if v is None:
+                notes.append(f"{col.label}: run lacks {why}")
+                continue
+            text = f"{v:.{table.decimals}f}"
+            cells[col.id] = Cell(text=text, value=float(text))
+    return Row(key=f"run:{label}", model=label, cells=cells, notes="; ".join(notes),
+               origin=", ".join(str(r) for r in runs))
+
+
+def parse_run_args(args: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``["DIR", "label=DIR2", "label=DIR3"]`` → ``[("DIR", ["DIR"]), ("label", ["DIR2", "DIR3"])]``.
+
+    A run without a label is named after its directory; runs sharing a label make one row.
+    """
+    grouped: dict[str, list[str]] = {}
+    for a in args:
+        label, sep, path = a.partition("=")
+        if not sep or Path(a).exists():
+            label, path = Path(a).name or a, a
+        grouped.setdefault(label, []).append(path)
+    return list(grouped.items())

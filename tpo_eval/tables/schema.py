@@ -1,0 +1,146 @@
+"""The YAML half of a paper table: keys, types and cross-references, every problem collected at once.
+
+``parse_meta`` returns keyword arguments for :class:`tpo_eval.tables.model.PaperTable` (minus rows and path)
+and the list of problems; results/paper/README.md documents each key.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import yaml
+
+# How a published aggregate is recomputed from the numbers it summarises (name → function).
+AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
+    "mean": lambda xs: sum(xs) / len(xs),
+}
+
+_TOP = {"name", "title", "caption", "label", "source", "benchmark", "metric", "decimals", "baseline", "columns",
+        "panels", "checks", "notes", "model_label"}
+_COLUMN = {"id", "label", "name", "kind", "group", "better", "benchmark", "aggregate", "run", "parts"}
+_RUN = {"task", "tasks", "overall", "metric"}
+CHECK_TYPES = {
+    "claim": {"row", "column", "value", "delta", "baseline", "text"},
+    "equals": {"table", "columns", "rows", "text"},
+    "order": {"columns", "text"},
+}
+
+
+def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
+    errors: list[str] = []
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        return None, [f"invalid YAML: {e}"]
+    if not isinstance(raw, dict):
+        return None, ["the file must hold a mapping of keys (name, columns, …)"]
+    for k in sorted(set(raw) - _TOP):
+        errors.append(f"unknown key {k!r} (known: {', '.join(sorted(_TOP))})")
+    for k in ("name", "caption", "label", "columns"):
+        if k not in raw:
+            errors.append(f"missing required key {k!r}")
+    if raw.get("name") not in (None, path.stem):
+        errors.append(f"name {raw.get('name')!r} differs from the file name {path.stem!r}")
+    columns = _columns(raw.get("columns") or [], errors)
+    ids = [c.id for c in columns]
+    score_ids = [c.id for c in columns if c.kind == "score" and c.aggregate is None]
+    columns = tuple(_resolve_aggregate(c, ids, score_ids, errors) for c in columns)
+    base = raw.get("baseline")
+    if base is not None and not (isinstance(base, dict) and isinstance(base.get("row"), str)):
+        errors.append("baseline must look like {row: <row key>, show: true|false}")
+        base = None
+    panels = tuple(tuple(p) for p in raw.get("panels") or ())
+    for i, p in enumerate(panels):
+        for cid in p:
+            if cid and cid not in ids:
+                errors.append(f"panels[{i}] names unknown column {cid!r}")
+    if panels and sorted(c for p in panels for c in p if c) != sorted(ids):
+        errors.append("panels must list every column exactly once (use \"\" for an empty slot)")
+    checks = tuple(raw.get("checks") or ())
+    for i, chk in enumerate(checks):
+        _check_check(i, chk, ids, errors)
+    decimals = raw.get("decimals", 1)
+    if not isinstance(decimals, int) or not 0 <= decimals <= 4:
+        errors.append(f"decimals must be an integer 0..4, got {decimals!r}")
+    meta = dict(
+        name=str(raw.get("name", path.stem)), title=str(raw.get("title", "")), caption=str(raw.get("caption", "")),
+        label=str(raw.get("label", "")), source=dict(raw.get("source") or {}),
+        benchmark=str(raw.get("benchmark", "")), metric=str(raw.get("metric", "")), decimals=int(decimals or 0),
+        columns=columns, baseline=base["row"] if base else None, show_deltas=bool(base and base.get("show")),
+        panels=panels, checks=checks, notes=str(raw.get("notes", "")).strip(),
+        model_label=str(raw.get("model_label", "Model")),
+    )
+    return meta, errors
+
+
+def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
+    from .model import Aggregate, Column  # here to keep model ↔ schema imports one-way at import time
+
+    out, seen = [], set()
+    for i, c in enumerate(raw):
+        if not isinstance(c, dict) or not isinstance(c.get("id"), str) or "label" not in c:
+            errors.append(f"columns[{i}] must be a mapping with at least id and label, got {c!r}")
+            continue
+        where = f"column {c['id']!r}"
+        for k in sorted(set(c) - _COLUMN):
+            errors.append(f"{where}: unknown key {k!r} (known: {', '.join(sorted(_COLUMN))})")
+        if c["id"] in seen:
+            errors.append(f"{where}: id is repeated")
+        seen.add(c["id"])
+        if c.get("kind", "score") not in ("score", "info"):
+            errors.append(f"{where}: kind must be score or info, got {c.get('kind')!r}")
+        if c.get("better", "higher") not in ("higher", "lower"):
+            errors.append(f"{where}: better must be higher or lower, got {c.get('better')!r}")
+        run = dict(c.get("run") or {})
+        for k in sorted(set(run) - _RUN):
+            errors.append(f"{where}: run has unknown key {k!r} (known: {', '.join(sorted(_RUN))})")
+        if run.get("overall") not in (None, "micro", "macro"):
+            errors.append(f"{where}: run.overall must be micro or macro, got {run.get('overall')!r}")
+        agg = c.get("aggregate")
+        aggregate = None
+        if agg is not None:
+            if not isinstance(agg, dict) or "method" not in agg or "of" not in agg:
+                errors.append(f"{where}: aggregate must look like {{method: mean, of: tasks | [column ids]}}")
+            else:
+                of = agg["of"]
+                aggregate = Aggregate(method=str(agg["method"]), of=(of,) if isinstance(of, str) else tuple(of),
+                                      exact_inputs=bool(agg.get("exact_inputs", False)))
+        out.append(Column(id=c["id"], label=str(c["label"]), name=str(c.get("name", "")),
+                          kind=c.get("kind", "score"), group=str(c.get("group", "")),
+                          better=c.get("better", "higher"), benchmark=str(c.get("benchmark", "")),
+                          aggregate=aggregate, run=run, parts=tuple(c.get("parts") or ())))
+    return out
+
+
+def _resolve_aggregate(col: Any, ids: list[str], score_ids: list[str], errors: list[str]) -> Any:
+    """``of: tasks`` means every score column that is not itself an aggregate."""
+    from dataclasses import replace
+
+    agg = col.aggregate
+    if agg is None:
+        return col
+    if agg.method not in AGGREGATIONS:
+        errors.append(f"column {col.id!r}: aggregate method {agg.method!r} unknown (known: {', '.join(AGGREGATIONS)})")
+    of = tuple(score_ids) if agg.of == ("tasks",) else agg.of
+    for cid in of:
+        if cid not in ids:
+            errors.append(f"column {col.id!r}: aggregate input {cid!r} is not a column")
+    return replace(col, aggregate=replace(agg, of=of))
+
+
+def _check_check(i: int, chk: Any, ids: list[str], errors: list[str]) -> None:
+    if not isinstance(chk, dict) or chk.get("type") not in CHECK_TYPES:
+        errors.append(f"checks[{i}] must be a mapping whose type is one of {', '.join(CHECK_TYPES)}, got {chk!r}")
+        return
+    allowed = CHECK_TYPES[chk["type"]] | {"type"}
+    for k in sorted(set(chk) - allowed):
+        errors.append(f"checks[{i}] ({chk['type']}): unknown key {k!r}")
+    cols = chk.get("columns")
+    own = list(cols) if isinstance(cols, (list, dict)) else []
+    if chk["type"] == "claim":
+        own = [chk.get("column")]
+        if "value" not in chk and "delta" not in chk:
+            errors.append(f"checks[{i}] (claim): give a value, a delta, or both")
+    for cid in own:
+        if cid not in ids:
+            errors.append(f"checks[{i}] ({chk['type']}): unknown column {cid!r}")

@@ -131,6 +131,15 @@ class TemporalGroundingFamily(TaskFamily):
         return [SampleScore(sample_id=s.id, task=s.task, extractor=label, values=r, parsed=a.parsed and not f,
                             failed=f) for s, a, f, r in zip(samples, answers, failed, rows)]
 
+    def score_all(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
+                  outputs: Mapping[str, RawOutput]) -> dict[str, list[SampleScore]]:
+        """Extract with every declared extractor and score all samples in one vectorised pass per extractor (what
+        ``api.score_outputs`` does sample by sample). A sample without an output is a failure."""
+        raws = [outputs.get(s.id) or RawOutput(s.id, error="no prediction") for s in samples]
+        failed = [r.error is not None for r in raws]
+        return {label: self.score_batch(label, [self.extract(label, r, s, cfg) for r, s in zip(raws, samples)],
+                                        samples, failed) for label in cfg.extractors}
+
     def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
                   scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
         if cfg.options.get("protocol") != "qvhighlights":
@@ -141,14 +150,16 @@ class TemporalGroundingFamily(TaskFamily):
             tasks[t] = {"n_total": sum(s.task == t for s in samples), "n_parsed": {}}
         for label, rows in scores.items():
             for t in tasks:
-                rs = [r for r in rows if r.task == t]
-                tasks[t].update({f"{label}/{k}": v for k, v in qvh.summarize([r.values for r in rs]).items()})
+                rs = [r for r in rows if r.task == t] if len(tasks) > 1 else list(rows)
+                summary = qvh.summarize([r.values for r in rs])
+                tasks[t].update({f"{label}/{k}": v for k, v in summary.items()})
                 tasks[t]["n_parsed"][label] = sum(r.parsed for r in rs)
                 tasks[t]["n_failed"] = sum(r.failed for r in rs)
             # The official metrics are not means of task means, so every aggregation is over all queries.
-            pooled = {f"{label}/{k}": v for k, v in qvh.summarize([r.values for r in rows]).items()}
+            if len(tasks) != 1:
+                summary = qvh.summarize([r.values for r in rows])
             for agg in overall.values():
-                agg.update(pooled)
+                agg.update({f"{label}/{k}": v for k, v in summary.items()})
         overall.update(n_total=len(samples), n_failed=sum(t["n_failed"] for t in tasks.values()),
                        n_parsed={lb: sum(t["n_parsed"][lb] for t in tasks.values()) for lb in scores})
         return {"tasks": tasks, "overall": overall}

@@ -42,10 +42,12 @@ def gt_clip_scores(duration: float, clip_ids: Sequence[int], scores: Sequence[Se
 
 
 def _ap_same_length(y: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Interpolated AP for n rows of C scores ``y`` (n, C) against binary labels ``t`` (n, 3, C): (n, 3)."""
+    """Interpolated AP for n rows of C scores ``y`` (n, C) against k binary label rows each, ``t`` (n, k, C):
+    (n, k)."""
     n, c = y.shape
     order = np.argsort(-y, axis=1, kind="stable")
     ys = np.take_along_axis(y, order, axis=1)
+    k = t.shape[1]
     ts = np.take_along_axis(t, order[:, None, :], axis=2)
     # Only the last position of each run of tied scores is a threshold of the precision-recall curve.
     is_end = np.ones((n, c), dtype=bool)
@@ -56,10 +58,10 @@ def _ap_same_length(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     last_end = np.maximum.accumulate(np.where(is_end, np.arange(c), -1), axis=1)
     prev_end = np.concatenate([np.full((n, 1), -1), last_end[:, :-1]], axis=1)
     prev_tps = np.where(prev_end[:, None, :] >= 0,
-                        np.take_along_axis(tps, np.maximum(prev_end, 0)[:, None, :].repeat(3, 1), axis=2), 0.0)
+                        np.take_along_axis(tps, np.maximum(prev_end, 0)[:, None, :].repeat(k, 1), axis=2), 0.0)
     grows = is_end[:, None, :] & (tps != prev_tps)
     n_grow = grows.sum(axis=2)
-    ap = np.divide((grows * best_lower).sum(axis=2), n_grow, out=np.zeros((n, 3)), where=n_grow > 0)
+    ap = np.divide((grows * best_lower).sum(axis=2), n_grow, out=np.zeros((n, k)), where=n_grow > 0)
     pos = t.sum(axis=2)
     return np.where(pos == 0, 0.0, np.where(pos == c, 1.0, ap))
 
@@ -83,9 +85,11 @@ def highlight_per_query(pred_saliency: Sequence[Optional[Sequence[float]]],
         g = np.stack([gt_scores[i] for i in idx])  # (n, C, 3)
         t_top = np.where(top[idx] < c, top[idx], 0)
         in_video = top[idx] < c
-        for name, lo in LEVELS.items():
-            binary = (g >= lo).astype(float)
-            hits = binary[np.arange(len(idx)), t_top].max(axis=1)
+        # All levels and annotators in one pass: labels (n, levels × 3, C) share the one sort of the scores.
+        binary = np.concatenate([(g >= lo).transpose(0, 2, 1) for lo in LEVELS.values()], axis=1).astype(float)
+        ap = _ap_same_length(y, binary).reshape(len(idx), len(LEVELS), 3).mean(axis=2)
+        for j, name in enumerate(LEVELS):
+            hits = binary[np.arange(len(idx)), 3 * j:3 * j + 3, t_top].max(axis=1)
             out[name]["hit1"][idx] = np.where(in_video, hits, 0.0)
-            out[name]["ap"][idx] = _ap_same_length(y, binary.transpose(0, 2, 1)).mean(axis=1)
+            out[name]["ap"][idx] = ap[:, j]
     return out

@@ -21,6 +21,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+import numpy as np
+
 from ..types import RawOutput, Sample
 
 
@@ -39,26 +41,43 @@ class MissingPredictionsError(PredictionFileError):
             f"{n_total - n_missing} covered queries.")
 
 
+def _numbers(where: str, raw: Any, what: str) -> np.ndarray:
+    """``raw`` as a float array; anything that is not a finite number (a string, None, a nested mess) is an error."""
+    try:
+        arr = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or not np.isfinite(arr).all() or isinstance(raw, (str, bytes, dict)):
+        raise PredictionFileError(f"{where}: {what} must be numbers, got {str(raw)[:80]}")
+    return arr
+
+
 def _windows(where: str, raw: Any, width: int) -> tuple[tuple[float, float, float], ...]:
     """``width`` 3: ``[start, end, score]`` required (moment_detr); 2: the score is optional (default 1.0)."""
     if not isinstance(raw, list):
         raise PredictionFileError(f"{where}: windows must be a list, got {type(raw).__name__}")
-    out = []
-    for w in raw:
-        if (not isinstance(w, (list, tuple)) or not width <= len(w) <= 3
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in w)):
-            shape = "[start, end, score]" if width == 3 else "[start, end] or [start, end, score]"
-            raise PredictionFileError(f"{where}: window {w!r} must be {shape} numbers")
-        out.append((float(w[0]), float(w[1]), float(w[2]) if len(w) == 3 else 1.0))
-    return tuple(out)
+    if not raw:
+        return ()
+    shape = "[start, end, score]" if width == 3 else "[start, end] or [start, end, score]"
+    try:
+        arr = _numbers(where, raw, "windows")
+    except PredictionFileError:
+        arr = None
+    if arr is None or arr.ndim != 2 or not width <= arr.shape[1] <= 3:
+        bad = next((w for w in raw if not isinstance(w, list) or not width <= len(w) <= 3), raw[0])
+        raise PredictionFileError(f"{where}: window {bad!r} must be {shape} numbers")
+    if arr.shape[1] == 2:
+        arr = np.concatenate([arr, np.ones((len(arr), 1))], axis=1)
+    return tuple(map(tuple, arr.tolist()))
 
 
 def _saliency(where: str, raw: Any) -> Optional[tuple[float, ...]]:
     if raw is None:
         return None
-    if not isinstance(raw, list) or not all(isinstance(x, (int, float)) for x in raw):
-        raise PredictionFileError(f"{where}: pred_saliency_scores must be a list of numbers")
-    return tuple(float(x) for x in raw)
+    arr = _numbers(where, raw, "pred_saliency_scores")
+    if arr.ndim != 1:
+        raise PredictionFileError(f"{where}: pred_saliency_scores must be a flat list of numbers")
+    return tuple(arr.tolist())
 
 
 def _row(where: str, d: Any) -> tuple[str, RawOutput]:

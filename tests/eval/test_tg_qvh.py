@@ -30,6 +30,11 @@ def qvh(shared_data):
     return cfg, family, samples, ann
 
 
+def test_every_metrics_file_in_the_folder_is_covered(shared_data):
+    found = {p.name for p in (shared_data / "qvhighlights").glob("*_metrics*.json")}
+    assert found == {m for _, m in GOLDEN} | {"timechat_vhd_metrics.json"}  # the last: see the TimeChat test
+
+
 def _score(qvh, path, allow_partial=False):
     cfg, family, samples, _ = qvh
     outputs = family.read_predictions(path, cfg, samples, allow_partial=allow_partial)

@@ -1,0 +1,195 @@
+"""Self-describing training checkpoints: a TPO model folder plus a manifest and the state needed to resume.
+
+Layout of ``<output_dir>/step-000040/`` and ``<output_dir>/final/``::
+
+    tpo_model.json, tpo_weights.safetensors, processor/   the TPO model folder (tpo_train.model.state): LoRA,
+                                                          task tokens, box encoder, heads, added vocab rows, and
+                                                          the vision side when trained; loadable by the ``tpo``
+                                                          model adapter of tpo_eval (``load_tpo_model``)
+    config.yaml                                           the resolved training config
+    trainer_state.pt                                      step, optimiser + scheduler state, RNG states (rank 0)
+    rng_rank<r>.pt                                        RNG states of the other ranks
+    deepspeed/                                            DeepSpeed's sharded engine state (DeepSpeed runs)
+    manifest.json                                         written last: its presence marks a complete checkpoint
+
+``manifest.json``: ``schema_version``, ``kind``, ``stage``, ``step``, ``total_steps``, ``final``, ``parent``
+(path, stage, manifest sha256), ``config`` and ``config_sha256``, ``data`` (per source: file, sha256, counts,
+first bad records), ``packages`` (versions), ``git`` (sha, dirty), ``world_size``, ``files`` (sha256 of each
+weight file), ``created``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import torch
+
+MANIFEST = "manifest.json"
+TRAINER_STATE = "trainer_state.pt"
+SCHEMA_VERSION = 1
+KIND = "tpo-train-checkpoint"
+_PACKAGES = ("torch", "transformers", "peft", "safetensors", "deepspeed", "sam2", "numpy", "tpo-eval")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that is missing, incomplete or of the wrong kind; the message says what was found."""
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, Optional[str]]:
+    out: dict[str, Optional[str]] = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_state(repo: Optional[Path] = None) -> dict[str, Any]:
+    repo = repo or Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=10)
+        if sha.returncode:
+            return {"sha": None, "dirty": None}
+        return {"sha": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"sha": None, "dirty": None}
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def list_checkpoints(output_dir: Path) -> list[Path]:
+    """Complete checkpoints (with a manifest) under a run's output dir, oldest step first, ``final`` last."""
+    found = [p for p in Path(output_dir).glob("step-*") if (p / MANIFEST).is_file()]
+    found.sort(key=lambda p: int(p.name.split("-")[1]))
+    if (Path(output_dir) / "final" / MANIFEST).is_file():
+        found.append(Path(output_dir) / "final")
+    return found
+
+
+def latest_checkpoint(output_dir: Path) -> Optional[Path]:
+    found = list_checkpoints(output_dir)
+    return found[-1] if found else None
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of a checkpoint folder, with an actionable error when it is not one."""
+    p = Path(path)
+    if not p.is_dir():
+        parent = p.parent
+        near = [str(c) for c in list_checkpoints(parent)] if parent.is_dir() else []
+        hint = f"; checkpoints next to it: {', '.join(near)}" if near else ""
+        raise CheckpointError(f"{p} does not exist{hint}")
+    mf = p / MANIFEST
+    if not mf.is_file():
+        inside = sorted(c.name for c in p.iterdir())[:10]
+        near = [str(c) for c in list_checkpoints(p)]
+        hint = f"; it holds checkpoints: {', '.join(near)}" if near else f" (found: {inside})"
+        raise CheckpointError(f"{p} is not a complete checkpoint: no {MANIFEST}{hint}")
+    man = json.loads(mf.read_text())
+    if man.get("kind") != KIND or man.get("schema_version") != SCHEMA_VERSION:
+        raise CheckpointError(f"{mf}: kind {man.get('kind')!r} / schema {man.get('schema_version')!r}, expected "
+                              f"{KIND!r} / {SCHEMA_VERSION}")
+    return man
+
+
+def manifest_sha(path: str | Path) -> str:
+    return _sha(Path(path) / MANIFEST)
+
+
+def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int, total_steps: int, final: bool,
+                    parent: Optional[Mapping[str, Any]], data: Mapping[str, Any], dist: Any,
+                    extra: Optional[Mapping[str, Any]] = None) -> Path:
+    """Write a checkpoint (all ranks call this; rank 0 writes the shared files and the manifest last)."""
+    import yaml
+
+    from .model.state import WEIGHTS_FILE, save_tpo_model
+
+    ckpt = Path(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    if dist.is_main and (ckpt / MANIFEST).exists():
+        (ckpt / MANIFEST).unlink()  # overwriting: the folder is incomplete until the new manifest lands
+    engine.save_engine_state(str(ckpt))  # collective for DeepSpeed
+    if not dist.is_main:
+        torch.save(rng_state(), ckpt / f"rng_rank{dist.rank}.pt")
+        _barrier()
+        return ckpt
+    save_tpo_model(model, ckpt)
+    (ckpt / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    torch.save({"step": step, "engine": engine.state_dict(), "rng": rng_state()}, ckpt / TRAINER_STATE)
+    _barrier()
+    files = {f: _sha(ckpt / f) for f in (WEIGHTS_FILE, "tpo_model.json", "config.yaml")}
+    man = {"schema_version": SCHEMA_VERSION, "kind": KIND, "stage": cfg.stage, "name": cfg.name, "step": step,
+           "total_steps": total_steps, "final": final, "parent": dict(parent) if parent else None,
+           "config": cfg.to_dict(), "config_sha256": cfg.sha256, "data": dict(data), "packages": package_versions(),
+           "git": git_state(), "world_size": dist.world, "files": files,
+           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **dict(extra or {})}
+    tmp = ckpt / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(man, indent=2, sort_keys=True, default=str))
+    tmp.replace(ckpt / MANIFEST)
+    return ckpt
+
+
+def _barrier() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+
+
+def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
+    """Copy a checkpoint's TPO weights into ``model``; return the model's groups the file did not have.
+
+    ``strict=False`` is for ``init_from`` across stages (a stage-1 checkpoint has no heads: they start fresh);
+    keys the model does not know and shape mismatches still raise.
+    """
+    from safetensors.torch import load_file
+
+    from .model.state import WEIGHTS_FILE, load_trainable_state_dict
+
+    sd = load_file(str(Path(ckpt) / WEIGHTS_FILE))
+    load_trainable_state_dict(model, sd, strict=strict)
+    fresh = [g for g, ps in model.param_groups().items() if ps and not any(n in sd for n, _ in ps)]
+    return fresh
+
+
+def verify_files(ckpt: Path, man: Mapping[str, Any]) -> list[str]:
+    """Files whose sha256 differs from the manifest (empty = intact)."""
+    return [f for f, h in man.get("files", {}).items() if not (ckpt / f).is_file() or _sha(ckpt / f) != h]
+
+
+def load_trainer_state(ckpt: Path, dist: Any) -> dict[str, Any]:
+    state = torch.load(Path(ckpt) / TRAINER_STATE, map_location="cpu", weights_only=False)
+    if not dist.is_main:
+        own = Path(ckpt) / f"rng_rank{dist.rank}.pt"
+        if own.is_file():
+            state["rng"] = torch.load(own, map_location="cpu", weights_only=False)
+    return state

@@ -1,0 +1,398 @@
+"""Training configs: YAML files (``tpo_train/configs/``) loaded into frozen, typed dataclasses.
+
+A config is checked in full before anything heavy is built: unknown keys (with did-you-mean), wrong types,
+values outside their choices, stage rules (which stage may start from which checkpoint), and, unless
+``check_paths=False``, the files it names (base model, parent checkpoint manifest, data sources). Every problem
+is collected and raised once in a :class:`ConfigError`.
+
+Two conveniences keep the shipped stage configs small: ``extends: other.yaml`` deep-merges this file over
+another, and ``key=value`` overrides (``optim.lr.lora=1e-5``, ``train.max_steps=2``) are applied to the raw
+mapping before validation, so a bad override is reported like a bad YAML key.
+"""
+from __future__ import annotations
+
+import collections.abc
+import copy
+import dataclasses
+import difflib
+import hashlib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+Stage = Literal["stage1", "stage2", "stage3_tasks", "stage3"]
+Task = Literal["temporal", "region", "mask"]
+
+
+class ConfigError(ValueError):
+    """One or more problems in a training config; the message lists them all."""
+
+    def __init__(self, path: str | Path, errors: list[str]) -> None:
+        self.path, self.errors = str(path), list(errors)
+        super().__init__(f"{path}: {len(errors)} problem(s):\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+@dataclass(frozen=True)
+class LoRACfg:
+    """LoRA on the language model (paper: r 16, alpha 32, dropout 0.1, attention + MLP + ``lm_head``)."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.1
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+                                "lm_head")
+
+
+@dataclass(frozen=True)
+class ModelCfg:
+    """What to build. ``base`` is a local transformers checkpoint dir or a preset name (see ``presets.py``).
+
+    ``heads`` maps a task (``temporal``, ``region``, ``mask``) to the keyword arguments of its head spec in
+    ``tpo_train.model.spec`` (e.g. ``region: {loss: mse}``); tasks not listed get no head. The temporal head takes
+    one extra key, ``kind: detr | mlp`` (the MLP ablation of paper Table 11). ``head_weights`` scale each head's
+    loss in the total (TPO: temporal 0.05). ``train_new_rows`` learns the added tokens' embedding rows.
+    """
+
+    base: str = "llava-ov-7b"
+    heads: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    head_weights: Mapping[str, float] = field(default_factory=lambda: {"temporal": 0.05, "region": 1.0, "mask": 1.0})
+    lora: LoRACfg = field(default_factory=LoRACfg)
+    train_new_rows: bool = False
+    frames: int = 16
+
+
+@dataclass(frozen=True)
+class OptimCfg:
+    """AdamW with per-module peak LRs. A Table-5 group absent from ``lr`` is frozen."""
+
+    lr: Mapping[str, float] = field(default_factory=dict)
+    weight_decay: float = 0.02
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    schedule: Literal["cosine", "constant"] = "cosine"
+    warmup_ratio: float = 0.2
+    min_lr_ratio: float = 0.0
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class DeepSpeedCfg:
+    """Knobs of the generated DeepSpeed JSON (the rest follows from ``train`` and ``optim``)."""
+
+    zero_stage: int = 2
+    offload_optimizer: bool = False
+    overlap_comm: bool = True
+    bucket_size: int = 200_000_000
+
+
+@dataclass(frozen=True)
+class TrainCfg:
+    """Loop settings. ``batch_size`` is the global batch per optimiser step (the paper's "total batch size").
+
+    ``engine: auto`` = DeepSpeed when started by a launcher (``deepspeed``/``torchrun`` set ``LOCAL_RANK``), else
+    plain PyTorch. ``resume``: a checkpoint dir of this run, or ``auto`` (its latest, if any).
+    """
+
+    batch_size: int = 128
+    micro_batch_size: int = 1
+    epochs: int = 1
+    max_steps: Optional[int] = None
+    precision: Literal["bf16", "fp32"] = "bf16"
+    engine: Literal["auto", "torch", "deepspeed"] = "auto"
+    resume: Optional[str] = None
+    log_every: int = 1
+    save_every: Optional[int] = None
+    loggers: tuple[Literal["jsonl", "tensorboard", "wandb"], ...] = ("jsonl",)
+    progress: bool = True
+    deepspeed: DeepSpeedCfg = field(default_factory=DeepSpeedCfg)
+
+
+@dataclass(frozen=True)
+class FeaturesCfg:
+    """Precomputed temporal-head features in the CG-DETR layout: ``{video}/{vid}.pt|npz``, ``{text}/qid{qid}``."""
+
+    video: str
+    text: Optional[str] = None
+    clip_len: float = 1.0
+    normalize: bool = True
+    tef: bool = True
+
+
+@dataclass(frozen=True)
+class SourceCfg:
+    """One annotation file. ``weight`` = passes over it per epoch (0.5: a seeded half); ``samples`` = exact count."""
+
+    format: str
+    path: str
+    media: str = ""
+    weight: float = 1.0
+    samples: Optional[int] = None
+    features: Optional[FeaturesCfg] = None
+
+
+@dataclass(frozen=True)
+class DataCfg:
+    """Data mixture of one stage. Relative source paths are under ``root``; ``textualize`` renders task
+    targets as plain text instead of trigger + placeholder (the "textualized task data" ablation)."""
+
+    root: str = "data"
+    seed: int = 0
+    sources: Mapping[str, SourceCfg] = field(default_factory=dict)
+    textualize: bool = False
+    max_bad_fraction: float = 0.0
+    max_text_len: int = 512
+
+
+@dataclass(frozen=True)
+class TPOConfig:
+    """A resolved training config (one stage)."""
+
+    name: str
+    stage: Stage
+    output_dir: str
+    init_from: Optional[str] = None
+    seed: int = 42
+    model: ModelCfg = field(default_factory=ModelCfg)
+    optim: OptimCfg = field(default_factory=OptimCfg)
+    train: TrainCfg = field(default_factory=TrainCfg)
+    data: DataCfg = field(default_factory=DataCfg)
+    source_path: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-YAML form (tuples as lists) for manifests and ``config.yaml`` in checkpoints."""
+        return _plain(dataclasses.asdict(self))
+
+    @property
+    def sha256(self) -> str:
+        body = {k: v for k, v in self.to_dict().items() if k != "source_path"}
+        return hashlib.sha256(yaml.safe_dump(body, sort_keys=True).encode()).hexdigest()
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+# ---------------------------------------------------------------------------------------------- raw loading
+def _read_yaml(path: Path, errors: list[str], seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read ``path`` and resolve ``extends:`` chains (relative to the including file)."""
+    if path in seen:
+        errors.append(f"extends cycle: {' -> '.join(map(str, seen + (path,)))}")
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as e:
+        errors.append(f"cannot read {path}: {e.strerror}")
+        return {}
+    except yaml.YAMLError as e:
+        errors.append(f"invalid YAML in {path}: {e}")
+        return {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.append(f"{path}: top level must be a mapping, got {type(raw).__name__}")
+        return {}
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    base = _read_yaml((path.parent / str(parent)).resolve(), errors, seen + (path,))
+    return deep_merge(base, raw)
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` wins; mappings merge recursively; ``key: null`` in ``over`` removes the key (a source, a head;
+    every optional setting defaults to null, so removing it and nulling it mean the same)."""
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], errors: list[str]) -> dict[str, Any]:
+    """Apply ``a.b.c=value`` (value parsed as YAML) and ``~a.b.c`` (remove) to a raw mapping; problems go to
+    ``errors``."""
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        if item.startswith("~"):  # ~a.b.c removes a key (e.g. a head: ~model.heads.mask)
+            node, parts = out, item[1:].split(".")
+            for p in parts[:-1]:
+                node = node.get(p) if isinstance(node, dict) else None
+            if not isinstance(node, dict) or parts[-1] not in node:
+                errors.append(f"override {item!r}: no such key to remove")
+            else:
+                del node[parts[-1]]
+            continue
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            errors.append(f"override {item!r}: expected key=value (e.g. train.max_steps=2)")
+            continue
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        node = out
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            if node.get(p) is None:
+                node[p] = {}
+            if not isinstance(node[p], dict):
+                errors.append(f"override {item!r}: {p!r} is not a mapping")
+                break
+            node = node[p]
+        else:
+            node[parts[-1]] = value
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- typed parsing
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None)) + " or null"
+    if origin is not None:
+        return getattr(origin, "__name__", str(origin))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(tp: Any, value: Any, where: str, errors: list[str]) -> Any:
+    """Check ``value`` against the annotation ``tp``; return the converted value (or None after an error)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, where, errors)
+    if origin is Literal:
+        if value in args:
+            return value
+        close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        errors.append(f"{where}: {value!r} is not one of {', '.join(repr(a) for a in args)}{hint}")
+        return None
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where, errors)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            errors.append(f"{where}: must be a list, got {type(value).__name__}")
+            return None
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, f"{where}[{i}]", errors) for i, v in enumerate(value))
+        if len(value) != len(args):
+            errors.append(f"{where}: must have {len(args)} items, got {len(value)}")
+            return None
+        return tuple(_convert(a, v, f"{where}[{i}]", errors) for i, (a, v) in enumerate(zip(args, value)))
+    if origin in (Mapping, dict, collections.abc.Mapping) or tp is dict:
+        if not isinstance(value, dict):
+            errors.append(f"{where}: must be a mapping, got {type(value).__name__}")
+            return None
+        vt = args[1] if args else Any
+        return {str(k): _convert(vt, v, f"{where}.{k}", errors) for k, v in value.items()}
+    if tp is Any:
+        return value
+    if tp is float:
+        # PyYAML reads "1e-4" (no dot) as a string; accept numeric strings so learning rates read naturally.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is str:
+        if isinstance(value, str):
+            return os.path.expandvars(value)
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    errors.append(f"{where}: must be {_type_name(tp)}, got {type(value).__name__} {shown}")
+    return None
+
+
+def _build(cls: Any, raw: Any, where: str, errors: list[str]) -> Any:
+    """Build dataclass ``cls`` from a mapping, reporting unknown, missing and mistyped keys."""
+    if not isinstance(raw, dict):
+        errors.append(f"{where or 'config'}: must be a mapping, got {type(raw).__name__}")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k in sorted(set(raw) - set(fields), key=str):
+        close = difflib.get_close_matches(str(k), list(fields), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        errors.append(f"{where + '.' if where else ''}{k}: unknown key{hint}")
+    kwargs: dict[str, Any] = {}
+    n_before = len(errors)
+    for name, f in fields.items():
+        sub = f"{where}.{name}" if where else name
+        if name in raw:
+            kwargs[name] = _convert(hints[name], raw[name], sub, errors)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            errors.append(f"{sub}: missing required key")
+    if len(errors) > n_before:
+        return None
+    return cls(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- entry points
+def load_config(path: str | Path, overrides: Sequence[str] = (), *, check_paths: bool = True) -> TPOConfig:
+    """Load, override and validate a training config; raise :class:`ConfigError` listing every problem.
+
+    Args:
+        path: a YAML file, or the stem of a shipped config (``stage2`` → ``tpo_train/configs/stage2.yaml``).
+        overrides: ``key=value`` strings applied after ``extends`` and before validation.
+        check_paths: also check the files the config names (base model, ``init_from`` manifest, data).
+    """
+    p = resolve_config_path(path)
+    errors: list[str] = []
+    raw = _read_yaml(p, errors)
+    unreadable = bool(errors)  # a YAML syntax error: building would only add noise about missing keys
+    raw = apply_overrides(raw, overrides, errors)
+    raw.setdefault("name", p.stem)
+    raw["source_path"] = str(p)
+    cfg = None if unreadable else _build(TPOConfig, raw, "", errors)
+    if cfg is not None:
+        from .stages import validate_config  # stage rules live with the stage semantics
+
+        errors.extend(validate_config(cfg, check_paths=check_paths))
+    if errors:
+        raise ConfigError(p, errors)
+    return cfg
+
+
+def resolve_config_path(path: str | Path) -> Path:
+    """A path as given, else a shipped config by stem (``stage1`` or ``stage1.yaml``)."""
+    p = Path(path)
+    if p.is_file():
+        return p.resolve()
+    shipped = CONFIG_DIR / (p.name if p.suffix else f"{p.name}.yaml")
+    if shipped.is_file() and len(p.parts) == 1:
+        return shipped
+    known = sorted(q.stem for q in CONFIG_DIR.glob("*.yaml"))
+    close = difflib.get_close_matches(p.stem, known, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(p, [f"config file not found.{hint} Shipped configs: {', '.join(known)}"])
+
+
+def shipped_configs() -> list[Path]:
+    """Every YAML under ``tpo_train/configs`` (recursive, so none is silently skipped)."""
+    return sorted(CONFIG_DIR.rglob("*.yaml"))

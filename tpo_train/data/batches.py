@@ -1,0 +1,182 @@
+"""Turn mixture refs into the TPO model's batches: instruction + answer text, media, head inputs and targets.
+
+For each example: draw an instruction template (seeded by ``(data.seed, step, position)``, so a resumed run draws
+the same ones), load its media (``model.frames`` frames of a video, a still image, or nothing when the source has
+no ``media`` folder — then the LM sees the text only), tokenise with the adapter's chat format, and collect
+what its task's head needs, in occurrence order (one placeholder per example):
+
+- temporal: video/query features (precomputed files when the source names ``features``, else the base
+  model's own frozen frame and token features) and the windows → ``TemporalInputs`` / ``TemporalTargets``;
+- region: the normalised xyxy box → ``RegionTargets``;
+- mask: the box prompt at ``<track_box>`` for tracking examples, and the mask head's targets (see
+  :meth:`BatchBuilder._mask`).
+
+Heads the model does not have (stage 1) get no targets: their examples train the task-assignment loss only.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .examples import ConversationExample, Example, MaskExample, RegionExample, TemporalExample
+from .features import FeatureStore
+from .mixture import Ref
+from .templates import instruction, target_text
+
+_VIDEO_EXTS = (".mp4", ".webm", ".mkv", ".avi", ".mov")
+
+
+class MediaError(RuntimeError):
+    """An example's media file is missing or unreadable (names the file and the record)."""
+
+
+def find_video(stem: str) -> Path:
+    p = Path(stem)
+    if p.is_file() or p.is_dir():
+        return p
+    for ext in _VIDEO_EXTS:
+        if p.with_name(p.name + ext).is_file():
+            return p.with_name(p.name + ext)
+    raise MediaError(f"no video for {stem} ({'/'.join(_VIDEO_EXTS)} or a frame folder)")
+
+
+class BatchBuilder:
+    """Builds :class:`TPOBatch` objects for one stage (see module docstring)."""
+
+    def __init__(self, model: Any, examples: Mapping[str, Sequence[Example]], features: Mapping[str, FeatureStore],
+                 *, seed: int, frames: int, textualize: bool = False, max_text_len: int = 512) -> None:
+        self.model = model
+        self.adapter = model.adapter
+        self.examples = examples
+        self.features = features
+        self.seed = seed
+        self.frames = frames
+        self.textualize = textualize
+        self.max_text_len = max_text_len
+        self.heads = set(model.heads.keys())
+
+    # ---- media -------------------------------------------------------------------------------------------------
+    def _video(self, stem: Optional[str]) -> Optional[np.ndarray]:
+        if not stem:
+            return None
+        from tpo_eval.video.decode import decode
+        from tpo_eval.video.sampling import segment_midpoints
+
+        path = find_video(stem)
+        sampler = lambda a, b, fps: segment_midpoints(a, b, fps, self.frames)  # noqa: E731
+        return decode(path, "frames" if path.is_dir() else "video", sampler, fps=1.0).frames
+
+    def _frames(self, ex: MaskExample) -> np.ndarray:
+        from tpo_eval.video.decode import load_images
+
+        idx = np.linspace(0, len(ex.frames) - 1, min(self.frames, len(ex.frames))).round().astype(int)
+        return np.stack(load_images([Path(ex.video) / f"{ex.frames[i]}.jpg" for i in idx]))
+
+    # ---- one example -------------------------------------------------------------------------------------------
+    def encode(self, ex: Example, rng: random.Random) -> tuple[Any, dict[str, Any]]:
+        """(EncodedExample, payload) where payload has the head's per-occurrence pieces for ``ex.task``."""
+        video = image = None
+        payload: dict[str, Any] = {}
+        try:
+            if isinstance(ex, ConversationExample):
+                turn = ex.turns[0]
+                if ex.media_kind == "video":
+                    video = self._video(ex.media)
+                elif ex.media_kind == "image":
+                    from tpo_eval.video.decode import load_images
+
+                    image = load_images([ex.media])[0]
+                enc = self.adapter.encode(turn.instruction, turn.question, answer=turn.answer, video=video,
+                                          image=image)
+                return enc, payload
+            _, user = instruction(ex, rng, textualize=self.textualize)
+            if isinstance(ex, TemporalExample):
+                video = self._video(ex.media)
+            elif isinstance(ex, RegionExample):
+                from tpo_eval.video.decode import load_images
+
+                image = load_images([ex.image])[0]
+            elif isinstance(ex, MaskExample):
+                video = self._frames(ex)
+        except (OSError, RuntimeError) as e:
+            raise MediaError(f"{ex.origin} ({ex.uid}): {e}") from None
+        enc = self.adapter.encode("", user, answer=target_text(ex, textualize=self.textualize), video=video,
+                                  image=image)
+        if len(enc.input_ids) > self.max_text_len + self._n_visual(enc):
+            raise MediaError(f"{ex.origin} ({ex.uid}): {len(enc.input_ids)} tokens exceed data.max_text_len")
+        if self.textualize:
+            return enc, payload
+        if isinstance(ex, MaskExample) and not ex.expression:
+            payload["input_box"] = ex.box
+        if ex.task in self.heads:
+            payload[ex.task] = getattr(self, f"_{ex.task}")(ex, enc)
+        return enc, payload
+
+    def _n_visual(self, enc: Any) -> int:
+        cfg = self.adapter.model.config
+        ids = set(int(getattr(cfg, k)) for k in ("video_token_id", "image_token_id") if hasattr(cfg, k))
+        return sum(1 for t in enc.input_ids if t in ids)
+
+    def _temporal(self, ex: TemporalExample, enc: Any) -> dict[str, Any]:
+        store = self.features.get(ex.source)
+        if store is not None:
+            v, q = store.video(ex.vid), store.text(ex.qid)
+        else:
+            v = self.adapter.frame_features(enc.vision) if "pixel_values_videos" in enc.vision else None
+            q = None
+        if v is None:
+            raise MediaError(f"{ex.origin} ({ex.uid}): the temporal head needs video features: give the source "
+                             f"features: or media:")
+        if q is None:
+            q = self.adapter.text_features(ex.query)
+        return {"video": v, "query": q, "duration": ex.duration, "windows": list(ex.windows),
+                "tef": store.tef if store else True, "normalize": store.normalize if store else True}
+
+    def _region(self, ex: RegionExample, enc: Any) -> tuple[float, float, float, float]:
+        return ex.box
+
+    def _mask(self, ex: MaskExample, enc: Any) -> dict[str, Any]:
+        return {"box": ex.box, "frames": enc.vision}
+
+    # ---- a micro-batch -----------------------------------------------------------------------------------------
+    def build(self, refs: Sequence[Ref], step: int, offset: int = 0) -> Any:
+        from ..heads.region import RegionTargets
+        from ..heads.temporal import make_temporal_inputs, make_temporal_targets
+        from ..model.batch import collate
+
+        encoded, per_task, boxes = [], {t: [] for t in ("temporal", "region", "mask")}, []
+        for k, (src, idx) in enumerate(refs):
+            ex = self.examples[src][idx]
+            rng = random.Random(f"{self.seed}/{step}/{offset + k}")
+            enc, payload = self.encode(ex, rng)
+            encoded.append(enc)
+            if "input_box" in payload:
+                boxes.append(payload["input_box"])
+            for t in per_task:
+                if t in payload:
+                    per_task[t].append(payload[t])
+        head_inputs: dict[str, Any] = {}
+        targets: dict[str, Any] = {}
+        tp = per_task["temporal"]
+        if tp:
+            head_inputs["temporal"] = make_temporal_inputs([p["video"] for p in tp], [p["query"] for p in tp],
+                                                           [p["duration"] for p in tp], tef=tp[0]["tef"],
+                                                           normalize=tp[0]["normalize"])
+            targets["temporal"] = make_temporal_targets([p["windows"] for p in tp], [p["duration"] for p in tp],
+                                                        [p["video"].shape[0] for p in tp])
+        if per_task["region"]:
+            targets["region"] = RegionTargets(torch.tensor(per_task["region"], dtype=torch.float32))
+        if per_task["mask"]:
+            head_inputs["mask"], targets["mask"] = self.mask_inputs_targets(per_task["mask"])
+        input_boxes = torch.tensor(boxes, dtype=torch.float32) if boxes else None
+        return collate(encoded, self.adapter.pad_id, input_boxes, head_inputs, targets)
+
+    def mask_inputs_targets(self, items: list[dict[str, Any]]) -> tuple[Any, Any]:
+        """Mask-head inputs/targets for the batch's mask occurrences (the head's own record types)."""
+        from ..heads import mask as mask_head
+
+        return mask_head.make_mask_batch(items)  # type: ignore[attr-defined]

@@ -1,0 +1,283 @@
+"""Annotation readers: one function per on-disk layout, registered by name for ``data.sources.*.format``.
+
+Each reader returns a :class:`ReadResult`; a record it cannot use becomes a :class:`BadRecord` naming the file
+and line (JSONL) or item (JSON), never a silent skip. Layouts:
+
+``cgdetr_jsonl`` (temporal grounding: QVHighlights, Charades-STA ``*_tvr_format``, and DiDeMo / QuerYD /
+    HiREST / ActivityNet / TACoS / NLQ once converted): one JSON object per line with ``qid``, ``query``,
+    ``duration`` (s), ``vid``, ``relevant_windows`` ``[[st, ed], …]`` (s); optional ``relevant_clip_ids`` +
+    ``saliency_scores`` (one list of annotator scores per clip id, QVHighlights). Window ends past the
+    duration are clipped to it and counted in the notes.
+``refcoco_jsonl``: one referred object per line: ``image``, ``width``, ``height``, ``bbox`` = COCO
+    ``[x, y, w, h]`` in pixels, and ``expression`` (str) or ``sentences`` (list: one example per sentence).
+``mevis``: a folder with ``meta_expressions.json`` (``{"videos": {vid: {"frames": [...], "expressions":
+    {eid: {"exp", "anno_id": [...]}}}}}``) and ``mask_dict.json`` (``{anno_id: [RLE | null per frame]}``);
+    frames live in ``<media>/<vid>/<frame>.jpg``.
+``sav``: a folder of SA-V ``*_manual.json`` files: ``video_id``, ``video_height``, ``video_width`` and
+    ``masklet`` (per annotated frame — every 4th frame of the 24 fps video — a list of per-object RLEs);
+    one tracking example (no expression) per object.
+``videochat2_it``: a JSON list of ``{"video" | "image": path, "QA": [{"i", "q", "a"}, …]}``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from tpo_eval.registry import Registry
+
+from . import rle
+from .examples import (BadRecord, ConversationExample, MaskExample, Origin, ReadResult, RegionExample,
+                       TemporalExample, Turn)
+
+READERS: Registry = Registry("data reader")
+#: the task each layout feeds (``conversation`` = LM loss only)
+READER_TASKS = {"cgdetr_jsonl": "temporal", "refcoco_jsonl": "region", "mevis": "mask", "sav": "mask",
+                "videochat2_it": "conversation"}
+
+
+class _Bad(ValueError):
+    """A record-level problem; caught per record and turned into a BadRecord."""
+
+
+def _num(d: dict, key: str) -> float:
+    v = d.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _Bad(f"{key!r} must be a number, got {v!r}")
+    return float(v)
+
+
+def _str(d: dict, key: str) -> str:
+    v = d.get(key)
+    if not isinstance(v, str) or not v.strip():
+        raise _Bad(f"{key!r} must be a non-empty string, got {v!r}")
+    return v
+
+
+def _jsonl(path: Path, bad: list[BadRecord]) -> Iterator[tuple[Origin, dict]]:
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                bad.append(BadRecord(Origin(str(path), i), f"invalid JSON: {e.msg} at column {e.colno}"))
+                continue
+            if not isinstance(obj, dict):
+                bad.append(BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}"))
+                continue
+            yield Origin(str(path), i), obj
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise _Bad(f"{path}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise _Bad(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+
+
+@READERS.register("cgdetr_jsonl", "temporal grounding JSONL in the CG-DETR / moment_detr layout")
+def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
+    bad: list[BadRecord] = []
+    out: list[TemporalExample] = []
+    clipped = 0
+    for origin, d in _jsonl(path, bad):
+        try:
+            qid, vid, query, duration = d.get("qid"), _str(d, "vid"), _str(d, "query"), _num(d, "duration")
+            if qid is None:
+                raise _Bad("missing 'qid'")
+            if duration <= 0:
+                raise _Bad(f"duration must be > 0, got {duration}")
+            raw_w = d.get("relevant_windows")
+            if not isinstance(raw_w, list) or not raw_w:
+                raise _Bad(f"'relevant_windows' must be a non-empty list of [start, end], got {raw_w!r}")
+            windows = []
+            for w in raw_w:
+                if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, (int, float)) for x in w)):
+                    raise _Bad(f"window {w!r} is not [start, end] in seconds")
+                st, ed = float(w[0]), float(w[1])
+                if st < 0 or ed <= st or st >= duration:
+                    raise _Bad(f"window {w!r} is empty, negative or starts after the duration {duration}")
+                if ed > duration:
+                    clipped += 1
+                    ed = duration
+                windows.append((st, ed))
+            saliency = _saliency(d)
+        except _Bad as e:
+            bad.append(BadRecord(origin, str(e)))
+            continue
+        out.append(TemporalExample(uid=f"{source}/{qid}", source=source, origin=origin, qid=str(qid), vid=vid,
+                                   query=query.strip(), duration=duration, windows=tuple(windows),
+                                   saliency=saliency, media=f"{media}/{vid}" if media else None))
+    notes = (f"{clipped} window end(s) past the video duration clipped to it",) if clipped else ()
+    return ReadResult(str(path), tuple(out), tuple(bad), notes)
+
+
+def _saliency(d: dict) -> dict[int, float]:
+    ids, scores = d.get("relevant_clip_ids"), d.get("saliency_scores")
+    if ids is None and scores is None:
+        return {}
+    if not isinstance(ids, list) or not isinstance(scores, list) or len(ids) != len(scores):
+        raise _Bad("'relevant_clip_ids' and 'saliency_scores' must be lists of equal length")
+    out = {}
+    for c, s in zip(ids, scores):
+        vals = s if isinstance(s, list) else [s]
+        if not isinstance(c, int) or not all(isinstance(v, (int, float)) for v in vals):
+            raise _Bad(f"bad saliency entry clip {c!r}: {s!r}")
+        out[c] = float(sum(vals))
+    return out
+
+
+@READERS.register("refcoco_jsonl", "referring boxes: image, width, height, COCO xywh bbox, expression(s)")
+def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
+    bad: list[BadRecord] = []
+    out: list[RegionExample] = []
+    for origin, d in _jsonl(path, bad):
+        try:
+            image, w, h = _str(d, "image"), _num(d, "width"), _num(d, "height")
+            box = d.get("bbox")
+            if not (isinstance(box, list) and len(box) == 4 and all(isinstance(x, (int, float)) for x in box)):
+                raise _Bad(f"'bbox' must be [x, y, w, h] in pixels, got {box!r}")
+            x, y, bw, bh = map(float, box)
+            if w <= 0 or h <= 0 or bw <= 0 or bh <= 0 or x < 0 or y < 0 or x + bw > w + 1 or y + bh > h + 1:
+                raise _Bad(f"bbox {box!r} is empty or outside the {int(w)}x{int(h)} image")
+            sents = [d["expression"]] if "expression" in d else d.get("sentences")
+            if not isinstance(sents, list) or not sents or not all(isinstance(s, str) and s.strip() for s in sents):
+                raise _Bad("needs 'expression' (string) or 'sentences' (non-empty list of strings)")
+        except _Bad as e:
+            bad.append(BadRecord(origin, str(e)))
+            continue
+        norm = (x / w, y / h, min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))
+        rid = d.get("id", origin.line)
+        for k, s in enumerate(sents):
+            out.append(RegionExample(uid=f"{source}/{rid}/{k}", source=source, origin=origin,
+                                     image=f"{media}/{image}" if media else image, expression=s.strip(),
+                                     box=norm, width=int(w), height=int(h)))
+    return ReadResult(str(path), tuple(out), tuple(bad))
+
+
+def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, float, float], int, int]:
+    for frame in masks:
+        if frame:
+            m = None
+            for r in frame:
+                try:
+                    d = rle.decode(r)
+                except (KeyError, TypeError, ValueError) as e:
+                    raise _Bad(f"{where}: undecodable RLE ({e})") from None
+                m = d if m is None else (m | d)
+            box = rle.bbox_xyxy(m)
+            if box is not None:
+                return box, m.shape[0], m.shape[1]
+    raise _Bad(f"{where}: no frame has a non-empty mask")
+
+
+@READERS.register("mevis", "MeViS layout: meta_expressions.json + mask_dict.json (RLE)")
+def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
+    bad: list[BadRecord] = []
+    out: list[MaskExample] = []
+    meta_p, mask_p = path / "meta_expressions.json", path / "mask_dict.json"
+    meta, masks = _load_json(meta_p), _load_json(mask_p)
+    item = 0
+    for vid, v in (meta.get("videos") or {}).items():
+        frames = tuple(str(f) for f in v.get("frames", []))
+        for eid, e in (v.get("expressions") or {}).items():
+            item += 1
+            origin = Origin(str(meta_p), item)
+            try:
+                exp, ids = e.get("exp"), e.get("anno_id")
+                if not isinstance(exp, str) or not exp.strip() or not isinstance(ids, list) or not ids:
+                    raise _Bad(f"video {vid} expression {eid}: needs 'exp' and a non-empty 'anno_id' list")
+                missing = [a for a in ids if str(a) not in masks]
+                if missing:
+                    raise _Bad(f"video {vid} expression {eid}: anno_id {missing} not in {mask_p.name}")
+                per_obj = [masks[str(a)] for a in ids]
+                if any(len(m) != len(frames) for m in per_obj):
+                    raise _Bad(f"video {vid} expression {eid}: mask count differs from {len(frames)} frames")
+                per_frame = [tuple(m[i] for m in per_obj if m[i]) for i in range(len(frames))]
+                box, h, w = _first_box(per_frame, f"video {vid} expression {eid}")
+            except _Bad as err:
+                bad.append(BadRecord(origin, str(err)))
+                continue
+            out.append(MaskExample(uid=f"{source}/{vid}/{eid}", source=source, origin=origin,
+                                   video=f"{media}/{vid}" if media else vid, expression=exp.strip(), frames=frames,
+                                   masks=tuple(per_frame), height=h, width=w, box=box))
+    return ReadResult(str(path), tuple(out), tuple(bad))
+
+
+@READERS.register("sav", "SA-V *_manual.json masklets → box-prompted tracking examples")
+def read_sav(path: Path, source: str, media: str = "") -> ReadResult:
+    bad: list[BadRecord] = []
+    out: list[MaskExample] = []
+    for f in sorted(path.glob("*_manual.json")):
+        try:
+            d = _load_json(f)
+            vid, masklet = _str(d, "video_id"), d.get("masklet")
+            if not isinstance(masklet, list) or not masklet:
+                raise _Bad("'masklet' must be a non-empty list (frames × objects)")
+            n_obj = len(masklet[0])
+            if any(len(fr) != n_obj for fr in masklet):
+                raise _Bad("'masklet' frames list different numbers of objects")
+        except _Bad as e:
+            bad.append(BadRecord(Origin(str(f), 1), str(e)))
+            continue
+        frames = tuple(f"{4 * i:05d}" for i in range(len(masklet)))  # annotated every 4th frame (6 fps of 24)
+        for obj in range(n_obj):
+            per_frame = [(fr[obj],) if fr[obj] else () for fr in masklet]
+            try:
+                box, h, w = _first_box(per_frame, f"object {obj}")
+            except _Bad as e:
+                bad.append(BadRecord(Origin(str(f), obj + 1), str(e)))
+                continue
+            out.append(MaskExample(uid=f"{source}/{vid}/{obj}", source=source, origin=Origin(str(f), obj + 1),
+                                   video=f"{media}/{vid}" if media else vid, expression=None, frames=frames,
+                                   masks=tuple(per_frame), height=h, width=w, box=box))
+    return ReadResult(str(path), tuple(out), tuple(bad))
+
+
+@READERS.register("videochat2_it", "VideoChat2-IT conversations: [{video|image, QA: [{i, q, a}]}]")
+def read_videochat2_it(path: Path, source: str, media: str = "") -> ReadResult:
+    bad: list[BadRecord] = []
+    out: list[ConversationExample] = []
+    items = _load_json(path)
+    if not isinstance(items, list):
+        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 1), "top level must be a JSON list"),))
+    for k, d in enumerate(items, 1):
+        origin = Origin(str(path), k)
+        try:
+            if not isinstance(d, dict):
+                raise _Bad(f"item must be an object, got {type(d).__name__}")
+            kind: Optional[str] = "video" if "video" in d else "image" if "image" in d else None
+            media_path = _str(d, kind) if kind else None
+            qa = d.get("QA")
+            if not isinstance(qa, list) or not qa:
+                raise _Bad("'QA' must be a non-empty list of {i, q, a}")
+            turns = []
+            for t in qa:
+                if not isinstance(t, dict) or not isinstance(t.get("a"), str) or not t["a"].strip():
+                    raise _Bad(f"turn {t!r} needs a non-empty answer 'a'")
+                q, i = t.get("q", ""), t.get("i", d.get("i", ""))
+                if not isinstance(q, str) or not isinstance(i, str) or not (q.strip() or i.strip()):
+                    raise _Bad(f"turn {t!r} needs a question 'q' or an instruction 'i'")
+                turns.append(Turn(question=q.strip(), answer=t["a"].strip(), instruction=i.strip()))
+        except _Bad as e:
+            bad.append(BadRecord(origin, str(e)))
+            continue
+        full = f"{media}/{media_path}" if media and media_path else media_path
+        out.append(ConversationExample(uid=f"{source}/{k}", source=source, origin=origin, media=full,
+                                       media_kind=kind, turns=tuple(turns)))
+    return ReadResult(str(path), tuple(out), tuple(bad))
+
+
+def read_source(fmt: str, path: Path, source: str, media: str = "") -> ReadResult:
+    """Run reader ``fmt`` on ``path``; a file-level failure becomes one bad record (line 1) rather than a crash."""
+    reader: Callable[..., ReadResult] = READERS.get(fmt)
+    if not path.exists():
+        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 0), "file or folder not found"),))
+    try:
+        return reader(path, source, media)
+    except _Bad as e:
+        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 1), str(e)),))

@@ -1,0 +1,201 @@
+"""Optimisation engines: plain PyTorch in one process, DeepSpeed ZeRO when launched by ``deepspeed``/``torchrun``.
+
+The only module that imports ``deepspeed``. Both engines expose the same four calls the recipe uses —
+``forward(batch)``, ``micro_step(loss, last)``, ``lrs()`` and ``state_dict()/load_state_dict()`` — and the same
+numerics: the loss of a global batch is the mean of its micro-batch losses (each rank averages its own, the
+all-reduce averages the ranks), gradients are clipped to ``optim.grad_clip`` by global norm, and AdamW steps
+with per-group peak LRs scaled by :func:`lr_factor` (linear warm-up, then cosine decay).
+
+The DeepSpeed JSON is generated from the training config by :func:`deepspeed_config` (never hand-written), so
+its batch, accumulation, clipping and precision cannot disagree with the YAML.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .config import TPOConfig
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def dist_info() -> DistInfo:
+    """Rank and world size from the launcher's environment (``deepspeed``/``torchrun`` set them)."""
+    env = os.environ
+    return DistInfo(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+
+
+def launched_distributed() -> bool:
+    """True under ``deepspeed``/``torchrun`` (they set ``LOCAL_RANK``), even with a single process."""
+    return "LOCAL_RANK" in os.environ or dist_info().world > 1
+
+
+def lr_factor(step: int, total_steps: int, warmup_ratio: float, schedule: str = "cosine",
+              min_lr_ratio: float = 0.0) -> float:
+    """Multiplier of the peak LR *used by* optimiser step ``step`` (0-based).
+
+    Linear warm-up over ``ceil(warmup_ratio * total)`` steps reaching 1.0 on the last warm-up step, then cosine
+    decay from 1.0 to ``min_lr_ratio`` at the end. ``constant`` keeps 1.0 after warm-up.
+    """
+    warm = math.ceil(warmup_ratio * total_steps)
+    if warm and step < warm:
+        return (step + 1) / warm
+    if schedule == "constant":
+        return 1.0
+    span = max(1, total_steps - warm)
+    progress = min(1.0, (step - warm) / span)
+    return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(groups: Sequence[Mapping[str, Any]], cfg: TPOConfig) -> torch.optim.AdamW:
+    """AdamW over ``groups`` (dicts with ``params``, ``lr``, ``weight_decay``, ``name``)."""
+    o = cfg.optim
+    return torch.optim.AdamW([dict(g) for g in groups], betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TPOConfig, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    o = cfg.optim
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, total_steps, o.warmup_ratio, o.schedule, o.min_lr_ratio))
+
+
+def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:
+    """The DeepSpeed JSON for this config and world size (ZeRO-2, bf16, clipping, accumulation)."""
+    t, ds = cfg.train, cfg.train.deepspeed
+    per_step = t.micro_batch_size * world
+    if t.batch_size % per_step:
+        raise ValueError(f"train.batch_size={t.batch_size} is not a multiple of micro_batch_size × world size = "
+                         f"{t.micro_batch_size} × {world}")
+    zero: dict[str, Any] = {"stage": ds.zero_stage, "overlap_comm": ds.overlap_comm, "contiguous_gradients": True,
+                            "reduce_bucket_size": ds.bucket_size, "allgather_bucket_size": ds.bucket_size}
+    if ds.offload_optimizer:
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+    return {
+        "train_batch_size": t.batch_size,
+        "train_micro_batch_size_per_gpu": t.micro_batch_size,
+        "gradient_accumulation_steps": t.batch_size // per_step,
+        "gradient_clipping": cfg.optim.grad_clip,
+        "bf16": {"enabled": t.precision == "bf16"},
+        "fp16": {"enabled": False},
+        "zero_optimization": zero,
+        "zero_allow_untested_optimizer": True,  # our AdamW with named per-module groups, not DeepSpeed's own
+        "steps_per_print": 2 ** 31 - 1,          # logging is ours (rank 0, JSONL)
+        "wall_clock_breakdown": False,
+    }
+
+
+class TorchEngine:
+    """Single-process engine: gradient accumulation by hand, global-norm clipping, AdamW + LambdaLR."""
+
+    def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
+                 accumulation: int) -> None:
+        self.module = model
+        self.optimizer = make_optimizer(groups, cfg)
+        self.scheduler = make_scheduler(self.optimizer, cfg, total_steps)
+        self.clip = cfg.optim.grad_clip
+        self.accumulation = accumulation
+        self.dist = DistInfo()
+        self._autocast = cfg.train.precision == "bf16" and torch.cuda.is_available()
+
+    def forward(self, batch: Any) -> Any:
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
+            return self.module(batch)
+
+    def micro_step(self, loss: torch.Tensor, last: bool) -> Optional[float]:
+        """Backward one micro-batch; on the last one clip, step and return the pre-clip gradient norm."""
+        (loss / self.accumulation).backward()
+        if not last:
+            return None
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(params, self.clip if self.clip > 0 else float("inf"))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return float(norm)
+
+    def lrs(self) -> dict[str, float]:
+        """LR the *next* step will use, per named group (decay and no-decay halves share a name)."""
+        return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+
+    def save_engine_state(self, directory: str) -> None:  # engine state lives in trainer_state.pt
+        pass
+
+    def load_engine_state(self, directory: str) -> None:
+        pass
+
+
+class DeepSpeedEngine:
+    """DeepSpeed ZeRO engine (one process per device). ``deepspeed.initialize`` owns accumulation and clipping."""
+
+    def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
+                 accumulation: int) -> None:
+        import deepspeed
+
+        self.dist = dist_info()
+        if not torch.distributed.is_initialized():
+            deepspeed.init_distributed(dist_backend="nccl" if torch.cuda.is_available() else "gloo")
+        if torch.cuda.is_available():
+            torch.cuda.set_device(self.dist.local_rank)
+        self.ds_config = deepspeed_config(cfg, self.dist.world)
+        optimizer = make_optimizer(groups, cfg)
+        sched: Callable[[Any], Any] = lambda opt: make_scheduler(opt, cfg, total_steps)  # noqa: E731
+        self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
+            model=model, optimizer=optimizer, lr_scheduler=sched, config=self.ds_config)
+        self.module = self.engine.module
+        self.accumulation = accumulation
+
+    def forward(self, batch: Any) -> Any:
+        return self.engine(batch)
+
+    def micro_step(self, loss: torch.Tensor, last: bool) -> Optional[float]:
+        self.engine.backward(loss)   # scales by 1/gradient_accumulation_steps itself
+        self.engine.step()           # applies the update only at the accumulation boundary
+        if not last:
+            return None
+        norm = self.engine.get_global_grad_norm()
+        return float(norm) if norm is not None else float("nan")
+
+    def lrs(self) -> dict[str, float]:
+        return {g["name"]: g["lr"] for g in self.optimizer.param_groups}
+
+    def state_dict(self) -> dict[str, Any]:  # optimizer/scheduler are saved by save_engine_state (sharded)
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        pass
+
+    def save_engine_state(self, directory: str) -> None:
+        self.engine.save_checkpoint(directory, tag="deepspeed")
+
+    def load_engine_state(self, directory: str) -> None:
+        self.engine.load_checkpoint(directory, tag="deepspeed", load_module_strict=False)
+
+
+def make_engine(model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
+                accumulation: int) -> TorchEngine | DeepSpeedEngine:
+    """``train.engine``; ``auto`` = DeepSpeed under a launcher, else plain PyTorch."""
+    kind = cfg.train.engine
+    use_ds = kind == "deepspeed" or (kind == "auto" and launched_distributed())
+    cls = DeepSpeedEngine if use_ds else TorchEngine
+    return cls(model, groups, cfg, total_steps, accumulation)

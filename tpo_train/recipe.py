@@ -1,0 +1,234 @@
+"""The TPO training recipe: ``setup → train → save_checkpoint → cleanup`` for any stage config.
+
+One loop for all stages; what differs per stage is data (the mixture), which groups train at which peak LR
+(``stages.apply_stage``, Table 5) and where the weights start (``init_from``: the previous stage's final
+checkpoint, its manifest checked). Runs in one process with plain PyTorch or under ``deepspeed``/``torchrun``
+with the DeepSpeed engine; both see the same global batches (``data.mixture.StepPlan``) and the same dropout
+masks, because each micro-batch reseeds torch from ``(seed, step, global micro-batch index)``: a rank's
+numbers do not depend on how many ranks there are, and a resumed run repeats the uninterrupted one exactly.
+
+Raises (at setup, before any training): ``ConfigError`` for a bad config, ``DataError`` for too many bad records,
+``CheckpointError`` for a bad ``init_from``/``train.resume``, ``ValueError`` when the batch does not divide over
+the ranks.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from .config import TPOConfig
+
+_RESUME_FREE = ("resume", "progress", "loggers", "log_every", "save_every", "max_steps")
+
+
+def resume_fingerprint(cfg: TPOConfig) -> str:
+    """Hash of everything that must not change when a run is resumed (not logging, saving or stopping knobs)."""
+    d = cfg.to_dict()
+    for k in _RESUME_FREE:
+        d["train"].pop(k, None)
+    d.pop("source_path", None)
+    d.pop("output_dir", None)
+    return hashlib.sha256(repr(sorted(d.items())).encode()).hexdigest()
+
+
+def _micro_seed(seed: int, step: int, micro: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{step}/{micro}".encode()).digest()[:8], "little") >> 1
+
+
+class Recipe:
+    """One training stage. ``Recipe(cfg).run()`` = setup, train, final checkpoint, cleanup."""
+
+    def __init__(self, cfg: TPOConfig) -> None:
+        self.cfg = cfg
+        self.out = Path(cfg.output_dir)
+        self.start_step = 0
+        self.parent: Optional[dict[str, Any]] = None
+        self.history: list[dict[str, Any]] = []
+
+    # ---- setup --------------------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        from .data.batches import BatchBuilder
+        from .data.mixture import make_plan
+        from .data.sources import load_sources
+        from .engine import dist_info, make_engine
+        from .logging import RunLogger
+        from .stages import apply_stage
+
+        cfg = self.cfg
+        self.dist = dist_info()
+        torch.manual_seed(cfg.seed)
+        resume_ckpt = self._resume_checkpoint()
+        self.logger = RunLogger(self.out, cfg.train.loggers, is_main=self.dist.is_main, run_name=cfg.name,
+                                config=cfg.to_dict(), resume_step=self._resume_step(resume_ckpt))
+        self.data = load_sources(cfg.data)
+        for r in self.data.reports.values():
+            self.logger.info(r.summary())
+        self.model = self._setup_model()
+        groups = apply_stage(self.model, cfg)
+        self.plan = make_plan({n: len(ex) for n, ex in self.data.examples.items()},
+                              {n: s.weight for n, s in cfg.data.sources.items()},
+                              {n: s.samples for n, s in cfg.data.sources.items()}, seed=cfg.data.seed,
+                              batch_size=cfg.train.batch_size, micro_batch_size=cfg.train.micro_batch_size,
+                              epochs=cfg.train.epochs, max_steps=cfg.train.max_steps)
+        if cfg.train.batch_size % (cfg.train.micro_batch_size * self.dist.world):
+            raise ValueError(f"train.batch_size={cfg.train.batch_size} does not divide into micro-batches of "
+                             f"{cfg.train.micro_batch_size} over {self.dist.world} ranks")
+        if self.plan.total_steps < 1:
+            raise ValueError(f"the mixture has {self.plan.examples_per_epoch} examples per epoch: not one batch of "
+                             f"{cfg.train.batch_size}")
+        self.engine = make_engine(self.model, groups, cfg, self.plan.total_steps,
+                                  self.plan.accumulation_steps(self.dist.world))
+        self.model = self.engine.module
+        if resume_ckpt is not None:
+            self._load_resume(resume_ckpt)
+        self.builder = BatchBuilder(self.model, self.data.examples, self.data.features, seed=cfg.data.seed,
+                                    frames=cfg.model.frames, textualize=cfg.data.textualize,
+                                    max_text_len=cfg.data.max_text_len)
+        self.logger.info(f"plan: {self.plan.describe()} | engine {type(self.engine).__name__} on "
+                         f"{self.dist.world} rank(s) | peak LRs {self.engine.lrs()}")
+
+    def _setup_model(self) -> Any:
+        from .ablations import apply_ablations
+        from .checkpoint import load_weights, manifest_sha, read_manifest
+        from .model import LoraSpec, TPOModel, TPOModelSpec
+        from .presets import materialize
+        from .stages import head_specs
+
+        cfg, m = self.cfg, self.cfg.model
+        base = materialize(m.base)  # the tiny preset is built once per cache dir; real bases are paths
+        lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
+        spec = TPOModelSpec(base=str(base), lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
+                            train_new_rows=m.train_new_rows, seed=cfg.seed)
+        model = TPOModel.build(spec)
+        apply_ablations(model, cfg)
+        if cfg.init_from not in (None, "base"):
+            man = read_manifest(cfg.init_from)
+            fresh = load_weights(Path(cfg.init_from), model, strict=False)
+            self.parent = {"path": str(Path(cfg.init_from).resolve()), "stage": man["stage"],
+                           "manifest_sha256": manifest_sha(cfg.init_from)}
+            self.logger.info(f"init_from {cfg.init_from} ({man['stage']}, step {man['step']}); "
+                             f"fresh groups: {fresh or 'none'}")
+        return model
+
+    def _resume_checkpoint(self) -> Optional[Path]:
+        from .checkpoint import CheckpointError, latest_checkpoint
+
+        r = self.cfg.train.resume
+        if r is None:
+            return None
+        ckpt = latest_checkpoint(self.out) if r == "auto" else Path(r)
+        if ckpt is None:
+            return None  # "auto" with nothing to resume: a fresh start
+        if ckpt.name == "final":
+            raise CheckpointError(f"{ckpt}: the run already finished; nothing to resume")
+        return ckpt
+
+    def _resume_step(self, ckpt: Optional[Path]) -> Optional[int]:
+        from .checkpoint import read_manifest
+
+        return None if ckpt is None else int(read_manifest(ckpt)["step"])
+
+    def _load_resume(self, ckpt: Path) -> None:
+        from .checkpoint import CheckpointError, load_trainer_state, load_weights, read_manifest, set_rng_state
+
+        man = read_manifest(ckpt)
+        if man.get("resume_fingerprint") != resume_fingerprint(self.cfg):
+            raise CheckpointError(f"{ckpt}: config differs from the one that wrote it (only {', '.join(_RESUME_FREE)} "
+                                  f"may change on resume)")
+        load_weights(ckpt, self.model, strict=True)
+        self.engine.load_engine_state(str(ckpt))
+        state = load_trainer_state(ckpt, self.dist)
+        self.engine.load_state_dict(state["engine"])
+        set_rng_state(state["rng"])
+        self.start_step = int(state["step"])
+        self.parent = man.get("parent")
+        self.logger.info(f"resumed from {ckpt} at step {self.start_step}")
+
+    # ---- train --------------------------------------------------------------------------------------------------
+    def train(self) -> list[dict[str, Any]]:
+        cfg, plan, dist = self.cfg, self.plan, self.dist
+        bar = self.logger.progress(plan.total_steps, self.start_step, cfg.train.progress)
+        self.model.train()
+        for step in range(self.start_step, plan.total_steps):
+            t0 = time.time()
+            lrs = self.engine.lrs()  # the LRs this optimiser step uses
+            micro = plan.micro_batches(step, dist.rank, dist.world)
+            sums: dict[str, list[float]] = {}
+            norm = None
+            for j, refs in enumerate(micro):
+                g = dist.rank + j * dist.world  # index of this micro-batch in the global batch
+                torch.manual_seed(_micro_seed(cfg.seed, step, g))
+                batch = self.builder.build(refs, step, offset=g * cfg.train.micro_batch_size)
+                out = self.engine.forward(batch.to(self._device()))
+                norm = self.engine.micro_step(out.loss, last=j == len(micro) - 1)
+                for k, v in self._parts(out).items():
+                    acc = sums.setdefault(k, [0.0, 0.0])
+                    acc[0] += v
+                    acc[1] += 1
+            row = self._reduce(sums)
+            row.update({f"lr/{k}": v for k, v in lrs.items()})
+            row.update(grad_norm=norm, step_time=round(time.time() - t0, 4))
+            self.history.append({"step": step + 1, **row})
+            if (step + 1) % cfg.train.log_every == 0 or step + 1 == plan.total_steps:
+                self.logger.log(step + 1, row, echo=not cfg.train.progress)
+            bar.update(1)
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+            if cfg.train.save_every and (step + 1) % cfg.train.save_every == 0 and step + 1 < plan.total_steps:
+                self.save_checkpoint(step + 1, final=False)
+        bar.close()
+        return self.history
+
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @staticmethod
+    def _parts(out: Any) -> dict[str, float]:
+        parts = {"loss": float(out.loss.detach())}
+        if out.lm_loss is not None:
+            parts["lm_loss"] = float(out.lm_loss.detach())
+        for task, terms in out.head_losses.items():
+            parts[f"{task}_loss"] = float(terms["total"].detach())
+        return parts
+
+    def _reduce(self, sums: dict[str, list[float]]) -> dict[str, float]:
+        """Mean over this step's micro-batches on all ranks; a head's loss averages over the micro-batches that
+        had that head's examples (``loss`` itself is exactly what the optimiser minimised)."""
+        keys = ("loss", "lm_loss", "temporal_loss", "region_loss", "mask_loss")
+        vec = torch.tensor([sums.get(k, [0.0, 0.0])[i] for k in keys for i in (0, 1)], dtype=torch.float64)
+        if self.dist.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(vec)
+        return {k: float(vec[2 * i] / vec[2 * i + 1]) for i, k in enumerate(keys) if vec[2 * i + 1] > 0}
+
+    # ---- checkpoints and cleanup ----------------------------------------------------------------------------------
+    def save_checkpoint(self, step: int, final: bool) -> Path:
+        from .checkpoint import save_checkpoint
+
+        path = self.out / ("final" if final else f"step-{step:06d}")
+        save_checkpoint(path, self.model, self.engine, self.cfg, step=step, total_steps=self.plan.total_steps,
+                        final=final, parent=self.parent, data=self.data.manifest(), dist=self.dist,
+                        extra={"resume_fingerprint": resume_fingerprint(self.cfg), "plan": self.plan.describe()})
+        self.logger.info(f"saved {path}")
+        return path
+
+    def cleanup(self) -> None:
+        self.logger.close()
+
+    def run(self) -> Path:
+        self.setup()
+        try:
+            self.train()
+            return self.save_checkpoint(self.plan.total_steps, final=True)
+        finally:
+            self.cleanup()
+
+
+def run(cfg: TPOConfig) -> Path:
+    """Train one stage; return its final checkpoint folder."""
+    return Recipe(cfg).run()
+
+
+__all__ = ["Recipe", "run", "resume_fingerprint"]

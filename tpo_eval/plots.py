@@ -151,26 +151,33 @@ def plot_moment(run: str | Path, sample_id: str, out: str | Path, annotations: O
     duration = float(duration or max(ends + [len(saliency) * clip_len]))
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 2.8))
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(8, 3.2))
+    grid = fig.add_gridspec(2, 1, height_ratios=(3, 1), hspace=0.08)
+    ax = fig.add_subplot(grid[0])
+    bars = fig.add_subplot(grid[1], sharex=ax)
     if saliency:
         xs = [(i + 0.5) * clip_len for i in range(len(saliency))]
-        ax.plot(xs, saliency, color=_SALIENCY, linewidth=1.6, label="saliency")
-    lo, hi = ax.get_ylim() if saliency else (0.0, 1.0)
-    for n, g in enumerate(gts):
-        ax.axvspan(g[0], g[1], ymin=0.0, ymax=0.12, color=_GT, alpha=0.9, label="ground truth" if n == 0 else None)
+        ax.plot(xs, saliency, color=_SALIENCY, linewidth=1.6)
+    ax.set_ylabel("saliency" if saliency else "(no saliency)")
+    ax.tick_params(labelbottom=False)
+    # Lower strip: ground truth on row 0, the scored (first) predicted window on row 1.
+    bars.broken_barh([(g[0], g[1] - g[0]) for g in gts], (-0.35, 0.7), color=_GT)
+    def label(span: Sequence[float], y: float, color: str) -> None:  # beside the bar, on the side with room
+        right = span[1] < 0.8 * duration
+        bars.annotate(f"{span[0]:.1f}–{span[1]:.1f} s", (span[1] if right else span[0], y), va="center",
+                      xytext=(4 if right else -4, 0), textcoords="offset points", ha="left" if right else "right",
+                      fontsize=7, color=color)
+
     if windows:
         w = windows[0]
-        ax.axvspan(w[0], w[1], ymin=0.14, ymax=0.26, color=_PRED, alpha=0.9,
-                   label=f"prediction {w[0]:.1f}–{w[1]:.1f} s")
+        bars.broken_barh([(w[0], w[1] - w[0])], (0.65, 0.7), color=_PRED)
+        label(w, 1.0, _PRED)
+    for g in gts:
+        label(g, 0.0, _GT)
+    bars.set_yticks([0, 1], ["ground truth", "prediction"], fontsize=8)
+    bars.set_ylim(-0.6, 1.6)
     ax.set_xlim(0, duration)
-    if saliency:  # leave the bottom third of the axes to the two interval bands
-        ax.set_ylim(lo - 0.5 * (hi - lo), hi)
-    else:
-        ax.set_yticks([])
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("saliency" if saliency else "")
+    bars.set_xlabel("time (s)")
     ax.set_title((query or sample_id)[:110], fontsize=9)
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
     return _save(fig, Path(out))
 

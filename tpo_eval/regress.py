@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
-from scipy.stats import binomtest
 
 from .records import PRED_GLOB, read_run_predictions
 
@@ -125,8 +124,9 @@ def check_same_samples(cand: RunData, base: RunData) -> str:
     counts_b = {t: v.get("n_total") for t, v in br["tasks"].items()}
     if counts_c != counts_b:
         diff = sorted(t for t in set(counts_c) | set(counts_b) if counts_c.get(t) != counts_b.get(t))
-        raise RegressInputError(f"different sample sets: per-task counts differ for {', '.join(diff[:5])} "
-                                f"(candidate {[counts_c.get(t) for t in diff[:5]]}, baseline {[counts_b.get(t) for t in diff[:5]]})")
+        raise RegressInputError(
+            f"different sample sets: per-task counts differ for {', '.join(diff[:5])} (candidate "
+            f"{[counts_c.get(t) for t in diff[:5]]}, baseline {[counts_b.get(t) for t in diff[:5]]})")
     if hc and hb:
         return f"identical (sample_ids_sha256 {hc[:12]}…)"
     if cand.task_of is not None and base.task_of is not None:
@@ -135,10 +135,30 @@ def check_same_samples(cand: RunData, base: RunData) -> str:
 
 
 def mcnemar_exact(base: np.ndarray, cand: np.ndarray) -> tuple[float, int, int]:
-    """Two-sided exact McNemar p-value and the discordant counts (b: base right & cand wrong, c: the reverse)."""
+    """Two-sided exact McNemar p-value and the discordant counts (b: base right & cand wrong, c: the reverse).
+
+    The p-value is scipy.stats.binomtest(c, b + c, 0.5).pvalue (tests check they agree); for p = 1/2 the
+    two-sided binomial tail is 2·P(X ≤ min(b, c)), summed here in exact integers because importing
+    scipy.stats alone costs a second, more than the whole gate may take.
+    """
     b = int(np.sum((base == 1) & (cand == 0)))
     c = int(np.sum((base == 0) & (cand == 1)))
-    return (1.0 if b + c == 0 else float(binomtest(c, b + c, 0.5).pvalue)), b, c
+    return binomial_two_sided_half(min(b, c), b + c), b, c
+
+
+def binomial_two_sided_half(k: int, n: int) -> float:
+    """Two-sided p-value of k successes in n trials at p = 1/2 (k ≤ n/2), exactly as binomtest computes it."""
+    if n == 0 or 2 * k >= n - 1:  # k in the middle: every outcome is at most as likely as it
+        return 1.0
+    if n > 20000:  # exact integers get slow; take the reference implementation
+        from scipy.stats import binomtest
+
+        return float(binomtest(k, n, 0.5).pvalue)
+    term, tail = 1, 1
+    for i in range(1, k + 1):
+        term = term * (n - i + 1) // i
+        tail += term
+    return min(1.0, 2 * tail / (1 << n))
 
 
 def bootstrap_p(diffs: Sequence[np.ndarray], n_boot: int, seed: int) -> float:

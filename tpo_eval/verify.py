@@ -182,7 +182,8 @@ def format_report(results: Mapping[str, list[Finding]], verbose: bool = False) -
     for name, findings in results.items():
         bad = [f for f in findings if f.status == "mismatch"]
         skipped = sum(f.status == "skipped" for f in findings)
-        lines.append(f"{name}: {len(findings)} checks, {len(bad)} disagree" + (f", {skipped} skipped" if skipped else ""))
+        tail = f", {skipped} skipped" if skipped else ""
+        lines.append(f"{name}: {len(findings)} checks, {len(bad)} disagree{tail}")
         for f in findings:
             if f.status == "ok" and not verbose:
                 continue

@@ -12,7 +12,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 
 def write_run(path: Path, outcomes: Mapping[str, Mapping[str, Sequence[float]]], benchmark: str = "mvbench",
-              primary: Optional[str] = None, predictions: bool = True, ids: Optional[Mapping[str, Sequence[str]]] = None,
+              primary: Optional[str] = None, predictions: bool = True,
+              ids: Optional[Mapping[str, Sequence[str]]] = None,
               rows_extra: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Path:
     """``outcomes[metric_key][task]`` = per-sample values; sample ids are ``<task>/<i>`` unless ``ids`` says."""
     path.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,8 @@ def deltas(run_a: Path, run_b: Optional[Path], table: Optional[str], row: Option
 @click.option("--annotations", type=click.Path(path_type=Path), default=None,
               help="moment_detr-style JSONL (qid, duration, relevant_windows) to take the ground truth from.")
 @click.option("--gt", nargs=2, type=float, default=None, help="Ground-truth START END in seconds.")
-@click.option("--clip-len", type=float, default=None, help="Seconds per saliency value (default: duration / clips, else 2).")
+@click.option("--clip-len", type=float, default=None,
+              help="Seconds per saliency value (default: duration / clips, else 2).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output path without suffix (default: RUN_DIR/plots/moment_<id>).")
 def moment(run_dir: Path, sample_id: str, annotations: Optional[Path], gt: Optional[tuple[float, float]],

@@ -18,7 +18,7 @@ def read_results(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     f = p / "results.json" if p.is_dir() else p
     if not f.is_file():
-        raise TableError(f, ["no results.json here: pass a run directory written by `tpo-eval run` or its results.json"])
+        raise TableError(f, ["no results.json here: pass a run directory of `tpo-eval run`, or its results.json"])
     try:
         doc = json.loads(f.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:

@@ -106,7 +106,9 @@ def score_outputs(cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sa
 def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks: Optional[Sequence[str]],
                extra: Mapping[str, Any]) -> dict[str, Any]:
     ann = {}
-    for t, p in family.annotation_files(cfg, paths, tasks).items():
+    # No annotation source: the gold answers came from the predictions file (see score_file).
+    has_annotations = paths.data_root is not None or paths.annotations is not None
+    for t, p in (family.annotation_files(cfg, paths, tasks) if has_annotations else {}).items():
         ann[t] = {"path": str(p), "sha256": sha256_file(p) if Path(p).is_file() else None}
     return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
             "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
@@ -136,7 +138,7 @@ def score_file(benchmark: str, predictions: Path, paths: DataPaths, tasks: Optio
     from .records import write_json_atomic
 
     cfg = load_benchmark(benchmark)
-    family, samples = load_samples(cfg, paths, tasks)
+    family, samples = _scoring_samples(cfg, predictions, paths, tasks)
     pred_files = sorted(predictions.glob("predictions*.jsonl")) if predictions.is_dir() else [predictions]
     if not pred_files or not all(p.is_file() for p in pred_files):
         raise FileNotFoundError(f"no predictions file at {predictions}")
@@ -164,6 +166,19 @@ def score_file(benchmark: str, predictions: Path, paths: DataPaths, tasks: Optio
     if out_dir is not None:
         write_json_atomic(Path(out_dir) / "results.json", doc)
     return doc
+
+
+def _scoring_samples(cfg: BenchmarkConfig, predictions: Path, paths: DataPaths, tasks: Optional[Sequence[str]]
+                     ) -> tuple[TaskFamily, list[Sample]]:
+    """The samples to score: from the annotations, or, when no annotation source is given, from the predictions
+    file itself if the family reads gold answers from it (``TaskFamily.samples_from_predictions``)."""
+    if paths.data_root is None and paths.annotations is None and predictions.is_file():
+        check_tasks(cfg, tasks)
+        family: TaskFamily = FAMILIES.get(cfg.family)()
+        samples = family.samples_from_predictions(predictions, cfg)
+        if samples is not None:
+            return family, [s for s in samples if tasks is None or s.task in tasks]
+    return load_samples(cfg, paths, tasks)
 
 
 def prompt_hash(cfg: BenchmarkConfig, variant: Optional[str]) -> str:

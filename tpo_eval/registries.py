@@ -17,6 +17,12 @@ SAMPLERS: Registry = Registry("frame sampler")
 FAMILIES.add("mcq", "tpo_eval.families.mcq:MCQFamily", "multiple-choice video QA (MVBench, …)")
 FAMILIES.add("temporal_grounding", "tpo_eval.families.temporal_grounding:TemporalGroundingFamily",
              "moment spans in seconds from text or a temporal head (Charades-STA, QVHighlights)")
+FAMILIES.add("videomme", "tpo_eval.families.videomme:VideoMMEFamily",
+             "Video-MME 4-option video QA by duration, subtitles optional, official answered-only denominator")
+FAMILIES.add("perception_test", "tpo_eval.families.perception_test:PerceptionTestFamily",
+             "PerceptionTest 3-option video QA (official JSON or lmms-lab parquet), area/reasoning/tag breakdowns")
+FAMILIES.add("mmiu", "tpo_eval.families.mmiu:MMIUFamily",
+             "MMIU multi-image MCQ, 52 tasks, letters A-N, official mean over tasks + micro")
 
 # Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
 MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
@@ -27,6 +33,13 @@ EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",
                "MVBench notebook: '(' + first line, check_ans substring tests (quirks included)")
 EXTRACTORS.add("mcq_strict", "tpo_eval.extract.mcq:mcq_strict",
                "only an unambiguous option letter or the exact option text; anything else is unparsed")
+EXTRACTORS.add("videomme_official", "tpo_eval.extract.videomme:videomme_official",
+               "Video-MME eval_your_results.py: first capital A-D anywhere after its (partly broken) prefix "
+               "stripping; empty = unanswered")
+EXTRACTORS.add("letter_word", "tpo_eval.extract.videomme:letter_word",
+               "first standalone capital A-D (\\b[A-D]\\b), lmms-eval PerceptionTest generation mode")
+EXTRACTORS.add("mmiu_official", "tpo_eval.extract.mmiu:mmiu_official",
+               "MMIU evaluate.py: a bare letter a-n after stripping .,() passes; else unparsed (or the judge)")
 EXTRACTORS.add("tg_span", "tpo_eval.tg.extract:span_auto",
                "temporal head windows (+ saliency) when given, else the first explicit span in the text")
 EXTRACTORS.add("tg_text", "tpo_eval.tg.extract:span_text",

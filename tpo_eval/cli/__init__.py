@@ -16,6 +16,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("tpo_eval.cli.score:score", "Score a predictions file made elsewhere, without a model."),
     "ls": ("tpo_eval.cli.ls:ls", "List benchmarks, task families, models, extractors, samplers."),
     "validate": ("tpo_eval.cli.ls:validate", "Validate benchmark configs; report every problem at once."),
+    "export": ("tpo_eval.cli.export:export", "Write a run's predictions in a benchmark's official submission format."),
     "table": ("tpo_eval.cli.table:table", "A paper table as LaTeX/Markdown/console, with your runs' rows."),
     "verify": ("tpo_eval.cli.verify:verify", "Recompute paper tables' published aggregates; exit 1 on mismatch."),
     "regress": ("tpo_eval.cli.regress:regress", "CI gate: fail when a run regresses beyond tolerance and noise."),

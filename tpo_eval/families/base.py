@@ -110,6 +110,11 @@ class TaskFamily:
             out[str(row["id"])] = raw_from_row(row)
         return out
 
+    def samples_from_predictions(self, path: Path, cfg: BenchmarkConfig) -> Optional[list[Sample]]:
+        """Samples (with gold answers) read from a predictions file that carries them, for ``tpo-eval score``
+        without annotations (Video-MME's official result format does). Default: None, annotations are needed."""
+        return None
+
     def serialize_answer(self, answer: Answer) -> Any:
         """JSON form of an extracted value (for predictions.jsonl)."""
         return answer.value

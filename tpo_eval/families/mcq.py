@@ -75,10 +75,15 @@ class MCQFamily(TaskFamily):
         fmt = cfg.options.get("option_format", "({letter}) {text}")
         sep = cfg.options.get("option_separator", "\n")
         options = sep.join(fmt.format(letter=LETTERS[i], text=c) for i, c in enumerate(sample.choices))
-        body = p.template.format(question=sample.question, options=options)
+        body = p.template.format(question=sample.question, options=options,
+                                 **self.prompt_fields(sample, cfg, timestamps))
         if cfg.options.get("rstrip_question", True):
             body = body.rstrip()
         return Prompt(system=p.system, user=body + p.suffix, assistant_prefix=p.assistant_prefix)
+
+    def prompt_fields(self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]) -> dict[str, str]:
+        """Extra template fields besides ``{question}`` and ``{options}`` (subclasses: Video-MME subtitles, …)."""
+        return {}
 
     # ---- scoring --------------------------------------------------------------------------------------------
     def score(self, answer: Answer, sample: Sample) -> Mapping[str, float]:

@@ -85,13 +85,17 @@ def score_outputs(cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sa
                   outputs: Mapping[str, RawOutput]) -> Scored:
     """Extract with every declared extractor and score every sample. A sample without an output, or with an
     error, is a failure: it scores 0 and stays in every denominator."""
-    scores: dict[str, list[SampleScore]] = {label: [] for label in cfg.extractors}
-    for s in samples:
-        raw = outputs.get(s.id) or RawOutput(s.id, error="no prediction")
-        failed = raw.error is not None
-        for label in cfg.extractors:
-            ans = family.extract(label, raw, s, cfg)
-            scores[label].append(family.score_sample(label, ans, s, failed))
+    scores: dict[str, list[SampleScore]]
+    if hasattr(family, "score_all"):  # vectorised families (QVHighlights) score every sample in one pass
+        scores = family.score_all(cfg, samples, outputs)
+    else:
+        scores = {label: [] for label in cfg.extractors}
+        for s in samples:
+            raw = outputs.get(s.id) or RawOutput(s.id, error="no prediction")
+            failed = raw.error is not None
+            for label in cfg.extractors:
+                ans = family.extract(label, raw, s, cfg)
+                scores[label].append(family.score_sample(label, ans, s, failed))
     agg = family.aggregate(cfg, samples, scores)
     metrics = [f"{label}/{m}" for label in cfg.extractors for m in family.metric_names]
     doc = {
@@ -144,7 +148,7 @@ def score_file(benchmark: str, predictions: Path, paths: DataPaths, tasks: Optio
         raise FileNotFoundError(f"no predictions file at {predictions}")
     outputs: dict[str, RawOutput] = {}
     for pf in pred_files:
-        outputs.update(family.read_predictions(pf, cfg, samples))
+        outputs.update(family.read_predictions(pf, cfg, samples, allow_partial=allow_partial))
     known = {s.id for s in samples}
     extra = [i for i in outputs if i not in known]
     if extra:

@@ -87,10 +87,12 @@ class TaskFamily:
 
         return aggregate_means(cfg, samples, scores, self.metric_names)
 
-    def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample]) -> dict[str, RawOutput]:
+    def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample],
+                         allow_partial: Optional[bool] = None) -> dict[str, RawOutput]:
         """Outputs made elsewhere, by sample id. Default: JSONL (or a JSON list) of ``{"id", "output"}`` rows,
         which includes a run's own predictions.jsonl (its ``windows``/``saliency``/``error`` are kept).
-        Families with official prediction formats override this. Coverage is checked by the caller."""
+        Families with official prediction formats override this; they may check coverage themselves
+        (``allow_partial`` False/True) — :func:`tpo_eval.api.score_file` checks it again either way."""
         from ..records import read_jsonl
         from ..runner import raw_from_row
 

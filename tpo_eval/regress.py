@@ -201,6 +201,8 @@ def _per_sample(run: RunData, key: str, ids: list[str]) -> Optional[np.ndarray]:
 def _consistent(run: RunData, key: str, by_task: dict[str, list[str]], arr: np.ndarray, pos: dict[str, int]) -> str:
     """'' if the per-sample outcomes reproduce results.json per task, else why not (they are then not used)."""
     for task, ids in by_task.items():
+        if not ids:
+            return f"{run.path}: predictions hold no sample of task {task}"
         want = run.results["tasks"].get(task, {}).get(key)
         got = 100.0 * float(arr[[pos[i] for i in ids]].mean())
         if want is None or abs(got - float(want)) > 1e-3:

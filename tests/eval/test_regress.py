@@ -118,6 +118,12 @@ def test_outcomes_that_do_not_reproduce_results_are_not_trusted(tmp_path: Path) 
     assert any("per-sample official/acc of a averages 70.000, results.json says 40.0" in n for n in r.notes)
     task_a = next(c for c in r.comparisons if c.scope == "a")
     assert task_a.test == "tolerance" and task_a.regression
+    # Predictions missing a whole task (baseline given as a bare results.json) are not trusted either.
+    lone = tmp_path / "pinned.json"
+    shutil.copy(base / "results.json", lone)
+    rows = (base / "predictions.jsonl").read_text().splitlines()
+    (base / "predictions.jsonl").write_text("\n".join(x for x in rows if '"task": "b"' not in x) + "\n")
+    assert any("predictions hold no sample of task b" in n for n in compare(base, lone).notes)
 
 
 def test_continuous_outcomes_use_a_seeded_paired_bootstrap(tmp_path: Path) -> None:

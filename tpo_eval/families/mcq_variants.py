@@ -59,10 +59,11 @@ def read_table(path: Path) -> list[Any]:
 
 
 def _plain(v: Any) -> Any:
-    """numpy arrays/scalars from parquet → lists/str/int, so rows look like their JSON counterparts."""
+    """numpy arrays/scalars from parquet → lists/str/int, and a missing cell (NaN) → None, so rows look like
+    their JSON counterparts."""
     if hasattr(v, "tolist"):
-        return v.tolist()
-    return v
+        v = v.tolist()
+    return None if isinstance(v, float) and v != v else v
 
 
 def require(path: Path, item: Any, row: Any, keys: Sequence[str]) -> None:

@@ -97,7 +97,7 @@ def responses(path: Path, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict
 
 
 def to_official(samples: Sequence[Sample], outputs: Mapping[str, RawOutput]) -> list[dict[str, Any]]:
-    """The official result structure for the predicted samples, videos in annotation order."""
+    """The official result structure for the predicted samples, videos in ``video_id`` order as in the template."""
     videos: dict[str, dict[str, Any]] = {}
     for s in samples:
         if s.id not in outputs:
@@ -109,7 +109,7 @@ def to_official(samples: Sequence[Sample], outputs: Mapping[str, RawOutput]) -> 
         v["questions"].append({"question_id": s.id, "task_type": m["task_type"], "question": s.question,
                                "options": list(m["options_raw"]), "answer": m["answer"],
                                "response": outputs[s.id].text})
-    return list(videos.values())
+    return [videos[k] for k in sorted(videos)]
 
 
 # ---- subtitles --------------------------------------------------------------------------------------------------

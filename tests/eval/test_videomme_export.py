@@ -26,6 +26,10 @@ def run(tmp_path_factory):
     r = cli.invoke(main, ["run", "videomme", "--model", "mock:scripted", "--model-arg", f"script={script}",
                           "--data-root", str(root), "--out", str(out), "--no-progress"])
     assert r.exit_code == 0, r.output
+    # the console table shows the count the official denominator left out, and the breakdown tables
+    overall = next(ln for ln in r.stdout.splitlines() if ln.startswith("OVERALL (micro)")).split()
+    assert overall[3:5] == ["75.00", "61.11"] and overall[7] == "2"  # official, strict, excluded/official
+    assert "task_type" in r.stdout and "Action Reasoning" in r.stdout
     r = cli.invoke(main, ["export", "videomme", str(out)])
     assert r.exit_code == 0, r.output
     assert "18 of 18 questions" in r.output

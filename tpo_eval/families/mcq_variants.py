@@ -83,6 +83,21 @@ def letter_index(path: Path, item: Any, letter: Any, n_options: int) -> int:
     return LETTERS.index(s)
 
 
+_LETTERED = re.compile(r"^\s*\(?([A-Z])\s*[.:)]\s?")
+
+
+def unletter(path: Path, item: Any, options: Sequence[str]) -> tuple[str, ...]:
+    """Option texts without their ``"A. "`` / ``"A:"`` / ``"(A)"`` prefixes. A prefix naming another option of
+    this question (``"C:"`` in second place) is an error; other text (``"U.S. troops"``) is kept as written."""
+    out = []
+    for i, o in enumerate(options):
+        m = _LETTERED.match(o)
+        if m and m.group(1) != LETTERS[i] and m.group(1) in LETTERS[:len(options)]:
+            raise AnnotationError(path, item, f"option {i} is lettered {m.group(1)!r}, expected {LETTERS[i]!r}")
+        out.append(o[m.end():].strip() if m and m.group(1) == LETTERS[i] else o.strip())
+    return tuple(out)
+
+
 class MultiTaskMCQFamily(MCQFamily):
     """An MCQ family whose annotation file(s) hold every task; subclasses implement :meth:`read_file`."""
 

@@ -19,7 +19,6 @@ reply as the choice; a judge failure is the official "GPT error": out of the den
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -29,10 +28,9 @@ from ..extract import mmiu as ex
 from ..extract.mcq import LETTERS
 from ..types import Answer, Media, Prompt, RawOutput, Request, Sample, freeze_meta
 from .base import AnnotationError
-from .mcq_variants import MultiTaskMCQFamily, norm_key, read_table, require
+from .mcq_variants import MultiTaskMCQFamily, norm_key, read_table, require, unletter
 
 MAX_OPTIONS = len(ex.OFFICIAL_LETTERS)
-_PREFIX = re.compile(r"^\s*([A-Z])\s*[:.)]\s?")
 
 
 class MMIUFamily(MultiTaskMCQFamily):
@@ -140,11 +138,4 @@ def _options(path: Path, i: int, options: Any) -> tuple[str, ...]:
     lines = [x for x in lines if x.strip()]
     if not 2 <= len(lines) <= MAX_OPTIONS:
         raise AnnotationError(path, i, f"expected 2 to {MAX_OPTIONS} options, got {len(lines)}")
-    out: list[str] = []
-    for o in lines:
-        m = _PREFIX.match(o)
-        if m and m.group(1) != LETTERS[len(out)]:
-            raise AnnotationError(path, i, f"option {len(out)} is lettered {m.group(1)!r}, expected "
-                                           f"{LETTERS[len(out)]!r}")
-        out.append(o[m.end():].strip() if m else o.strip())
-    return tuple(out)
+    return unletter(path, i, lines)

@@ -15,7 +15,6 @@ stability questions whose answers the rest of the video shows. Without the file 
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,10 +79,7 @@ class PerceptionTestFamily(MultiTaskMCQFamily):
             print(f"[tpo-eval] warning: {p} not found: whole videos are read, so cup-game and stability "
                   "answers can leak (PerceptionTest requires the cut)", file=sys.stderr)
             return {}
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise AnnotationError(p, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        data = read_table(p)
         if not isinstance(data, dict):
             raise AnnotationError(p, None, "expected an object {video_id: frame}")
         try:

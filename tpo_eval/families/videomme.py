@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..config import BenchmarkConfig, DataPaths
-from ..extract.mcq import LETTERS
 from ..types import Media, RawOutput, Sample, freeze_meta
 from . import videomme_format as fmt
 from .base import AnnotationError
-from .mcq_variants import MultiTaskMCQFamily, letter_index, norm_key, read_table, require
+from .mcq_variants import MultiTaskMCQFamily, letter_index, norm_key, read_table, require, unletter
 
 N_OPTIONS = 4
-_OPTION_PREFIX = re.compile(r"^\s*\(?([A-Z])[.):]\s?")
 
 
 class VideoMMEFamily(MultiTaskMCQFamily):
@@ -120,13 +118,7 @@ def _options(path: Path, item: Any, options: Any) -> tuple[str, ...]:
         raise AnnotationError(path, item, "'options' must be a list of strings")
     if len(options) != N_OPTIONS:
         raise AnnotationError(path, item, f"expected {N_OPTIONS} options, got {len(options)}")
-    out = []
-    for i, o in enumerate(options):
-        m = _OPTION_PREFIX.match(o)
-        if m and m.group(1) != LETTERS[i]:
-            raise AnnotationError(path, item, f"option {i} is lettered {m.group(1)!r}, expected {LETTERS[i]!r}")
-        out.append(o[m.end():] if m else o)
-    return tuple(out)
+    return unletter(path, item, options)
 
 
 def _file_id(row: Mapping[str, Any]) -> str:

@@ -144,3 +144,14 @@ def test_bad_jsonl_line_names_the_line(tmp_path):
         f.write('{"task": \n')
     with pytest.raises(AnnotationError, match=r"mmiu.jsonl item line 13: invalid JSON"):
         load_samples(load_benchmark("mmiu"), DataPaths(tmp_path))
+
+
+def test_option_prefixes_are_stripped_only_when_they_letter_the_option():
+    from pathlib import Path
+
+    from tpo_eval.families.mcq_variants import unletter
+
+    assert unletter(Path("f"), 0, ["A: cat", "(B) dog", "C. U.S. troops", "D:bird"]) == ("cat", "dog", "U.S. troops", "bird")
+    assert unletter(Path("f"), 0, ["U.S. troops", "B: x"]) == ("U.S. troops", "x")  # U is no option of this question
+    with pytest.raises(AnnotationError, match="f item 3: option 1 is lettered 'A', expected 'B'"):
+        unletter(Path("f"), 3, ["A: x", "A: y"])

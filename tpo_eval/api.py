@@ -112,8 +112,11 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
     ann = {}
     # No annotation source: the gold answers came from the predictions file (see score_file).
     has_annotations = paths.data_root is not None or paths.annotations is not None
+    digests: dict[str, Optional[str]] = {}  # one file may serve many tasks (MMIU: 52): hash it once
     for t, p in (family.annotation_files(cfg, paths, tasks) if has_annotations else {}).items():
-        ann[t] = {"path": str(p), "sha256": sha256_file(p) if Path(p).is_file() else None}
+        if str(p) not in digests:
+            digests[str(p)] = sha256_file(p) if Path(p).is_file() else None
+        ann[t] = {"path": str(p), "sha256": digests[str(p)]}
     return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
             "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
             **extra}

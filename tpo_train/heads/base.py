@@ -1,0 +1,79 @@
+"""The task-head contract and the head registry.
+
+A head owns its task's token pair (see ``tpo_train.model.spec.TASK_TOKENS``), its forward, loss, decode and
+trainable parameters. The TPO model gathers the last-layer LM hidden state at every placeholder of the head's
+task (batch-major, then position order: the "occurrence order") and calls ``head(hidden, inputs)``; targets and
+extra inputs for the N occurrences are given in the same order.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterator, Optional
+
+import torch
+from torch import nn
+
+HEADS: dict[str, str] = {
+    "region": "tpo_train.heads.region:RegionHead",
+    "temporal": "tpo_train.heads.temporal:TemporalHead",
+    "mask": "tpo_train.heads.mask:MaskHead",
+}
+
+
+@dataclass(frozen=True)
+class BoxOutput:
+    """A region-head answer: normalised xyxy box in [0, 1]."""
+
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class SpanOutput:
+    """A temporal-head answer: ``windows`` (start s, end s, score) best first; ``saliency`` one value per clip."""
+
+    windows: tuple[tuple[float, float, float], ...]
+    saliency: tuple[float, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class MaskOutput:
+    """A mask-head answer: ``masks`` bool (T, H, W) per frame, ``boxes`` xyxy pixels per frame (zeros if empty),
+    ``box`` the adapter's own normalised xyxy box regression."""
+
+    masks: Any
+    boxes: tuple[tuple[float, float, float, float], ...]
+    box: tuple[float, float, float, float]
+
+
+class TaskHead(nn.Module):
+    """Base class. ``forward(hidden (N, D), inputs) -> pred``; ``loss(pred, targets, inputs) -> {term: scalar}``
+    with the head's weighted sum under ``"total"``; ``decode(pred, inputs) -> list`` of output records."""
+
+    task: ClassVar[str] = ""
+
+    def forward(self, hidden: torch.Tensor, inputs: Any = None) -> Any:  # noqa: D102
+        raise NotImplementedError
+
+    def loss(self, pred: Any, targets: Any, inputs: Any = None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, pred: Any, inputs: Any = None) -> list[Any]:
+        raise NotImplementedError
+
+    def trainable_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
+        """Parameters the head trains (default: all of them). Frozen sub-models (SAM2) are excluded."""
+        return self.named_parameters()
+
+
+def build_head(task: str, spec: Any, llm_hidden: int) -> TaskHead:
+    if task not in HEADS:
+        raise ValueError(f"unknown head {task!r}; known: {sorted(HEADS)}")
+    module, _, attr = HEADS[task].partition(":")
+    return getattr(importlib.import_module(module), attr)(spec, llm_hidden)
+
+
+def check_count(task: str, n_hidden: int, n_targets: Optional[int]) -> None:
+    if n_targets is not None and n_targets != n_hidden:
+        raise ValueError(f"{task} head: {n_hidden} placeholder(s) in the batch but {n_targets} target(s); "
+                         f"targets must be given once per placeholder, in occurrence order")

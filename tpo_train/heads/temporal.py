@@ -1,0 +1,228 @@
+"""Temporal head: a DETR-style moment decoder in the spirit of CG-DETR, prompted by the LM's ``<temp>`` state.
+
+Inputs per occurrence: per-clip video features (T, Dv), per-token query features (L, Dt) and the task hidden state
+(D_llm), which is projected and inserted as one extra "word" right after the last valid query token (TPO's change
+to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose dummy
+slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip is
+a relevance signal) → a global token + clip encoder → saliency per clip → ``num_queries`` moment queries with
+(centre, width) anchors refined layer by layer, each with a foreground/background logit (index 0 = foreground).
+Spans are normalised to [0, 1] of the video duration. Loss: ``temporal_loss.TemporalCriterion``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..model.spec import TemporalHeadSpec
+from .base import SpanOutput, TaskHead, check_count
+from .ops import span_cxw_to_xx
+from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets
+
+__all__ = ["TemporalHead", "TemporalInputs", "TemporalTargets", "make_temporal_inputs", "make_temporal_targets"]
+
+
+@dataclass(frozen=True, eq=False)
+class TemporalInputs:
+    """Padded head inputs for N occurrences. ``video`` (N, T, Dv[+2 TEF]), ``video_mask`` (N, T) bool,
+    ``query`` (N, L, Dt), ``query_mask`` (N, L) bool, ``duration`` (N,) seconds."""
+
+    video: torch.Tensor
+    video_mask: torch.Tensor
+    query: torch.Tensor
+    query_mask: torch.Tensor
+    duration: torch.Tensor
+
+    def to(self, device: Any) -> "TemporalInputs":
+        return TemporalInputs(*(t.to(device) for t in (self.video, self.video_mask, self.query, self.query_mask,
+                                                       self.duration)))
+
+
+def make_temporal_inputs(videos: Sequence[torch.Tensor], queries: Sequence[torch.Tensor],
+                         durations: Sequence[float], tef: bool = True, normalize: bool = True) -> TemporalInputs:
+    """Pad per-occurrence features; L2-normalise them (as CG-DETR's loader) and append TEF [t/T, (t+1)/T]."""
+    if not (len(videos) == len(queries) == len(durations)):
+        raise ValueError(f"temporal inputs: {len(videos)} videos, {len(queries)} queries, {len(durations)} durations")
+    vs, qs = [], []
+    for i, (v, q) in enumerate(zip(videos, queries)):
+        if v.ndim != 2 or q.ndim != 2 or v.shape[0] == 0 or q.shape[0] == 0:
+            raise ValueError(f"temporal inputs item {i}: video {tuple(v.shape)} and query {tuple(q.shape)} must be "
+                             f"non-empty (T, Dv) and (L, Dt)")
+        v, q = v.float(), q.float()
+        if normalize:
+            v, q = F.normalize(v, dim=-1), F.normalize(q, dim=-1)
+        if tef:
+            t = torch.arange(v.shape[0], dtype=torch.float32)[:, None] / v.shape[0]
+            v = torch.cat([v, t, t + 1.0 / v.shape[0]], -1)
+        vs.append(v)
+        qs.append(q)
+    video, vmask = _pad(vs)
+    query, qmask = _pad(qs)
+    return TemporalInputs(video, vmask, query, qmask, torch.tensor([float(d) for d in durations]))
+
+
+def make_temporal_targets(windows: Sequence[Sequence[tuple[float, float]]], durations: Sequence[float],
+                          n_clips: Sequence[int]) -> TemporalTargets:
+    """Ground truth from windows in seconds: normalised (start, end) spans and binary per-clip saliency labels
+    (clip i of n covers [i, i+1)·duration/n; it is positive when its centre lies inside a window)."""
+    spans, labels = [], torch.zeros(len(windows), max(n_clips))
+    for i, (ws, dur, n) in enumerate(zip(windows, durations, n_clips)):
+        if not ws or dur <= 0:
+            raise ValueError(f"temporal targets item {i}: needs at least one window and a positive duration")
+        s = torch.tensor([[max(0.0, a) / dur, min(dur, b) / dur] for a, b in ws], dtype=torch.float32)
+        if bool((s[:, 1] <= s[:, 0]).any()):
+            raise ValueError(f"temporal targets item {i}: window with end <= start in {list(ws)}")
+        spans.append(s)
+        centres = (torch.arange(n) + 0.5) / n
+        labels[i, :n] = ((centres[:, None] >= s[:, 0]) & (centres[:, None] <= s[:, 1])).any(-1).float()
+    return TemporalTargets(tuple(spans), labels)
+
+
+def _pad(xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    n, d = max(x.shape[0] for x in xs), xs[0].shape[1]
+    out, mask = torch.zeros(len(xs), n, d), torch.zeros(len(xs), n, dtype=torch.bool)
+    for i, x in enumerate(xs):
+        out[i, : x.shape[0]], mask[i, : x.shape[0]] = x, True
+    return out, mask
+
+
+def _proj(d_in: int, d: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.LayerNorm(d_in), nn.Dropout(dropout), nn.Linear(d_in, d), nn.ReLU(),
+                         nn.LayerNorm(d), nn.Dropout(dropout), nn.Linear(d, d))
+
+
+def _sine(x: torch.Tensor, d: int) -> torch.Tensor:
+    """Sine encoding of values in [0, 1]: (..., k) → (..., k·d) (d even)."""
+    freqs = 10000 ** (torch.arange(d // 2, device=x.device, dtype=torch.float32) * 2 / d)
+    ang = x.float()[..., None] * 2 * math.pi / freqs
+    return torch.cat([ang.sin(), ang.cos()], -1).flatten(-2)
+
+
+class _T2V(nn.Module):
+    """Clips attend over [dummies + words]; only word values are aggregated, so dummies absorb irrelevance."""
+
+    def __init__(self, d: int, nheads: int, dropout: float) -> None:
+        super().__init__()
+        self.h, self.q, self.k, self.v, self.o = nheads, nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
+        self.n1, self.n2, self.drop = nn.LayerNorm(d), nn.LayerNorm(d), nn.Dropout(dropout)
+
+    def forward(self, vid: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor, n_dummy: int):
+        n, t, d = vid.shape
+        split = lambda x: x.view(n, x.shape[1], self.h, d // self.h).transpose(1, 2)  # noqa: E731
+        q, k, v = split(self.q(vid)), split(self.k(keys)), split(self.v(keys[:, n_dummy:]))
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // self.h)
+        attn = scores.masked_fill(~key_mask[:, None, None, :], float("-inf")).softmax(-1)
+        word_attn = attn[..., n_dummy:]
+        out = (word_attn @ v).transpose(1, 2).reshape(n, t, d)
+        vid = self.n1(vid + self.drop(self.o(out)))
+        return self.n2(vid + self.drop(self.ff(vid))), word_attn.sum(-1).mean(1)
+
+
+class TemporalHead(TaskHead):
+    task = "temporal"
+
+    def __init__(self, spec: TemporalHeadSpec, llm_hidden: int) -> None:
+        super().__init__()
+        self.spec = spec
+        d, nh, p = spec.hidden, spec.nheads, spec.dropout
+        dv = (spec.v_feat_dim or llm_hidden) + (2 if spec.tef else 0)
+        dt = spec.t_feat_dim or llm_hidden
+        self.vid_proj, self.txt_proj = _proj(dv, d, spec.input_dropout), _proj(dt, d, spec.input_dropout)
+        self.prompt_proj = _proj(llm_hidden, d, spec.input_dropout)
+        self.type_embed = nn.Embedding(2, d)  # 0 = text, 1 = video
+        self.dummies = nn.Parameter(torch.randn(spec.num_dummies, d) * 0.02)
+        layer = lambda: nn.TransformerEncoderLayer(d, nh, 4 * d, p, batch_first=True)  # noqa: E731
+        self.dummy_enc = layer()
+        self.t2v = nn.ModuleList([_T2V(d, nh, p) for _ in range(spec.t2v_layers)])
+        self.global_token = nn.Parameter(torch.randn(d) * 0.02)
+        self.encoder = nn.ModuleList([layer() for _ in range(spec.enc_layers)])
+        self.query_content = nn.Parameter(torch.randn(spec.num_queries, d) * 0.02)
+        # anchors (centre, width) as logits: centres spread over the video, widths ~0.27
+        self.query_anchor = nn.Parameter(torch.stack([torch.logit(torch.linspace(0.05, 0.95, spec.num_queries)),
+                                                      torch.full((spec.num_queries,), -1.0)], -1))
+        self.anchor_pos = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, d))
+        self.decoder = nn.ModuleList([nn.TransformerDecoderLayer(d, nh, 4 * d, p, batch_first=True)
+                                      for _ in range(spec.dec_layers)])
+        self.span_embed = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 2))
+        nn.init.zeros_(self.span_embed[-1].weight)
+        nn.init.zeros_(self.span_embed[-1].bias)
+        self.class_embed = nn.Linear(d, 2)
+        self.sal_proj1, self.sal_proj2 = nn.Linear(d, d), nn.Linear(d, d)
+        self.criterion = TemporalCriterion(spec)
+
+    def forward(self, hidden: torch.Tensor, inputs: TemporalInputs) -> TemporalPred:
+        """hidden (N, D_llm) at ``<temp>``; ``inputs`` for the same N occurrences → :class:`TemporalPred`."""
+        check_count(self.task, hidden.shape[0], inputs.video.shape[0])
+        dt = self.query_content.dtype
+        vmask, qmask = inputs.video_mask, inputs.query_mask
+        vid = self.vid_proj(inputs.video.to(dt)) + self.type_embed.weight[1]
+        txt = self.txt_proj(inputs.query.to(dt))
+        txt, tmask = _insert_after_last(txt, qmask, self.prompt_proj(hidden.to(dt)))
+        txt = txt + self.type_embed.weight[0]
+        n, nd = vid.shape[0], self.dummies.shape[0]
+        keys = torch.cat([self.dummies.expand(n, -1, -1), txt], 1)
+        kmask = torch.cat([torch.ones(n, nd, dtype=torch.bool, device=vid.device), tmask], 1)
+        keys = self.dummy_enc(keys, src_key_padding_mask=~kmask)
+        wattn = vid.new_zeros(vid.shape[:2])
+        for layer in self.t2v:
+            vid, wattn = layer(vid, keys, kmask, nd)
+        pos = _sine(torch.linspace(0, 1, vid.shape[1], device=vid.device)[:, None], vid.shape[-1])
+        weights = wattn * vmask
+        ctx = (vid * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1e-6)
+        mem = torch.cat([(self.global_token + ctx)[:, None], vid + pos], 1)
+        mem_mask = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=vid.device), vmask], 1)
+        for layer in self.encoder:
+            mem = layer(mem, src_key_padding_mask=~mem_mask)
+        g, vmem = mem[:, 0], mem[:, 1:]
+        saliency = (self.sal_proj1(vmem) * self.sal_proj2(g)[:, None]).sum(-1) / math.sqrt(vid.shape[-1])
+        tgt, ref = self.query_content.expand(n, -1, -1), self.query_anchor.sigmoid().expand(n, -1, -1)
+        outs = []
+        for layer in self.decoder:
+            tgt = layer(tgt + self.anchor_pos(_sine(ref, vid.shape[-1])), vmem + pos,
+                        memory_key_padding_mask=~vmask)
+            new_ref = (torch.logit(ref, eps=1e-5) + self.span_embed(tgt)).sigmoid()
+            outs.append((self.class_embed(tgt), new_ref))
+            ref = new_ref.detach()  # each layer refines the previous anchors (DAB-DETR style)
+        logits, spans = outs[-1]
+        return TemporalPred(logits=logits, spans=spans, saliency=saliency, word_attn=wattn, video_mask=vmask,
+                            aux=tuple(outs[:-1]))
+
+    def loss(self, pred: TemporalPred, targets: TemporalTargets, inputs: Any = None) -> dict[str, torch.Tensor]:
+        check_count(self.task, pred.logits.shape[0], len(targets.spans))
+        return self.criterion(pred, targets)
+
+    def decode(self, pred: TemporalPred, inputs: TemporalInputs, round_to: Optional[float] = None) -> list[SpanOutput]:
+        """Windows in seconds (clamped to [0, duration], best foreground score first) and the saliency curve over
+        the valid clips. ``round_to``: round window ends to multiples of this many seconds (CG-DETR's Charades
+        post-processing rounds to whole 1-s clips)."""
+        prob = pred.logits.detach().float().softmax(-1)[..., 0]
+        xx = span_cxw_to_xx(pred.spans.detach().float()).clamp(0, 1)
+        out = []
+        for i in range(prob.shape[0]):
+            dur = float(inputs.duration[i])
+            order = prob[i].argsort(descending=True)
+            wins = []
+            for j in order.tolist():
+                s, e = float(xx[i, j, 0]) * dur, float(xx[i, j, 1]) * dur
+                if round_to:
+                    s, e = round(s / round_to) * round_to, round(e / round_to) * round_to
+                wins.append((s, e, float(prob[i, j])))
+            n_valid = int(pred.video_mask[i].sum())
+            out.append(SpanOutput(tuple(wins), tuple(float(v) for v in pred.saliency[i, :n_valid].detach())))
+        return out
+
+
+def _insert_after_last(txt: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor):
+    """Insert ``prompt`` (N, d) into ``txt`` (N, L, d) right after each row's last valid token → (N, L+1, d)."""
+    n, length, d = txt.shape
+    lens = mask.sum(1, keepdim=True)
+    idx = torch.arange(length + 1, device=txt.device)[None]
+    src = torch.where(idx < lens, idx, idx - 1).clamp(min=0)
+    out = txt.gather(1, src[..., None].expand(n, length + 1, d))
+    out = torch.where((idx == lens)[..., None], prompt[:, None].to(out.dtype), out)
+    return out, idx <= lens

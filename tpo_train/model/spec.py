@@ -1,0 +1,161 @@
+"""Settings of a TPO model (frozen dataclasses) and the special-token table.
+
+Tokens (added to the tokenizer in this order, like the public TPO vocabulary): per task a *trigger* that the LM
+learns to generate and a *placeholder* whose input embedding is replaced by the task's learnable token; plus
+``<track_box>``, an input placeholder for a user-given box (encoded by a small MLP).
+
+A :class:`TPOModelSpec` is saved as JSON next to a checkpoint (``to_dict``/``from_dict``) so the model can be
+rebuilt exactly. ``tpo_train/config.py`` maps the YAML training configs onto these.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+TASKS = ("temporal", "region", "mask")
+
+
+@dataclass(frozen=True)
+class TaskTokenSpec:
+    trigger: str
+    placeholder: str
+
+
+TASK_TOKENS: Mapping[str, TaskTokenSpec] = {
+    "region": TaskTokenSpec("<box_begin>", "<boxes>"),
+    "temporal": TaskTokenSpec("<time_begin>", "<temp>"),
+    "mask": TaskTokenSpec("<track_begin>", "<tracking>"),
+}
+BOX_INPUT_TOKEN = "<track_box>"
+# Public TPO order (ids 32000..32006 there); fixed so that checkpoints agree on ids.
+NEW_TOKENS = ("<box_begin>", "<time_begin>", "<temp>", "<boxes>", "<track_begin>", "<tracking>", "<track_box>")
+
+DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head")
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    """LoRA on the language model only (names are module-name suffixes inside the LM, plus ``lm_head``)."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.1
+    targets: tuple[str, ...] = DEFAULT_LORA_TARGETS
+
+
+@dataclass(frozen=True)
+class RegionHeadSpec:
+    """Two-layer MLP hidden → hidden/2 → 4 (normalised xyxy). ``loss``: ``l1_giou`` (code) or ``mse`` (paper)."""
+
+    loss: str = "l1_giou"
+    l1_weight: float = 2.0
+    giou_weight: float = 0.2
+    hidden: Optional[int] = None  # default: LM hidden size // 2
+
+
+@dataclass(frozen=True)
+class TemporalHeadSpec:
+    """DETR-style moment decoder (CG-DETR spirit). Feature dims ``None`` = the LM hidden size (model features)."""
+
+    v_feat_dim: Optional[int] = None
+    t_feat_dim: Optional[int] = None
+    tef: bool = True                # append [t/T, (t+1)/T] to each clip feature
+    hidden: int = 256
+    nheads: int = 8
+    enc_layers: int = 2
+    t2v_layers: int = 1
+    dec_layers: int = 2
+    num_queries: int = 10
+    num_dummies: int = 10
+    dropout: float = 0.1
+    input_dropout: float = 0.5
+    # matching costs and loss weights (CG-DETR/TPO values)
+    cost_span: float = 10.0
+    cost_giou: float = 1.0
+    cost_class: float = 4.0
+    w_span: float = 10.0
+    w_giou: float = 1.0
+    w_label: float = 4.0
+    w_saliency: float = 4.0
+    w_wattn: float = 1.0
+    eos_coef: float = 0.1
+    saliency_margin: float = 0.2
+    temperature: float = 0.5
+    aux_loss: bool = True
+
+
+@dataclass(frozen=True)
+class MaskHeadSpec:
+    """Frozen SAM2 + trainable adapter. ``sam2_config`` is a sam2 package config name; ``sam2_checkpoint`` a
+    local file (None = random weights, for tests). ``image_size`` overrides SAM2's input size (1024 by default)."""
+
+    sam2_config: str = "configs/sam2.1/sam2.1_hiera_t.yaml"
+    sam2_checkpoint: Optional[str] = None
+    image_size: Optional[int] = None
+    hydra_overrides: tuple[str, ...] = ()
+    mask_loss: bool = False       # BCE + Dice through the frozen decoder (not in the public code)
+    w_embed: float = 1.0
+    w_box: float = 1.0
+    w_bce: float = 1.0
+    w_dice: float = 1.0
+
+
+@dataclass(frozen=True)
+class TPOModelSpec:
+    """Everything needed to rebuild a TPO model around a base checkpoint.
+
+    ``heads`` maps task → head spec; only listed tasks get a head (all tokens are always added).
+    ``head_weights`` are the weights of each head's loss in the total loss (TPO scales the temporal loss 0.05).
+    ``train_new_rows``: also learn the new tokens' embedding/lm_head rows (as separate delta tables, so the base
+    vocabulary stays bit-identical). Public TPO keeps them at the mean and learns triggers via ``lm_head`` LoRA.
+    """
+
+    base: str
+    lora: Optional[LoraSpec] = field(default_factory=LoraSpec)
+    heads: Mapping[str, Any] = field(default_factory=dict)
+    head_weights: Mapping[str, float] = field(default_factory=lambda: {"temporal": 0.05, "region": 1.0, "mask": 1.0})
+    train_new_rows: bool = False
+    freeze_vision: bool = True
+    freeze_projector: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = set(self.heads) - set(TASKS)
+        if unknown:
+            raise ValueError(f"TPOModelSpec.heads: unknown task(s) {sorted(unknown)}; known: {list(TASKS)}")
+        for task, spec in self.heads.items():
+            want = _HEAD_SPECS[task]
+            if not isinstance(spec, want):
+                raise TypeError(f"TPOModelSpec.heads[{task!r}] must be a {want.__name__}, got {type(spec).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["heads"] = {k: dataclasses.asdict(v) for k, v in self.heads.items()}
+        d["head_weights"] = dict(self.head_weights)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TPOModelSpec":
+        d = dict(d)
+        known = {f.name for f in dataclasses.fields(cls)}
+        bad = set(d) - known
+        if bad:
+            raise ValueError(f"TPO model spec: unknown key(s) {sorted(bad)}; known: {sorted(known)}")
+        if d.get("lora") is not None:
+            lora = dict(d["lora"])
+            lora["targets"] = tuple(lora.get("targets", DEFAULT_LORA_TARGETS))
+            d["lora"] = LoraSpec(**lora)
+        heads = {}
+        for task, hs in dict(d.get("heads", {})).items():
+            if task not in _HEAD_SPECS:
+                raise ValueError(f"TPO model spec: unknown head {task!r}; known: {list(TASKS)}")
+            hs = dict(hs)
+            if "hydra_overrides" in hs:
+                hs["hydra_overrides"] = tuple(hs["hydra_overrides"])
+            heads[task] = _HEAD_SPECS[task](**hs)
+        d["heads"] = heads
+        return cls(**d)
+
+
+_HEAD_SPECS = {"region": RegionHeadSpec, "temporal": TemporalHeadSpec, "mask": MaskHeadSpec}

@@ -1,0 +1,191 @@
+"""The TPO model: a base MLLM (via its adapter) + LoRA + learnable task tokens routed to task heads.
+
+Forward: token embeddings → each task placeholder's embedding replaced by that task's learnable token, each
+``<track_box>`` by the box encoder's output → visual features spliced in → LM → last-layer hidden states. The LM
+loss is causal cross-entropy on the labelled tokens (answers, including the triggers: the task-assignment loss;
+placeholders are never targets). The router gathers the hidden state at each placeholder and hands it to the
+task's head; total loss = LM CE + Σ_task weight_task · head_loss_task.
+
+Trainable parameter groups (names for stage configs, see :meth:`TPOModel.param_groups`): ``lora``,
+``task_tokens``, ``box_encoder``, ``new_rows`` (only with ``train_new_rows``), ``heads.<task>``,
+``vision_tower``, ``projector``. SAM2 inside the mask head is never trainable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..heads.base import TaskHead, build_head
+from .base import MLLMAdapter, load_adapter
+from .batch import TPOBatch
+from .lora import apply_lora, lora_named_parameters
+from .spec import TASKS, TPOModelSpec
+from .vocab import NewRowDeltas, TokenIds, add_tpo_tokens
+
+DEFAULT_TRAINABLE = ("lora", "task_tokens", "box_encoder", "new_rows", "heads")
+
+
+@dataclass(frozen=True, eq=False)
+class TPOOutput:
+    """``loss`` = ``lm_loss`` + Σ weighted head totals; ``head_losses[task]`` the head's terms; ``head_preds`` the
+    raw head predictions (for decode); ``logits`` (B, L, V)."""
+
+    loss: torch.Tensor
+    lm_loss: Optional[torch.Tensor]
+    head_losses: Mapping[str, Mapping[str, torch.Tensor]]
+    head_preds: Mapping[str, Any]
+    logits: torch.Tensor
+
+
+class TPOModel(nn.Module):
+    def __init__(self, adapter: MLLMAdapter, spec: TPOModelSpec, token_ids: TokenIds, heads: Mapping[str, TaskHead],
+                 task_tokens: Mapping[str, torch.Tensor], new_rows: Optional[NewRowDeltas]) -> None:
+        super().__init__()
+        self.adapter, self.spec, self.token_ids = adapter, spec, token_ids
+        self.base = adapter.model
+        d = adapter.hidden_size
+        self.task_tokens = nn.ParameterDict({t: nn.Parameter(v) for t, v in task_tokens.items()})
+        self.box_encoder = nn.Sequential(nn.Linear(4, max(d // 2, 4)), nn.ReLU(), nn.Linear(max(d // 2, 4), d))
+        self.heads = nn.ModuleDict(dict(heads))
+        self.new_rows = new_rows
+
+    # ---- construction ---------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, spec: TPOModelSpec, dtype: torch.dtype = torch.float32,
+              processor_path: Optional[str | Path] = None) -> "TPOModel":
+        """Load ``spec.base``, add the TPO tokens (mean rows), freeze the base, inject LoRA, build tokens and heads.
+
+        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed``.
+        """
+        adapter = load_adapter(spec.base, dtype=dtype, processor_path=processor_path)
+        ids = add_tpo_tokens(adapter)
+        for p in adapter.model.parameters():
+            p.requires_grad = False
+        if spec.lora is not None:
+            apply_lora(adapter, spec.lora, seed=spec.seed)
+        d = adapter.hidden_size
+        with torch.random.fork_rng():
+            torch.manual_seed(spec.seed)
+            # task tokens start at the scale of real token embeddings, so the LM sees an in-range input
+            std = float(adapter.input_embeddings().weight.float().std())
+            tokens = {t: torch.randn(d) * std for t in TASKS}
+            heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items()}
+            rows = (NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
+                    if spec.train_new_rows else None)
+            model = cls(adapter, spec, ids, heads, tokens, rows)
+        model.set_trainable(DEFAULT_TRAINABLE)
+        return model
+
+    # ---- parameter groups -----------------------------------------------------------------------------------
+    def param_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
+        """Group name → [(qualified name in this module, parameter)]. Qualified names are the state-dict keys."""
+        prefix = lambda p, items: [(f"{p}.{n}", q) for n, q in items]  # noqa: E731
+        groups = {
+            "lora": prefix("base", lora_named_parameters(self.base)),
+            "task_tokens": prefix("task_tokens", self.task_tokens.named_parameters()),
+            "box_encoder": prefix("box_encoder", self.box_encoder.named_parameters()),
+            "new_rows": prefix("new_rows", self.new_rows.named_parameters()) if self.new_rows is not None else [],
+        }
+        for task, head in self.heads.items():
+            groups[f"heads.{task}"] = prefix(f"heads.{task}", head.trainable_named_parameters())
+        base_names = {id(p): n for n, p in self.base.named_parameters()}
+        for name, mod in self.adapter.vision_modules().items():
+            groups[name] = [(f"base.{base_names[id(p)]}", p) for p in mod.parameters()]
+        return groups
+
+    def set_trainable(self, groups: Iterable[str]) -> None:
+        """Make exactly the named groups trainable (``heads`` = every head); everything else is frozen."""
+        all_groups = self.param_groups()
+        wanted = set()
+        for g in groups:
+            hit = [k for k in all_groups if k == g or (g == "heads" and k.startswith("heads."))]
+            if not hit and g not in ("new_rows", "heads"):
+                raise ValueError(f"unknown parameter group {g!r}; known: {sorted(all_groups)} (and 'heads')")
+            wanted.update(hit)
+        for p in self.parameters():
+            p.requires_grad = False
+        for g in wanted:
+            for _, p in all_groups[g]:
+                p.requires_grad = True
+
+    # ---- forward --------------------------------------------------------------------------------------------
+    def embed(self, ids: torch.Tensor, vision: Optional[Mapping[str, torch.Tensor]] = None,
+              input_boxes: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Input embeddings (B, L, D) with task tokens, encoded user boxes and visual features in place."""
+        e = self.adapter.embed_tokens(ids)
+        if self.new_rows is not None:
+            e = self.new_rows.embed(ids, e)
+        for task, tok in self.task_tokens.items():
+            m = ids == self.token_ids.placeholder[task]
+            if bool(m.any()):
+                e = torch.where(m.unsqueeze(-1), tok.to(e.dtype), e)
+        m = ids == self.token_ids.box_input
+        n_box = int(m.sum())
+        if n_box or input_boxes is not None:
+            got = 0 if input_boxes is None else int(input_boxes.shape[0])
+            if got != n_box:
+                raise ValueError(f"{n_box} <track_box> token(s) in the batch but {got} input box(es)")
+            enc = self.box_encoder(input_boxes.to(self.box_encoder[0].weight))
+            e = e.masked_scatter(m.unsqueeze(-1), enc.to(e.dtype))
+        if vision:
+            e = self.adapter.merge_vision(ids, e, vision)
+        return e
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        out = self.adapter.logits(hidden)
+        return self.new_rows.logits(hidden, out) if self.new_rows is not None else out
+
+    def forward(self, batch: TPOBatch) -> TPOOutput:
+        ids = batch.input_ids
+        hidden, _ = self.adapter.language_forward(self.embed(ids, batch.vision, batch.input_boxes),
+                                                  batch.attention_mask)
+        logits = self.logits(hidden)
+        lm_loss = None
+        if batch.labels is not None:
+            placeholders = torch.tensor(list(self.token_ids.placeholder.values()), device=ids.device)
+            labels = batch.labels.masked_fill(torch.isin(ids, placeholders), -100)  # never a target
+            lm_loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
+        loss = lm_loss if lm_loss is not None else logits.new_zeros(())
+        head_losses, head_preds = {}, {}
+        for task in set(batch.targets) | set(batch.head_inputs):
+            if task not in self.heads:
+                raise ValueError(f"batch has targets/inputs for task {task!r} but the model has no such head "
+                                 f"(heads: {sorted(self.heads)})")
+        for task, head in self.heads.items():
+            h = self.route(ids, hidden, task)
+            if h.shape[0] == 0:
+                if task in batch.targets:
+                    raise ValueError(f"batch has {task} targets but no {task} placeholder token")
+                continue
+            if task == "temporal" and task not in batch.head_inputs:
+                if task in batch.targets:
+                    raise ValueError("temporal targets given without temporal head inputs (video/query features)")
+                continue
+            pred = head(h, batch.head_inputs.get(task))
+            head_preds[task] = pred
+            if task in batch.targets:
+                terms = head.loss(pred, batch.targets[task], batch.head_inputs.get(task))
+                head_losses[task] = terms
+                loss = loss + float(self.spec.head_weights.get(task, 1.0)) * terms["total"]
+        return TPOOutput(loss, lm_loss, head_losses, head_preds, logits)
+
+    def route(self, ids: torch.Tensor, hidden: torch.Tensor, task: str) -> torch.Tensor:
+        """Last-layer hidden states (N, D) at the task's placeholders, in occurrence order."""
+        return hidden[ids == self.token_ids.placeholder[task]]
+
+    def generate(self, *args: Any, **kwargs: Any):
+        from .generate import generate
+
+        return generate(self, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> "TPOModel":
+        super().train(mode)
+        for name, mod in self.adapter.vision_modules().items():
+            if not any(p.requires_grad for p in mod.parameters()):
+                mod.eval()  # a frozen tower keeps eval-mode numerics (no dropout) while the rest trains
+        return self

@@ -255,7 +255,10 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], errors: list[
                 break
             node = node[p]
         else:
-            node[parts[-1]] = value
+            if value is None:
+                node.pop(parts[-1], None)  # key=null removes, as `key: null` does in an extending YAML
+            else:
+                node[parts[-1]] = value
     return out
 
 

@@ -169,12 +169,26 @@ class DeepSpeedEngine:
         return self.engine(batch)
 
     def micro_step(self, loss: torch.Tensor, last: bool) -> Optional[float]:
-        self.engine.backward(loss)   # scales by 1/gradient_accumulation_steps itself
+        # ZeRO reduces gradients in buckets filled in the order they become ready. That order follows the graph,
+        # which differs between ranks when their micro-batches hold different tasks, and mismatched buckets mix
+        # up parameters. So the gradients are taken first (no hooks fire), then handed to DeepSpeed through a
+        # surrogate whose graph, and hence bucket order, is the same on every rank: d(Σ p·g)/dp = g.
+        params = self._params()
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        surrogate = loss.new_zeros(())
+        for p, g in zip(params, grads):  # an unused parameter gets a zero gradient: same bucket on every rank
+            surrogate = surrogate + (p * (g if g is not None else torch.zeros_like(p))).sum()
+        self.engine.backward(surrogate)   # scales by 1/gradient_accumulation_steps itself
         self.engine.step()           # applies the update only at the accumulation boundary
         if not last:
             return None
         norm = self.engine.get_global_grad_norm()
         return float(norm) if norm is not None else float("nan")
+
+    def _params(self) -> list[torch.Tensor]:
+        if not hasattr(self, "_plist"):
+            self._plist = [p for p in self.module.parameters() if p.requires_grad]
+        return self._plist
 
     def lrs(self) -> dict[str, float]:
         return {g["name"]: g["lr"] for g in self.optimizer.param_groups}

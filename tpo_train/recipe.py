@@ -164,7 +164,7 @@ class Recipe:
                 torch.manual_seed(_micro_seed(cfg.seed, step, g))
                 batch = self.builder.build(refs, step, offset=g * cfg.train.micro_batch_size)
                 out = self.engine.forward(batch.to(self._device()))
-                norm = self.engine.micro_step(out.loss, last=j == len(micro) - 1)
+                norm = self.engine.micro_step(out.loss + self._touch_all(), last=j == len(micro) - 1)
                 for k, v in self._parts(out).items():
                     acc = sums.setdefault(k, [0.0, 0.0])
                     acc[0] += v
@@ -181,6 +181,14 @@ class Recipe:
                 self.save_checkpoint(step + 1, final=False)
         bar.close()
         return self.history
+
+    def _touch_all(self) -> torch.Tensor:
+        """0 × one element of every trainable parameter: each one then has a (zero) gradient on every micro-batch,
+        even when the batch held no example of its head. DeepSpeed's gradient reduction needs the same parameter
+        set on every rank, and adding it in every engine keeps one process and many numerically identical."""
+        if not hasattr(self, "_trainable"):
+            self._trainable = [p for p in self.model.parameters() if p.requires_grad]
+        return torch.stack([p.reshape(-1)[0].float() for p in self._trainable]).sum() * 0.0
 
     def _device(self) -> torch.device:
         return next(self.model.parameters()).device

@@ -33,9 +33,18 @@ class LoadedData:
                 for n, r in self.reports.items()}
 
 
+def data_root(root: str) -> Path:
+    """``data.root``; ``tiny`` = the synthetic stand-in data (built on first use, see ``tpo_train.tiny_data``)."""
+    if root == "tiny":
+        from ..tiny_data import tiny_data_root
+
+        return tiny_data_root()
+    return Path(root)
+
+
 def resolve(root: str, rel: str) -> Path:
     p = Path(rel)
-    return p if p.is_absolute() else Path(root) / p
+    return p if p.is_absolute() else data_root(root) / p
 
 
 def file_hash(path: Path) -> str:

@@ -1,0 +1,142 @@
+"""``tpo-train plan``: the real-size model built on the meta device (no weights, no memory), and per Table-5
+group its parameter count, whether it trains, its peak LR and weight decay — the table to check before spending
+GPU hours. Works for a preset (``llava-ov-7b``: published architecture numbers) or a local checkpoint folder
+(its ``config.json`` and tokenizer are read; its weights are not).
+"""
+from __future__ import annotations
+
+import types
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TPOConfig
+from .stages import EXTRA_GROUPS, TABLE5_GROUPS, apply_stage, head_specs, peak_lrs, table5_groups
+
+
+def _hf_config_and_vocab(base: str) -> tuple[Any, int]:
+    """(transformers config, tokenizer length before TPO's tokens) without loading weights."""
+    from .presets import PRESETS, materialize
+
+    if base in PRESETS:
+        from .presets import llava_ov_config
+
+        return llava_ov_config(PRESETS[base]), int(PRESETS[base]["tokenizer_size"])
+    from transformers import AutoConfig, AutoTokenizer
+
+    path = materialize(base)
+    return AutoConfig.from_pretrained(path), len(AutoTokenizer.from_pretrained(path))
+
+
+def build_meta_model(cfg: TPOConfig) -> Any:
+    """The TPO model of ``cfg`` with every tensor on the meta device (same modules and names as training)."""
+    from transformers import LlavaOnevisionForConditionalGeneration
+
+    from .ablations import apply_ablations
+    from .heads.base import build_head
+    from .model import LoraSpec, TPOModel, TPOModelSpec
+    from .model.llava_ov import LlavaOVAdapter
+    from .model.lora import apply_lora
+    from .model.spec import NEW_TOKENS, TASK_TOKENS, TASKS
+    from .model.vocab import NewRowDeltas, TokenIds
+
+    m = cfg.model
+    hf_cfg, n_tok = _hf_config_and_vocab(m.base)
+    lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
+    spec = TPOModelSpec(base=m.base, lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
+                        train_new_rows=m.train_new_rows, seed=cfg.seed)
+    with torch.device("meta"):
+        base = LlavaOnevisionForConditionalGeneration(hf_cfg)
+        adapter = LlavaOVAdapter(base, types.SimpleNamespace(tokenizer=None))
+        # TPO's tokens take the next ids; the tables grow only when the tokenizer already fills them
+        new_ids = tuple(range(n_tok, n_tok + len(NEW_TOKENS)))
+        if new_ids[-1] >= adapter.input_embeddings().num_embeddings:
+            adapter.resize_vocab(new_ids[-1] + 1)
+        lookup = dict(zip(NEW_TOKENS, new_ids))
+        ids = TokenIds({t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
+                       {t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()}, lookup["<track_box>"], new_ids)
+        for p in base.parameters():
+            p.requires_grad = False
+        if spec.lora is not None:
+            apply_lora(adapter, spec.lora, seed=spec.seed)
+        d = adapter.hidden_size
+        heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items()}
+        rows = NewRowDeltas(new_ids, d, adapter.input_embeddings().num_embeddings) if spec.train_new_rows else None
+        model = TPOModel(adapter, spec, ids, heads, {t: torch.empty(d) for t in TASKS}, rows)
+        apply_ablations(model, cfg)
+    return model
+
+
+def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
+    """Per-group rows for an already built model (meta or real); also sets ``requires_grad`` as training would."""
+    opt_groups = apply_stage(model, cfg)
+    lrs = peak_lrs(cfg)
+    groups = table5_groups(model)
+    rows = []
+    for g in TABLE5_GROUPS + EXTRA_GROUPS:
+        if g == "mask_head":
+            n = _sam2_params(model)
+            rows.append({"group": g, "params": n, "trainable": 0, "status": "frozen" if n else "absent",
+                         "peak_lr": None, "weight_decay": None, "no_decay_params": 0})
+            continue
+        params = [p for _, p in groups.get(g, [])]
+        n = sum(p.numel() for p in params)
+        mine = [og for og in opt_groups if og["name"] == g]
+        trainable = sum(p.numel() for og in mine for p in og["params"])
+        no_decay = sum(p.numel() for og in mine if og["weight_decay"] == 0 for p in og["params"])
+        status = "absent" if not params else ("trained" if trainable else "frozen")
+        rows.append({"group": g, "params": n, "trainable": trainable, "status": status,
+                     "peak_lr": lrs.get(g) if trainable else None,
+                     "weight_decay": cfg.optim.weight_decay if trainable else None, "no_decay_params": no_decay})
+    grouped = {id(p) for ps in groups.values() for _, p in ps}
+    rest = sum(p.numel() for p in model.parameters() if id(p) not in grouped)
+    total = sum(p.numel() for p in model.parameters())
+    frozen = [{"module": r["group"], "params": r["params"]} for r in rows if r["status"] == "frozen"]
+    frozen.append({"module": "base language model + embeddings (+ SAM2)", "params": rest})
+    return {"config": cfg.name, "stage": cfg.stage, "base": cfg.model.base, "groups": rows, "frozen": frozen,
+            "totals": {"params": total, "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)},
+            "optimizer": {"name": "AdamW", "betas": list(cfg.optim.betas), "eps": cfg.optim.eps,
+                          "schedule": cfg.optim.schedule, "warmup_ratio": cfg.optim.warmup_ratio,
+                          "grad_clip": cfg.optim.grad_clip},
+            "batch": {"global": cfg.train.batch_size, "micro": cfg.train.micro_batch_size,
+                      "epochs": cfg.train.epochs, "precision": cfg.train.precision}}
+
+
+def _sam2_params(model: Any) -> int:
+    head = model.heads["mask"] if "mask" in model.heads else None
+    if head is None:
+        return 0
+    trainable = {id(p) for _, p in head.trainable_named_parameters()}
+    return sum(p.numel() for p in head.parameters() if id(p) not in trainable)
+
+
+def plan_config(cfg: TPOConfig) -> dict[str, Any]:
+    return plan_model(build_meta_model(cfg), cfg)
+
+
+def _n(x: int) -> str:
+    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if x >= div:
+            return f"{x / div:.2f}{unit}"
+    return str(x)
+
+
+def format_plan(plan: dict[str, Any]) -> str:
+    """The plan as a fixed-width table."""
+    lines = [f"{plan['config']} ({plan['stage']}) on {plan['base']}: {_n(plan['totals']['trainable'])} trainable of "
+             f"{_n(plan['totals']['params'])} parameters",
+             f"{'group':<16}{'status':<9}{'params':>10}{'trainable':>11}{'peak LR':>10}{'wd':>7}"]
+    for r in plan["groups"]:
+        lr = f"{r['peak_lr']:.0e}" if r["peak_lr"] else "-"
+        wd = f"{r['weight_decay']:g}" if r["weight_decay"] is not None else "-"
+        lines.append(f"{r['group']:<16}{r['status']:<9}{_n(r['params']):>10}{_n(r['trainable']):>11}{lr:>10}{wd:>7}")
+    lines.append("frozen: " + ", ".join(f"{f['module']} ({_n(f['params'])})" for f in plan["frozen"]))
+    o, b = plan["optimizer"], plan["batch"]
+    lines.append(f"AdamW betas {o['betas']} eps {o['eps']:g}, {o['schedule']} with warm-up {o['warmup_ratio']}, "
+                 f"clip {o['grad_clip']}; batch {b['global']} (micro {b['micro']}), {b['epochs']} epoch(s), "
+                 f"{b['precision']}; biases and norm weights take no weight decay")
+    return "\n".join(lines)
+
+
+__all__ = ["build_meta_model", "plan_config", "plan_model", "format_plan", "Path"]

@@ -10,6 +10,7 @@ Layout of ``<output_dir>/step-000040/`` and ``<output_dir>/final/``::
     trainer_state.pt                                      step, optimiser + scheduler state, RNG states (rank 0)
     rng_rank<r>.pt                                        RNG states of the other ranks
     deepspeed/                                            DeepSpeed's sharded engine state (DeepSpeed runs)
+                                                          (these three only in step-* folders: final/ is not resumed)
     manifest.json                                         written last: its presence marks a complete checkpoint
 
 ``manifest.json``: ``schema_version``, ``kind``, ``stage``, ``step``, ``total_steps``, ``final``, ``parent``
@@ -139,14 +140,18 @@ def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int,
     ckpt.mkdir(parents=True, exist_ok=True)
     if dist.is_main and (ckpt / MANIFEST).exists():
         (ckpt / MANIFEST).unlink()  # overwriting: the folder is incomplete until the new manifest lands
-    engine.save_engine_state(str(ckpt))  # collective for DeepSpeed
+    # optimiser/RNG state only where a run can resume (a final checkpoint is for the next stage and evaluation)
+    if not final:
+        engine.save_engine_state(str(ckpt))  # collective for DeepSpeed
     if not dist.is_main:
-        torch.save(rng_state(), ckpt / f"rng_rank{dist.rank}.pt")
+        if not final:
+            torch.save(rng_state(), ckpt / f"rng_rank{dist.rank}.pt")
         _barrier()
         return ckpt
     save_tpo_model(model, ckpt)
     (ckpt / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    torch.save({"step": step, "engine": engine.state_dict(), "rng": rng_state()}, ckpt / TRAINER_STATE)
+    if not final:
+        torch.save({"step": step, "engine": engine.state_dict(), "rng": rng_state()}, ckpt / TRAINER_STATE)
     _barrier()
     files = {f: _sha(ckpt / f) for f in (WEIGHTS_FILE, "tpo_model.json", "config.yaml")}
     man = {"schema_version": SCHEMA_VERSION, "kind": KIND, "stage": cfg.stage, "name": cfg.name, "step": step,
@@ -166,7 +171,8 @@ def _barrier() -> None:
 
 
 def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
-    """Copy a checkpoint's TPO weights into ``model``; return the model's groups the file did not have.
+    """Copy a checkpoint's TPO weights into ``model``; return the trainable groups the file did not have (they
+    keep their fresh initialisation; the vision side, saved only once trained, keeps the base weights).
 
     ``strict=False`` is for ``init_from`` across stages (a stage-1 checkpoint has no heads: they start fresh);
     keys the model does not know and shape mismatches still raise.
@@ -177,8 +183,8 @@ def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
 
     sd = load_file(str(Path(ckpt) / WEIGHTS_FILE))
     load_trainable_state_dict(model, sd, strict=strict)
-    fresh = [g for g, ps in model.param_groups().items() if ps and not any(n in sd for n, _ in ps)]
-    return fresh
+    vision = set(model.adapter.vision_modules())
+    return [g for g, ps in model.param_groups().items() if ps and g not in vision and not any(n in sd for n, _ in ps)]
 
 
 def verify_files(ckpt: Path, man: Mapping[str, Any]) -> list[str]:

@@ -61,8 +61,15 @@ def build_meta_model(cfg: TPOConfig) -> Any:
         if spec.lora is not None:
             apply_lora(adapter, spec.lora, seed=spec.seed)
         d = adapter.hidden_size
-        heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items()}
+        heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items() if t != "mask"}
         rows = NewRowDeltas(new_ids, d, adapter.input_embeddings().num_embeddings) if spec.train_new_rows else None
+    if "mask" in spec.heads:
+        # SAM2's constructors compute with tensor values (.item()), which the meta device cannot: build it on the
+        # CPU with random weights (a few seconds, ~1 GB for hiera-L), then drop its storage to meta.
+        import dataclasses
+
+        heads["mask"] = build_head("mask", dataclasses.replace(spec.heads["mask"], sam2_checkpoint=None), d).to("meta")
+    with torch.device("meta"):
         model = TPOModel(adapter, spec, ids, heads, {t: torch.empty(d) for t in TASKS}, rows)
         apply_ablations(model, cfg)
     return model
@@ -90,10 +97,12 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
                      "peak_lr": lrs.get(g) if trainable else None,
                      "weight_decay": cfg.optim.weight_decay if trainable else None, "no_decay_params": no_decay})
     grouped = {id(p) for ps in groups.values() for _, p in ps}
+    if "mask" in model.heads:
+        grouped |= {id(p) for p in model.heads["mask"].parameters()}  # SAM2 has its own row (mask_head)
     rest = sum(p.numel() for p in model.parameters() if id(p) not in grouped)
     total = sum(p.numel() for p in model.parameters())
     frozen = [{"module": r["group"], "params": r["params"]} for r in rows if r["status"] == "frozen"]
-    frozen.append({"module": "base language model + embeddings (+ SAM2)", "params": rest})
+    frozen.append({"module": "base language model", "params": rest})
     return {"config": cfg.name, "stage": cfg.stage, "base": cfg.model.base, "groups": rows, "frozen": frozen,
             "totals": {"params": total, "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)},
             "optimizer": {"name": "AdamW", "betas": list(cfg.optim.betas), "eps": cfg.optim.eps,

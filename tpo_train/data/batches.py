@@ -140,7 +140,19 @@ class BatchBuilder:
         return ex.box
 
     def _mask(self, ex: MaskExample, enc: Any) -> dict[str, Any]:
-        return {"box": ex.box, "frames": enc.vision}
+        out: dict[str, Any] = {"box": ex.box}
+        if getattr(self.model.heads["mask"].spec, "mask_loss", False):
+            from tpo_eval.video.decode import load_images
+
+            from . import rle
+
+            out["image"] = load_images([Path(ex.video) / f"{ex.frames[ex.box_frame]}.jpg"])[0]
+            m = None
+            for r in ex.masks[ex.box_frame]:
+                d = rle.decode(r)
+                m = d if m is None else m | d
+            out["mask"] = m
+        return out
 
     # ---- a micro-batch -----------------------------------------------------------------------------------------
     def build(self, refs: Sequence[Ref], step: int, offset: int = 0) -> Any:
@@ -171,12 +183,24 @@ class BatchBuilder:
         if per_task["region"]:
             targets["region"] = RegionTargets(torch.tensor(per_task["region"], dtype=torch.float32))
         if per_task["mask"]:
-            head_inputs["mask"], targets["mask"] = self.mask_inputs_targets(per_task["mask"])
+            inputs, targets["mask"] = self.mask_inputs_targets(per_task["mask"])
+            if inputs is not None:
+                head_inputs["mask"] = inputs
         input_boxes = torch.tensor(boxes, dtype=torch.float32) if boxes else None
         return collate(encoded, self.adapter.pad_id, input_boxes, head_inputs, targets)
 
     def mask_inputs_targets(self, items: list[dict[str, Any]]) -> tuple[Any, Any]:
-        """Mask-head inputs/targets for the batch's mask occurrences (the head's own record types)."""
-        from ..heads import mask as mask_head
+        """Mask-head inputs/targets: boxes always; with ``mask_loss`` also the conditioning frames (SAM2 input
+        size) and their masks, resized to that size so they stack."""
+        import torch.nn.functional as F
 
-        return mask_head.make_mask_batch(items)  # type: ignore[attr-defined]
+        from ..heads.mask import MaskInputs, MaskTargets, sam_images
+
+        boxes = torch.tensor([it["box"] for it in items], dtype=torch.float32)
+        if "image" not in items[0]:
+            return None, MaskTargets(boxes)
+        size = self.model.heads["mask"].image_size
+        images = torch.cat([sam_images(it["image"][None], size) for it in items])
+        masks = torch.cat([F.interpolate(torch.from_numpy(it["mask"]).float()[None, None], size=(size, size),
+                                         mode="nearest")[0] for it in items])
+        return MaskInputs(images=images), MaskTargets(boxes, masks)

@@ -66,8 +66,8 @@ class MaskExample:
     """A referred (``expression``) or box-prompted (``expression is None``: tracking) object in a video.
 
     ``frames`` are frame file names under ``video`` (a folder); ``masks[i]`` is the RLE of the object(s) in
-    ``frames[i]`` or ``None`` where absent. ``box`` = normalised xyxy of the first non-empty mask (the
-    target of the mask adapter's box branch and, for tracking, the prompt box).
+    ``frames[i]`` (empty where absent). ``box`` = normalised xyxy of the first non-empty mask, found in
+    ``frames[box_frame]`` (the conditioning frame: target of the mask adapter and, for tracking, the prompt box).
     """
 
     uid: str
@@ -76,10 +76,11 @@ class MaskExample:
     video: str
     expression: Optional[str]
     frames: tuple[str, ...]
-    masks: tuple[Optional[Mapping[str, Any]], ...]
+    masks: tuple[tuple[Mapping[str, Any], ...], ...]
     height: int
     width: int
     box: tuple[float, float, float, float]
+    box_frame: int = 0
     task: str = "mask"
 
 

@@ -1,11 +1,12 @@
-"""Precomputed temporal-head features in the CG-DETR layout, and the clip-level targets built on them.
+"""Precomputed temporal-head features for a training source (CG-DETR layout), checked before training starts.
 
 Files: ``<video dir>/<vid>.{pt,npz,npy}`` → ``(L, Dv)`` one row per clip of ``clip_len`` seconds, and
-``<text dir>/qid<qid>.{pt,npz,npy}`` → ``(Lq, Dt)`` one row per query token. A ``.pt`` may hold a tensor or a
-dict with ``features``; an ``.npz`` the key ``features`` (video) or ``last_hidden_state`` (text), or a single
-array. As in CG-DETR training, rows are L2-normalised (``normalize``) and the video gets the temporal
-endpoint feature ``[t/L, (t+1)/L]`` appended (``tef``), giving ``Dv + 2`` columns — both done by the temporal
-head's ``make_temporal_inputs``; this module returns the raw rows.
+``<text dir>/qid<qid>.{pt,npz,npy}`` → ``(Lq, Dt)`` one row per query token. Reading is the temporal head's own
+:class:`tpo_train.heads.temporal_features.PrecomputedFeatures` (one reader for training and evaluation); this
+module adds what a training run needs on top: the list of files a source's examples need but that are absent
+(so they become bad records with the file named, before the first step), and the per-source settings.
+L2 normalisation (``normalize``) and the temporal endpoint feature (``tef``) are applied by the head's
+``make_temporal_inputs``; rows are returned raw.
 """
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import torch
 
 from .examples import TemporalExample
 
 _EXTS = (".pt", ".npz", ".npy")
-_KEYS = ("features", "last_hidden_state")
 
 
 class FeatureError(ValueError):
@@ -34,31 +33,9 @@ def find_feature(folder: Path, stem: str) -> Optional[Path]:
     return None
 
 
-def load_array(path: Path) -> torch.Tensor:
-    """One feature file → float32 ``(rows, dim)`` tensor."""
-    try:
-        if path.suffix == ".pt":
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-            if isinstance(obj, dict):
-                obj = next((obj[k] for k in _KEYS if k in obj), None)
-            arr = torch.as_tensor(obj) if obj is not None else None
-        elif path.suffix == ".npz":
-            with np.load(path) as z:
-                key = next((k for k in _KEYS if k in z.files), z.files[0] if len(z.files) == 1 else None)
-                arr = torch.from_numpy(z[key]) if key else None
-        else:
-            arr = torch.from_numpy(np.load(path))
-    except Exception as e:  # torch/numpy raise many types for corrupt files; report them all the same way
-        raise FeatureError(f"{path}: cannot load ({type(e).__name__}: {e})") from None
-    if arr is None or arr.ndim != 2 or arr.shape[0] == 0:
-        shape = None if arr is None else tuple(arr.shape)
-        raise FeatureError(f"{path}: expected a (rows, dim) array under {list(_KEYS)}, got {shape}")
-    return arr.float()
-
-
 @dataclass(frozen=True)
 class FeatureStore:
-    """Reads the features of one source (see module docstring)."""
+    """The features of one source. ``text_dir=None``: query features come from the base model instead."""
 
     video_dir: Path
     text_dir: Optional[Path] = None
@@ -66,22 +43,29 @@ class FeatureStore:
     normalize: bool = True
     tef: bool = True
 
+    def _reader(self):  # noqa: ANN202 - the head's reader class
+        from ..heads.temporal_features import PrecomputedFeatures
+
+        return PrecomputedFeatures(self.video_dir, self.text_dir or self.video_dir)
+
     def video(self, vid: str) -> torch.Tensor:
-        p = find_feature(self.video_dir, vid)
-        if p is None:
-            raise FeatureError(f"no video features for {vid!r} in {self.video_dir} ({'/'.join(_EXTS)})")
-        return load_array(p)
+        """``(L, Dv)`` float32 rows of video ``vid``."""
+        try:
+            return self._reader().video(vid)
+        except (OSError, ValueError) as e:
+            raise FeatureError(f"video features of {vid!r}: {e}") from None
 
     def text(self, qid: str) -> Optional[torch.Tensor]:
+        """``(Lq, Dt)`` float32 rows of query ``qid``, or None without a text dir."""
         if self.text_dir is None:
             return None
-        p = find_feature(self.text_dir, f"qid{qid}")
-        if p is None:
-            raise FeatureError(f"no text features for qid {qid!r} in {self.text_dir} (qid{qid}.pt|npz|npy)")
-        return load_array(p)
+        try:
+            return self._reader().query(qid)
+        except (OSError, ValueError) as e:
+            raise FeatureError(f"query features of qid {qid!r}: {e}") from None
 
     def missing(self, examples: list[TemporalExample]) -> list[str]:
-        """Names of the feature files these examples need but that do not exist (checked before training)."""
+        """The feature files these examples need that do not exist."""
         out = []
         for ex in examples:
             if find_feature(self.video_dir, ex.vid) is None:

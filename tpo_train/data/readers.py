@@ -159,8 +159,9 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 
-def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, float, float], int, int]:
-    for frame in masks:
+def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, float, float], int, int, int]:
+    """(box, height, width, frame index) of the first frame whose (union) mask is non-empty."""
+    for k, frame in enumerate(masks):
         if frame:
             m = None
             for r in frame:
@@ -171,7 +172,7 @@ def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, floa
                 m = d if m is None else (m | d)
             box = rle.bbox_xyxy(m)
             if box is not None:
-                return box, m.shape[0], m.shape[1]
+                return box, m.shape[0], m.shape[1], k
     raise _Bad(f"{where}: no frame has a non-empty mask")
 
 
@@ -198,13 +199,13 @@ def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
                 if any(len(m) != len(frames) for m in per_obj):
                     raise _Bad(f"video {vid} expression {eid}: mask count differs from {len(frames)} frames")
                 per_frame = [tuple(m[i] for m in per_obj if m[i]) for i in range(len(frames))]
-                box, h, w = _first_box(per_frame, f"video {vid} expression {eid}")
+                box, h, w, k = _first_box(per_frame, f"video {vid} expression {eid}")
             except _Bad as err:
                 bad.append(BadRecord(origin, str(err)))
                 continue
             out.append(MaskExample(uid=f"{source}/{vid}/{eid}", source=source, origin=origin,
                                    video=f"{media}/{vid}" if media else vid, expression=exp.strip(), frames=frames,
-                                   masks=tuple(per_frame), height=h, width=w, box=box))
+                                   masks=tuple(per_frame), height=h, width=w, box=box, box_frame=k))
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 
@@ -228,13 +229,13 @@ def read_sav(path: Path, source: str, media: str = "") -> ReadResult:
         for obj in range(n_obj):
             per_frame = [(fr[obj],) if fr[obj] else () for fr in masklet]
             try:
-                box, h, w = _first_box(per_frame, f"object {obj}")
+                box, h, w, k = _first_box(per_frame, f"object {obj}")
             except _Bad as e:
                 bad.append(BadRecord(Origin(str(f), obj + 1), str(e)))
                 continue
             out.append(MaskExample(uid=f"{source}/{vid}/{obj}", source=source, origin=Origin(str(f), obj + 1),
                                    video=f"{media}/{vid}" if media else vid, expression=None, frames=frames,
-                                   masks=tuple(per_frame), height=h, width=w, box=box))
+                                   masks=tuple(per_frame), height=h, width=w, box=box, box_frame=k))
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 

@@ -112,13 +112,15 @@ def _build_processor(tokenizer):
     )
 
 
-def tiny_config(vocab_size: int, image_token_id: int, video_token_id: int):
+def tiny_config(vocab_size: int, image_token_id: int, video_token_id: int, *, text_hidden: int = 64,
+                text_layers: int = 2):
     """The :class:`LlavaOnevisionConfig` of the tiny model (exposed for tests that need a model without files)."""
     from transformers import LlavaOnevisionConfig, Qwen2Config, SiglipVisionConfig
 
     vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                                 image_size=IMAGE_SIZE, patch_size=PATCH_SIZE, vision_use_head=False)
-    text = Qwen2Config(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+    text = Qwen2Config(vocab_size=vocab_size, hidden_size=text_hidden, intermediate_size=2 * text_hidden,
+                       num_hidden_layers=text_layers,
                        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                        tie_word_embeddings=False)
     pinpoints = [[IMAGE_SIZE, IMAGE_SIZE], [IMAGE_SIZE, 2 * IMAGE_SIZE], [2 * IMAGE_SIZE, IMAGE_SIZE],
@@ -129,12 +131,13 @@ def tiny_config(vocab_size: int, image_token_id: int, video_token_id: int):
                                 vision_aspect_ratio="anyres_max_9", tie_word_embeddings=False)
 
 
-def build_tiny_llava_ov(out_dir: Path, seed: int = 0) -> Path:
+def build_tiny_llava_ov(out_dir: Path, seed: int = 0, *, text_hidden: int = 64, text_layers: int = 2) -> Path:
     """Build, save and return ``out_dir`` holding a tiny random LLaVA-OneVision model + processor.
 
     Args:
         out_dir: folder to create (or overwrite files in).
         seed: torch seed for the random weights.
+        text_hidden, text_layers: LM width and depth (defaults: the tiny test model; larger values for benches).
 
     Returns:
         ``out_dir`` as a :class:`Path`, loadable offline with ``from_pretrained``.
@@ -146,7 +149,7 @@ def build_tiny_llava_ov(out_dir: Path, seed: int = 0) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = _train_tokenizer()
     image_id, video_id = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
-    config = tiny_config(len(tokenizer), image_id, video_id)
+    config = tiny_config(len(tokenizer), image_id, video_id, text_hidden=text_hidden, text_layers=text_layers)
     torch.manual_seed(seed)
     model = LlavaOnevisionForConditionalGeneration(config).eval()
     eos, pad = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])

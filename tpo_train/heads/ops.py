@@ -29,8 +29,8 @@ def span_xx_to_cxw(s: torch.Tensor) -> torch.Tensor:
 
 
 def pairwise_span_iou_giou(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """IoU and GIoU between every (start, end) span of ``a`` (N, 2) and ``b`` (M, 2) → two (N, M) matrices."""
-    a, b = a[:, None, :], b[None, :, :]
+    """IoU and GIoU between every (start, end) span of ``a`` (..., N, 2) and ``b`` (..., M, 2) → (..., N, M)."""
+    a, b = a[..., :, None, :], b[..., None, :, :]
     inter = (torch.minimum(a[..., 1], b[..., 1]) - torch.maximum(a[..., 0], b[..., 0])).clamp(min=0)
     union = (a[..., 1] - a[..., 0]).clamp(min=0) + (b[..., 1] - b[..., 0]).clamp(min=0) - inter
     iou = inter / (union + _EPS)

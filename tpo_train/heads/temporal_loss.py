@@ -45,30 +45,40 @@ class TemporalCriterion:
     @torch.no_grad()
     def match(self, logits: torch.Tensor, spans: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Optimal one-to-one assignment of the Q predictions of one item to its k ground-truth spans."""
+        rows, cols = self._match_all(logits[None], spans[None], (gt,))[0]
+        return rows, cols
+
+    @torch.no_grad()
+    def _match_all(self, logits: torch.Tensor, spans: torch.Tensor, gts: tuple[torch.Tensor, ...]):
+        """Per item (rows = query indices, cols = gt indices). Costs for the whole batch are built in one go and
+        moved to the CPU once; scipy then solves each item's small (Q, k) problem."""
         from scipy.optimize import linear_sum_assignment
 
-        prob = logits.float().softmax(-1)[:, 0]
+        gt, valid = _pad_spans(gts, spans)
+        prob = logits.float().softmax(-1)[..., 0]
         cost_span = torch.cdist(spans.float(), span_xx_to_cxw(gt).float(), p=1)
         _, giou = pairwise_span_iou_giou(span_cxw_to_xx(spans.float()), gt.float())
-        cost = self.s.cost_span * cost_span - self.s.cost_giou * giou - self.s.cost_class * prob[:, None]
-        rows, cols = linear_sum_assignment(cost.cpu().numpy())
-        return torch.as_tensor(rows, dtype=torch.long), torch.as_tensor(cols, dtype=torch.long)
+        cost = (self.s.cost_span * cost_span - self.s.cost_giou * giou - self.s.cost_class * prob[..., None]).cpu()
+        out = []
+        for i, g in enumerate(gts):
+            r, c = linear_sum_assignment(cost[i, :, : g.shape[0]].numpy())
+            out.append((torch.as_tensor(r, dtype=torch.long), torch.as_tensor(c, dtype=torch.long)))
+        return out
 
     def _set_loss(self, logits: torch.Tensor, spans: torch.Tensor, targets: TemporalTargets) -> dict[str, torch.Tensor]:
         n_gt = max(sum(int(g.shape[0]) for g in targets.spans), 1)
-        l1, giou_l = logits.new_zeros(()), logits.new_zeros(())
+        pairs = self._match_all(logits, spans, targets.spans)
+        item = torch.cat([torch.full_like(r, i) for i, (r, _) in enumerate(pairs)]).to(spans.device)
+        query = torch.cat([r for r, _ in pairs]).to(spans.device)
+        gt = torch.cat([g.to(spans)[c.to(spans.device)] for g, (_, c) in zip(targets.spans, pairs)])
+        matched = spans[item, query]
+        l1 = F.l1_loss(matched, span_xx_to_cxw(gt), reduction="sum")
+        _, giou = pairwise_span_iou_giou(span_cxw_to_xx(matched)[:, None], gt[:, None])
         cls_t = torch.ones(logits.shape[:2], dtype=torch.long, device=logits.device)  # 1 = background
-        for i, gt in enumerate(targets.spans):
-            gt = gt.to(spans)
-            pi, gi = self.match(logits[i], spans[i], gt)
-            pi, gi = pi.to(spans.device), gi.to(spans.device)
-            l1 = l1 + F.l1_loss(spans[i, pi], span_xx_to_cxw(gt[gi]), reduction="sum")
-            _, giou = pairwise_span_iou_giou(span_cxw_to_xx(spans[i, pi]), gt[gi])
-            giou_l = giou_l + (1 - giou.diagonal()).sum()
-            cls_t[i, pi] = 0
+        cls_t[item, query] = 0
         weight = torch.tensor([1.0, self.s.eos_coef], device=logits.device, dtype=logits.dtype)
         ce = F.cross_entropy(logits.flatten(0, 1), cls_t.flatten(), weight=weight)
-        return {"span": l1 / n_gt, "giou": giou_l / n_gt, "label": ce}
+        return {"span": l1 / n_gt, "giou": (1 - giou).sum() / n_gt, "label": ce}
 
     def saliency_loss(self, pred: TemporalPred, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         s, valid = pred.saliency.float(), pred.video_mask
@@ -106,3 +116,14 @@ class TemporalCriterion:
         out.update(self.saliency_loss(pred, targets.saliency))
         out["total"] = total + self.s.w_saliency * out["saliency"] + self.s.w_wattn * out["wattn"]
         return out
+
+
+def _pad_spans(gts: tuple[torch.Tensor, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ground-truth spans padded to (N, K, 2) (pad = a dummy valid span) and the (N, K) validity mask."""
+    k = max(int(g.shape[0]) for g in gts)
+    out = torch.tensor([0.0, 1.0], dtype=like.dtype, device=like.device).repeat(len(gts), k, 1)
+    valid = torch.zeros(len(gts), k, dtype=torch.bool, device=like.device)
+    for i, g in enumerate(gts):
+        out[i, : g.shape[0]] = g.to(out)
+        valid[i, : g.shape[0]] = True
+    return out, valid

@@ -40,16 +40,26 @@ def main() -> None:
             items.append({"video": f"v{i}.mp4", "question": f"q{i}?", "candidates": ["x", "y", "z"], "answer": "y"})
         (root / "json" / "action_count.json").write_text(json.dumps(items))
 
-        def pure_decode() -> float:
+        def one(i: int) -> None:
+            decode(vids / f"v{i}.mp4", "video", lambda f0, f1, fps: segment_midpoints(f0, f1, fps, 16))
+
+        def pure_decode(threads: int = 1) -> float:
+            from concurrent.futures import ThreadPoolExecutor
+
             t = time.perf_counter()
-            for i in range(a.videos):
-                decode(vids / f"v{i}.mp4", "video", lambda f0, f1, fps: segment_midpoints(f0, f1, fps, 16))
+            if threads == 1:
+                for i in range(a.videos):
+                    one(i)
+            else:  # the runner prefetches on 2 decoder threads; this is the same decoding without the runner
+                with ThreadPoolExecutor(threads) as pool:
+                    list(pool.map(one, range(a.videos)))
             return time.perf_counter() - t
 
         run = RunConfig("mvbench", model="mock:oracle", data_root=root, tasks=("action_count",), out_dir=tmp / "run",
                         progress=False)
         pure_decode()  # warm the page cache and the decoder libraries for both measurements alike
         t_decode = pure_decode()
+        t_decode2 = pure_decode(2)
         t = time.perf_counter()
         evaluate(run)
         t_run = time.perf_counter() - t
@@ -59,9 +69,11 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"videos: {a.videos} × {a.frames} frames at {a.size}px, 16 frames sampled each")
-    print(f"pure decoding:         {t_decode:8.3f} s")
-    print(f"oracle run (evaluate): {t_run:8.3f} s   ratio run/decode   = {t_run / t_decode:.3f}  (goal ≤ 1.10)")
-    print(f"rerun of finished run: {t_rerun:8.3f} s   ratio rerun/run    = {t_rerun / t_run:.4f} (goal ≤ 0.02)")
+    print(f"pure decoding, serial:    {t_decode:8.3f} s")
+    print(f"pure decoding, 2 threads: {t_decode2:8.3f} s   (the runner decodes ahead on 2 threads)")
+    print(f"oracle run (evaluate):    {t_run:8.3f} s   ratio run/serial decode    = {t_run / t_decode:.3f}  (goal ≤ 1.10)")
+    print(f"{'':39}ratio run/2-thread decode  = {t_run / t_decode2:.3f}")
+    print(f"rerun of finished run:    {t_rerun:8.3f} s   ratio rerun/run            = {t_rerun / t_run:.4f} (goal ≤ 0.02)")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,11 @@ def build_meta_model(cfg: TPOConfig) -> Any:
     lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
     spec = TPOModelSpec(base=m.base, lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
                         train_new_rows=m.train_new_rows, seed=cfg.seed)
-    with torch.device("meta"):
+    # accelerate's init_empty_weights moves every parameter to meta as it is registered: unlike a torch.device
+    # context it also covers modules that build initial values from computed tensors (the heads' anchors)
+    from accelerate import init_empty_weights
+
+    with init_empty_weights(include_buffers=False):
         base = LlavaOnevisionForConditionalGeneration(hf_cfg)
         adapter = LlavaOVAdapter(base, types.SimpleNamespace(tokenizer=None))
         # TPO's tokens take the next ids; the tables grow only when the tokenizer already fills them
@@ -64,14 +68,17 @@ def build_meta_model(cfg: TPOConfig) -> Any:
         heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items() if t != "mask"}
         rows = NewRowDeltas(new_ids, d, adapter.input_embeddings().num_embeddings) if spec.train_new_rows else None
     if "mask" in spec.heads:
-        # SAM2's constructors compute with tensor values (.item()), which the meta device cannot: build it on the
-        # CPU with random weights (a few seconds, ~1 GB for hiera-L), then drop its storage to meta.
+        # SAM2's builder moves the model to a real device: build it on the CPU with random weights (a few
+        # seconds, ~1 GB for hiera-L), then drop its storage to meta.
         import dataclasses
 
         heads["mask"] = build_head("mask", dataclasses.replace(spec.heads["mask"], sam2_checkpoint=None), d).to("meta")
-    with torch.device("meta"):
-        model = TPOModel(adapter, spec, ids, heads, {t: torch.empty(d) for t in TASKS}, rows)
+    with init_empty_weights(include_buffers=False):
+        model = TPOModel(adapter, spec, ids, heads, {t: torch.empty(d, device="meta") for t in TASKS}, rows)
         apply_ablations(model, cfg)
+    off_meta = [n for n, p in model.named_parameters() if p.device.type != "meta"]
+    if off_meta:
+        raise RuntimeError(f"plan: {len(off_meta)} parameter(s) were materialised, e.g. {off_meta[:3]}")
     return model
 
 

@@ -187,6 +187,33 @@ def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
     return [g for g, ps in model.param_groups().items() if ps and g not in vision and not any(n in sd for n, _ in ps)]
 
 
+def load_model(ckpt: str | Path, base: Optional[str | Path] = None, dtype: torch.dtype = torch.float32) -> Any:
+    """A training checkpoint as a ready TPO model, ablation modules included (``kind: mlp`` temporal head).
+
+    For checkpoints of the main stages this equals ``tpo_train.model.load_tpo_model``; the MLP-head ablation's
+    head is not described by the model spec, so it is rebuilt here from the manifest's config before loading.
+    """
+    import dataclasses
+    import types
+
+    from safetensors.torch import load_file
+
+    from .ablations import apply_ablations
+    from .model import TPOModel, load_trainable_state_dict, read_tpo_spec
+    from .model.state import PROCESSOR_DIR, WEIGHTS_FILE
+
+    ckpt = Path(ckpt)
+    man = read_manifest(ckpt)
+    spec = read_tpo_spec(ckpt)
+    if base is not None:
+        spec = dataclasses.replace(spec, base=str(base))
+    model = TPOModel.build(spec, dtype=dtype, processor_path=ckpt / PROCESSOR_DIR)
+    heads = man["config"]["model"].get("heads") or {}
+    apply_ablations(model, types.SimpleNamespace(model=types.SimpleNamespace(heads=heads)))
+    load_trainable_state_dict(model, load_file(str(ckpt / WEIGHTS_FILE)), strict=True)
+    return model
+
+
 def verify_files(ckpt: Path, man: Mapping[str, Any]) -> list[str]:
     """Files whose sha256 differs from the manifest (empty = intact)."""
     return [f for f, h in man.get("files", {}).items() if not (ckpt / f).is_file() or _sha(ckpt / f) != h]

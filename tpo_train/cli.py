@@ -66,9 +66,16 @@ def plan(config: str, overrides: tuple[str, ...], as_json: bool) -> None:
 @main.command()
 @click.argument("config")
 @click.argument("overrides", nargs=-1)
-def run(config: str, overrides: tuple[str, ...]) -> None:
+@click.option("--local_rank", "--local-rank", "local_rank", type=int, default=None, hidden=True,
+              help="Set by the deepspeed launcher (which appends it); same as the LOCAL_RANK variable.")
+def run(config: str, overrides: tuple[str, ...], local_rank: int | None) -> None:
     """Train one stage; the final checkpoint lands in OUTPUT_DIR/final."""
+    import os
+
     from .checkpoint import CheckpointError
+
+    if local_rank is not None:
+        os.environ.setdefault("LOCAL_RANK", str(local_rank))
     from .data.examples import DataError
     from .recipe import run as run_stage
 

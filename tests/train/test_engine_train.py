@@ -92,3 +92,38 @@ def test_deepspeed_two_processes_match_single_process(tmp_path, tiny_cache):
         assert d["grad_norm"] == pytest.approx(s["grad_norm"], rel=1e-5)
     man = json.loads((tmp_path / "ds" / "final" / "manifest.json").read_text())
     assert man["world_size"] == 2 and man["stage"] == "stage2"
+
+
+def test_run_logger_rank0_jsonl_resume_and_missing_backends(tmp_path, monkeypatch):
+    import io
+
+    from tpo_train.logging import RunLogger, read_metrics
+
+    out = io.StringIO()
+    lg = RunLogger(tmp_path, ("jsonl",), stream=out)
+    for step in (1, 2, 3):
+        lg.log(step, {"loss": 1.0 / step, "lr/lora": torch.tensor(2e-5)})
+    lg.close()
+    assert [(r["step"], r["loss"]) for r in read_metrics(tmp_path / "metrics.jsonl")] == [(1, 1.0), (2, 0.5),
+                                                                                          (3, 1 / 3)]
+    assert "step 2: loss=0.5000 lr/lora=2.000e-05" in out.getvalue()
+    RunLogger(tmp_path, ("jsonl",), resume_step=2, stream=io.StringIO()).close()  # a resume from step 2
+    assert [r["step"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [1, 2]
+    silent = RunLogger(tmp_path / "r1", ("jsonl",), is_main=False)
+    silent.log(1, {"loss": 1.0})
+    assert not (tmp_path / "r1").exists()  # other ranks write nothing
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_backends(name, *a, **k):
+        if name in ("wandb", "torch.utils.tensorboard"):
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_backends)
+    lg = RunLogger(tmp_path / "r2", ("jsonl", "tensorboard", "wandb"), stream=io.StringIO())
+    assert [w.split(" ")[0] for w in lg.warnings] == ["tensorboard", "wandb"]
+    lg.log(1, {"loss": 2.0})
+    lg.close()
+    assert read_metrics(tmp_path / "r2" / "metrics.jsonl")[0]["loss"] == 2.0

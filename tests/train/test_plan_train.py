@@ -73,6 +73,9 @@ def test_validate_and_run_exit_codes(tmp_path):
     res = r.invoke(main, ["validate", "stage2", "optim.lr.mask_head=1e-4", "train.batch_size=7"])
     assert res.exit_code == 2
     assert "SAM2 stays frozen" in res.output and "train.batch_size (7)" in res.output and "init_from" in res.output
+    # the deepspeed launcher appends --local_rank=N: accepted, then the config is checked as usual
+    res = r.invoke(main, ["run", "stage1", "--local_rank=0", "train.batch_size=7"])
+    assert res.exit_code == 2 and "train.batch_size (7)" in res.output
     bad = tmp_path / "d"
     (bad / "temporal").mkdir(parents=True)
     (bad / "temporal" / "t.jsonl").write_text('{"qid": 1}\n')

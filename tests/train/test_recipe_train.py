@@ -101,6 +101,11 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
 
         assert isinstance(rec.model.heads["temporal"], MLPTemporalHead)
         assert any("temporal_loss" in r for r in rec.history)
+        from tpo_train.checkpoint import load_model  # the spec alone would rebuild a DETR head
+
+        loaded = load_model(final)
+        assert isinstance(loaded.heads["temporal"], MLPTemporalHead)
+        assert torch.equal(loaded.heads["temporal"].mlp[2].weight, rec.model.heads["temporal"].mlp[2].weight)
     elif name == "ablation_textualized":
         assert rec.model.heads.keys() == set() and rec.cfg.data.textualize
         assert all(set(r) & {"temporal_loss", "region_loss", "mask_loss"} == set() for r in rec.history)

@@ -1,9 +1,9 @@
 """Greedy generation that watches for trigger tokens and answers them with the task head.
 
-Per step: argmax of the next-token logits. When the token is a task's trigger (and the model has that head), the
-trigger and the task's placeholder are fed together (the placeholder's input is the learnable task token, exactly
-as in training: ``…<time_begin><temp>``); the last-layer hidden state at the placeholder goes to the head, whose
-decoded output is recorded, and decoding continues from that state (both steps stay in the KV cache, so text after
+Per step: argmax of the next-token logits. When the token is a task's trigger, the trigger and the task's
+placeholder are fed together (the placeholder's input is the learnable task token, exactly
+as in training: ``…<time_begin><temp>``); the last-layer hidden state at the placeholder goes to the task's head
+(when the model has one), whose decoded output is recorded, and decoding continues from that state (both steps stay in the KV cache, so text after
 the placeholder is conditioned on it, as in training). Stops at the end-of-turn token or ``max_new_tokens``.
 """
 from __future__ import annotations
@@ -59,17 +59,18 @@ def generate(model: "TPOModel", example: EncodedExample, head_inputs: Optional[M
             break
         out.append(nxt)
         task = ids_info.task_of_trigger(nxt)
-        if task is not None and task in model.heads:
+        if task is not None:
             step = torch.tensor([[nxt, ids_info.placeholder[task]]], device=dev)
             out.append(ids_info.placeholder[task])
             hidden, cache = adapter.language_forward(model.embed(step), cache=cache, use_cache=True)
             last = hidden[:, -1]
-            inputs = head_inputs.get(task)
-            if task == "temporal" and inputs is None:
-                raise ValueError("the model triggered the temporal head but no temporal head inputs were given")
-            head = model.heads[task]
-            inputs = inputs.to(dev) if hasattr(inputs, "to") else inputs
-            heads_out.append((task, head.decode(head(last, inputs), inputs)[0]))
+            if task in model.heads:  # a model without this head still writes the pair, as in training
+                inputs = head_inputs.get(task)
+                if task == "temporal" and inputs is None:
+                    raise ValueError("the model triggered the temporal head but no temporal head inputs were given")
+                head = model.heads[task]
+                inputs = inputs.to(dev) if hasattr(inputs, "to") else inputs
+                heads_out.append((task, head.decode(head(last, inputs), inputs)[0]))
         else:
             hidden, cache = adapter.language_forward(model.embed(torch.tensor([[nxt]], device=dev)), cache=cache,
                                                      use_cache=True)

@@ -27,6 +27,15 @@ from ..model.spec import MaskHeadSpec
 from .base import MaskOutput, TaskHead, check_count
 from .ops import mask_to_box
 
+# A slimmer Hiera-T (fewer blocks, 32-d trunk, one memory-attention layer) for CPU tests: with
+# ``MaskHeadSpec(image_size=256, hydra_overrides=SMALL_SAM2_OVERRIDES)`` a forward pass takes well under a second.
+SMALL_SAM2_OVERRIDES = (
+    "++model.image_encoder.trunk.embed_dim=32",
+    "++model.image_encoder.neck.backbone_channel_list=[256,128,64,32]",
+    "++model.image_encoder.trunk.stages=[1,1,2,1]",
+    "++model.image_encoder.trunk.global_att_blocks=[3]",
+    "++model.memory_attention.num_layers=1",
+)
 _MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # SAM2's ImageNet normalisation
 _STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
 
@@ -123,6 +132,9 @@ class MaskHead(TaskHead):
         logits = None
         if self.spec.mask_loss and inputs is not None and inputs.images is not None:
             check_count(self.task, h.shape[0], inputs.images.shape[0])
+            if tuple(inputs.images.shape[1:]) != (3, self.image_size, self.image_size):
+                raise ValueError(f"mask head: images must be (N, 3, {self.image_size}, {self.image_size}) "
+                                 f"(sam_images(frames, {self.image_size})), got {tuple(inputs.images.shape)}")
             logits = self._decode_masks(inputs.images.to(sparse), sparse)
         return MaskPred(sparse, self.box_mlp(h), logits)
 
@@ -176,8 +188,12 @@ class MaskHead(TaskHead):
             outs.append(MaskOutput(masks=masks, boxes=frame_boxes, box=box))
         return outs
 
-    def _propagate(self, video: np.ndarray, sparse: torch.Tensor, box: torch.Tensor) -> np.ndarray:
-        """Masks (T, H, W) bool: the prompt tokens on frame 0, SAM2's memory carries them through the clip."""
+    def _propagate(self, video: np.ndarray, sparse: Optional[torch.Tensor], box: torch.Tensor) -> np.ndarray:
+        """Masks (T, H, W) bool: the prompt tokens on frame 0, SAM2's memory carries them through the clip.
+
+        ``sparse`` None = SAM2's own prompt for ``box`` (normalised xyxy); otherwise the box is only a carrier and
+        the prompt encoder's sparse output is replaced by ``sparse`` for this one call.
+        """
         from PIL import Image
 
         enc = self.sam.sam_prompt_encoder
@@ -187,17 +203,19 @@ class MaskHead(TaskHead):
                 Image.fromarray(frame).save(Path(tmp) / f"{t:05d}.jpg", quality=95)
             state = self.sam.init_state(video_path=tmp)
         h, w = video.shape[1:3]
-        # Swap in the adapter's tokens for this one prompt call only (the box itself is then irrelevant).
+
         def prompt(points: Any, boxes: Any, masks: Any) -> tuple[torch.Tensor, torch.Tensor]:
             own, dense = original(points, boxes, masks)
             return sparse.to(own), dense
 
-        enc.forward = prompt
+        if sparse is not None:
+            enc.forward = prompt
         try:
-            pix_box = (box.cpu() * torch.tensor([w, h, w, h])).numpy()
+            pix_box = (box.cpu().float() * torch.tensor([w, h, w, h])).numpy()
             self.sam.add_new_points_or_box(state, frame_idx=0, obj_id=0, box=pix_box)
         finally:
-            del enc.forward
+            if sparse is not None:
+                del enc.forward
         masks = np.zeros((len(video), h, w), dtype=bool)
         for t, _, logits in self.sam.propagate_in_video(state):
             masks[t] = (logits[0, 0] > 0).cpu().numpy()

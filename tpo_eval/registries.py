@@ -27,6 +27,7 @@ FAMILIES.add("mmiu", "tpo_eval.families.mmiu:MMIUFamily",
 # Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
 MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
 MODELS.add("hf", "tpo_eval.models.hf:HFVideoModel", "transformers video LLM from a local checkpoint (LLaVA-OneVision, …)")
+MODELS.add("tpo", "tpo_eval.models.tpo:TPOModelAdapter", "TPO model folder from tpo-train: text answers + temporal-head spans")
 
 # Answer extractors (name → callable(raw_text, sample) -> Answer).
 EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",

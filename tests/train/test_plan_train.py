@@ -66,7 +66,7 @@ def test_plan_text_table():
     assert "lora            trained      42.86M     42.86M     2e-05   0.02" in res.output
 
 
-def test_validate_and_run_exit_codes(tmp_path):
+def test_validate_and_run_exit_codes(tmp_path, monkeypatch):
     r = CliRunner()
     res = r.invoke(main, ["validate", "stage2", "--structure-only"])
     assert res.exit_code == 0 and "ok (stage2, 13 sources" in res.output
@@ -74,6 +74,7 @@ def test_validate_and_run_exit_codes(tmp_path):
     assert res.exit_code == 2
     assert "SAM2 stays frozen" in res.output and "train.batch_size (7)" in res.output and "init_from" in res.output
     # the deepspeed launcher appends --local_rank=N: accepted, then the config is checked as usual
+    monkeypatch.setenv("LOCAL_RANK", "0")  # what the launcher also sets; restored (removed) after the test
     res = r.invoke(main, ["run", "stage1", "--local_rank=0", "train.batch_size=7"])
     assert res.exit_code == 2 and "train.batch_size (7)" in res.output
     bad = tmp_path / "d"

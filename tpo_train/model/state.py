@@ -36,9 +36,9 @@ def trainable_state_dict(model: TPOModel, groups: Optional[Iterable[str]] = None
         if g not in all_groups:
             raise ValueError(f"unknown parameter group {g!r}; known: {sorted(all_groups)}")
         sd.update({n: p.detach().clone().contiguous() for n, p in all_groups[g]})
-    new = torch.tensor(model.token_ids.new_ids)
-    sd["vocab.input_rows"] = model.adapter.input_embeddings().weight.detach()[new].clone()
-    sd["vocab.output_rows"] = model.adapter.output_embeddings().weight.detach()[new].clone()
+    for key, table in (("vocab.input_rows", model.adapter.input_embeddings().weight),
+                       ("vocab.output_rows", model.adapter.output_embeddings().weight)):
+        sd[key] = table.detach()[torch.tensor(model.token_ids.new_ids, device=table.device)].clone()
     return sd
 
 
@@ -66,11 +66,10 @@ def load_trainable_state_dict(model: TPOModel, sd: dict[str, torch.Tensor], stri
         for k, v in sd.items():
             if k in params:
                 params[k].copy_(v.to(params[k].dtype))
-        new = torch.tensor(model.token_ids.new_ids)
         for key, table in (("vocab.input_rows", model.adapter.input_embeddings().weight),
                            ("vocab.output_rows", model.adapter.output_embeddings().weight)):
             if key in sd:
-                table[new] = sd[key].to(table.dtype)
+                table[torch.tensor(model.token_ids.new_ids, device=table.device)] = sd[key].to(table)
 
 
 def save_tpo_model(model: TPOModel, out_dir: str | Path, groups: Optional[Iterable[str]] = None) -> Path:

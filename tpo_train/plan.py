@@ -6,7 +6,6 @@ GPU hours. Works for a preset (``llava-ov-7b``: published architecture numbers) 
 from __future__ import annotations
 
 import types
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -155,4 +154,4 @@ def format_plan(plan: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["build_meta_model", "plan_config", "plan_model", "format_plan", "Path"]
+__all__ = ["build_meta_model", "plan_config", "plan_model", "format_plan"]

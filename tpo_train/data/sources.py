@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..config import DataCfg
-from .examples import BadRecord, DataError, Example, Origin, ReadResult, TemporalExample
+from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
 from .features import FeatureStore
 from .readers import read_source
 
@@ -106,4 +106,4 @@ def bad_records(data: LoadedData) -> list[BadRecord]:
     return [b for r in data.reports.values() for b in r.bad]
 
 
-__all__ = ["LoadedData", "load_sources", "file_hash", "resolve", "bad_records", "Origin"]
+__all__ = ["LoadedData", "load_sources", "file_hash", "resolve", "data_root", "bad_records"]

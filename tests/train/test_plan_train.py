@@ -25,7 +25,7 @@ def _plan(*args):
     return plan, {r["group"]: r for r in plan["groups"]}
 
 
-@pytest.mark.parametrize("stage", ["stage1", "stage3"])
+@pytest.mark.parametrize("stage", ["stage1", "stage3_tasks", "stage3"])
 def test_plan_on_the_7b_preset(stage):
     plan, rows = _plan(stage, *([] if stage == "stage1" else NO_MASK))
     assert plan["base"] == "llava-ov-7b" and LORA_7B == 42_861_568

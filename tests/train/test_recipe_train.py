@@ -55,6 +55,12 @@ def test_optimizer_uses_table5_peak_lrs(chain, stage):
     assert all(p.requires_grad == stage.startswith("stage3") for p in vision)
     if "mask" in rec.model.heads:
         assert not any(p.requires_grad for p in rec.model.heads["mask"].sam.parameters())  # SAM2 never trains
+    # `tpo-train plan` reports exactly the groups and peak LRs this optimiser used
+    from tpo_train.plan import plan_model
+
+    rows = plan_model(rec.model, rec.cfg)["groups"]
+    assert {r["group"]: r["peak_lr"] for r in rows if r["status"] == "trained"} == TABLE5[stage]
+    assert sum(r["trainable"] for r in rows) == sum(p.numel() for g in groups for p in g["params"])
 
 
 def test_stages_chain_through_checked_parents(chain):

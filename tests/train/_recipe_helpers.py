@@ -9,8 +9,14 @@ from typing import Any
 
 import pytest
 
-# One cache per test process: the tiny base model and the tiny data are built once (seeded, so identical).
+# One cache per test process: the tiny base model and the tiny data are built once (seeded, so identical);
+# TPO_TRAIN_TEST_CACHE keeps one across runs, otherwise it is removed when the process exits.
 _CACHE = Path(os.environ.get("TPO_TRAIN_TEST_CACHE") or tempfile.mkdtemp(prefix="tpo_train_cache_"))
+if not os.environ.get("TPO_TRAIN_TEST_CACHE"):
+    import atexit
+    import shutil
+
+    atexit.register(shutil.rmtree, _CACHE, True)
 
 #: Overrides that run any shipped config on the tiny model and tiny data in a few seconds.
 TINY = ("model.base=tiny", "data.root=tiny", "model.frames=4", "train.batch_size=4", "train.micro_batch_size=2",

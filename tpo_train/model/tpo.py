@@ -142,6 +142,10 @@ class TPOModel(nn.Module):
 
     def forward(self, batch: TPOBatch) -> TPOOutput:
         ids = batch.input_ids
+        for task in set(batch.targets) | set(batch.head_inputs):
+            if task not in self.heads:
+                raise ValueError(f"batch has targets/inputs for task {task!r} but the model has no such head "
+                                 f"(heads: {sorted(self.heads)})")
         hidden, _ = self.adapter.language_forward(self.embed(ids, batch.vision, batch.input_boxes),
                                                   batch.attention_mask)
         logits = self.logits(hidden)
@@ -152,10 +156,6 @@ class TPOModel(nn.Module):
             lm_loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
         loss = lm_loss if lm_loss is not None else logits.new_zeros(())
         head_losses, head_preds = {}, {}
-        for task in set(batch.targets) | set(batch.head_inputs):
-            if task not in self.heads:
-                raise ValueError(f"batch has targets/inputs for task {task!r} but the model has no such head "
-                                 f"(heads: {sorted(self.heads)})")
         for task, head in self.heads.items():
             h = self.route(ids, hidden, task)
             if h.shape[0] == 0:

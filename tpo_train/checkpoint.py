@@ -188,28 +188,31 @@ def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
 
 
 def load_model(ckpt: str | Path, base: Optional[str | Path] = None, dtype: torch.dtype = torch.float32) -> Any:
-    """A training checkpoint as a ready TPO model, ablation modules included (``kind: mlp`` temporal head).
+    """A training checkpoint as a ready TPO model (its manifest checked first).
 
-    For checkpoints of the main stages this equals ``tpo_train.model.load_tpo_model``; the MLP-head ablation's
-    head is not described by the model spec, so it is rebuilt here from the manifest's config before loading.
+    The model spec in the checkpoint describes every head, the MLP temporal head of the Table-11 ablation
+    included, so this equals ``tpo_train.model.load_tpo_model``. Checkpoints written before the spec had a
+    temporal ``kind`` recorded the MLP only in the manifest's config: their spec is corrected from it here.
     """
     import dataclasses
-    import types
+    import json
 
     from safetensors.torch import load_file
 
-    from .ablations import apply_ablations
     from .model import TPOModel, load_trainable_state_dict, read_tpo_spec
-    from .model.state import PROCESSOR_DIR, WEIGHTS_FILE
+    from .model.state import PROCESSOR_DIR, SPEC_FILE, WEIGHTS_FILE
 
     ckpt = Path(ckpt)
     man = read_manifest(ckpt)
     spec = read_tpo_spec(ckpt)
     if base is not None:
         spec = dataclasses.replace(spec, base=str(base))
+    saved = json.loads((ckpt / SPEC_FILE).read_text())["spec"].get("heads", {}).get("temporal") or {}
+    kind = ((man["config"]["model"].get("heads") or {}).get("temporal") or {}).get("kind")
+    if "temporal" in spec.heads and "kind" not in saved and kind not in (None, "detr"):
+        heads = dict(spec.heads, temporal=dataclasses.replace(spec.heads["temporal"], kind=kind))
+        spec = dataclasses.replace(spec, heads=heads)
     model = TPOModel.build(spec, dtype=dtype, processor_path=ckpt / PROCESSOR_DIR)
-    heads = man["config"]["model"].get("heads") or {}
-    apply_ablations(model, types.SimpleNamespace(model=types.SimpleNamespace(heads=heads)))
     load_trainable_state_dict(model, load_file(str(ckpt / WEIGHTS_FILE)), strict=True)
     return model
 

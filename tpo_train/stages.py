@@ -69,7 +69,7 @@ def peak_lrs(cfg: TPOConfig) -> dict[str, float]:
 
 def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, Any]:
     """``model.heads`` → the model's head-spec objects (``kind: mlp`` selects the MLP temporal head)."""
-    from .model.spec import MaskHeadSpec, RegionHeadSpec, TemporalHeadSpec
+    from .model.spec import TEMPORAL_KINDS, MaskHeadSpec, RegionHeadSpec, TemporalHeadSpec
 
     classes = {"temporal": TemporalHeadSpec, "region": RegionHeadSpec, "mask": MaskHeadSpec}
     errors = [] if errors is None else errors
@@ -79,19 +79,20 @@ def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, 
             errors.append(f"model.heads.{task}: unknown task; known: {', '.join(classes)}")
             continue
         kw = dict(kw or {})
-        kind = kw.pop("kind", "detr") if task == "temporal" else None
-        if kind not in (None, "detr", "mlp"):
-            errors.append(f"model.heads.temporal.kind: {kind!r} is not 'detr' or 'mlp'")
+        if task == "temporal" and kw.get("kind") is None:
+            kw.pop("kind", None)  # unset = the default (detr)
+        if task == "temporal" and kw.get("kind", "detr") not in TEMPORAL_KINDS:
+            errors.append(f"model.heads.temporal.kind: {kw.pop('kind')!r} is not 'detr' or 'mlp'")
         for k, v in list(kw.items()):
             if isinstance(v, list):
                 kw[k] = tuple(v)
         try:
-            out[task] = classes[task](**kw)
-        except TypeError as e:
+            out[task] = classes[task](**kw)  # the temporal ``kind`` is a spec field: checkpoints record it
+        except (TypeError, ValueError) as e:
             import dataclasses
 
             known = ", ".join(f.name for f in dataclasses.fields(classes[task]))
-            errors.append(f"model.heads.{task}: {e} (known keys: {known}{', kind' if task == 'temporal' else ''})")
+            errors.append(f"model.heads.{task}: {e} (known keys: {known})")
     return out
 
 

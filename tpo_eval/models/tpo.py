@@ -11,6 +11,8 @@ Requests:
   (otherwise the text is returned, for the text extractor). Head features come from the base model's own
   encoders (one feature per sampled frame, the user text's token embeddings) and the clip grid spans the
   request's duration; windows are ``(start s, end s, score)`` best first, ``saliency`` one value per frame.
+  A checkpoint of the MLP-head ablation (``TemporalHeadSpec(kind="mlp")``, paper Table 11) answers with its one
+  window (score 1.0) and no saliency curve.
 """
 from __future__ import annotations
 
@@ -102,10 +104,10 @@ class TPOModelAdapter(VideoModel):
             span = gen.first("temporal")
             if span is None:
                 return RawOutput(r.sample_id, text=gen.text)
-            return RawOutput(r.sample_id, text=gen.text, windows=span.windows, saliency=span.saliency)
+            return RawOutput(r.sample_id, text=gen.text, windows=span.windows, saliency=span.saliency or None)
         ex = self._encode(r, "<time_begin><temp>")
         batch = collate([ex], self.model.adapter.pad_id, head_inputs={"temporal": inputs}).to(self.device)
         with torch.no_grad():
             pred = self.model(batch).head_preds["temporal"]
         span = self.model.heads["temporal"].decode(pred, inputs)[0]
-        return RawOutput(r.sample_id, windows=span.windows, saliency=span.saliency)
+        return RawOutput(r.sample_id, windows=span.windows, saliency=span.saliency or None)  # MLP head: none

@@ -14,9 +14,12 @@ from typing import Any, ClassVar, Iterator, Optional
 import torch
 from torch import nn
 
+#: head key → class. The key is the task, or ``task.kind`` for a head spec with a ``kind`` field (the temporal
+#: head: ``detr`` or the MLP ablation), so a saved model spec alone says which class to rebuild.
 HEADS: dict[str, str] = {
     "region": "tpo_train.heads.region:RegionHead",
-    "temporal": "tpo_train.heads.temporal:TemporalHead",
+    "temporal.detr": "tpo_train.heads.temporal:TemporalHead",
+    "temporal.mlp": "tpo_train.heads.temporal_mlp:MLPTemporalHead",
     "mask": "tpo_train.heads.mask:MaskHead",
 }
 
@@ -66,10 +69,17 @@ class TaskHead(nn.Module):
         return self.named_parameters()
 
 
+def head_key(task: str, spec: Any) -> str:
+    """The :data:`HEADS` key of ``spec`` for ``task`` (``temporal.mlp`` for ``TemporalHeadSpec(kind="mlp")``)."""
+    kind = getattr(spec, "kind", None)
+    return f"{task}.{kind}" if kind is not None else task
+
+
 def build_head(task: str, spec: Any, llm_hidden: int) -> TaskHead:
-    if task not in HEADS:
-        raise ValueError(f"unknown head {task!r}; known: {sorted(HEADS)}")
-    module, _, attr = HEADS[task].partition(":")
+    key = head_key(task, spec)
+    if key not in HEADS:
+        raise ValueError(f"unknown head {key!r}; known: {sorted(HEADS)}")
+    module, _, attr = HEADS[key].partition(":")
     return getattr(importlib.import_module(module), attr)(spec, llm_hidden)
 
 

@@ -54,10 +54,19 @@ class RegionHeadSpec:
     hidden: Optional[int] = None  # default: LM hidden size // 2
 
 
+TEMPORAL_KINDS = ("detr", "mlp")
+
+
 @dataclass(frozen=True)
 class TemporalHeadSpec:
-    """DETR-style moment decoder (CG-DETR spirit). Feature dims ``None`` = the LM hidden size (model features)."""
+    """The temporal head. ``kind``: ``detr`` (default) = the DETR-style moment decoder (CG-DETR spirit; every field
+    below except ``mlp_hidden``); ``mlp`` = the "simple head" ablation of paper Table 11, a two-layer MLP from the
+    ``<temp>`` state to one span (uses ``mlp_hidden``, default LM hidden // 2, and ``w_span``/``w_giou``).
+    Feature dims ``None`` = the LM hidden size (model features). A spec saved before ``kind`` existed reads as
+    ``detr``, which is what those checkpoints hold."""
 
+    kind: str = "detr"
+    mlp_hidden: Optional[int] = None
     v_feat_dim: Optional[int] = None
     t_feat_dim: Optional[int] = None
     tef: bool = True                # append [t/T, (t+1)/T] to each clip feature
@@ -83,6 +92,10 @@ class TemporalHeadSpec:
     saliency_margin: float = 0.2
     temperature: float = 0.5
     aux_loss: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in TEMPORAL_KINDS:
+            raise ValueError(f"temporal head kind {self.kind!r} is not one of {', '.join(TEMPORAL_KINDS)}")
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,12 @@ what its task's head needs, in occurrence order (one placeholder per example):
   :meth:`BatchBuilder._mask`).
 
 Heads the model does not have (stage 1) get no targets: their examples train the task-assignment loss only.
+Conversations (VideoChat2-IT) are encoded with all their turns (``adapter.encode_turns``): every assistant answer
+is a target, the instruction, the questions and the chat scaffolding are not.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -58,6 +61,7 @@ class BatchBuilder:
         self.textualize = textualize
         self.max_text_len = max_text_len
         self.heads = set(model.heads.keys())
+        self.truncated_turns = 0  # conversation turns cut by max_text_len (see _conversation)
 
     # ---- media -------------------------------------------------------------------------------------------------
     def _video(self, stem: Optional[str]) -> Optional[np.ndarray]:
@@ -83,16 +87,13 @@ class BatchBuilder:
         payload: dict[str, Any] = {}
         try:
             if isinstance(ex, ConversationExample):
-                turn = ex.turns[0]
                 if ex.media_kind == "video":
                     video = self._video(ex.media)
                 elif ex.media_kind == "image":
                     from tpo_eval.video.decode import load_images
 
                     image = load_images([ex.media])[0]
-                enc = self.adapter.encode(turn.instruction, turn.question, answer=turn.answer, video=video,
-                                          image=image)
-                return enc, payload
+                return self._conversation(ex, video, image), payload
             _, user = instruction(ex, rng, textualize=self.textualize)
             if isinstance(ex, TemporalExample):
                 video = self._video(ex.media)
@@ -115,6 +116,32 @@ class BatchBuilder:
         if ex.task in self.heads:
             payload[ex.task] = getattr(self, f"_{ex.task}")(ex, enc)
         return enc, payload
+
+    def _conversation(self, ex: ConversationExample, video: Any, image: Any) -> Any:
+        """All turns, every answer a target. The first turn's instruction is the system prompt (as VideoChat2
+        uses ``QA[0].i``); a later turn with its own, different instruction asks it before its question.
+
+        A conversation longer than ``data.max_text_len`` text tokens keeps its leading whole turns that fit (at
+        least the first); the dropped turns are counted in ``truncated_turns``."""
+        system = ex.turns[0].instruction
+        turns = []
+        for k, t in enumerate(ex.turns):
+            user = t.question
+            if k and t.instruction and t.instruction != system:
+                user = f"{t.instruction}\n{t.question}" if t.question else t.instruction
+            elif k and not user:
+                user = t.instruction
+            turns.append((user, t.answer))
+        enc = self.adapter.encode_turns(system, turns, video=video, image=image)
+        n_visual = self._n_visual(enc)
+        if len(enc.input_ids) - n_visual <= self.max_text_len or len(turns) == 1:
+            return enc
+        lab = enc.labels
+        ends = [i + 1 for i in range(len(lab)) if lab[i] != -100 and (i + 1 == len(lab) or lab[i + 1] == -100)]
+        keep = max([k + 1 for k, e in enumerate(ends) if e - n_visual <= self.max_text_len] or [1])
+        self.truncated_turns += len(ends) - keep
+        cut = ends[keep - 1]
+        return dataclasses.replace(enc, input_ids=enc.input_ids[:cut], labels=enc.labels[:cut])
 
     def _n_visual(self, enc: Any) -> int:
         cfg = self.adapter.model.config

@@ -90,6 +90,14 @@ class MLLMAdapter:
         and is the only labelled part."""
         raise NotImplementedError
 
+    def encode_turns(self, system: str, turns: Sequence[tuple[str, str]], video: Any = None,
+                     image: Any = None) -> EncodedExample:
+        """Chat-format a multi-turn conversation ``turns = [(user, answer), ...]`` (the visual input goes with the
+        first user message). Every answer, each followed by the end-of-turn token, is labelled; system, user
+        messages and the chat scaffolding between turns are -100. One turn encodes as ``encode(system, user,
+        answer=answer, ...)``."""
+        raise NotImplementedError
+
     def frame_features(self, vision: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Per-frame visual features (T, D) of a single video (vision tensors with leading dim 1)."""
         raise NotImplementedError

@@ -92,8 +92,7 @@ class LlavaOVAdapter(MLLMAdapter):
         return out.last_hidden_state, out.cache
 
     # ---- text and visual inputs -----------------------------------------------------------------------------
-    def encode(self, system: str, user: str, assistant_prefix: str = "", answer: Optional[str] = None,
-               video: Any = None, image: Any = None) -> EncodedExample:
+    def _messages(self, system: str, user: str, video: Any, image: Any) -> list[dict[str, Any]]:
         content: list[dict[str, Any]] = []
         if video is not None:
             content.append({"type": "video"})
@@ -102,21 +101,65 @@ class LlavaOVAdapter(MLLMAdapter):
         content.append({"type": "text", "text": user})
         messages = ([{"role": "system", "content": [{"type": "text", "text": system}]}] if system else [])
         messages.append({"role": "user", "content": content})
-        prompt = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        prompt += assistant_prefix
+        return messages
+
+    def _render(self, messages: list[dict[str, Any]], generation_prompt: bool) -> str:
+        return self.processor.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=False)
+
+    def _process(self, prompt: str, video: Any, image: Any) -> tuple[list[int], dict[str, torch.Tensor]]:
+        """Token ids of ``prompt`` with its visual placeholders expanded, and the processor's visual tensors."""
         kwargs: dict[str, Any] = {}
         if video is not None:
             kwargs["videos"] = [np.asarray(video)]
         if image is not None:
             kwargs["images"] = [np.asarray(image)]
         out = self.processor(text=prompt, return_tensors="pt", **kwargs)
-        ids = out["input_ids"][0].tolist()
+        return out["input_ids"][0].tolist(), {k: out[k] for k in _VISION_KEYS if k in out}
+
+    def _answer_ids(self, answer: str) -> list[int]:
+        # tokenised apart from the prompt: generation also starts right after the prompt tokens
+        return self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.eos_id]
+
+    def encode(self, system: str, user: str, assistant_prefix: str = "", answer: Optional[str] = None,
+               video: Any = None, image: Any = None) -> EncodedExample:
+        prompt = self._render(self._messages(system, user, video, image), True) + assistant_prefix
+        ids, vision = self._process(prompt, video, image)
         labels = [-100] * len(ids)
         if answer is not None:
-            # tokenised apart from the prompt: generation also starts right after the prompt tokens
-            ans = self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.eos_id]
+            ans = self._answer_ids(answer)
             ids, labels = ids + ans, labels + ans
-        vision = {k: out[k] for k in _VISION_KEYS if k in out}
+        return EncodedExample(tuple(ids), tuple(labels), vision)
+
+    def encode_turns(self, system: str, turns: Sequence[tuple[str, str]], video: Any = None,
+                     image: Any = None) -> EncodedExample:
+        """Each turn is laid out as generation would see it: the prompt so far, then ``answer`` + end-of-turn.
+
+        The text between answer k's end-of-turn token and answer k+1 is what the chat template adds for user
+        message k+1 (the difference of its renderings with and without that message, plus whatever the template
+        writes after an end-of-turn token, e.g. ChatML's newline), so templates that format past assistant
+        messages differently from a generation (LLaVA-OV's ``assistant \n``) still give exact boundaries.
+        """
+        if not turns:
+            raise ValueError("encode_turns: a conversation needs at least one (user, answer) turn")
+        messages = self._messages(system, turns[0][0], video, image)
+        ids, vision = self._process(self._render(messages, True), video, image)
+        labels = [-100] * len(ids)
+        eos_text = self.tokenizer.convert_ids_to_tokens(self.eos_id)
+        for k, (user, answer) in enumerate(turns):
+            if k:
+                before = self._render(messages, False)
+                messages.append({"role": "user", "content": [{"type": "text", "text": user}]})
+                after = self._render(messages, True)
+                if not after.startswith(before):
+                    raise ValueError(f"encode_turns: the chat template rewrites earlier messages when turn {k + 1} "
+                                     f"is added; multi-turn labels need an append-only template")
+                cut = before.rfind(eos_text)
+                tail = before[cut + len(eos_text):] if cut >= 0 else ""
+                cont = self.tokenizer(tail + after[len(before):], add_special_tokens=False)["input_ids"]
+                ids, labels = ids + cont, labels + [-100] * len(cont)
+            ans = self._answer_ids(answer)
+            ids, labels = ids + ans, labels + ans
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
         return EncodedExample(tuple(ids), tuple(labels), vision)
 
     def frame_features(self, vision: Mapping[str, torch.Tensor]) -> torch.Tensor:

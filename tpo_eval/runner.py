@@ -5,6 +5,7 @@ generation kwargs), never by rank or position, so a rerun with another shard cou
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +23,11 @@ from .registries import SAMPLERS
 from .selection import shard
 from .types import RawOutput, Request, Sample
 from .video.decode import VideoDecodeError, decode, load_images
+
+
+# Decoder threads that prefetch ahead of the model. One is enough to hide decoding behind a real model's forward
+# pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
+_DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
 
 
 class SettingsMismatchError(RuntimeError):
@@ -108,7 +114,7 @@ class Runner:
         bar = tqdm(total=len(todo), desc=f"{self.cfg.name}", unit="sample", disable=not self.run_cfg.progress,
                    file=sys.stderr)
         # Decode ahead on worker threads (decord/PyAV release the GIL) while the model answers the current batch.
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=_DECODE_WORKERS) as pool:
             futures: list[Future] = [pool.submit(self._request, s, missing, model.needs_frames) for s in todo[:2 * bs]]
             nxt = len(futures)
             for i in range(0, len(todo), bs):

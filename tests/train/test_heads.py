@@ -16,14 +16,6 @@ from tpo_train.heads.temporal_loss import TemporalCriterion, TemporalPred, Tempo
 from tpo_train.model.spec import RegionHeadSpec, TemporalHeadSpec  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # many tiny ops: spinning intra-op threads only slow a shared CPU down
-    yield
-    torch.set_num_threads(n)
-
-
 def test_box_iou_giou_hand_worked():
     iou, giou = box_iou_giou(torch.tensor([[0.1, 0.1, 0.5, 0.5]]), torch.tensor([[0.2, 0.2, 0.6, 0.6]]))
     assert iou.item() == pytest.approx(0.09 / 0.23, abs=1e-6)

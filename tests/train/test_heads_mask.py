@@ -19,14 +19,6 @@ from tpo_train.model.spec import MaskHeadSpec  # noqa: E402
 D = 24
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # small ops; spinning worker threads only slow a shared CPU down
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def head():
     torch.manual_seed(0)

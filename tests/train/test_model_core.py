@@ -16,14 +16,6 @@ from tpo_train.tiny import build_tiny_llava_ov  # noqa: E402
 from ._model_synth import region_examples, spec, temporal_examples  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # many tiny ops: spinning intra-op threads only slow a shared CPU down
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     return build_tiny_llava_ov(tmp_path_factory.mktemp("tiny_base"), seed=0)

@@ -15,14 +15,6 @@ from tpo_train.model import RegionHeadSpec, TemporalHeadSpec, TPOModel, TPOModel
 from tpo_train.tiny import build_tiny_llava_ov  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def tiny_ckpt(tmp_path_factory):
     root = tmp_path_factory.mktemp("tpo_ckpt")

@@ -43,15 +43,7 @@ def _example(a, rng: random.Random, video: np.ndarray, fills=TRAIN_FILLS):
     return a.encode("", _prompt(kind, template, fill), answer=trig, video=video), int(kind == "tracking")
 
 
-@pytest.fixture
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def test_generation_emits_the_right_trigger_and_head_output(tmp_path, one_thread):
+def test_generation_emits_the_right_trigger_and_head_output(tmp_path):
     torch.manual_seed(0)
     base = build_tiny_llava_ov(tmp_path / "base", seed=0)
     m = TPOModel.build(spec(base, dropout=0.0))

@@ -19,16 +19,7 @@ N = 6
 STEPS = 300
 
 
-@pytest.fixture
-def one_thread():
-    # Many tiny ops: one intra-op thread is as fast, and on a shared CPU spinning worker threads cost 10x.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def test_overfit_region_and_temporal(tmp_path, one_thread):
+def test_overfit_region_and_temporal(tmp_path):
     torch.manual_seed(0)
     base = build_tiny_llava_ov(tmp_path / "base", seed=0)
     # dropout off: this checks capacity and gradient paths, not regularisation

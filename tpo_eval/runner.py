@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 

@@ -218,7 +218,11 @@ class Recipe:
         path = self.out / ("final" if final else f"step-{step:06d}")
         save_checkpoint(path, self.model, self.engine, self.cfg, step=step, total_steps=self.plan.total_steps,
                         final=final, parent=self.parent, data=self.data.manifest(), dist=self.dist,
-                        extra={"resume_fingerprint": resume_fingerprint(self.cfg), "plan": self.plan.describe()})
+                        extra={"resume_fingerprint": resume_fingerprint(self.cfg), "plan": self.plan.describe(),
+                               # conversation turns dropped by data.max_text_len in this process since it started
+                               "truncated_turns": self.builder.truncated_turns})
+        if self.builder.truncated_turns:
+            self.logger.info(f"{self.builder.truncated_turns} conversation turn(s) cut by data.max_text_len so far")
         self.logger.info(f"saved {path}")
         return path
 

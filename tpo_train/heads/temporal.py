@@ -10,6 +10,7 @@ Spans are normalised to [0, 1] of the video duration. Loss: ``temporal_loss.Temp
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
@@ -21,6 +22,7 @@ from torch import nn
 from ..model.spec import TemporalHeadSpec
 from .base import SpanOutput, TaskHead, check_count
 from .ops import span_cxw_to_xx
+from .temporal_attn import decoder_layer, encoder_layer, key_bias
 from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets
 
 __all__ = ["TemporalHead", "TemporalInputs", "TemporalTargets", "make_temporal_inputs", "make_temporal_targets"]
@@ -97,9 +99,23 @@ def _proj(d_in: int, d: int, dropout: float) -> nn.Sequential:
 
 def _sine(x: torch.Tensor, d: int) -> torch.Tensor:
     """Sine encoding of values in [0, 1]: (..., k) → (..., k·d) (d even)."""
-    freqs = 10000 ** (torch.arange(d // 2, device=x.device, dtype=torch.float32) * 2 / d)
-    ang = x.float()[..., None] * 2 * math.pi / freqs
+    ang = x.float()[..., None] * 2 * math.pi / _freqs(d, x.device)
     return torch.cat([ang.sin(), ang.cos()], -1).flatten(-2)
+
+
+# Constants of the forward, built once per size and device (a step is dominated by per-op overhead at head size).
+# Made outside inference mode so a training graph may save them for backward.
+@functools.lru_cache(maxsize=64)
+def _freqs(d: int, device: torch.device) -> torch.Tensor:
+    with torch.inference_mode(False):
+        return 10000 ** (torch.arange(d // 2, device=device, dtype=torch.float32) * 2 / d)
+
+
+@functools.lru_cache(maxsize=64)
+def _clip_pos(t: int, d: int, device: torch.device) -> torch.Tensor:
+    """Sine encoding (t, d) of t clip positions spread over [0, 1]."""
+    with torch.inference_mode(False):
+        return _sine(torch.linspace(0, 1, t, device=device)[:, None], d)
 
 
 class _T2V(nn.Module):
@@ -111,12 +127,13 @@ class _T2V(nn.Module):
         self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
         self.n1, self.n2, self.drop = nn.LayerNorm(d), nn.LayerNorm(d), nn.Dropout(dropout)
 
-    def forward(self, vid: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor, n_dummy: int):
+    def forward(self, vid: torch.Tensor, keys: torch.Tensor, key_bias: torch.Tensor, n_dummy: int):
+        """``key_bias`` (N, 1, 1, S): 0 on valid keys, -inf on padding (``temporal_attn.key_bias``)."""
         n, t, d = vid.shape
         split = lambda x: x.view(n, x.shape[1], self.h, d // self.h).transpose(1, 2)  # noqa: E731
         q, k, v = split(self.q(vid)), split(self.k(keys)), split(self.v(keys[:, n_dummy:]))
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // self.h)
-        attn = scores.masked_fill(~key_mask[:, None, None, :], float("-inf")).softmax(-1)
+        attn = (scores + key_bias).softmax(-1)
         word_attn = attn[..., n_dummy:]
         out = (word_attn @ v).transpose(1, 2).reshape(n, t, d)
         vid = self.n1(vid + self.drop(self.o(out)))
@@ -167,24 +184,25 @@ class TemporalHead(TaskHead):
         n, nd = vid.shape[0], self.dummies.shape[0]
         keys = torch.cat([self.dummies.expand(n, -1, -1), txt], 1)
         kmask = torch.cat([torch.ones(n, nd, dtype=torch.bool, device=vid.device), tmask], 1)
-        keys = self.dummy_enc(keys, src_key_padding_mask=~kmask)
+        kbias = key_bias(kmask, dt)
+        keys = encoder_layer(self.dummy_enc, keys, kbias, kmask)
         wattn = vid.new_zeros(vid.shape[:2])
         for layer in self.t2v:
-            vid, wattn = layer(vid, keys, kmask, nd)
-        pos = _sine(torch.linspace(0, 1, vid.shape[1], device=vid.device)[:, None], vid.shape[-1])
+            vid, wattn = layer(vid, keys, kbias, nd)
+        pos = _clip_pos(vid.shape[1], vid.shape[-1], vid.device)
         weights = wattn * vmask
         ctx = (vid * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1e-6)
         mem = torch.cat([(self.global_token + ctx)[:, None], vid + pos], 1)
         mem_mask = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=vid.device), vmask], 1)
+        mem_bias = key_bias(mem_mask, dt)
         for layer in self.encoder:
-            mem = layer(mem, src_key_padding_mask=~mem_mask)
+            mem = encoder_layer(layer, mem, mem_bias, mem_mask)
         g, vmem = mem[:, 0], mem[:, 1:]
         saliency = (self.sal_proj1(vmem) * self.sal_proj2(g)[:, None]).sum(-1) / math.sqrt(vid.shape[-1])
         tgt, ref = self.query_content.expand(n, -1, -1), self.query_anchor.sigmoid().expand(n, -1, -1)
-        outs = []
+        outs, vmem_pos, vbias = [], vmem + pos, key_bias(vmask, dt)
         for layer in self.decoder:
-            tgt = layer(tgt + self.anchor_pos(_sine(ref, vid.shape[-1])), vmem + pos,
-                        memory_key_padding_mask=~vmask)
+            tgt = decoder_layer(layer, tgt + self.anchor_pos(_sine(ref, vid.shape[-1])), vmem_pos, vbias, vmask)
             new_ref = (torch.logit(ref, eps=1e-5) + self.span_embed(tgt)).sigmoid()
             outs.append((self.class_embed(tgt), new_ref))
             ref = new_ref.detach()  # each layer refines the previous anchors (DAB-DETR style)

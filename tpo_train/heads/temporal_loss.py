@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -45,40 +46,58 @@ class TemporalCriterion:
     @torch.no_grad()
     def match(self, logits: torch.Tensor, spans: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Optimal one-to-one assignment of the Q predictions of one item to its k ground-truth spans."""
-        rows, cols = self._match_all(logits[None], spans[None], (gt,))[0]
-        return rows, cols
+        gts = (gt,)
+        sel = self._match_all(logits[None, None], spans[None, None], gts, _pad_spans(gts, spans))
+        return torch.as_tensor(sel.query[0]), torch.as_tensor(sel.gt[0])
 
     @torch.no_grad()
-    def _match_all(self, logits: torch.Tensor, spans: torch.Tensor, gts: tuple[torch.Tensor, ...]):
-        """Per item (rows = query indices, cols = gt indices). Costs for the whole batch are built in one go and
-        moved to the CPU once; scipy then solves each item's small (Q, k) problem."""
+    def _match_all(self, logits: torch.Tensor, spans: torch.Tensor, gts: tuple[torch.Tensor, ...],
+                   gt_pad: torch.Tensor) -> "_Matches":
+        """Hungarian matching of every decoder layer × item: ``logits``/``spans`` (Ly, N, Q, 2), ``gt_pad`` (N, K, 2).
+        The cost of the whole stack is built in one go and moved to the CPU once; scipy then solves each small
+        (Q, k_i) problem."""
         from scipy.optimize import linear_sum_assignment
 
-        gt, valid = _pad_spans(gts, spans)
         prob = logits.float().softmax(-1)[..., 0]
-        cost_span = torch.cdist(spans.float(), span_xx_to_cxw(gt).float(), p=1)
-        _, giou = pairwise_span_iou_giou(span_cxw_to_xx(spans.float()), gt.float())
-        cost = (self.s.cost_span * cost_span - self.s.cost_giou * giou - self.s.cost_class * prob[..., None]).cpu()
-        out = []
-        for i, g in enumerate(gts):
-            r, c = linear_sum_assignment(cost[i, :, : g.shape[0]].numpy())
-            out.append((torch.as_tensor(r, dtype=torch.long), torch.as_tensor(c, dtype=torch.long)))
-        return out
+        cost_span = torch.cdist(spans.float(), span_xx_to_cxw(gt_pad).float(), p=1)
+        _, giou = pairwise_span_iou_giou(span_cxw_to_xx(spans.float()), gt_pad.float())
+        cost = (self.s.cost_span * cost_span - self.s.cost_giou * giou
+                - self.s.cost_class * prob[..., None]).cpu().numpy()
+        ks = [int(g.shape[0]) for g in gts]
+        offsets = np.cumsum([0] + ks[:-1])
+        items, queries, gt_rows = [], [], []
+        for layer in range(cost.shape[0]):
+            for i, k in enumerate(ks):
+                r, c = linear_sum_assignment(cost[layer, i, :, :k])
+                items.append(np.full(len(r), i))
+                queries.append(r)
+                gt_rows.append(c + offsets[i])
+        n_layers = cost.shape[0]
+        shape = (n_layers, -1)  # every layer matches the same number of pairs: Σ_i min(Q, k_i)
+        return _Matches(np.concatenate(items).reshape(shape), np.concatenate(queries).reshape(shape),
+                        np.concatenate(gt_rows).reshape(shape))
 
-    def _set_loss(self, logits: torch.Tensor, spans: torch.Tensor, targets: TemporalTargets) -> dict[str, torch.Tensor]:
+    def _set_losses(self, logits: torch.Tensor, spans: torch.Tensor, targets: TemporalTargets) -> dict[str, torch.Tensor]:
+        """Span L1, span 1 − GIoU and fg/bg CE of each decoder layer: (Ly, N, Q, 2) inputs → (Ly,) terms."""
+        n_layers, n, q = logits.shape[:3]
         n_gt = max(sum(int(g.shape[0]) for g in targets.spans), 1)
-        pairs = self._match_all(logits, spans, targets.spans)
-        item = torch.cat([torch.full_like(r, i) for i, (r, _) in enumerate(pairs)]).to(spans.device)
-        query = torch.cat([r for r, _ in pairs]).to(spans.device)
-        gt = torch.cat([g.to(spans)[c.to(spans.device)] for g, (_, c) in zip(targets.spans, pairs)])
-        matched = spans[item, query]
-        l1 = F.l1_loss(matched, span_xx_to_cxw(gt), reduction="sum")
-        _, giou = pairwise_span_iou_giou(span_cxw_to_xx(matched)[:, None], gt[:, None])
-        cls_t = torch.ones(logits.shape[:2], dtype=torch.long, device=logits.device)  # 1 = background
-        cls_t[item, query] = 0
-        weight = torch.tensor([1.0, self.s.eos_coef], device=logits.device, dtype=logits.dtype)
-        ce = F.cross_entropy(logits.flatten(0, 1), cls_t.flatten(), weight=weight)
-        return {"span": l1 / n_gt, "giou": (1 - giou).sum() / n_gt, "label": ce}
+        sel = self._match_all(logits, spans, targets.spans, _pad_spans(targets.spans, spans))
+        dev = spans.device
+        layer_idx = torch.arange(n_layers, device=dev)[:, None]
+        item, query = torch.from_numpy(sel.item).to(dev), torch.from_numpy(sel.query).to(dev)
+        gt = torch.cat([g.to(spans) for g in targets.spans])[torch.from_numpy(sel.gt).to(dev)]  # (Ly, M, 2)
+        matched = spans[layer_idx, item, query]
+        l1 = (matched - span_xx_to_cxw(gt)).abs().sum((1, 2))
+        _, giou = pairwise_span_iou_giou(span_cxw_to_xx(matched)[..., None, :], gt[..., None, :])
+        cls_t = np.ones((n_layers, n, q), dtype=np.int64)  # 1 = background
+        cls_t[np.arange(n_layers)[:, None], sel.item, sel.query] = 0
+        weight = torch.tensor([1.0, self.s.eos_coef], device=dev, dtype=logits.dtype)
+        nll = F.cross_entropy(logits.reshape(-1, 2), torch.from_numpy(cls_t).to(dev).flatten(), weight=weight,
+                              reduction="none").view(n_layers, -1)
+        # weighted mean per layer (cross_entropy's mean); the weight sum is the same for every layer
+        n_fg = sel.item.shape[1]
+        w_sum = n_fg * 1.0 + (n * q - n_fg) * float(weight[1])
+        return {"span": l1 / n_gt, "giou": (1 - giou).flatten(1).sum(1) / n_gt, "label": nll.sum(1) / w_sum}
 
     def saliency_loss(self, pred: TemporalPred, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         s, valid = pred.saliency.float(), pred.video_mask
@@ -107,23 +126,30 @@ class TemporalCriterion:
         return {"saliency": hinge + contrast, "wattn": wattn}
 
     def __call__(self, pred: TemporalPred, targets: TemporalTargets) -> dict[str, torch.Tensor]:
-        out = self._set_loss(pred.logits, pred.spans, targets)
-        total = self.s.w_span * out["span"] + self.s.w_giou * out["giou"] + self.s.w_label * out["label"]
-        if self.s.aux_loss:
-            for k, (lg, sp) in enumerate(pred.aux):
-                aux = self._set_loss(lg, sp, targets)
-                total = total + self.s.w_span * aux["span"] + self.s.w_giou * aux["giou"] + self.s.w_label * aux["label"]
+        # the last layer and (with aux_loss) every earlier one, matched and scored as one stack
+        layers = [(pred.logits, pred.spans)] + (list(pred.aux) if self.s.aux_loss else [])
+        terms = self._set_losses(torch.stack([lg for lg, _ in layers]), torch.stack([sp for _, sp in layers]), targets)
+        out = {k: v[0] for k, v in terms.items()}
+        total = (self.s.w_span * terms["span"] + self.s.w_giou * terms["giou"] + self.s.w_label * terms["label"]).sum()
         out.update(self.saliency_loss(pred, targets.saliency))
         out["total"] = total + self.s.w_saliency * out["saliency"] + self.s.w_wattn * out["wattn"]
         return out
 
 
-def _pad_spans(gts: tuple[torch.Tensor, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Ground-truth spans padded to (N, K, 2) (pad = a dummy valid span) and the (N, K) validity mask."""
+@dataclass(frozen=True)
+class _Matches:
+    """Matched pairs per decoder layer, (Ly, M) int64 arrays each: item, query index, row of the concatenated
+    ground truth. Within a layer: item order, then ascending query index (scipy's order)."""
+
+    item: np.ndarray
+    query: np.ndarray
+    gt: np.ndarray
+
+
+def _pad_spans(gts: tuple[torch.Tensor, ...], like: torch.Tensor) -> torch.Tensor:
+    """Ground-truth spans padded to (N, K, 2); the pad is a dummy valid span that matching never reads."""
     k = max(int(g.shape[0]) for g in gts)
     out = torch.tensor([0.0, 1.0], dtype=like.dtype, device=like.device).repeat(len(gts), k, 1)
-    valid = torch.zeros(len(gts), k, dtype=torch.bool, device=like.device)
     for i, g in enumerate(gts):
         out[i, : g.shape[0]] = g.to(out)
-        valid[i, : g.shape[0]] = True
-    return out, valid
+    return out

@@ -96,7 +96,7 @@ class TemporalCriterion:
                               reduction="none").view(n_layers, -1)
         # weighted mean per layer (cross_entropy's mean); the weight sum is the same for every layer
         n_fg = sel.item.shape[1]
-        w_sum = n_fg * 1.0 + (n * q - n_fg) * float(weight[1])
+        w_sum = n_fg * 1.0 + (n * q - n_fg) * float(torch.tensor(self.s.eos_coef, dtype=logits.dtype))
         return {"span": l1 / n_gt, "giou": (1 - giou).flatten(1).sum(1) / n_gt, "label": nll.sum(1) / w_sum}
 
     def saliency_loss(self, pred: TemporalPred, labels: torch.Tensor) -> dict[str, torch.Tensor]:

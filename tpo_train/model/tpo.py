@@ -115,15 +115,20 @@ class TPOModel(nn.Module):
 
     # ---- forward --------------------------------------------------------------------------------------------
     def embed(self, ids: torch.Tensor, vision: Optional[Mapping[str, torch.Tensor]] = None,
-              input_boxes: Optional[torch.Tensor] = None) -> torch.Tensor:
+              input_boxes: Optional[torch.Tensor] = None,
+              _places: Optional[Mapping[str, tuple[torch.Tensor, torch.Tensor]]] = None) -> torch.Tensor:
         """Input embeddings (B, L, D) with task tokens, encoded user boxes and visual features in place."""
         e = self.adapter.embed_tokens(ids)
         if self.new_rows is not None:
             e = self.new_rows.embed(ids, e)
-        for task, tok in self.task_tokens.items():
-            m = ids == self.token_ids.placeholder[task]
-            if bool(m.any()):
-                e = torch.where(m.unsqueeze(-1), tok.to(e.dtype), e)
+        places = {t: p for t, p in (self._placeholders(ids) if _places is None else _places).items()
+                  if t in self.task_tokens}
+        if places:
+            # one scatter of (rows of) the tokens of the tasks present: its backward is one small gather, where a
+            # masked select per task would cost two full (B, L, D) gradients and a reduction each
+            b, pos = (torch.cat([p[i] for p in places.values()]) for i in (0, 1))
+            tok = torch.cat([self.task_tokens[t].to(e.dtype).expand(p[0].shape[0], -1) for t, p in places.items()])
+            e = e.index_put((b, pos), tok)
         m = ids == self.token_ids.box_input
         n_box = int(m.sum())
         if n_box or input_boxes is not None:
@@ -146,18 +151,22 @@ class TPOModel(nn.Module):
             if task not in self.heads:
                 raise ValueError(f"batch has targets/inputs for task {task!r} but the model has no such head "
                                  f"(heads: {sorted(self.heads)})")
-        hidden, _ = self.adapter.language_forward(self.embed(ids, batch.vision, batch.input_boxes),
+        places = self._placeholders(ids)
+        hidden, _ = self.adapter.language_forward(self.embed(ids, batch.vision, batch.input_boxes, _places=places),
                                                   batch.attention_mask)
         logits = self.logits(hidden)
         lm_loss = None
         if batch.labels is not None:
             placeholders = torch.tensor(list(self.token_ids.placeholder.values()), device=ids.device)
             labels = batch.labels.masked_fill(torch.isin(ids, placeholders), -100)  # never a target
-            lm_loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
+            # shift the labels, not the logits: no copy of (B, L-1, V) logits (and of its gradient)
+            labels = F.pad(labels[:, 1:], (0, 1), value=-100)
+            lm_loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         loss = lm_loss if lm_loss is not None else logits.new_zeros(())
         head_losses, head_preds = {}, {}
+        routed = self._route_all(hidden, {t: p for t, p in places.items() if t in self.heads})
         for task, head in self.heads.items():
-            h = self.route(ids, hidden, task)
+            h = routed.get(task, hidden.new_zeros(0, hidden.shape[-1]))
             if h.shape[0] == 0:
                 if task in batch.targets:
                     raise ValueError(f"batch has {task} targets but no {task} placeholder token")
@@ -177,6 +186,23 @@ class TPOModel(nn.Module):
     def route(self, ids: torch.Tensor, hidden: torch.Tensor, task: str) -> torch.Tensor:
         """Last-layer hidden states (N, D) at the task's placeholders, in occurrence order."""
         return hidden[ids == self.token_ids.placeholder[task]]
+
+    def _placeholders(self, ids: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Task → (batch index, position) of its placeholders in occurrence order; tasks without one are left out."""
+        out = {}
+        for task, tid in self.token_ids.placeholder.items():
+            b, pos = (ids == tid).nonzero(as_tuple=True)
+            if b.shape[0]:
+                out[task] = (b, pos)
+        return out
+
+    @staticmethod
+    def _route_all(hidden: torch.Tensor, places: Mapping[str, tuple[torch.Tensor, torch.Tensor]]):
+        """:meth:`route` for every task in ``places`` with one gather (one scatter in backward, not one per task)."""
+        if len(places) < 2:
+            return {t: hidden[b, pos] for t, (b, pos) in places.items()}
+        rows = hidden[torch.cat([b for b, _ in places.values()]), torch.cat([p for _, p in places.values()])]
+        return dict(zip(places, rows.split([b.shape[0] for b, _ in places.values()])))
 
     def generate(self, *args: Any, **kwargs: Any):
         from .generate import generate

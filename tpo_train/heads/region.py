@@ -43,9 +43,9 @@ class RegionHead(TaskHead):
             return {"mse": mse, "total": mse}
         l1 = F.l1_loss(pred, gt)
         # TPO applies GIoU only to well-formed predictions; an inverted box gets the worst value (1 - (-1) = 2)
-        ok = (pred[:, 2] >= pred[:, 0]) & (pred[:, 3] >= pred[:, 1])
+        ok = (pred[:, 2:] >= pred[:, :2]).all(-1)
         _, giou = box_iou_giou(pred, gt)
-        giou_loss = torch.where(ok, 1 - giou, torch.full_like(giou, 2.0)).mean()
+        giou_loss = torch.where(ok, 1 - giou, 2.0).mean()
         return {"l1": l1, "giou": giou_loss, "total": self.spec.l1_weight * l1 + self.spec.giou_weight * giou_loss}
 
     def decode(self, pred: torch.Tensor, inputs: Any = None) -> list[BoxOutput]:

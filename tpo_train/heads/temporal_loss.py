@@ -104,25 +104,26 @@ class TemporalCriterion:
         labels = labels.to(s)[:, : s.shape[1]]
         if labels.shape[1] < s.shape[1]:
             labels = F.pad(labels, (0, s.shape[1] - labels.shape[1]))
-        pos, neg = valid & (labels > 0), valid & (labels <= 0)
+        relevant = labels > 0
+        pos, neg = valid & relevant, valid & ~relevant
         # margin ranking over every (positive, negative) clip pair of an item
         diff = self.s.saliency_margin + s[:, None, :] - s[:, :, None]          # [i, p, n] = m + s_n - s_p
         pair = pos[:, :, None] & neg[:, None, :]
         hinge = (diff.clamp(min=0) * pair).sum() / pair.sum().clamp(min=1)
         # rank-contrastive: for each relevance level r, clips ≥ r against clips < r
-        tau, contrast, n_levels = self.s.temperature, s.new_zeros(()), 0
+        st, contrast, n_levels = s / self.s.temperature, s.new_zeros(()), 0
         for r in torch.unique(labels[pos]).tolist():
             p_r, n_r = valid & (labels >= r), valid & (labels < r)
             ok = p_r.any(1) & n_r.any(1)
             if not bool(ok.any()):
                 continue
-            lse_neg = (s / tau).masked_fill(~n_r, float("-inf")).logsumexp(1, keepdim=True)
-            lp = s / tau - torch.logaddexp(s / tau, lse_neg)
+            lse_neg = st.masked_fill(~n_r, float("-inf")).logsumexp(1, keepdim=True)
+            lp = st - torch.logaddexp(st, lse_neg)
             m = p_r & ok[:, None]
             contrast, n_levels = contrast - (lp * m).sum() / m.sum(), n_levels + 1
         contrast = contrast / max(n_levels, 1)
         wa = pred.word_attn.float().clamp(1e-6, 1 - 1e-6)
-        wattn = F.binary_cross_entropy(wa[valid], (labels > 0).float()[valid])
+        wattn = F.binary_cross_entropy(wa[valid], relevant.float()[valid])
         return {"saliency": hinge + contrast, "wattn": wattn}
 
     def __call__(self, pred: TemporalPred, targets: TemporalTargets) -> dict[str, torch.Tensor]:

@@ -141,3 +141,47 @@ def test_temporal_head_forward_backward_and_decode():
     assert all(0.0 <= s <= e <= 16.0 for s, e, _ in out[0].windows)
     rounded = head.decode(head(hidden, inp), inp, round_to=1.0)
     assert all(float(s).is_integer() and float(e).is_integer() for s, e, _ in rounded[1].windows)
+
+
+def test_lean_transformer_layers_match_torch_layers():
+    """The temporal head's training path through its encoder/decoder layers computes torch's layers exactly,
+    including which elements dropout drops under a seed (eval: no dropout, grad enabled so both run eagerly)."""
+    from tpo_train.heads.temporal_attn import decoder_layer, encoder_layer, key_bias
+
+    torch.manual_seed(0)
+    enc = torch.nn.TransformerEncoderLayer(16, 2, 32, 0.1, batch_first=True)
+    dec = torch.nn.TransformerDecoderLayer(16, 2, 32, 0.1, batch_first=True)
+    x, mem = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
+    valid = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    mem_valid = torch.tensor([[True] * 7, [True] * 4 + [False] * 3])
+    for train in (True, False):
+        enc.train(train)
+        dec.train(train)
+        torch.manual_seed(1)
+        want = enc(x, src_key_padding_mask=~valid)
+        torch.manual_seed(1)
+        got = encoder_layer(enc, x, key_bias(valid, x.dtype), valid)
+        assert torch.allclose(got, want, rtol=0, atol=1e-6), (train, float((got - want).abs().max()))
+        torch.manual_seed(1)
+        want = dec(x, mem, memory_key_padding_mask=~mem_valid)
+        torch.manual_seed(1)
+        got = decoder_layer(dec, x, mem, key_bias(mem_valid, x.dtype), mem_valid)
+        assert torch.allclose(got, want, rtol=0, atol=1e-6), (train, float((got - want).abs().max()))
+
+
+def test_decoder_layers_scored_as_one_stack_equal_layer_by_layer():
+    """With aux_loss the stacked matching/scoring of all decoder layers gives each layer's own loss."""
+    g = torch.Generator().manual_seed(3)
+    n, q, t = 2, 5, 6
+    layers = [(torch.randn(n, q, 2, generator=g), torch.rand(n, q, 2, generator=g) * 0.5 + 0.1) for _ in range(3)]
+    sal, wattn, vmask = torch.randn(n, t, generator=g), torch.rand(n, t, generator=g), torch.ones(n, t, dtype=torch.bool)
+    targets = make_temporal_targets([[(1.0, 3.0)], [(0.5, 2.0), (4.0, 5.5)]], [6.0, 6.0], [t, t])
+    (lg, sp), aux = layers[-1], tuple(layers[:-1])
+    full = _crit()(TemporalPred(lg, sp, sal, wattn, vmask, aux), targets)
+    one = [_crit(aux_loss=False)(TemporalPred(a, b, sal, wattn, vmask), targets) for a, b in [(lg, sp), *aux]]
+    for k in ("span", "giou", "label", "saliency", "wattn"):
+        assert full[k].item() == pytest.approx(one[0][k].item(), rel=1e-6)
+    w = TemporalHeadSpec()
+    want = sum(w.w_span * o["span"] + w.w_giou * o["giou"] + w.w_label * o["label"] for o in one)
+    want = want + w.w_saliency * one[0]["saliency"] + w.w_wattn * one[0]["wattn"]
+    assert full["total"].item() == pytest.approx(want.item(), rel=1e-6)

@@ -23,14 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import numpy as np
 import torch
+
+from tpo_eval.records import git_state, package_versions as _package_versions
 
 MANIFEST = "manifest.json"
 TRAINER_STATE = "trainer_state.pt"
@@ -52,26 +52,7 @@ def _sha(path: Path) -> str:
 
 
 def package_versions() -> dict[str, Optional[str]]:
-    out: dict[str, Optional[str]] = {}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def git_state(repo: Optional[Path] = None) -> dict[str, Any]:
-    repo = repo or Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=10)
-        if sha.returncode:
-            return {"sha": None, "dirty": None}
-        return {"sha": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"sha": None, "dirty": None}
+    return _package_versions(_PACKAGES)
 
 
 def rng_state() -> dict[str, Any]:

@@ -52,10 +52,7 @@ def test_mlp_checkpoint_loads_from_its_spec(mlp_run):
 
 
 def test_charades_run_scores_the_mlp_head(mlp_run, shared_data, tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from tests.helpers.videos import standin_root
-    from tpo_eval.cli import main
+    from tests.helpers.videos import run_charades_cli
     from tpo_eval.tg.iou import hull_iou
 
     _, final = mlp_run
@@ -69,17 +66,9 @@ def test_charades_run_scores_the_mlp_head(mlp_run, shared_data, tmp_path, monkey
         return out
 
     monkeypatch.setattr(MLPTemporalHead, "decode", spy)
-    ann = shared_data / "charades_sta"
-    root = standin_root(tmp_path / "media", "charades_sta", ann, limit=3)
-    out = tmp_path / "run"
-    r = CliRunner().invoke(main, ["run", "charades_sta", "--model", "tpo", "--ckpt", str(final),
-                                  "--data-root", str(root), "--annotations", str(ann), "--limit", "3",
-                                  "--out", str(out), "--json"])
-    assert r.exit_code == 0, r.output
-    doc = json.loads(r.stdout)
+    doc, rows = run_charades_cli(final, shared_data / "charades_sta", tmp_path, limit=3)
     assert doc["overall"]["n_total"] == 3 and doc["overall"]["n_failed"] == 0
     assert doc["overall"]["n_parsed"] == {"official": 3}
-    rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(decoded) == 3
     gold, duration = (24.3, 30.4), 30.96  # test/0..2 of the real Charades-STA test file (video 3MSZA)
     for row, head_out in zip(rows, decoded):

@@ -2,7 +2,6 @@
 (real annotations, generated stand-in videos) through its temporal head via ``tpo-eval run``."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -64,22 +63,11 @@ def test_bad_checkpoint_folder_is_a_model_error(tmp_path):
 
 
 def test_charades_run_scores_the_temporal_head(tiny_ckpt, shared_data, tmp_path):
-    from click.testing import CliRunner
+    from tests.helpers.videos import run_charades_cli
 
-    from tests.helpers.videos import standin_root
-    from tpo_eval.cli import main
-
-    ann = shared_data / "charades_sta"
-    root = standin_root(tmp_path / "media", "charades_sta", ann, limit=4)
-    out = tmp_path / "run"
-    r = CliRunner().invoke(main, ["run", "charades_sta", "--model", "tpo", "--ckpt", str(tiny_ckpt),
-                                  "--data-root", str(root), "--annotations", str(ann), "--limit", "4",
-                                  "--out", str(out), "--json"])
-    assert r.exit_code == 0, r.output
-    doc = json.loads(r.stdout)
+    doc, rows = run_charades_cli(tiny_ckpt, shared_data / "charades_sta", tmp_path, limit=4)
     assert doc["overall"]["n_total"] == 4 and doc["overall"]["n_failed"] == 0
     assert doc["overall"]["n_parsed"] == {"official": 4}
-    rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     for row in rows:
         assert len(row["windows"]) == 5 and len(row["saliency"]) == 16
         assert row["answers"]["official"]["windows"][0] == row["windows"][0]  # the head's top window is scored

@@ -2,7 +2,6 @@
 (real annotations, generated stand-in videos) through its temporal head via ``tpo-eval run``."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

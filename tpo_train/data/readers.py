@@ -176,6 +176,15 @@ def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, floa
     raise _Bad(f"{where}: no frame has a non-empty mask")
 
 
+def _mask_example(source: str, key: str, origin: Origin, media: str, vid: str, expression: Optional[str],
+                  frames: tuple[str, ...], per_frame: list[tuple], where: str) -> MaskExample:
+    """A referring/tracking mask example prompted by the box of its first non-empty frame (raises _Bad)."""
+    box, h, w, k = _first_box(per_frame, where)
+    return MaskExample(uid=f"{source}/{vid}/{key}", source=source, origin=origin,
+                       video=f"{media}/{vid}" if media else vid, expression=expression, frames=frames,
+                       masks=tuple(per_frame), height=h, width=w, box=box, box_frame=k)
+
+
 @READERS.register("mevis", "MeViS layout: meta_expressions.json + mask_dict.json (RLE)")
 def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
     bad: list[BadRecord] = []
@@ -199,13 +208,10 @@ def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
                 if any(len(m) != len(frames) for m in per_obj):
                     raise _Bad(f"video {vid} expression {eid}: mask count differs from {len(frames)} frames")
                 per_frame = [tuple(m[i] for m in per_obj if m[i]) for i in range(len(frames))]
-                box, h, w, k = _first_box(per_frame, f"video {vid} expression {eid}")
+                out.append(_mask_example(source, str(eid), origin, media, vid, exp.strip(), frames, per_frame,
+                                         f"video {vid} expression {eid}"))
             except _Bad as err:
                 bad.append(BadRecord(origin, str(err)))
-                continue
-            out.append(MaskExample(uid=f"{source}/{vid}/{eid}", source=source, origin=origin,
-                                   video=f"{media}/{vid}" if media else vid, expression=exp.strip(), frames=frames,
-                                   masks=tuple(per_frame), height=h, width=w, box=box, box_frame=k))
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 
@@ -229,13 +235,10 @@ def read_sav(path: Path, source: str, media: str = "") -> ReadResult:
         for obj in range(n_obj):
             per_frame = [(fr[obj],) if fr[obj] else () for fr in masklet]
             try:
-                box, h, w, k = _first_box(per_frame, f"object {obj}")
+                out.append(_mask_example(source, str(obj), Origin(str(f), obj + 1), media, vid, None, frames,
+                                         per_frame, f"object {obj}"))
             except _Bad as e:
                 bad.append(BadRecord(Origin(str(f), obj + 1), str(e)))
-                continue
-            out.append(MaskExample(uid=f"{source}/{vid}/{obj}", source=source, origin=Origin(str(f), obj + 1),
-                                   video=f"{media}/{vid}" if media else vid, expression=None, frames=frames,
-                                   masks=tuple(per_frame), height=h, width=w, box=box, box_frame=k))
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 

@@ -27,9 +27,10 @@ Trainer TPO used), cosine decay with warm-up ratio 0.2, LoRA r 16 / α 32, bf16.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from .config import TPOConfig
+if TYPE_CHECKING:  # config imports this module to validate: types only here, no import cycle
+    from .config import TPOConfig
 
 TABLE5_GROUPS = ("vision_encoder", "connector", "temporal_head", "region_head", "mask_head", "mask_adapter",
                  "temporal_token", "region_token", "mask_token", "lora")

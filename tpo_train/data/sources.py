@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from ..config import DataCfg
 from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
 from .features import FeatureStore
 from .readers import read_source
+
+if TYPE_CHECKING:
+    from ..config import DataCfg
 
 
 @dataclass(frozen=True)

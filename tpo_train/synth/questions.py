@@ -27,7 +27,7 @@ ANOMALY_TEXT = {"jump": "the {} suddenly jumps to another place", "blink": "the 
 _BALANCED = {"moving_direction": tuple(DIRECTIONS), "moving_count": ("0", "1", "2", "3"),
              "state_change": (*COLOURS, NO_CHANGE), "object_shuffle": QUADRANTS, "unexpected_action": ANOMALIES,
              "moving_attribute": tuple(COLOURS)}
-_PER_CLIP = 2  # at most this many questions of one type per clip
+_PER_CLIP = {"object_existence": 1}  # at most this many questions of one type per clip (default 2)
 
 
 @dataclass(frozen=True)
@@ -124,22 +124,34 @@ def select(cands: Sequence[Candidate], rng: np.random.Generator) -> dict[str, li
     out: dict[str, list[MCQ]] = {}
     for task in TASKS:
         pool = [by_task[task][k] for k in rng.permutation(len(by_task[task]))]
-        per_clip: dict[str, int] = defaultdict(int)
-        kept = []
+        groups: dict[str, list[Candidate]] = defaultdict(list)
         for c in pool:
-            if per_clip[c.vid] < _PER_CLIP:
-                per_clip[c.vid] += 1
-                kept.append(c)
-        if task in _BALANCED and kept:
-            groups: dict[str, list[Candidate]] = defaultdict(list)
-            for c in kept:
-                groups[c.value or c.answer].append(c)
-            n = min(len(groups.get(v, [])) for v in _BALANCED[task])
-            kept = [c for c in kept if groups[c.value or c.answer].index(c) < n]
+            groups[(c.value or c.answer) if task in _BALANCED else ""].append(c)
+        kept = sorted(_rounds([groups[v] for v in (_BALANCED.get(task) or [""])], _PER_CLIP.get(task, 2)),
+                      key=lambda c: c.vid)
         answers = [c.answer for c in kept]
         positions = rng.permutation(np.resize(np.arange(4), len(kept)))
         out[task] = [_options(c, int(p), answers, rng) for c, p in zip(kept, positions)]
     return out
+
+
+def _rounds(groups: list[list[Candidate]], cap: int) -> list[Candidate]:
+    """Take one candidate of every group per round, at most ``cap`` per clip, until a group runs out: every group
+    (answer value) ends up equally often."""
+    per_clip: dict[str, int] = defaultdict(int)
+    at = [0] * len(groups)
+    kept: list[Candidate] = []
+    while True:
+        round_ = []
+        for g, group in enumerate(groups):
+            while at[g] < len(group) and per_clip[group[at[g]].vid] >= cap:
+                at[g] += 1
+            if at[g] == len(group):
+                return kept
+            round_.append(group[at[g]])
+            per_clip[group[at[g]].vid] += 1
+            at[g] += 1
+        kept += round_
 
 
 def _options(c: Candidate, pos: int, answers: list[str], rng: np.random.Generator) -> MCQ:

@@ -22,7 +22,8 @@ TASKS = ("action_sequence", "moving_direction", "object_existence", "moving_coun
          "object_shuffle", "unexpected_action", "counterfactual_inference", "moving_attribute")
 NO_CHANGE = "it does not change colour"
 QUADRANTS = ("top left", "top right", "bottom left", "bottom right")
-ANOMALY_TEXT = {"jump": "the {} suddenly jumps to another place", "blink": "the {} vanishes for a moment and comes back",
+ANOMALY_TEXT = {"jump": "the {} suddenly jumps to another place",
+                "blink": "the {} vanishes for a moment and comes back",
                 "grow": "the {} suddenly grows bigger", "shrink": "the {} suddenly shrinks"}
 _BALANCED: dict[str, tuple[tuple[str, ...], ...]] = {  # per task, families of values balanced in these ratios
     "moving_direction": (tuple(DIRECTIONS),), "moving_count": (("0", "1", "2", "3"),),

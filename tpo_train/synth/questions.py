@@ -161,6 +161,9 @@ def select(cands: Sequence[Candidate], rng: np.random.Generator) -> dict[str, li
 def _rounds(groups: list[list[Candidate]], cap: int) -> list[Candidate]:
     """Take one candidate of every group per round, at most ``cap`` per clip, until a group runs out: every group
     (answer value) ends up equally often (a group listed k times, k times as often)."""
+    groups = [g for g in groups if g]  # a value no clip offers (small worlds) is left out, not all the others
+    if not groups:
+        return []
     per_clip: dict[str, int] = defaultdict(int)
     at: dict[int, int] = defaultdict(int)  # a group listed twice (ratio 2) shares its position
     kept: list[Candidate] = []

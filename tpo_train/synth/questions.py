@@ -3,9 +3,9 @@
 Each clip proposes candidate questions (:func:`propose`); :func:`select` then, per type and split,
 (1) balances the answer *values* (each direction / count / colour / quadrant / anomaly kind is the answer
 equally often), (2) draws distractors from the same vocabulary as the answers — fixed four-value sets, colour and
-shape swaps of the named objects, or other clips' answers of the same type — so no option reads as the odd one
-out, and (3) puts the answer at each of the four positions equally often. Chance is 25 % and a model that reads
-only the question and the options should stay near it (``scripts/synth_text_baseline.py`` measures it).
+shape swaps of the named objects, actions of the same make-up — so no option reads as the odd one out, and
+(3) puts the answer at each of the four positions equally often. Chance is 25 % and a model that reads only the
+question and the options should stay near it (``scripts/synth_text_baseline.py`` measures it).
 """
 from __future__ import annotations
 
@@ -22,26 +22,29 @@ TASKS = ("action_sequence", "moving_direction", "object_existence", "moving_coun
          "object_shuffle", "unexpected_action", "counterfactual_inference", "moving_attribute")
 NO_CHANGE = "it does not change colour"
 QUADRANTS = ("top left", "top right", "bottom left", "bottom right")
-ANOMALY_TEXT = {"jump": "the {} suddenly jumps to another place", "blink": "the {} vanishes for a moment and comes back",
+ANOMALY_TEXT = {"jump": "the {} suddenly jumps to another place",
+                "blink": "the {} vanishes for a moment and comes back",
                 "grow": "the {} suddenly grows bigger", "shrink": "the {} suddenly shrinks"}
-_BALANCED = {"moving_direction": tuple(DIRECTIONS), "moving_count": ("0", "1", "2", "3"),
-             "state_change": (*COLOURS, NO_CHANGE), "object_shuffle": QUADRANTS, "unexpected_action": ANOMALIES,
-             "moving_attribute": tuple(COLOURS)}
+_BALANCED: dict[str, tuple[tuple[str, ...], ...]] = {  # per task, families of values balanced in these ratios
+    "moving_direction": (tuple(DIRECTIONS),), "moving_count": (("0", "1", "2", "3"),),
+    "state_change": ((*COLOURS, NO_CHANGE),), "object_shuffle": (QUADRANTS,), "unexpected_action": (ANOMALIES,),
+    "moving_attribute": (tuple(COLOURS),),
+    "action_sequence": (("move:M", "move:M", "move:T", "move:D"), ("recolour:M", "recolour:M", "recolour:M",
+                                                                    "recolour:D"))}
 _PER_CLIP = {"object_existence": 1}  # at most this many questions of one type per clip (default 2)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """``pool``: the four options (fixed sets) or the distractors to draw three from; ``pool == ()`` = draw
-    them from other clips' answers of this type, never one of ``exclude``."""
+    """``pool``: the options to draw three distractors from (it may hold the answer: fixed four-value sets);
+    ``value``: what answers are balanced on (default: the answer)."""
 
     task: str
     vid: str
     question: str
     answer: str
     pool: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    value: str = ""  # what answers are balanced on (default: the answer)
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,30 @@ def _quadrant(x: float, y: float, s: int) -> str:
     return QUADRANTS[2 * int(y >= s / 2) + int(x >= s / 2)]
 
 
+_CLASS = {"move": "M", "recolour": "T", "disappear": "D"}
+#: option classes per question context (the previous action): what the four options always consist of
+_SEQ_SLOTS = {"move": "MMTD", "recolour": "MMMD"}
+
+
+def _sequence(vid: str, t, a, b, rng: np.random.Generator) -> Candidate:  # noqa: ANN001 - Track, Events
+    """"What does X do right after it <a>?" Options always have the same make-up of action classes for the
+    context (after a move: two moves, a colour change, disappearing; after a colour change — an object changes
+    colour once — three moves and disappearing), each drawn from what the question leaves possible (not the same
+    move again, not a change to the colour it has); ``select`` balances the answer classes in the same ratio."""
+    slots = list(_SEQ_SLOTS[a.kind])
+    slots.remove(_CLASS[b.kind])
+    allowed = {"M": [f"it moves {d}" for d in DIRECTIONS if not (a.kind == "move" and d == a.value)],
+               "T": [f"it turns {c}" for c in COLOURS if c != t.names[a.start]], "D": ["it disappears"]}
+    answer = _action(b)
+    distractors: list[str] = []
+    for cls in slots:
+        free = [x for x in allowed[cls] if x != answer and x not in distractors]
+        distractors.append(free[int(rng.integers(len(free)))])
+    return Candidate("action_sequence", vid, f"What does the {t.name(a.start)} do right after {_action(a)}?",
+                     answer.capitalize() + ".", tuple(x.capitalize() + "." for x in distractors),
+                     value=f"{a.kind}:{_CLASS[b.kind]}")
+
+
 def propose(clip: Clip, r: Rendered, rng: np.random.Generator) -> list[Candidate]:
     """Every question this clip can answer exactly."""
     out: list[Candidate] = []
@@ -70,10 +97,7 @@ def propose(clip: Clip, r: Rendered, rng: np.random.Generator) -> list[Candidate
     moves = [e for e in ev if e.kind == "move"]
     for i, t in enumerate(tr):
         mine = [e for e in ev if e.obj == i and e.kind in ("move", "recolour", "disappear")]
-        for a, b in zip(mine, mine[1:]):
-            out.append(Candidate("action_sequence", clip.vid, f"What does the {t.name(a.start)} do right after "
-                                 f"{_action(a)}?", _action(b).capitalize() + ".", exclude=(
-                                     _action(a).capitalize() + ".",)))
+        out += [_sequence(clip.vid, t, a, b, rng) for a, b in zip(mine, mine[1:])]
         my_moves = [e for e in moves if e.obj == i]
         if len(my_moves) == 1:
             e = my_moves[0]
@@ -127,23 +151,26 @@ def select(cands: Sequence[Candidate], rng: np.random.Generator) -> dict[str, li
         groups: dict[str, list[Candidate]] = defaultdict(list)
         for c in pool:
             groups[(c.value or c.answer) if task in _BALANCED else ""].append(c)
-        kept = sorted(_rounds([groups[v] for v in (_BALANCED.get(task) or [""])], _PER_CLIP.get(task, 2)),
-                      key=lambda c: c.vid)
-        answers = [c.answer for c in kept]
+        kept = sorted((c for family in _BALANCED.get(task, [("",)])
+                       for c in _rounds([groups[v] for v in family], _PER_CLIP.get(task, 2))), key=lambda c: c.vid)
         positions = rng.permutation(np.resize(np.arange(4), len(kept)))
-        out[task] = [_options(c, int(p), answers, rng) for c, p in zip(kept, positions)]
+        out[task] = [_options(c, int(p), rng) for c, p in zip(kept, positions)]
     return out
 
 
 def _rounds(groups: list[list[Candidate]], cap: int) -> list[Candidate]:
     """Take one candidate of every group per round, at most ``cap`` per clip, until a group runs out: every group
-    (answer value) ends up equally often."""
+    (answer value) ends up equally often (a group listed k times, k times as often)."""
+    groups = [g for g in groups if g]  # a value no clip offers (small worlds) is left out, not all the others
+    if not groups:
+        return []
     per_clip: dict[str, int] = defaultdict(int)
-    at = [0] * len(groups)
+    at: dict[int, int] = defaultdict(int)  # a group listed twice (ratio 2) shares its position
     kept: list[Candidate] = []
     while True:
         round_ = []
-        for g, group in enumerate(groups):
+        for group in groups:
+            g = id(group)
             while at[g] < len(group) and per_clip[group[at[g]].vid] >= cap:
                 at[g] += 1
             if at[g] == len(group):
@@ -154,19 +181,10 @@ def _rounds(groups: list[list[Candidate]], cap: int) -> list[Candidate]:
         kept += round_
 
 
-def _options(c: Candidate, pos: int, answers: list[str], rng: np.random.Generator) -> MCQ:
-    if len(c.pool) == 3 or (len(c.pool) == 4 and c.answer in c.pool):
-        others = [o for o in c.pool if o != c.answer]
-        distractors = [others[k] for k in rng.permutation(len(others))][:3]
-    else:
-        source = list(c.pool) if c.pool else answers
-        distractors = []
-        for k in rng.permutation(len(source)):
-            o = source[k]
-            if o != c.answer and o not in c.exclude and o not in distractors:
-                distractors.append(o)
-            if len(distractors) == 3:
-                break
+def _options(c: Candidate, pos: int, rng: np.random.Generator) -> MCQ:
+    """The answer at ``pos`` among three distractors drawn at random from the candidate's pool."""
+    others = [o for o in dict.fromkeys(c.pool) if o != c.answer]
+    distractors = [others[k] for k in rng.permutation(len(others))[:3]]
     assert len(distractors) == 3, f"{c.task} {c.vid}: only {len(distractors)} distractors"
     opts = distractors[:pos] + [c.answer] + distractors[pos:]
     return MCQ(c.task, c.vid, c.question, tuple(opts), c.answer)

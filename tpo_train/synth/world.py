@@ -209,7 +209,7 @@ def _place(rng: np.random.Generator, plans: list[_Plan], t: int, s: int) -> Opti
     order = sorted(range(len(plans)), key=lambda i: plans[i].pusher)  # pushers last
     for i, p in enumerate(plans):
         if p.anomaly and p.anomaly[2] in ("grow", "shrink"):
-            sizes[i][p.anomaly[0]:] = round(p.size * (1.4 if p.anomaly[2] == "grow" else 0.65))
+            sizes[i][p.anomaly[0] + 1:] = round(p.size * (1.4 if p.anomaly[2] == "grow" else 0.65))
     ranges = [_range(offs[i], sizes[i].max() / 2, s) for i in range(len(plans))]
     if any(np.any(lo > hi) for lo, hi in ranges):
         return None
@@ -234,7 +234,7 @@ def _place(rng: np.random.Generator, plans: list[_Plan], t: int, s: int) -> Opti
             for _ in range(20):
                 target = lo + rng.random(2) * (hi - lo)
                 if np.linalg.norm(target - starts[i]) >= 1.5 * p.size:  # type: ignore[operator]
-                    offs[i][p.anomaly[0]:] += target - starts[i]
+                    offs[i][p.anomaly[0] + 1:] += target - starts[i]
                     break
             else:
                 return None

@@ -7,7 +7,8 @@ module); masks are COCO RLE via :mod:`tpo_train.data.rle`.
 Formats (paths relative to the world root; ``<split>`` = ``train`` | ``heldout``):
 
 * MVBench: ``mcq/<split>/<task>.json`` = ``[{"video", "question", "candidates", "answer"}]``, videos in ``videos/``;
-* Charades-STA: ``charades/<split>/charades_sta.txt`` (``vid start end##sentence``) + ``durations.csv`` (``id,length``);
+* Charades-STA: ``charades/<split>/charades_sta.txt`` (``vid start end##sentence``) + ``durations.csv``
+  (``id,length``);
 * QVHighlights: ``qvh/<split>/highlight.jsonl`` (qid, query, duration, vid, relevant_windows, relevant_clip_ids,
   saliency_scores);
 * training (train split): ``temporal/{charades,qvh}_train.jsonl`` (CG-DETR), ``region/refcoco_train.jsonl`` +
@@ -124,7 +125,7 @@ def gt_row(clip: Clip, r: Rendered, sentences: dict[int, str]) -> dict[str, Any]
     objs = []
     for i, tr in enumerate(clip.tracks):
         objs.append({"id": i, "shape": tr.shape, "colour": tr.colour0,
-                     "boxes": [r.box(f, i) and list(r.box(f, i)) for f in range(clip.frames)],  # type: ignore[arg-type]
+                     "boxes": [_listed(r.box(f, i)) for f in range(clip.frames)],
                      "visible": [round(r.visible_fraction(f, i), 4) for f in range(clip.frames)],
                      "alpha": [round(float(a), 4) for a in tr.alpha],
                      "centre": [[round(float(x), 3), round(float(y), 3)] for x, y in zip(tr.x, tr.y)],
@@ -134,6 +135,10 @@ def gt_row(clip: Clip, r: Rendered, sentences: dict[int, str]) -> dict[str, Any]
               for k, e in enumerate(clip.events)]
     return {"vid": clip.vid, "split": clip.split, "frames": clip.frames, "fps": clip.fps, "size": clip.size,
             "duration": clip.duration, "objects": objs, "events": events}
+
+
+def _listed(box: tuple[int, ...] | None) -> list[int] | None:
+    return None if box is None else list(box)
 
 
 def mcq_turn(q: MCQ, prompt: Any) -> dict[str, str]:

@@ -124,8 +124,8 @@ class PaperTable:
 
 
 def list_tables(directory: Path = PAPER_DIR) -> list[str]:
-    """Names of the shipped tables (every ``*.yaml`` under ``results/paper``)."""
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    """Names of the shipped tables (every ``*.yaml`` under ``results/paper`` but ``errata.yaml``)."""
+    return sorted(p.stem for p in directory.glob("*.yaml") if p.stem != "errata")
 
 
 def load_table(name_or_path: str | Path, directory: Path = PAPER_DIR) -> PaperTable:

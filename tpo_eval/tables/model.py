@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from ..resources import data_dir
 from .schema import parse_meta
 
-PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
+PAPER_DIR = data_dir("paper")  # results/paper in a checkout, package data when installed
 MISSING = ("", "–", "-", "—")
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)(?:\s*\(\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*\))?$")
 

@@ -115,9 +115,12 @@ class TrainCfg:
 
 @dataclass(frozen=True)
 class FeaturesCfg:
-    """Precomputed temporal-head features in the CG-DETR layout: ``{video}/{vid}.pt|npz``, ``{text}/qid{qid}``."""
+    """Temporal-head features of a source: precomputed files in the CG-DETR layout (``{video}/{vid}.pt|npz``,
+    ``{text}/qid{qid}``), or ``extractor``: a registered extractor computed from the sampled frames
+    (``tpo_train.heads.temporal_features.VIDEO_EXTRACTORS``; query features then come from the base model)."""
 
-    video: str
+    video: Optional[str] = None
+    extractor: Optional[str] = None
     text: Optional[str] = None
     clip_len: float = 1.0
     normalize: bool = True

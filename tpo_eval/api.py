@@ -44,6 +44,8 @@ class RunConfig:
     shard_count: int = 1
     model_args: Mapping[str, str] = field(default_factory=dict)
     progress: bool = True
+    gen_kwargs: Mapping[str, Any] = field(default_factory=dict)  # checked by models.base.check_gen_kwargs
+    log_samples: bool = False  # each prediction row also carries its prompt and gold answer (``sample``)
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,19 @@ def _scoring_samples(cfg: BenchmarkConfig, predictions: Path, paths: DataPaths, 
         if samples is not None:
             return family, [s for s in samples if tasks is None or s.task in tasks]
     return load_samples(cfg, paths, tasks)
+
+
+def sample_log(s: Sample, prompt: Any) -> dict[str, Any]:
+    """What ``--log-samples`` adds to a prediction row: the exact prompt sent (``None`` when the sample never got
+    one, e.g. a missing video) and the gold answer with what it means, so a failure can be read without a rerun."""
+    gold: dict[str, Any] = {"target": s.target}
+    if s.choices:
+        gold["choices"] = list(s.choices)
+        if isinstance(s.target, int) and 0 <= s.target < len(s.choices):
+            gold["text"] = s.choices[s.target]
+    p = None if prompt is None else {"system": prompt.system, "user": prompt.user,
+                                     "assistant_prefix": prompt.assistant_prefix}
+    return {"question": s.question, "prompt": p, "gold": gold, "media": list(s.media.paths)}
 
 
 def prompt_hash(cfg: BenchmarkConfig, variant: Optional[str]) -> str:

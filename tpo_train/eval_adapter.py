@@ -32,6 +32,7 @@ MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_fea
 class TPOModelAdapter(VideoModel):
     name = "tpo"
     supports = frozenset({"mcq", "generate", "span"})
+    generation_keys = {"max_new_tokens": int}  # greedy decoding only
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)

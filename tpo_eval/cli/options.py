@@ -18,5 +18,19 @@ def data_options(f: F) -> F:
     return f
 
 
+def keyed_data_options(f: F) -> F:
+    """``run``'s data options: like :func:`data_options`, but repeatable as ``BENCHMARK=PATH`` for several
+    benchmarks in one command, and ``--data-root`` also takes ``hf:OWNER/NAME`` (a local Hugging Face snapshot)."""
+    f = click.option("--annotations", multiple=True, envvar="TPO_EVAL_ANNOTATIONS", metavar="[BENCHMARK=]PATH",
+                     help="Annotation dir or file, overriding <data-root>/<layout.annotations> (repeatable per "
+                          "benchmark).")(f)
+    f = click.option("--data-root", multiple=True, envvar="TPO_EVAL_DATA_ROOT", metavar="[BENCHMARK=]DIR",
+                     help="Benchmark root as released (MVBench: json/ and video/), or hf:OWNER/NAME for a dataset "
+                          "repo already in the local Hugging Face cache (offline). Repeatable as BENCHMARK=DIR. "
+                          "[env TPO_EVAL_DATA_ROOT]")(f)
+    f = click.option("--tasks", help="Comma-separated task names (default: all; one benchmark only).")(f)
+    return f
+
+
 def split_tasks(tasks: str | None) -> tuple[str, ...] | None:
     return tuple(t.strip() for t in tasks.split(",") if t.strip()) if tasks else None

@@ -128,3 +128,15 @@ def test_hf_data_root_resolves_a_local_snapshot_offline(tmp_path: Path, monkeypa
         resolve_data_root("hf:MVBench")
     res = CliRunner().invoke(main, ["run", "mvbench", "--model", "mock:oracle", "--data-root", "hf:OpenGVLab/Nope"])
     assert res.exit_code == 2 and res.stderr.startswith("error: no local snapshot of dataset OpenGVLab/Nope under ")
+
+
+def test_data_root_from_the_environment_keeps_spaces(data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, ann = data["mvbench"]
+    spaced = tmp_path / "my data"
+    spaced.symlink_to(root)
+    monkeypatch.setenv("TPO_EVAL_DATA_ROOT", str(spaced))
+    monkeypatch.setenv("TPO_EVAL_ANNOTATIONS", str(ann))
+    res = CliRunner().invoke(main, ["run", "mvbench", "--model", "mock:oracle", "--tasks", "action_count",
+                                    "--limit", "1", "--out", str(tmp_path / "r"), "--no-progress", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["overall"]["micro"]["official/acc"] == 100.0

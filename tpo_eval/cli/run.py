@@ -37,7 +37,7 @@ from .options import keyed_data_options, split_tasks
               "checked against what the model adapter accepts and hashed into the run's settings.")
 @click.option("--log-samples", is_flag=True, help="Also write each sample's exact prompt and gold answer into its "
               "prediction row (key `sample`).")
-def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, data_root: str | None,
+def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ...], data_root: tuple[str, ...],
         tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
         prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
         seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool, no_progress: bool,
@@ -74,6 +74,8 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, d
             fail(f"--model-arg expects KEY=VALUE, got {kv!r}")
         k, v = kv.split("=", 1)
         margs[k] = v
+    data_root = data_root or tuple(filter(None, [os.environ.get("TPO_EVAL_DATA_ROOT")]))
+    annotations = annotations or tuple(filter(None, [os.environ.get("TPO_EVAL_ANNOTATIONS")]))
     try:
         names = suite.split_benchmarks(benchmark)
         if tasks and len(names) > 1:

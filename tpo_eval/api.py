@@ -191,8 +191,8 @@ def _scoring_samples(cfg: BenchmarkConfig, predictions: Path, paths: DataPaths, 
 
 
 def sample_log(s: Sample, prompt: Any) -> dict[str, Any]:
-    """What ``--log-samples`` adds to a prediction row: the exact prompt sent (``None`` when the sample never got
-    one, e.g. a missing video) and the gold answer with what it means, so a failure can be read without a rerun."""
+    """What ``--log-samples`` adds to a prediction row: the exact prompt sent (``None`` when the sample never
+    got one, e.g. a missing video) and the gold answer with what it means, so a failure reads without a rerun."""
     gold: dict[str, Any] = {"target": s.target}
     if s.choices:
         gold["choices"] = list(s.choices)

@@ -16,7 +16,7 @@ import yaml
 
 from .resources import REPO_ROOT, data_dir
 
-BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data when installed
+BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data installed
 
 
 class ConfigError(ValueError):
@@ -95,7 +95,8 @@ def benchmark_paths() -> dict[str, Path]:
     """All benchmark YAMLs by name: the dirs in ``$TPO_EVAL_BENCHMARKS`` (os.pathsep list; ``tpo-eval
     --benchmarks-dir`` sets it) first, so a user's YAML overrides a shipped one of the same name, then the
     shipped ones."""
-    dirs = [Path(p) for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p] + [BENCHMARK_DIR]
+    users = [Path(p) for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
+    dirs = users + [BENCHMARK_DIR]
     out: dict[str, Path] = {}
     for d in dirs:
         for p in sorted(d.glob("*.yaml")):

@@ -2,9 +2,9 @@
 
 A disagreement the paper itself carries cannot be fixed by transcribing better, so ``verify`` would fail
 forever. Each such disagreement is recorded once, with where it is printed and why it does not add up; a
-finding that matches an erratum is reported as ``known`` and does not fail. Anything else fails, and so does an
-erratum that no longer matches any disagreement (a transcription was corrected: the entry must go), so the
-list can neither hide a new problem nor rot.
+finding that matches an erratum is reported as ``known`` and does not fail. Anything else fails, and so does
+an erratum that no longer matches any disagreement (a transcription was corrected: the entry must go), so
+the list can neither hide a new problem nor rot.
 """
 from __future__ import annotations
 
@@ -37,11 +37,12 @@ class Erratum:
                 and f.published is not None and abs(float(f.published) - self.published) < _EPS)
 
     def describe(self) -> str:
-        return f"{self.table} · {self.check} · {self.row} · {self.column} = {self.published:g} ({self.source})"
+        where = f"{self.table} · {self.check} · {self.row} · {self.column}"
+        return f"{where} = {self.published:g} ({self.source})"
 
 
 def load_errata(path: Path) -> list[Erratum]:
-    """The errata listed in ``path`` (none when the file is absent); every malformed entry is reported at once."""
+    """The errata listed in ``path`` (none if the file is absent); all malformed entries reported at once."""
     if not path.is_file():
         return []
     try:
@@ -58,7 +59,8 @@ def load_errata(path: Path) -> list[Erratum]:
             errors.append(f"errata[{i}]: needs exactly the keys {', '.join(sorted(_KEYS))} (has {have})")
             continue
         try:
-            out.append(Erratum(**{k: str(e[k]) for k in _KEYS - {"published"}}, published=float(e["published"])))
+            text = {k: str(e[k]) for k in _KEYS - {"published"}}
+            out.append(Erratum(**text, published=float(e["published"])))
         except (TypeError, ValueError) as exc:
             errors.append(f"errata[{i}]: published must be a number ({exc})")
     if errors:
@@ -68,7 +70,7 @@ def load_errata(path: Path) -> list[Erratum]:
 
 @dataclass(frozen=True)
 class Audit:
-    """Findings with known errata marked ``known``; ``stale``: errata of the audited tables that matched nothing."""
+    """Findings, known errata marked ``known``; ``stale``: the audited tables' errata that matched nothing."""
 
     results: Mapping[str, list[Finding]]
     stale: tuple[Erratum, ...]

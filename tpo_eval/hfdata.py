@@ -1,6 +1,7 @@
-"""``--data-root hf:OWNER/NAME``: a benchmark's Hugging Face dataset repo where ``huggingface-cli download`` (or
-lmms-eval) already left it, found offline in the local cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
-``~/.cache/huggingface/hub``). Nothing is ever downloaded: a missing snapshot is one line saying what to fetch.
+"""``--data-root hf:OWNER/NAME``: a benchmark's Hugging Face dataset repo where ``huggingface-cli download``
+(or lmms-eval) already left it, found offline in the local cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``,
+else ``~/.cache/huggingface/hub``). Nothing is ever downloaded: a missing snapshot is one line saying what to
+fetch.
 """
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ class SnapshotMissingError(FileNotFoundError):
 
 
 def hub_cache() -> Path:
-    """Read at call time (not at import, as huggingface_hub.constants does), so the environment of this run counts."""
+    """Read at call time (not at import, as huggingface_hub.constants does): this run's environment counts."""
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    home = os.environ.get("HF_HOME") or xdg / "huggingface"
     return Path(home) / "hub"
 
 
@@ -30,7 +32,8 @@ def resolve_data_root(value: str | Path) -> Path:
         return Path(text)
     repo, _, revision = text[len(PREFIX):].partition("@")
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise ValueError(f"--data-root {text!r}: expected hf:OWNER/NAME (a dataset repo id), e.g. hf:OpenGVLab/MVBench")
+        raise ValueError(f"--data-root {text!r}: expected hf:OWNER/NAME (a dataset repo id), "
+                         "e.g. hf:OpenGVLab/MVBench")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -40,8 +43,8 @@ def resolve_data_root(value: str | Path) -> Path:
                                       cache_dir=cache, local_files_only=True))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError):
         raise SnapshotMissingError(
-            f"no local snapshot of dataset {repo}{'@' + revision if revision else ''} under {cache} (nothing is "
-            f"downloaded at run time); fetch it first: huggingface-cli download {repo} --repo-type dataset"
+            f"no local snapshot of dataset {repo}{'@' + revision if revision else ''} under {cache} (nothing "
+            f"is downloaded at run time); fetch it first: huggingface-cli download {repo} --repo-type dataset"
             + (f" --revision {revision}" if revision else "")) from None
 
 
@@ -50,5 +53,5 @@ def zipped_media_hint(root: Path) -> str:
     zips = sorted(root.rglob("*.zip"))[:3]
     if not zips:
         return ""
-    return (f" The snapshot at {root} holds zipped media ({', '.join(z.name for z in zips)}, …): unzip each in its "
-            "folder first.")
+    names = ", ".join(z.name for z in zips)
+    return f" The snapshot at {root} holds zipped media ({names}, …): unzip each in its folder first."

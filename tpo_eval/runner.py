@@ -46,7 +46,7 @@ class Runner:
         self.prompt_hash = api.prompt_hash(self.cfg, run.prompt)
         # --gen-kwargs override the benchmark's generation block; both are hashed into the settings
         self.generation = {**self.cfg.generation, **dict(run.gen_kwargs)}
-        self._prompts: dict[str, Any] = {}  # --log-samples: the exact prompt of each sample, until its row is written
+        self._prompts: dict[str, Any] = {}  # --log-samples: each exact prompt, until its row is written
 
     # ---- setup ----------------------------------------------------------------------------------------------
     def _preflight(self) -> set[str]:
@@ -151,8 +151,8 @@ class Runner:
         prompt = self.family.build_prompt(s, self.cfg, self.run_cfg.prompt, timestamps=tuple(ts))
         if self.run_cfg.log_samples:
             self._prompts[s.id] = prompt
-        return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts), choices=s.choices,
-                       duration=duration, reference=s.target, seed=self.run_cfg.seed, question=s.question,
+        return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
+                       choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed, question=s.question,
                        media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
@@ -161,9 +161,9 @@ class Runner:
             a = self.family.extract(label, raw, s, self.cfg)
             sc = self.family.score_sample(label, a, s, raw.error is not None)
             answers[label], parsed[label], scores[label] = self.family.serialize_answer(a), sc.parsed, dict(sc.values)
-        row = {"id": s.id, "task": s.task, "settings": shash, "prompt_hash": self.prompt_hash, "output": raw.text,
-               "windows": raw.windows, "saliency": raw.saliency, "error": raw.error, "answers": answers,
-               "parsed": parsed, "scores": scores}
+        row = {"id": s.id, "task": s.task, "settings": shash, "prompt_hash": self.prompt_hash,
+               "output": raw.text, "windows": raw.windows, "saliency": raw.saliency, "error": raw.error,
+               "answers": answers, "parsed": parsed, "scores": scores}
         if self.run_cfg.log_samples:
             row["sample"] = api.sample_log(s, self._prompts.pop(s.id, None))
         return row

@@ -1,11 +1,13 @@
 """Several benchmarks in one command (``tpo-eval run mvbench,charades_sta …``), as lmms-eval users expect.
 
-Every benchmark is checked before the first model is built (names, tasks, where its data is), so a typo costs
-seconds, not a finished MVBench run. Each benchmark then runs as its own :func:`tpo_eval.api.evaluate` into its own
-run directory; a benchmark that fails at run time is recorded in the summary and the others still run.
+Every benchmark is checked before the first model is built (names, tasks, where its data is), so a typo
+costs seconds, not a finished MVBench run. Each benchmark then runs as its own :func:`tpo_eval.api.evaluate`
+into its own run directory; a benchmark that fails at run time is recorded in the summary and the others
+still run.
 
-Run directories: ``--out DIR`` with one benchmark is DIR itself (as always); with several, ``DIR/<benchmark>``.
-Without ``--out`` each run goes to ``runs/<benchmark>-<model>-<time>`` (rerun with ``--out`` that path to resume).
+Run directories: ``--out DIR`` with one benchmark is DIR itself (as always); with several,
+``DIR/<benchmark>``. Without ``--out`` each run goes to ``runs/<benchmark>-<model>-<time>`` (rerun with
+``--out`` that path to resume).
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ def split_benchmarks(arg: str) -> list[str]:
 
 
 def keyed(values: Sequence[str], benchmarks: Sequence[str], option: str) -> dict[str, Optional[str]]:
-    """``["DIR"]`` → every benchmark gets DIR; ``["mvbench=DIR1", "charades_sta=DIR2"]`` → one each (a plain DIR
-    then fills the rest). A key that is not one of ``benchmarks`` is an error naming the close ones."""
+    """``["DIR"]`` → every benchmark gets DIR; ``["mvbench=DIR1", "charades_sta=DIR2"]`` → one each (a plain
+    DIR then fills the rest). A key that is not one of ``benchmarks`` is an error naming the close ones."""
     out: dict[str, Optional[str]] = {b: None for b in benchmarks}
     plain = []
     for v in values:
@@ -62,7 +64,7 @@ def keyed(values: Sequence[str], benchmarks: Sequence[str], option: str) -> dict
 
 
 def model_tag(model: str, ckpt: Optional[str]) -> str:
-    """``hf`` + ``/ckpt/llava-ov-7b`` → ``llava-ov-7b``; ``mock:oracle`` → ``mock-oracle`` (safe in a path)."""
+    """``hf`` + ``/ckpt/llava-ov-7b`` → ``llava-ov-7b``; ``mock:oracle`` → ``mock-oracle`` (path-safe)."""
     name = Path(ckpt.rstrip("/")).name if ckpt else model
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
 
@@ -76,8 +78,8 @@ def out_dirs(benchmarks: Sequence[str], out: Optional[Path], model: str, ckpt: O
 
 
 def preflight(runs: Mapping[str, RunConfig]) -> None:
-    """Load every benchmark's config and samples, and (with several benchmarks) check their media, before any
-    model is built; every problem in one error. One benchmark keeps the runner's own media check and message."""
+    """Load every benchmark's config and samples, and (with several benchmarks) check their media, before
+    any model is built; every problem in one error. One benchmark keeps the runner's own media check."""
     from .api import load_samples
     from .config import ConfigError, DataPaths, load_benchmark
 
@@ -95,8 +97,8 @@ def preflight(runs: Mapping[str, RunConfig]) -> None:
         missing = missing_media(samples) if not rc.skip_missing else []
         hint = zipped_media_hint(rc.data_root) if missing and rc.data_root is not None else ""
         if missing and (len(runs) > 1 or hint):
-            problems.append(f"{b}: {len(missing)} media file(s) missing (first: {missing[0]}); fix --data-root "
-                            f"{b}=DIR or pass --skip-missing.{hint}")
+            problems.append(f"{b}: {len(missing)} media file(s) missing (first: {missing[0]}); fix "
+                            f"--data-root {b}=DIR or pass --skip-missing.{hint}")
     if problems:
         raise ValueError("\n".join(problems) if len(problems) > 1 else problems[0])
 
@@ -111,7 +113,8 @@ def run_suite(runs: Mapping[str, RunConfig]) -> list[SuiteResult]:
             out.append(SuiteResult(b, rc.out_dir, evaluate(rc)))  # type: ignore[arg-type]
         except Exception as e:  # noqa: BLE001 - reported in the summary and the exit code, never dropped
             print(f"[tpo-eval] {b}: failed: {e}", file=sys.stderr)
-            out.append(SuiteResult(b, rc.out_dir, None, f"{type(e).__name__}: {str(e).splitlines()[0]}"))  # type: ignore
+            why = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"
+            out.append(SuiteResult(b, rc.out_dir, None, why))  # type: ignore[arg-type]
     return out
 
 
@@ -138,5 +141,5 @@ def summary(results: Sequence[SuiteResult]) -> str:
         ov = r.doc.get("overall", {})
         rows.append([r.benchmark, key, "" if val is None else f"{val:.2f}", ov.get("n_total", ""),
                      ov.get("n_failed", ""), str(r.out_dir)])
-    return tabulate(rows, ["benchmark", "primary", "score", "n", "failed", "run directory"], tablefmt="simple",
-                    disable_numparse=True) + "\n"
+    head = ["benchmark", "primary", "score", "n", "failed", "run directory"]
+    return tabulate(rows, head, tablefmt="simple", disable_numparse=True) + "\n"

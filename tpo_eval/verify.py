@@ -23,8 +23,8 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class Finding:
-    """One check on one row. ``status`` is ``ok``, ``mismatch``, ``skipped`` (inputs not reported) or ``known``
-    (a mismatch the paper itself carries, listed in results/paper/errata.yaml: see :mod:`tpo_eval.errata`)."""
+    """One check on one row. ``status`` is ``ok``, ``mismatch``, ``skipped`` (inputs not reported) or
+    ``known`` (a mismatch the paper itself carries, listed in results/paper/errata.yaml; :mod:`.errata`)."""
 
     table: str
     check: str
@@ -177,7 +177,8 @@ def _order(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
     return out
 
 
-def format_report(results: Mapping[str, list[Finding]], verbose: bool = False, stale: Sequence[Any] = ()) -> str:
+def format_report(results: Mapping[str, list[Finding]], verbose: bool = False,
+                  stale: Sequence[Any] = ()) -> str:
     """Plain-text report: one header per table, every disagreeing (and, with ``verbose``, every) check; known
     errata are listed but do not fail, ``stale`` errata (ones that matched nothing) do."""
     lines = []
@@ -196,8 +197,8 @@ def format_report(results: Mapping[str, list[Finding]], verbose: bool = False, s
     total_known = sum(f.status == "known" for fs in results.values() for f in fs)
     tail = f"; {total_known} known published inconsistencies (errata)" if total_known else ""
     tail += f"; {len(stale)} stale erratum/errata" if stale else ""
-    lines.append(f"{'FAIL' if total_bad or stale else 'OK'}: {total_bad} disagreeing number(s) in {len(results)} "
-                 f"table(s){tail}")
+    verdict = "FAIL" if total_bad or stale else "OK"
+    lines.append(f"{verdict}: {total_bad} disagreeing number(s) in {len(results)} table(s){tail}")
     return "\n".join(lines) + "\n"
 
 

@@ -44,9 +44,10 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="tpo-eval")
-@click.option("--benchmarks-dir", "benchmarks_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of your own benchmark YAMLs (repeatable); a name found there overrides a shipped one. "
-                   "[env TPO_EVAL_BENCHMARKS, os.pathsep-separated]")
+@click.option("--benchmarks-dir", "benchmarks_dirs", multiple=True,
+              type=click.Path(exists=True, file_okay=False),
+              help="Folder of your own benchmark YAMLs (repeatable); a name found there overrides a shipped "
+                   "one. [env TPO_EVAL_BENCHMARKS, os.pathsep-separated]")
 def main(benchmarks_dirs: tuple[str, ...]) -> None:
     """Score video-MLLM checkpoints on MVBench, Charades-STA, QVHighlights, VideoMME, PerceptionTest and MMIU
     with each benchmark's official protocol, and put the numbers beside the TPO paper's tables.
@@ -61,4 +62,5 @@ def main(benchmarks_dirs: tuple[str, ...]) -> None:
     """
     if benchmarks_dirs:  # the one place benchmark discovery reads: tpo_eval.config.benchmark_paths
         old = [p for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
-        os.environ["TPO_EVAL_BENCHMARKS"] = os.pathsep.join([str(Path(d).resolve()) for d in benchmarks_dirs] + old)
+        mine = [str(Path(d).resolve()) for d in benchmarks_dirs]
+        os.environ["TPO_EVAL_BENCHMARKS"] = os.pathsep.join(mine + old)

@@ -35,9 +35,10 @@ from .options import keyed_data_options, split_tasks
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @click.option("--gen-kwargs", help="Generation settings, KEY=VALUE,… (e.g. max_new_tokens=64,temperature=0); "
               "checked against what the model adapter accepts and hashed into the run's settings.")
-@click.option("--log-samples", is_flag=True, help="Also write each sample's exact prompt and gold answer into its "
-              "prediction row (key `sample`).")
-def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ...], data_root: tuple[str, ...],
+@click.option("--log-samples", is_flag=True, help="Also write each sample's exact prompt and gold answer into "
+              "its prediction row (key `sample`).")
+def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ...],
+        data_root: tuple[str, ...],
         tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
         prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
         seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool, no_progress: bool,
@@ -82,7 +83,8 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
             raise ValueError("--tasks selects tasks of one benchmark; run the benchmarks separately")
         roots = {b: resolve_data_root(v) if v else None
                  for b, v in suite.keyed(data_root, names, "--data-root").items()}
-        anns = {b: Path(v) if v else None for b, v in suite.keyed(annotations, names, "--annotations").items()}
+        anns = {b: Path(v) if v else None
+                for b, v in suite.keyed(annotations, names, "--annotations").items()}
         gone = [f"{b}: {p}" for b, p in anns.items() if p is not None and not p.exists()]
         if gone:
             raise FileNotFoundError(f"--annotations path(s) not found: {'; '.join(gone)}")

@@ -1,5 +1,5 @@
-"""``tpo-eval verify``: recompute published aggregates and cross-checks; exit 1 when a number disagrees that is
-not a known published erratum (results/paper/errata.yaml), or when an erratum no longer occurs."""
+"""``tpo-eval verify``: recompute published aggregates and cross-checks; exit 1 when a number disagrees that
+is not a known published erratum (results/paper/errata.yaml), or when an erratum no longer occurs."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,8 @@ from .common import fail
 @click.option("--errata", "errata_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Known published inconsistencies to accept (default: errata.yaml beside the tables).")
 @click.option("--no-errata", is_flag=True, help="Accept nothing: every disagreement fails (a full audit).")
-def verify(names: tuple[str, ...], verbose: bool, as_json: bool, errata_path: Path | None, no_errata: bool) -> None:
+def verify(names: tuple[str, ...], verbose: bool, as_json: bool, errata_path: Path | None,
+           no_errata: bool) -> None:
     """Audit paper tables NAMES (default: every shipped table; a path to a table YAML works too).
 
     Each published aggregate (Avg, Overall, J&F, …) is recomputed from the row's per-task numbers with the
@@ -41,16 +42,17 @@ def verify(names: tuple[str, ...], verbose: bool, as_json: bool, errata_path: Pa
         results = verify_names(table_names)
         errata = []
         if not no_errata:
-            if errata_path is None:  # beside the first table audited (shipped tables: results/paper)
-                errata_path = Path(load_table(table_names[0]).path).with_name(ERRATA_FILE) if table_names else None
+            if errata_path is None and table_names:  # beside the first table audited (results/paper)
+                errata_path = Path(load_table(table_names[0]).path).with_name(ERRATA_FILE)
             errata = load_errata(errata_path) if errata_path else []
     except (TableError, KeyError) as e:
         fail(str(e.args[0]) if isinstance(e, KeyError) else str(e), e)
     audit = apply_errata(results, errata)
     if as_json:
         doc = {n: [f.as_dict() for f in fs] for n, fs in audit.results.items()}
-        click.echo(json.dumps(doc | {"_stale_errata": [e.describe() for e in audit.stale]} if audit.stale else doc,
-                              indent=1))
+        if audit.stale:
+            doc["_stale_errata"] = [e.describe() for e in audit.stale]  # type: ignore[list-item]
+        click.echo(json.dumps(doc, indent=1))
     else:
         click.echo(format_report(audit.results, verbose=verbose, stale=audit.stale), nl=False)
     sys.exit(1 if audit.failed else 0)

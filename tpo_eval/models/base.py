@@ -24,8 +24,8 @@ class VideoModel:
     name: ClassVar[str] = ""
     supports: ClassVar[frozenset[RequestKind]] = frozenset()
     needs_frames: ClassVar[bool] = True
-    # Generation settings this adapter honours (``--gen-kwargs``), name → type; anything else is refused before
-    # the model is loaded. They reach the adapter through ``set_generation`` (benchmark YAML values overridden).
+    # Generation settings this adapter honours (``--gen-kwargs``), name → type; anything else is refused
+    # before the model is loaded. They reach the adapter through ``set_generation`` (over the YAML's values).
     generation_keys: ClassVar[Mapping[str, type]] = MappingProxyType({})
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",

@@ -78,7 +78,7 @@ class Row:
     cite: str = ""
     notes: str = ""
     origin: str = "paper"  # "paper", or the run directories the row was read from
-    partial: str = ""  # why a run row does not cover the whole benchmark ("" = it does): rendered as a footnote
+    partial: str = ""  # why a run row does not cover the whole benchmark ("" = it does): a footnote
 
     def value(self, col: str) -> Optional[float]:
         c = self.cells.get(col)

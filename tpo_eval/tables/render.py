@@ -102,7 +102,8 @@ def render(table: PaperTable, fmt: str, baseline: Optional[str] = None, color: b
     if fmt == "latex":
         return _latex(table, body)
     headers = [table.model_label] + [f"{c.group} {c.label}".strip() for c in table.columns]
-    data = [[r.model + ("†" if r.partial else "")] + [cells[c.id] for c in table.columns] for r, cells in body]
+    data = [[r.model + ("†" if r.partial else "")] + [cells[c.id] for c in table.columns]
+            for r, cells in body]
     notes = "".join(f"\n{line}" for line in footnotes(table)) + ("\n" if footnotes(table) else "")
     align = ["left"] + ["center" if c.kind == "info" else "right" for c in table.columns]
     if fmt == "markdown":

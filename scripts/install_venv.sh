@@ -2,7 +2,7 @@
 # Creates .venv/ and installs everything the project needs, once. Re-runs install nothing unless
 # requirements/*, setup.cfg, setup.py or pyproject.toml changed (the stamp records their hash).
 # Quiet: pip's output goes to .venv/install.log; the terminal gets one line (or the log's tail on failure).
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap below also fires inside the pip() function
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 stamp_hash=$(cat requirements/*.txt setup.cfg setup.py pyproject.toml scripts/install_venv.sh | sha256sum | cut -c1-16)

@@ -126,8 +126,9 @@ def test_hf_data_root_resolves_a_local_snapshot_offline(tmp_path: Path, monkeypa
     assert resolve_data_root("/data/MVBench") == Path("/data/MVBench")
     with pytest.raises(ValueError, match="expected hf:OWNER/NAME"):
         resolve_data_root("hf:MVBench")
-    res = CliRunner().invoke(main, ["run", "mvbench", "--model", "mock:oracle", "--data-root", "hf:OpenGVLab/Nope"])
-    assert res.exit_code == 2 and res.stderr.startswith("error: no local snapshot of dataset OpenGVLab/Nope under ")
+    for cmd in (["run", "mvbench", "--model", "mock:oracle"], ["score", "mvbench", "--predictions", str(tmp_path)]):
+        res = CliRunner().invoke(main, cmd + ["--data-root", "hf:OpenGVLab/Nope"])
+        assert res.exit_code == 2 and res.stderr.startswith("error: no local snapshot of dataset OpenGVLab/Nope ")
 
 
 def test_data_root_from_the_environment_keeps_spaces(data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

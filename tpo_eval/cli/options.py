@@ -13,7 +13,8 @@ def data_options(f: F) -> F:
                      help="Annotation dir or file, overriding <data-root>/<layout.annotations> "
                           "(e.g. ../shared/data/mvbench).")(f)
     f = click.option("--data-root", type=click.Path(file_okay=False), envvar="TPO_EVAL_DATA_ROOT",
-                     help="Benchmark root as released (MVBench: json/ and video/). [env TPO_EVAL_DATA_ROOT]")(f)
+                     help="Benchmark root as released (MVBench: json/ and video/), or hf:OWNER/NAME (a local "
+                          "Hugging Face snapshot). [env TPO_EVAL_DATA_ROOT]")(f)
     f = click.option("--tasks", help="Comma-separated task names (default: all).")(f)
     return f
 

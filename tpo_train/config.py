@@ -20,12 +20,11 @@ from typing import Any, Literal, Mapping, Optional, Sequence
 
 import yaml
 
-from ._schema import _build, _read_yaml, apply_overrides, deep_merge
+from ._schema import CONFIG_DIR, _build, _read_yaml, apply_overrides, deep_merge
 
 __all__ = ["ConfigError", "TPOConfig", "load_config", "apply_overrides", "deep_merge", "shipped_configs",
            "resolve_config_path", "_read_yaml"]
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 Stage = Literal["stage1", "stage2", "stage3_tasks", "stage3"]
 

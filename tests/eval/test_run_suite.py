@@ -141,3 +141,17 @@ def test_data_root_from_the_environment_keeps_spaces(data, tmp_path: Path, monke
                                     "--limit", "1", "--out", str(tmp_path / "r"), "--no-progress", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["overall"]["micro"]["official/acc"] == 100.0
+
+
+def test_a_benchmark_failing_at_run_time_is_reported_and_the_others_still_run(data, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    (out / "charades_sta").mkdir(parents=True)  # holds predictions made with other settings: refused at run time
+    (out / "charades_sta" / "predictions.jsonl").write_text(json.dumps({"id": "test/0", "settings": "x"}) + "\n")
+    res = CliRunner().invoke(main, ["run", "charades_sta,mvbench", "--model", "mock:oracle", "--limit", "1",
+                                    "--skip-missing", "--out", str(out), "--no-progress",
+                                    *_args(data, "mvbench", "charades_sta")])
+    assert res.exit_code == 2
+    assert (out / "mvbench" / "results.json").is_file() and not (out / "charades_sta" / "results.json").exists()
+    rows = {ln.split()[0]: ln.split() for ln in res.stdout.splitlines()[2:]}
+    assert rows["charades_sta"][1:3] == ["FAILED", "SettingsMismatchError:"] and rows["mvbench"][2] == "10.00"
+    assert res.stderr.splitlines()[-1] == "error: 1 of 2 benchmark(s) failed: charades_sta (see above)"

@@ -124,12 +124,22 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
             **extra}
 
 
-def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None, model: Any = None
+             ) -> dict[str, Any]:
     """Run ``run.model`` on ``run.benchmark``; resumable; returns the results document (also written to
-    ``out_dir/results.json`` once every selected sample has a prediction)."""
+    ``out_dir/results.json`` once every selected sample has a prediction). ``model``: an adapter already
+    built by :func:`build_run_model` (several benchmarks share one), else the run builds its own."""
     from .runner import Runner
 
-    return Runner(run, on_sample=on_sample).run()
+    return Runner(run, on_sample=on_sample, model=model).run()
+
+
+def build_run_model(run: RunConfig) -> Any:
+    """The model adapter ``run`` asks for, as the runner builds it."""
+    from .models.base import build_model
+
+    return build_model(run.model, ckpt=run.ckpt, device=run.device, dtype=run.dtype, batch_size=run.batch_size,
+                       seed=run.seed, **dict(run.model_args))
 
 
 class CoverageError(ValueError):

@@ -33,8 +33,9 @@ class SettingsMismatchError(RuntimeError):
 
 
 class Runner:
-    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> None:
-        self.run_cfg, self.on_sample = run, on_sample
+    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None,
+                 model: Any = None) -> None:
+        self.run_cfg, self.on_sample, self.model = run, on_sample, model  # model: shared across benchmarks
         self.cfg = load_benchmark(run.benchmark)
         self.paths = DataPaths(run.data_root, run.annotations)
         self.family, self.samples = api.load_samples(self.cfg, self.paths, run.tasks, run.limit, run.subset,
@@ -68,9 +69,9 @@ class Runner:
     def run(self) -> dict[str, Any]:
         start = api.now()
         missing = self._preflight()
-        model = build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
-                            dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size, seed=self.run_cfg.seed,
-                            **dict(self.run_cfg.model_args))
+        model = self.model or build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
+                                          dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size,
+                                          seed=self.run_cfg.seed, **dict(self.run_cfg.model_args))
         if hasattr(model, "set_generation"):
             model.set_generation(dict(self.generation))
         if self.family.kind not in model.supports:
@@ -152,8 +153,8 @@ class Runner:
         if self.run_cfg.log_samples:
             self._prompts[s.id] = prompt
         return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
-                       choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed, question=s.question,
-                       media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
+                       choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed,
+                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}

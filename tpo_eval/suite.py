@@ -104,13 +104,17 @@ def preflight(runs: Mapping[str, RunConfig]) -> None:
 
 
 def run_suite(runs: Mapping[str, RunConfig]) -> list[SuiteResult]:
-    """Evaluate each benchmark in order; a failure is recorded (and printed) and the next one still runs."""
+    """Evaluate each benchmark in order with one model adapter; a failure is recorded (and printed) and the
+    next benchmark still runs."""
     import sys
 
-    out = []
+    from .api import build_run_model
+
+    out, model = [], None
     for b, rc in runs.items():
         try:
-            out.append(SuiteResult(b, rc.out_dir, evaluate(rc)))  # type: ignore[arg-type]
+            model = model or build_run_model(rc)  # loaded once, for every benchmark (as lmms-eval does)
+            out.append(SuiteResult(b, rc.out_dir, evaluate(rc, model=model)))  # type: ignore[arg-type]
         except Exception as e:  # noqa: BLE001 - reported in the summary and the exit code, never dropped
             print(f"[tpo-eval] {b}: failed: {e}", file=sys.stderr)
             why = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}"

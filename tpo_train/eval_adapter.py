@@ -47,7 +47,7 @@ class TPOModelAdapter(VideoModel):
         self.span_mode = str(self.kwargs.get("span_mode", "force"))
         if self.span_mode not in ("force", "generate"):
             raise ModelError(f"--model-arg span_mode={self.span_mode!r}: use force or generate")
-        self.max_new_tokens = int(self.kwargs.get("max_new_tokens", 0)) or None
+        self.max_new_tokens = self._max_new_tokens_arg = int(self.kwargs.get("max_new_tokens", 0)) or None
         import torch
 
         from .model import load_tpo_model, read_tpo_spec
@@ -65,8 +65,8 @@ class TPOModelAdapter(VideoModel):
             self.supports = frozenset({"mcq", "generate"})  # no head to answer spans with
 
     def set_generation(self, generation: dict[str, Any]) -> None:
-        if self.max_new_tokens is None and "max_new_tokens" in generation:
-            self.max_new_tokens = int(generation["max_new_tokens"])
+        # --model-arg max_new_tokens wins; else each benchmark's own (an adapter may serve several)
+        self.max_new_tokens = self._max_new_tokens_arg or int(generation.get("max_new_tokens", 0)) or None
 
     def fingerprint(self) -> dict[str, Any]:
         fp = super().fingerprint()

@@ -155,3 +155,33 @@ def test_a_benchmark_failing_at_run_time_is_reported_and_the_others_still_run(da
     rows = {ln.split()[0]: ln.split() for ln in res.stdout.splitlines()[2:]}
     assert rows["charades_sta"][1:3] == ["FAILED", "SettingsMismatchError:"] and rows["mvbench"][2] == "10.00"
     assert res.stderr.splitlines()[-1] == "error: 1 of 2 benchmark(s) failed: charades_sta (see above)"
+
+
+def test_several_benchmarks_share_one_model_adapter(data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tpo_eval.api as api
+    import tpo_eval.runner as runner
+
+    built = []
+    real = api.build_run_model
+    monkeypatch.setattr(api, "build_run_model", lambda rc: built.append(rc.benchmark) or real(rc))
+    monkeypatch.setattr(runner, "build_model", lambda *a, **k: pytest.fail("the runner built its own model"))
+    res = CliRunner().invoke(main, ["run", "mvbench,charades_sta", "--model", "mock:oracle", "--limit", "1",
+                                    "--skip-missing", "--out", str(tmp_path), "--no-progress",
+                                    *_args(data, "mvbench", "charades_sta")])
+    assert res.exit_code == 0, res.output
+    assert built == ["mvbench"]
+
+
+def test_a_shared_adapter_takes_each_benchmarks_max_new_tokens_unless_a_model_arg_fixes_it() -> None:
+    from types import SimpleNamespace
+
+    from tpo_eval.models.hf import HFVideoModel
+
+    m = SimpleNamespace(_max_new_tokens_arg=None, generation_keys=HFVideoModel.generation_keys)
+    HFVideoModel.set_generation(m, {"max_new_tokens": 50, "do_sample": False})
+    assert (m.max_new_tokens, m.gen_kwargs) == (50, {"do_sample": False})
+    HFVideoModel.set_generation(m, {"temperature": 0.5})  # the next benchmark: no max_new_tokens of its own
+    assert (m.max_new_tokens, m.gen_kwargs) == (None, {"temperature": 0.5})
+    m._max_new_tokens_arg = 8
+    HFVideoModel.set_generation(m, {"max_new_tokens": 50})
+    assert m.max_new_tokens == 8

@@ -36,7 +36,7 @@ class HFVideoModel(VideoModel):
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         trust = str(self.kwargs.get("trust_remote_code", "false")).lower() == "true"
-        self.max_new_tokens = int(self.kwargs.get("max_new_tokens", 0)) or None
+        self.max_new_tokens = self._max_new_tokens_arg = int(self.kwargs.get("max_new_tokens", 0)) or None
         self.processor = AutoProcessor.from_pretrained(p, local_files_only=True, trust_remote_code=trust)
         tok = getattr(self.processor, "tokenizer", None)
         if tok is not None:
@@ -47,8 +47,8 @@ class HFVideoModel(VideoModel):
         ).to(self.device).eval()
 
     def set_generation(self, generation: dict[str, Any]) -> None:
-        if self.max_new_tokens is None and "max_new_tokens" in generation:
-            self.max_new_tokens = int(generation["max_new_tokens"])
+        # --model-arg max_new_tokens wins; else each benchmark's own (an adapter may serve several)
+        self.max_new_tokens = self._max_new_tokens_arg or int(generation.get("max_new_tokens", 0)) or None
         # the rest go to generate() as given (greedy unless do_sample=true is asked for)
         self.gen_kwargs = {k: v for k, v in generation.items()
                            if k in self.generation_keys and k != "max_new_tokens"}

@@ -2,8 +2,8 @@
 
 Every benchmark is checked before the first model is built (names, tasks, where its data is), so a typo
 costs seconds, not a finished MVBench run. Each benchmark then runs as its own :func:`tpo_eval.api.evaluate`
-into its own run directory; a benchmark that fails at run time is recorded in the summary and the others
-still run.
+into its own run directory, all with one model adapter loaded once; a benchmark that fails at run time is
+recorded in the summary and the others still run.
 
 Run directories: ``--out DIR`` with one benchmark is DIR itself (as always); with several,
 ``DIR/<benchmark>``. Without ``--out`` each run goes to ``runs/<benchmark>-<model>-<time>`` (rerun with

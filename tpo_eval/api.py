@@ -44,6 +44,8 @@ class RunConfig:
     shard_count: int = 1
     model_args: Mapping[str, str] = field(default_factory=dict)
     progress: bool = True
+    gen_kwargs: Mapping[str, Any] = field(default_factory=dict)  # checked by models.base.check_gen_kwargs
+    log_samples: bool = False  # each prediction row also carries its prompt and gold answer (``sample``)
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,22 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
             **extra}
 
 
-def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None, model: Any = None
+             ) -> dict[str, Any]:
     """Run ``run.model`` on ``run.benchmark``; resumable; returns the results document (also written to
-    ``out_dir/results.json`` once every selected sample has a prediction)."""
+    ``out_dir/results.json`` once every selected sample has a prediction). ``model``: an adapter already
+    built by :func:`build_run_model` (several benchmarks share one), else the run builds its own."""
     from .runner import Runner
 
-    return Runner(run, on_sample=on_sample).run()
+    return Runner(run, on_sample=on_sample, model=model).run()
+
+
+def build_run_model(run: RunConfig) -> Any:
+    """The model adapter ``run`` asks for, as the runner builds it."""
+    from .models.base import build_model
+
+    return build_model(run.model, ckpt=run.ckpt, device=run.device, dtype=run.dtype, batch_size=run.batch_size,
+                       seed=run.seed, **dict(run.model_args))
 
 
 class CoverageError(ValueError):
@@ -186,6 +198,19 @@ def _scoring_samples(cfg: BenchmarkConfig, predictions: Path, paths: DataPaths, 
         if samples is not None:
             return family, [s for s in samples if tasks is None or s.task in tasks]
     return load_samples(cfg, paths, tasks)
+
+
+def sample_log(s: Sample, prompt: Any) -> dict[str, Any]:
+    """What ``--log-samples`` adds to a prediction row: the exact prompt sent (``None`` when the sample never
+    got one, e.g. a missing video) and the gold answer with what it means, so a failure reads without a rerun."""
+    gold: dict[str, Any] = {"target": s.target}
+    if s.choices:
+        gold["choices"] = list(s.choices)
+        if isinstance(s.target, int) and 0 <= s.target < len(s.choices):
+            gold["text"] = s.choices[s.target]
+    p = None if prompt is None else {"system": prompt.system, "user": prompt.user,
+                                     "assistant_prefix": prompt.assistant_prefix}
+    return {"question": s.question, "prompt": p, "gold": gold, "media": list(s.media.paths)}
 
 
 def prompt_hash(cfg: BenchmarkConfig, variant: Optional[str]) -> str:

@@ -14,8 +14,9 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK_DIR = REPO_ROOT / "benchmarks"
+from .resources import REPO_ROOT, data_dir
+
+BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data installed
 
 
 class ConfigError(ValueError):
@@ -91,8 +92,11 @@ _AGGREGATIONS = {"micro", "macro"}
 
 
 def benchmark_paths() -> dict[str, Path]:
-    """All benchmark YAMLs by name: ``benchmarks/*.yaml`` plus dirs in ``$TPO_EVAL_BENCHMARKS`` (os.pathsep list)."""
-    dirs = [BENCHMARK_DIR] + [Path(p) for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
+    """All benchmark YAMLs by name: the dirs in ``$TPO_EVAL_BENCHMARKS`` (os.pathsep list; ``tpo-eval
+    --benchmarks-dir`` sets it) first, so a user's YAML overrides a shipped one of the same name, then the
+    shipped ones."""
+    users = [Path(p) for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
+    dirs = users + [BENCHMARK_DIR]
     out: dict[str, Path] = {}
     for d in dirs:
         for p in sorted(d.glob("*.yaml")):

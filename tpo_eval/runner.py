@@ -33,8 +33,9 @@ class SettingsMismatchError(RuntimeError):
 
 
 class Runner:
-    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> None:
-        self.run_cfg, self.on_sample = run, on_sample
+    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None,
+                 model: Any = None) -> None:
+        self.run_cfg, self.on_sample, self.model = run, on_sample, model  # model: shared across benchmarks
         self.cfg = load_benchmark(run.benchmark)
         self.paths = DataPaths(run.data_root, run.annotations)
         self.family, self.samples = api.load_samples(self.cfg, self.paths, run.tasks, run.limit, run.subset,
@@ -44,6 +45,9 @@ class Runner:
             sampler["num_frames"] = run.num_frames
         self.sampler_spec = sampler
         self.prompt_hash = api.prompt_hash(self.cfg, run.prompt)
+        # --gen-kwargs override the benchmark's generation block; both are hashed into the settings
+        self.generation = {**self.cfg.generation, **dict(run.gen_kwargs)}
+        self._prompts: dict[str, Any] = {}  # --log-samples: each exact prompt, until its row is written
 
     # ---- setup ----------------------------------------------------------------------------------------------
     def _preflight(self) -> set[str]:
@@ -59,17 +63,17 @@ class Runner:
     def _settings(self, model_fp: dict[str, Any]) -> dict[str, Any]:
         return {"benchmark": self.cfg.name, "version": self.cfg.version, "prompt": self.run_cfg.prompt or
                 self.cfg.default_prompt, "prompt_hash": self.prompt_hash, "sampler": self.sampler_spec,
-                "generation": dict(self.cfg.generation), "model": model_fp}
+                "generation": dict(self.generation), "model": model_fp}
 
     # ---- main -----------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         start = api.now()
         missing = self._preflight()
-        model = build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
-                            dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size, seed=self.run_cfg.seed,
-                            **dict(self.run_cfg.model_args))
+        model = self.model or build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
+                                          dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size,
+                                          seed=self.run_cfg.seed, **dict(self.run_cfg.model_args))
         if hasattr(model, "set_generation"):
-            model.set_generation(dict(self.cfg.generation))
+            model.set_generation(dict(self.generation))
         if self.family.kind not in model.supports:
             raise ModelError(f"model {self.run_cfg.model!r} cannot answer {self.family.kind!r} requests "
                              f"({self.cfg.name}); it supports {sorted(model.supports)}")
@@ -145,10 +149,12 @@ class Runner:
         except (VideoDecodeError, OSError, ValueError) as e:
             print(f"[tpo-eval] {s.id}: {e}", file=sys.stderr)
             return RawOutput(s.id, error=f"decode failed: {e}")
-        return Request(sample_id=s.id, kind=self.family.kind, prompt=self.family.build_prompt(s, self.cfg,
-                       self.run_cfg.prompt, timestamps=tuple(ts)), frames=frames, timestamps=tuple(ts), choices=s.choices,
-                       duration=duration, reference=s.target, seed=self.run_cfg.seed, question=s.question,
-                       media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
+        prompt = self.family.build_prompt(s, self.cfg, self.run_cfg.prompt, timestamps=tuple(ts))
+        if self.run_cfg.log_samples:
+            self._prompts[s.id] = prompt
+        return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
+                       choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed,
+                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}
@@ -156,9 +162,12 @@ class Runner:
             a = self.family.extract(label, raw, s, self.cfg)
             sc = self.family.score_sample(label, a, s, raw.error is not None)
             answers[label], parsed[label], scores[label] = self.family.serialize_answer(a), sc.parsed, dict(sc.values)
-        return {"id": s.id, "task": s.task, "settings": shash, "prompt_hash": self.prompt_hash, "output": raw.text,
-                "windows": raw.windows, "saliency": raw.saliency, "error": raw.error, "answers": answers,
-                "parsed": parsed, "scores": scores}
+        row = {"id": s.id, "task": s.task, "settings": shash, "prompt_hash": self.prompt_hash,
+               "output": raw.text, "windows": raw.windows, "saliency": raw.saliency, "error": raw.error,
+               "answers": answers, "parsed": parsed, "scores": scores}
+        if self.run_cfg.log_samples:
+            row["sample"] = api.sample_log(s, self._prompts.pop(s.id, None))
+        return row
 
     def _finish(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], model_fp: dict[str, Any],
                 start: str, out: Optional[Path]) -> dict[str, Any]:

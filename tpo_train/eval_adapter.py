@@ -33,6 +33,7 @@ MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_fea
 class TPOModelAdapter(VideoModel):
     name = "tpo"
     supports = frozenset({"mcq", "generate", "span"})
+    generation_keys = {"max_new_tokens": int}  # greedy decoding only
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)
@@ -47,7 +48,7 @@ class TPOModelAdapter(VideoModel):
         self.span_mode = str(self.kwargs.get("span_mode", "force"))
         if self.span_mode not in ("force", "generate"):
             raise ModelError(f"--model-arg span_mode={self.span_mode!r}: use force or generate")
-        self.max_new_tokens = int(self.kwargs.get("max_new_tokens", 0)) or None
+        self.max_new_tokens = self._max_new_tokens_arg = int(self.kwargs.get("max_new_tokens", 0)) or None
         import torch
 
         from .model import load_tpo_model, read_tpo_spec
@@ -63,8 +64,8 @@ class TPOModelAdapter(VideoModel):
             self.features = _HeadFeatures(self.model, self.kwargs, ckpt)
 
     def set_generation(self, generation: dict[str, Any]) -> None:
-        if self.max_new_tokens is None and "max_new_tokens" in generation:
-            self.max_new_tokens = int(generation["max_new_tokens"])
+        # --model-arg max_new_tokens wins; else each benchmark's own (an adapter may serve several)
+        self.max_new_tokens = self._max_new_tokens_arg or int(generation.get("max_new_tokens", 0)) or None
 
     def fingerprint(self) -> dict[str, Any]:
         fp = super().fingerprint()

@@ -152,7 +152,9 @@ def test_run_row_merges_split_tasks_and_names_what_is_missing(tmp_path: Path) ->
     run = write_run(tmp_path / "mmiu", {"official/acc": outcomes}, benchmark="mmiu", predictions=False)
     row = run_row(t, [run], "r")
     assert row.value("casuality_reasoning") == 75.0  # (3 × 100 + 1 × 0) / 4, weighted by n_total
-    assert row.value("spot_the_diff") == 50.0 and row.value("overall") == 50.0  # macro over the 3 run tasks
+    # The run's Overall (macro over its 3 tasks) is not the paper's mean over 52: left empty, row marked partial.
+    assert row.value("spot_the_diff") == 50.0 and row.value("overall") is None
+    assert row.partial == "Overall not shown: 2 of 52 tasks"
     assert "VCor: run lacks tasks.visual_correspondence_blink['official/acc']" in row.notes
     with pytest.raises(TableError, match="this is a 'mmiu' run; table 'mvbench' has columns for mvbench"):
         run_row(load_table("mvbench"), [run], "r")
@@ -197,3 +199,36 @@ def test_parse_cell() -> None:
     assert parse_cell("7B", "info").text == "7B"
     with pytest.raises(ValueError, match="not a number"):
         parse_cell("7B")
+
+
+def _partial(doc_path: Path, **selection: object) -> None:
+    doc = json.loads(doc_path.read_text())
+    doc["provenance"] = {"selection": {"tasks": None, "limit": None, "subset": None, "subset_seed": 0, **selection}}
+    doc_path.write_text(json.dumps(doc))
+
+
+def test_partial_runs_are_footnoted_in_every_format_and_get_no_avg_from_a_task_subset(tmp_path: Path) -> None:
+    t = load_table("mvbench")
+    sub = _mvbench_run(tmp_path, 50.0, name="sub")
+    _partial(sub / "results.json", subset=20, subset_seed=3)
+    two = write_run(tmp_path / "two", {"official/acc": {"action_sequence": [1.0, 0.0], "action_count": [1.0, 1.0]}},
+                    predictions=False)
+    _partial(two / "results.json", tasks=["action_sequence", "action_count"])
+    rows = [run_row(t, [sub], "sub"), run_row(t, [two], "two"), run_row(t, [_mvbench_run(tmp_path, 50.0)], "full")]
+    assert rows[0].partial == "subset of 20 samples per task (seed 3)" and rows[0].value("avg") == 52.5
+    assert rows[1].partial == "2 selected task(s); Avg. not shown: 2 of 20 tasks" and rows[1].value("avg") is None
+    assert rows[1].value("action_count") == 100.0 and rows[2].partial == ""
+    tt = t.with_rows(rows)
+    md = render(tt, "markdown").splitlines()
+    assert md[-2:] == [
+        "† sub: partial run (subset of 20 samples per task (seed 3)); not comparable with full-benchmark numbers",
+        "† two: partial run (2 selected task(s); Avg. not shown: 2 of 20 tasks); not comparable with "
+        "full-benchmark numbers"]
+    assert any(x.startswith("| sub† ") for x in md) and any(x.startswith("| full ") for x in md)
+    assert any(x.startswith("| two† ") and x.split("|")[2].strip() == "–" for x in md)
+    tex = render(tt, "latex")
+    assert "\nsub$^\\dagger$ & 52.5 &" in tex and "\nfull & 52.5 &" in tex
+    assert ("\\par\\smallskip{\\footnotesize $^\\dagger$ two: partial run (2 selected task(s); Avg. not "
+            "shown: 2 of 20 tasks); not comparable with full-benchmark numbers\\par}\n\\end{table}\n") in tex
+    assert render(tt, "console").splitlines()[-1].startswith("† two: partial run")
+    assert "†" not in render(t, "markdown")  # paper rows are never partial

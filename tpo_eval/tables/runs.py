@@ -61,13 +61,38 @@ def run_value(doc: Mapping[str, Any], col: Column, default_metric: str) -> tuple
     return sum(w * float(tasks[n][metric]) for w, n in zip(weights, names)) / sum(weights), ""
 
 
+def partial_reason(doc: Mapping[str, Any]) -> str:
+    """Why a run does not cover its whole benchmark, in words ("" when it does): ``--limit``, ``--subset``, a
+    selection of tasks, or a re-score that left samples without a prediction (``--allow-partial``)."""
+    sel = (doc.get("provenance") or {}).get("selection") or {}
+    why = []
+    if sel.get("limit") is not None:
+        why.append(f"first {sel['limit']} samples per task")
+    if sel.get("subset") is not None:
+        why.append(f"subset of {sel['subset']} samples per task (seed {sel.get('subset_seed', 0)})")
+    if sel.get("tasks"):
+        why.append(f"{len(sel['tasks'])} selected task(s)")
+    cov = doc.get("coverage") or {}
+    if cov.get("n_missing"):
+        why.append(f"{cov.get('n_predicted')} of {cov.get('n_selected')} samples predicted")
+    return ", ".join(why)
+
+
 def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None) -> Row:
-    """One row from one or more run directories of the same model (each fills its benchmark's columns)."""
+    """One row from one or more run directories of the same model (each fills its benchmark's columns).
+
+    A run over part of a benchmark marks the row ``partial`` (a footnote when rendered), and an aggregate
+    column (Avg., Overall) whose inputs the runs do not all fill stays empty: an Avg. of 2 of 20 tasks is not
+    the paper's Avg."""
     cells: dict[str, Cell] = {c.id: Cell(text="") for c in table.columns}
     notes: list[str] = []
+    partial: list[str] = []
     for run in runs:
         doc = read_results(run)
         bench = doc["benchmark"]
+        why = partial_reason(doc)
+        if why:
+            partial.append(f"{bench}: {why}" if len(runs) > 1 else why)
         cols = [c for c in table.score_columns if column_benchmark(table, c) == bench]
         if not cols:
             have = sorted({column_benchmark(table, c) for c in table.score_columns})
@@ -80,8 +105,16 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
                 continue
             text = f"{v:.{table.decimals}f}"
             cells[col.id] = Cell(text=text, value=float(text))
+    for col in table.score_columns:
+        agg = col.aggregate
+        if agg is None or cells[col.id].value is None:
+            continue
+        have = sum(cells[c].value is not None for c in agg.of)
+        if have < len(agg.of):
+            cells[col.id] = Cell(text="")
+            partial.append(f"{col.label} not shown: {have} of {len(agg.of)} tasks")
     return Row(key=f"run:{label}", model=label, cells=cells, notes="; ".join(notes),
-               origin=", ".join(str(r) for r in runs))
+               origin=", ".join(str(r) for r in runs), partial="; ".join(partial))
 
 
 def parse_run_args(args: Sequence[str]) -> list[tuple[str, list[str]]]:

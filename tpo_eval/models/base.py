@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar, Optional, Sequence
+from typing import Any, ClassVar, Mapping, Optional, Sequence
 
 from ..types import RawOutput, Request, RequestKind
 
@@ -22,6 +22,8 @@ class VideoModel:
     name: ClassVar[str] = ""
     supports: ClassVar[frozenset[RequestKind]] = frozenset()
     needs_frames: ClassVar[bool] = True
+    # ``--model-arg`` keys the adapter reads; any other key is refused (a misspelling must not run the default).
+    model_args: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",
                  dtype: str = "float32", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
@@ -53,6 +55,21 @@ def checkpoint_hash(ckpt: str | Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def check_model_args(spec: str, args: Mapping[str, Any]) -> None:
+    """Refuse ``--model-arg`` keys the adapter does not read, with the closest known key."""
+    import difflib
+
+    from ..registries import MODELS
+
+    cls = MODELS.get(spec.partition(":")[0])
+    bad = sorted(set(args) - cls.model_args)
+    if bad:
+        hints = [f"{b!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(b, cls.model_args, 1))
+                             else "") for b in bad]
+        known = ", ".join(sorted(cls.model_args)) or "none"
+        raise ModelError(f"--model-arg {', '.join(hints)}: not an argument of --model {spec} (it takes: {known})")
 
 
 def build_model(spec: str, **kwargs: Any) -> VideoModel:

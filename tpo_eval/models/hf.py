@@ -21,6 +21,7 @@ _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 class HFVideoModel(VideoModel):
     name = "hf"
     supports = frozenset({"mcq", "multi_image", "generate", "span"})
+    model_args = frozenset({"trust_remote_code", "max_new_tokens"})
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)

@@ -22,6 +22,7 @@ from .base import ModelError, VideoModel
 class MockModel(VideoModel):
     name = "mock"
     supports = frozenset({"mcq", "span", "multi_image", "generate"})
+    model_args = frozenset({"script", "delay"})
 
     def __init__(self, variant: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant or "oracle", **kwargs)

@@ -28,6 +28,7 @@ _DTYPES = ("float32", "bfloat16", "float16")
 class TPOModelAdapter(VideoModel):
     name = "tpo"
     supports = frozenset({"mcq", "generate", "span"})
+    model_args = frozenset({"span_mode", "max_new_tokens", "base", "allow_bin"})
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)
@@ -45,6 +46,8 @@ class TPOModelAdapter(VideoModel):
 
         try:
             self.spec = read_tpo_spec(ckpt)
+            _refuse_pickled_base(Path(self.kwargs.get("base") or self.spec.base),
+                                 str(self.kwargs.get("allow_bin", "false")).lower() == "true")
             self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype))
         except (FileNotFoundError, ValueError) as e:
             raise ModelError(f"--ckpt {ckpt}: {e}") from e
@@ -111,3 +114,14 @@ class TPOModelAdapter(VideoModel):
             pred = self.model(batch).head_preds["temporal"]
         span = self.model.heads["temporal"].decode(pred, inputs)[0]
         return RawOutput(r.sample_id, windows=span.windows, saliency=span.saliency or None)  # MLP head: none
+
+
+def _refuse_pickled_base(base: Path, allowed: bool) -> None:
+    # A .bin file is a pickle: loading it runs whatever code it carries. Like ``hf`` (safetensors only), the base
+    # model must be safetensors unless the user vouches for the file.
+    if allowed or not base.is_dir() or any(base.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for p in base.glob("*.bin"))
+    if pickled:
+        raise ModelError(f"base model {base} has only pickled weights ({', '.join(pickled[:3])}); convert them to "
+                         "safetensors, or pass --model-arg allow_bin=true if you trust the file")

@@ -40,6 +40,12 @@ class TorchrunGroup:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    def gather(self, rows: dict) -> dict:
+        """Every rank's rows on rank 0 (``{}`` elsewhere)."""
+        parts: list = [None] * self.world if self.is_main else None  # type: ignore[assignment]
+        self.dist.gather_object(rows, parts, dst=0)
+        return {k: v for part in parts or [] for k, v in part.items()}
+
     def barrier(self) -> None:
         self.dist.barrier()
 

@@ -32,8 +32,6 @@ from .video.decode import VideoDecodeError, decode, load_images
 # pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
 _DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
 
-SettingsMismatchError = rundir.RunDirError  # kept for callers that catch the old name
-
 
 class Runner:
     def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> None:
@@ -121,11 +119,14 @@ class Runner:
             if lock:
                 lock.release()
         if group is not None:
-            group.barrier()  # every rank's rows are on disk
+            # After the loop only: without --out rank 0 collects the rows; with it they are all on disk now.
+            gathered = group.gather(done) if out is None else done
+            group.barrier()
             main = group.is_main
             group.close()
             if not main:
                 return {}
+            done = gathered
         return self._finish(done, settings, shash, model.fingerprint(), start, out)
 
     def _resume(self, out: Path, pred: Path, mine: list[Sample], shash: str, settings: dict[str, Any]
@@ -221,6 +222,11 @@ class Runner:
     def _finish(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
                 model_fp: dict[str, Any], start: str, out: Optional[Path]) -> dict[str, Any]:
         if out is None:
+            pending = [s.id for s in self.samples if s.id not in done]
+            if pending:
+                print(f"[tpo-eval] {len(pending)} sample(s) belong to other shards; without --out no results are "
+                      "written (pass --out to gather the shards)", file=sys.stderr)
+                return {}
             return self._document(done, settings, shash, model_fp, start, [])
         # Under the directory lock, from every shard's rows as they are now (not as they were at start), so
         # exactly the shard that completes the set writes results.json.

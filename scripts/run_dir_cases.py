@@ -218,7 +218,8 @@ def bad_samples(e: Env):
 
 
 def exit_codes(e: Env):
-    for name, extra, kw in [("--num-frames 0", ["--num-frames", "0"], {}), ("--num-frames -4", ["--num-frames", "-4"], {}),
+    for name, extra, kw in [("--num-frames 0", ["--num-frames", "0"], {}),
+                            ("--num-frames -4", ["--num-frames", "-4"], {}),
                             ("--limit -1", ["--limit", "-1"], {}),
                             ("misspelled --model-arg max_new_tokns=2", ["--model-arg", "max_new_tokns=2"], {}),
                             ("every sample failed (no videos)", ["--skip-missing"], {"root": e.tmp / "nothing"})]:
@@ -229,8 +230,8 @@ def exit_codes(e: Env):
     root = e.tmp / "ann"
     (root / "json").mkdir(parents=True)
     for name, content in [("zero samples ([] annotation)", b"[]"),
-                          ("non-UTF-8 annotation", json.dumps([item("c0.mp4", 0)]).encode().replace(b"question",
-                                                                                                   b"qu\xe9stion", 1)),
+                          ("non-UTF-8 annotation",
+                           json.dumps([item("c0.mp4", 0)]).encode().replace(b"question", b"qu\xe9stion", 1)),
                           ("question: 7 (not a string)", json.dumps([item("c0.mp4", 0) | {"question": 7}]).encode())]:
         (root / "json/action_count.json").write_bytes(content)
         shutil.copytree(e.root / "video", root / "video", dirs_exist_ok=True)

@@ -20,10 +20,6 @@ import time
 _TIMEOUT_S = float(os.environ.get("TPO_EVAL_DIST_TIMEOUT", 6 * 3600))
 
 
-def launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
-
-
 class TorchrunGroup:
     """The process group of a torchrun launch (``init`` once per process, before the model is built)."""
 

@@ -157,8 +157,9 @@ class Runner:
 
     def _run_doc(self, settings: dict[str, Any], shash: str) -> dict[str, Any]:
         rc = self.run_cfg
-        return {"benchmark": rc.benchmark, "data_root": str(rc.data_root) if rc.data_root else None,
-                "annotations": str(rc.annotations) if rc.annotations else None, "selection": {
+        absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731 - merge may run from another cwd
+        return {"benchmark": rc.benchmark, "data_root": absolute(rc.data_root),
+                "annotations": absolute(rc.annotations), "selection": {
                     "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit, "subset": rc.subset,
                     "subset_seed": rc.subset_seed},
                 "prompt": rc.prompt, "num_frames": rc.num_frames, "model": rc.model, "ckpt": rc.ckpt,

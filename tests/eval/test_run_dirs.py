@@ -83,7 +83,7 @@ def _rows(out):
     return [json.loads(x) for p in sorted(out.glob("predictions*.jsonl")) for x in p.read_text().splitlines()]
 
 
-# ---- 1. one writer per predictions file ----------------------------------------------------------------------
+# ---- 1. one writer per predictions file --------------------------------------------------------------------
 def test_second_writer_is_refused_and_a_killed_writer_does_not_block(data, tmp_path):
     out = tmp_path / "run"
     first = subprocess.Popen(_cli(data, out, "--model-arg", "delay=0.3"), stdout=subprocess.PIPE,
@@ -102,7 +102,7 @@ def test_second_writer_is_refused_and_a_killed_writer_does_not_block(data, tmp_p
     assert _comparable(json.loads(third.stdout)) == _comparable(evaluate(_cfg(data, tmp_path / "ref")))
 
 
-# ---- 2. torchrun and independent shards ------------------------------------------------------------------------
+# ---- 2. torchrun and independent shards --------------------------------------------------------------------
 def _torchrun(root, out, *extra):
     return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
             str(29500 + os.getpid() % 1000), "-m", "tpo_eval.cli"] + _cli(root, out, *extra)[3:]
@@ -147,7 +147,7 @@ def test_killing_the_torchrun_launcher_stops_its_workers(data, tmp_path):
     assert len(_rows(out)) == n < 10 and not (out / "results.json").exists()
 
 
-# ---- 3. resume keyed by content; score checks the whole directory ----------------------------------------------
+# ---- 3. resume keyed by content; score checks the whole directory ------------------------------------------
 def test_reordered_annotations_are_refused_not_mixed(data, tmp_path):
     ann = tmp_path / "json"
     shutil.copytree(data / "json", ann)
@@ -184,7 +184,7 @@ def test_score_refuses_mixed_settings_and_repeated_ids(data, tmp_path):
     assert r.exit_code == 2 and "has two predictions (predictions.jsonl and predictions.shard0-of2.jsonl)" in r.stderr
 
 
-# ---- 4. retrying failures ----------------------------------------------------------------------------------------
+# ---- 4. retrying failures ----------------------------------------------------------------------------------
 def test_failed_rows_are_kept_by_default_and_retried_on_request(data, tmp_path):
     root = tmp_path / "root"
     shutil.copytree(data, root)
@@ -207,7 +207,7 @@ def test_failed_rows_are_kept_by_default_and_retried_on_request(data, tmp_path):
     assert len(rows) == 6 and [r["id"] for r in rows].count("action_count/1") == 1
 
 
-# ---- 6. bad samples are counted failures with a reason -------------------------------------------------------------
+# ---- 6. bad samples are counted failures with a reason -----------------------------------------------------
 def test_bad_samples_become_counted_failures(tmp_path):
     root = tmp_path / "root"
     (root / "json").mkdir(parents=True)
@@ -248,7 +248,7 @@ def test_bad_samples_become_counted_failures(tmp_path):
     assert "fps inf is not a positive finite number" in errors["episodic_reasoning/0"]
 
 
-# ---- 8. exit codes and messages --------------------------------------------------------------------------------------
+# ---- 8. exit codes and messages ----------------------------------------------------------------------------
 def test_exit_codes_and_messages(data, tmp_path):
     base = ["run", "mvbench", "--model", "mock:oracle", "--data-root", str(data), "--annotations",
             str(data / "json"), "--tasks", "action_count", "--no-progress"]
@@ -259,14 +259,16 @@ def test_exit_codes_and_messages(data, tmp_path):
     r = inv(main, base + ["--model-arg", "max_new_tokns=2"])
     assert r.exit_code == 2 and "'max_new_tokns'" in r.stderr and "not an argument of --model mock:oracle" in r.stderr
     # every sample failed: results are written, the exit status says so
-    r = inv(main, base[:5] + [str(tmp_path / "nothing")] + base[6:] + ["--skip-missing", "--out", str(tmp_path / "f")])
+    no_videos = base[:5] + [str(tmp_path / "nothing")] + base[6:]
+    r = inv(main, no_videos + ["--skip-missing", "--out", str(tmp_path / "f")])
     assert r.exit_code == 1 and "every one of the 6 samples failed" in r.stderr
     old = os.umask(0o022)
     try:
-        assert inv(main, base + ["--out", str(tmp_path / "u")]).exit_code == 0
+        assert inv(main, base + ["--out", str(tmp_path / "u"), "--model-arg", "delay=0"]).exit_code == 0
     finally:
         os.umask(old)
     assert (tmp_path / "u" / "results.json").stat().st_mode & 0o777 == 0o644
+    assert json.loads((tmp_path / "u" / "results.json").read_text())["provenance"]["model_args"] == {"delay": "0"}
     ann = tmp_path / "json"
     ann.mkdir()
     (ann / "action_count.json").write_text("[]")

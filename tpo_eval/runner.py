@@ -88,20 +88,20 @@ class Runner:
         start = api.now()
         missing = self._preflight()
         group = TorchrunGroup() if self.run_cfg.distributed else None
-        model = self._build_model()
-        gen = self._settings(model.fingerprint())
-        shash = sha256_json(gen)[:16]
-        # The generation settings key the rows; the annotation content is checked per row by digest.
-        settings = {**gen, "annotations": set_digest(self.digests.items())}
         out = self.run_cfg.out_dir
         mine = shard(self.samples, self.run_cfg.shard_index, self.run_cfg.shard_count)
         writer = lock = None
         done: dict[str, dict[str, Any]] = {}
-        if out is not None:
+        if out is not None:  # before the model loads, so a second writer is refused at once
             pred = out / ("predictions.jsonl" if self.run_cfg.shard_count == 1 else
                           f"predictions.shard{self.run_cfg.shard_index}-of{self.run_cfg.shard_count}.jsonl")
             lock = rundir.predictions_lock(pred).acquire()
         try:
+            model = self._build_model()
+            gen = self._settings(model.fingerprint())
+            shash = sha256_json(gen)[:16]
+            # The generation settings key the rows; the annotation content is checked per row by digest.
+            settings = {**gen, "annotations": set_digest(self.digests.items())}
             if out is not None:
                 done = self._resume(out, pred, mine, shash, settings)
                 writer = PredictionWriter(pred)

@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from tpo_eval.api import RunConfig, evaluate
 from tpo_eval.cli import main
 from tpo_eval.families.base import AnnotationError
-from tpo_eval.rundir import RunDirError
 from tpo_eval.video.decode import write_index_frames, write_index_video
 
 TASKS = ("action_count", "action_localization")
@@ -86,9 +85,12 @@ def _rows(out):
 # ---- 1. one writer per predictions file --------------------------------------------------------------------
 def test_second_writer_is_refused_and_a_killed_writer_does_not_block(data, tmp_path):
     out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.json").write_text("{}")  # left by an earlier run: stale once new rows land
     first = subprocess.Popen(_cli(data, out, "--model-arg", "delay=0.3"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
     _wait_rows(out / "predictions.jsonl", 1, first)
+    assert not (out / "results.json").exists()
     second = CliRunner().invoke(main, _cli(data, out)[3:])
     assert second.exit_code == 2
     assert f"host {socket.gethostname()} pid {first.pid}" in second.stderr and "another run" in second.stderr
@@ -157,7 +159,7 @@ def test_reordered_annotations_are_refused_not_mixed(data, tmp_path):
     items = json.loads((ann / "action_count.json").read_text())
     (ann / "action_count.json").write_text(json.dumps(items[::-1]))
     (out / "results.json").unlink()
-    with pytest.raises(RunDirError, match="other annotation content.*first: action_count/0"):
+    with pytest.raises(RuntimeError, match="other annotation content.*first: action_count/0"):
         evaluate(RunConfig("mvbench", data_root=data, annotations=ann, out_dir=out, progress=False, limit=5, **cfg))
     r = CliRunner().invoke(main, ["score", "mvbench", "--predictions", str(out), "--data-root", str(data),
                                   "--annotations", str(ann), "--tasks", "action_count", "--allow-partial"])

@@ -23,7 +23,8 @@ class VideoModel:
     supports: ClassVar[frozenset[RequestKind]] = frozenset()
     needs_frames: ClassVar[bool] = True
     # ``--model-arg`` keys the adapter reads; any other key is refused (a misspelling must not run the default).
-    model_args: ClassVar[frozenset[str]] = frozenset()
+    # None: the adapter does not declare them (third-party adapters) and nothing is checked.
+    model_args: ClassVar[Optional[frozenset[str]]] = None
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",
                  dtype: str = "float32", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
@@ -64,6 +65,8 @@ def check_model_args(spec: str, args: Mapping[str, Any]) -> None:
     from ..registries import MODELS
 
     cls = MODELS.get(spec.partition(":")[0])
+    if cls.model_args is None:
+        return
     bad = sorted(set(args) - cls.model_args)
     if bad:
         hints = [f"{b!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(b, cls.model_args, 1))

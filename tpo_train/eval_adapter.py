@@ -27,13 +27,14 @@ from tpo_eval.models.base import ModelError, VideoModel
 from tpo_eval.types import RawOutput, Request
 
 _DTYPES = ("float32", "bfloat16", "float16")
-MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_features")
+MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_features", "allow_bin")
 
 
 class TPOModelAdapter(VideoModel):
     name = "tpo"
     supports = frozenset({"mcq", "generate", "span"})
     generation_keys = {"max_new_tokens": int}  # greedy decoding only
+    model_args = frozenset(MODEL_ARGS)
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)
@@ -55,6 +56,8 @@ class TPOModelAdapter(VideoModel):
 
         try:
             self.spec = read_tpo_spec(ckpt)
+            _refuse_pickled_base(Path(self.kwargs.get("base") or self.spec.base),
+                                 str(self.kwargs.get("allow_bin", "false")).lower() == "true")
             self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype))
         except (FileNotFoundError, ValueError) as e:
             raise ModelError(f"--ckpt {ckpt}: {e}") from e
@@ -167,3 +170,14 @@ def _need(value: str, what: str, r: Request) -> str:
     if not value:
         raise ValueError(f"{r.sample_id}: precomputed features need the annotation's {what}, which it lacks")
     return value
+
+
+def _refuse_pickled_base(base: Path, allowed: bool) -> None:
+    # A .bin file is a pickle: loading it runs whatever code it carries. Like ``hf`` (safetensors only), the base
+    # model must be safetensors unless the user vouches for the file.
+    if allowed or not base.is_dir() or any(base.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for p in base.glob("*.bin"))
+    if pickled:
+        raise ModelError(f"base model {base} has only pickled weights ({', '.join(pickled[:3])}); convert them to "
+                         "safetensors, or pass --model-arg allow_bin=true if you trust the file")

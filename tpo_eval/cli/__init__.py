@@ -16,6 +16,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attr, one-line help shown by `tpo-eval --help`)
     "run": ("tpo_eval.cli.run:run", "Evaluate a model on a benchmark (resumable)."),
     "score": ("tpo_eval.cli.score:score", "Score a predictions file made elsewhere, without a model."),
+    "merge": ("tpo_eval.cli.merge:merge", "Write results.json of a run directory from its shards' predictions."),
     "ls": ("tpo_eval.cli.ls:ls", "List benchmarks, task families, models, extractors, samplers."),
     "validate": ("tpo_eval.cli.ls:validate", "Validate benchmark configs; report every problem at once."),
     "export": ("tpo_eval.cli.export:export", "Write a run's predictions in a benchmark's official submission format."),

@@ -19,15 +19,15 @@ from .options import keyed_data_options, split_tasks
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Run directory (several benchmarks: OUT/<benchmark>); rerun into it to resume. "
                    "Default: runs/<benchmark>-<model>-<time>.")
-@click.option("--limit", type=int, help="First N samples of each task.")
-@click.option("--subset", type=int, help="Seeded, stable N samples per task (for fast CI gates).")
+@click.option("--limit", type=click.IntRange(min=1), help="First N samples of each task.")
+@click.option("--subset", type=click.IntRange(min=1), help="Seeded, stable N samples per task (for fast CI gates).")
 @click.option("--subset-seed", type=int, default=0, show_default=True)
 @click.option("--prompt", help="Prompt variant declared in the benchmark YAML (default: its default_prompt).")
-@click.option("--num-frames", type=int, help="Override the sampler's frame count.")
+@click.option("--num-frames", type=click.IntRange(min=1), help="Override the sampler's frame count.")
 @click.option("--skip-missing", is_flag=True, help="Record missing videos as failures instead of stopping.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 … (torchrun sets cuda:LOCAL_RANK).")
 @click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "bfloat16", "float16"]))
-@click.option("--batch-size", default=1, show_default=True, type=int)
+@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for mock:random and sampling models.")
 @click.option("--shard", help="I/N: this process runs shard I of N (default from torchrun's RANK/WORLD_SIZE).")
 @click.option("--model-arg", "model_args", multiple=True, help="KEY=VALUE passed to the adapter (repeatable).")
@@ -37,12 +37,14 @@ from .options import keyed_data_options, split_tasks
               "checked against what the model adapter accepts and hashed into the run's settings.")
 @click.option("--log-samples", is_flag=True, help="Also write each sample's exact prompt and gold answer into "
               "its prediction row (key `sample`).")
+@click.option("--retry-failed", is_flag=True, help="Re-run samples recorded with an error in OUT (fixed media, an "
+              "out-of-memory) and replace their rows; by default they are kept as failures.")
 def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ...],
         data_root: tuple[str, ...],
         tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
         prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
         seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool, no_progress: bool,
-        gen_kwargs: str | None, log_samples: bool) -> None:
+        gen_kwargs: str | None, log_samples: bool, retry_failed: bool) -> None:
     """Evaluate MODEL on BENCHMARK with the benchmark's official protocol.
 
     Before the first sample every video is checked and all missing ones are listed. Predictions are appended
@@ -98,7 +100,8 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
                      subset=subset, subset_seed=subset_seed, prompt=prompt, num_frames=num_frames,
                      skip_missing=skip_missing, device=device, dtype=dtype, batch_size=batch_size, seed=seed,
                      shard_index=idx, shard_count=cnt, model_args=margs, progress=not no_progress,
-                     gen_kwargs=gen, log_samples=log_samples)
+                     gen_kwargs=gen, log_samples=log_samples, retry_failed=retry_failed,
+                     distributed=shard is None and cnt > 1)
     runs = suite.configs(base, names, roots, anns, outs)
     if len(runs) > 1 or any(v.startswith("hf:") or "=hf:" in v for v in data_root):
         try:  # every benchmark checked before a model is built (and zipped media in a snapshot named)
@@ -116,6 +119,10 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
         if doc:
             print_results(doc, as_json)
             click.echo(f"results: {cfg.out_dir / 'results.json'}", err=True)  # type: ignore[operator]
+            n = doc.get("overall", {})
+            if n.get("n_total") and n.get("n_failed") == n["n_total"]:
+                fail(f"every one of the {n['n_total']} samples failed (see the messages above, or the 'error' field "
+                     "of the predictions rows)", code=1)
         return
     results = suite.run_suite(runs)
     for r in results:
@@ -134,5 +141,7 @@ def _shard(spec: str | None) -> tuple[int, int]:
             i, n = (int(x) for x in spec.split("/"))
         except ValueError:
             raise click.BadParameter(f"expected I/N, got {spec!r}", param_hint="--shard") from None
+        if not 0 <= i < n:
+            raise click.BadParameter(f"shard {i} of {n}: need 0 <= I < N", param_hint="--shard")
         return i, n
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))

@@ -27,6 +27,9 @@ class VideoModel:
     # Generation settings this adapter honours (``--gen-kwargs``), name → type; anything else is refused
     # before the model is loaded. They reach the adapter through ``set_generation`` (over the YAML's values).
     generation_keys: ClassVar[Mapping[str, type]] = MappingProxyType({})
+    # ``--model-arg`` keys the adapter reads; any other key is refused (a misspelling must not run the default).
+    # None: the adapter does not declare them (third-party adapters) and nothing is checked.
+    model_args: ClassVar[Optional[frozenset[str]]] = None
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",
                  dtype: str = "float32", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
@@ -58,6 +61,23 @@ def checkpoint_hash(ckpt: str | Path) -> str:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def check_model_args(spec: str, args: Mapping[str, Any]) -> None:
+    """Refuse ``--model-arg`` keys the adapter does not read, with the closest known key."""
+    import difflib
+
+    from ..registries import MODELS
+
+    cls = MODELS.get(spec.partition(":")[0])
+    if cls.model_args is None:
+        return
+    bad = sorted(set(args) - cls.model_args)
+    if bad:
+        hints = [f"{b!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(b, cls.model_args, 1))
+                             else "") for b in bad]
+        known = ", ".join(sorted(cls.model_args)) or "none"
+        raise ModelError(f"--model-arg {', '.join(hints)}: not an argument of --model {spec} (it takes: {known})")
 
 
 def build_model(spec: str, **kwargs: Any) -> VideoModel:

@@ -23,6 +23,7 @@ class HFVideoModel(VideoModel):
     supports = frozenset({"mcq", "multi_image", "generate", "span"})
     generation_keys = {"max_new_tokens": int, "do_sample": bool, "temperature": float, "top_p": float,
                        "top_k": int, "num_beams": int, "repetition_penalty": float}
+    model_args = frozenset({"trust_remote_code", "max_new_tokens"})
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)

@@ -1,6 +1,6 @@
 """How the two Charades-STA text extractors scale with answer length: time at 200 KB over time at 20 KB for
-adversarial answers (long whitespace and digit runs, many candidate numbers). Linear code gives ratios near 10;
-a quadratic one near 100. For contrast, the literal restatement of TimeChat's regex (the reference's own
+adversarial answers (long whitespace and digit runs, many candidate numbers). Linear code gives ratios near
+10; a quadratic one near 100. For contrast, the literal restatement of TimeChat's regex (the reference's own
 backtracking, tests/helpers/timechat_literal.py) is timed on digit runs of 250 and 500 characters.
 
 Timings are the best of --repeat runs; on a shared machine a single ratio can still be off by 2-3x.
@@ -59,7 +59,8 @@ def main() -> int:
             row += [f"{small * 1e3:16.2f}", f"{ratio:6.1f}"]
         print(f"{name:18s} {row[0]} {row[1]} {row[2]:>17s} {row[3]}")
     lit1, lit2 = (best(extract_time, "1" * n + " x", 1) for n in (250, 500))
-    print(f"\nliteral TimeChat regex on digit runs: 250 chars {lit1 * 1e3:.1f} ms, 500 chars {lit2 * 1e3:.1f} ms "
+    print(f"\nliteral TimeChat regex on digit runs: 250 chars {lit1 * 1e3:.1f} ms, "
+          f"500 chars {lit2 * 1e3:.1f} ms "
           f"(ratio {lit2 / lit1:.1f} for 2x the length; 4 = quadratic, 8 = cubic)")
     print(f"worst 200KB/20KB ratio of the harness's extractors: {worst:.1f} (10 = linear)")
     return 0

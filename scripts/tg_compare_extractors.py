@@ -48,7 +48,8 @@ def main() -> int:
     for name, doc in rows:
         m, ov = doc["overall"]["micro"], doc["overall"]
         vals = " | ".join(f"{m[f'{lb}/{k}']:.2f}" for lb in ("official", "lenient") for k in KEYS)
-        print(f"| {name} | {ov['n_total']} | {vals} | {ov['n_parsed']['official']} / {ov['n_parsed']['lenient']} |")
+        parsed = f"{ov['n_parsed']['official']} / {ov['n_parsed']['lenient']}"
+        print(f"| {name} | {ov['n_total']} | {vals} | {parsed} |")
     print(f"\nclip_end_to_duration: {a.clip} (results 'spans': {rows[-1][1]['spans']})")
     return 0
 

@@ -179,7 +179,8 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
     aggregation = tuple(_typed(errors, raw, "aggregation", list, "benchmark", default=["micro"]) or ())
     for a in aggregation:
         if a not in _AGGREGATIONS:
-            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit), or macro_released")
+            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit), "
+                          "or macro_released")
     tasks = _parse_tasks(errors, _typed(errors, raw, "tasks", list, "benchmark", required=True, default=[]) or [])
     layout = dict(_typed(errors, raw, "layout", dict, "benchmark", default={}) or {})
     _unknown(errors, layout, {"annotations", "media"}, "layout")

@@ -42,7 +42,8 @@ EXTRACTORS.add("letter_word", "tpo_eval.extract.videomme:letter_word",
 EXTRACTORS.add("mmiu_official", "tpo_eval.extract.mmiu:mmiu_official",
                "MMIU evaluate.py: a bare letter a-n after stripping .,() passes; else unparsed (or the judge)")
 EXTRACTORS.add("tg_timechat", "tpo_eval.tg.extract:span_timechat",
-               "temporal head windows when given, else TimeChat's extract_time on the text (Charades-STA reference)")
+               "temporal head windows when given, else TimeChat's extract_time on the text "
+               "(Charades-STA reference)")
 EXTRACTORS.add("tg_span", "tpo_eval.tg.extract:span_auto",
                "temporal head windows (+ saliency) when given, else the lenient span parser on the text")
 EXTRACTORS.add("tg_text", "tpo_eval.tg.extract:span_text",

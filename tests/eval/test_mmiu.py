@@ -63,8 +63,8 @@ def test_mean_over_tasks_and_micro_differ_both_exact(root):
     assert ov["macro"]["strict/acc"] == pytest.approx((50 + 0 + 100 * 5 / 6) / 3)
     assert ov["micro"]["strict/acc"] == pytest.approx(100 * 7 / 12)
     # The official evaluate_correct.py's Overall: the mean over the 4 released task directories, by hand:
-    # casuality_reasoning_var 2/3, casuality_reasoning_next_qa 0/1, spot_the_diff 0/2, jigsaw_puzzle_solving 6/6
-    # (official); strict: 2/3, 0/1, 0/2, 5/6.
+    # casuality_reasoning_var 2/3, casuality_reasoning_next_qa 0/1, spot_the_diff 0/2, jigsaw_puzzle_solving
+    # 6/6 (official); strict: 2/3, 0/1, 0/2, 5/6.
     assert ov["macro_released"]["official/acc"] == pytest.approx((200 / 3 + 0 + 0 + 100) / 4)  # 41.67
     assert ov["macro_released"]["strict/acc"] == pytest.approx((200 / 3 + 0 + 0 + 500 / 6) / 4)  # 37.5
     assert ov["macro_released"]["n_sources"] == 4
@@ -87,7 +87,8 @@ def test_judge_hook_is_off_unless_configured(root, tmp_path, monkeypatch):
     assert t["casuality_reasoning"]["n_excluded"] == {"official": 1, "strict": 0}
     assert ov["macro"]["official/acc"] == pytest.approx((200 / 3 + 50 + 100) / 3)
     assert ov["micro"]["official/acc"] == pytest.approx(100 * 9 / 11)
-    # Released directories: var 2/2 (its judge error is out of the denominator), next_qa 0/1, STD 1/2, JPS 6/6.
+    # Released directories: var 2/2 (its judge error is out of the denominator), next_qa 0/1, STD 1/2, JPS
+    # 6/6.
     assert ov["macro_released"]["official/acc"] == pytest.approx((100 + 0 + 50 + 100) / 4)
     assert t["casuality_reasoning"]["strict/acc"] == 50.0               # strict never asks the judge
 

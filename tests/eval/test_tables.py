@@ -161,11 +161,12 @@ def test_run_row_merges_split_tasks_and_names_what_is_missing(tmp_path: Path) ->
 def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers(tmp_path: Path) -> None:
     from tpo_eval.tables import run_rows
 
-    ch = write_run(tmp_path / "ch", {"official/R1@0.5": {"test": [1.0, 0.0]}, "lenient/R1@0.5": {"test": [1.0, 1.0]},
-                                     "official/R1@0.3": {"test": [1.0, 0.0]}, "lenient/R1@0.3": {"test": [1.0, 1.0]},
-                                     "official/R1@0.7": {"test": [0.0, 0.0]}, "lenient/R1@0.7": {"test": [1.0, 0.0]},
-                                     "official/mIoU": {"test": [0.5, 0.0]}, "lenient/mIoU": {"test": [0.5, 0.75]}},
-                   benchmark="charades_sta", predictions=False)
+    per_sample = {"official/R1@0.5": [1.0, 0.0], "lenient/R1@0.5": [1.0, 1.0],
+                  "official/R1@0.3": [1.0, 0.0], "lenient/R1@0.3": [1.0, 1.0],
+                  "official/R1@0.7": [0.0, 0.0], "lenient/R1@0.7": [1.0, 0.0],
+                  "official/mIoU": [0.5, 0.0], "lenient/mIoU": [0.5, 0.75]}
+    ch = write_run(tmp_path / "ch", {k: {"test": v} for k, v in per_sample.items()}, benchmark="charades_sta",
+                   predictions=False)
     main_row, lenient = run_rows(load_table("charades-zeroshot"), [ch], "r")
     assert [main_row.value(c) for c in ("r03", "r05", "r07", "miou")] == [50.0, 50.0, 0.0, 25.0]
     assert lenient.model == "r (lenient)" and [lenient.value(c) for c in ("r03", "r05", "r07", "miou")] == [

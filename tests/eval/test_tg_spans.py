@@ -1,6 +1,6 @@
 """The lenient span parser (``lenient`` beside Charades-STA's ``official``), IoU definitions and the span
-extractors. The parser's behaviour is the one it always had, minus clamping to the video, plus two fixes: frame
-words only in frame-index mode, and a timed range winning over an earlier bare "N to M"."""
+extractors. The parser's behaviour is the one it always had, minus clamping to the video, plus two fixes:
+frame words only in frame-index mode, and a timed range winning over an earlier bare "N to M"."""
 import pytest
 
 from tpo_eval.tg.extract import span_auto, span_text
@@ -32,12 +32,14 @@ CASES = [
     ("Photo of a tomato: it happens from 2 to 4.", 30.0, (2.0, 4.0)),
     # The first span in the text wins, whatever its form.
     ("from 5 to 9, not [20, 30]", 40.0, (5.0, 9.0)),
-    # Reversed spans are swapped; nothing is clamped to the video (the scorer may clip GT and predictions alike).
+    # Reversed spans are swapped; nothing is clamped to the video (the scorer may clip GT and predictions
+    # alike).
     ("27.0 - 23.0", 30.0, (23.0, 27.0)),
     ("25 - 40 seconds", 30.0, (25.0, 40.0)),
-    ("0:01:05 to 0:01:10", 30.0, (65.0, 70.0)),                          # entirely after the end: kept as said
+    ("0:01:05 to 0:01:10", 30.0, (65.0, 70.0)),                          # all past the end: kept as said
     ("12 - 18", None, (12.0, 18.0)),
-    # A range with a time unit or time context wins over an earlier bare "N to M"; between bare ones, the first.
+    # A range with a time unit or time context wins over an earlier bare "N to M"; between bare ones, the
+    # first.
     ("About 2 to 3 people are in the room; 24.3 - 30.4 seconds", 40.0, (24.3, 30.4)),
     ("2 to 3 people; it happens from 24.3 to 30.4", 40.0, (24.3, 30.4)),
     ("In 2 - 3 takes, [5, 9] s", 40.0, (5.0, 9.0)),                      # the unit after the bracket

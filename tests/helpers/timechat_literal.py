@@ -1,10 +1,12 @@
-"""A literal restatement of the TimeChat Charades-STA reference, used only as the oracle of differential tests.
+"""A literal restatement of the TimeChat Charades-STA reference, used only as the oracle of differential
+tests.
 
 It follows ``utils/format_tvg.py::extract_time`` and ``metrics/tvg/eval_tvg.py`` (RenShuhuai-Andy/TimeChat @
-c60b332) step by step with the same regular expressions, so it backtracks like the original (slow on adversarial
-inputs: the harness's own :mod:`tpo_eval.tg.timechat` is the linear-time version). Differences from the original
-are only where the original stops the whole script: a number ``float()`` cannot read (``"1..5"``) returns
-``None`` here (the harness counts that query as a miss), and a zero-width hull returns IoU 0.
+c60b332) step by step with the same regular expressions, so it backtracks like the original (slow on
+adversarial inputs: the harness's own :mod:`tpo_eval.tg.timechat` is the linear-time version). Differences
+from the original are only where the original stops the whole script: a number ``float()`` cannot read
+(``"1..5"``) returns ``None`` here (the harness counts that query as a miss), and a zero-width hull returns
+IoU 0.
 """
 from __future__ import annotations
 
@@ -60,8 +62,8 @@ def iou(gt: Sequence[float], pred: Sequence[float]) -> float:
 
 
 def score(gts: Sequence[Sequence[float]], preds: Sequence[Optional[list]]) -> dict[str, float]:
-    """R1@0.3/0.5/0.7 (``eval_tvg.py``: a hit when the first pair's IoU >= t, empty = miss, every GT query in the
-    denominator) and mIoU (mean IoU, as lmms-eval reports it), in percent."""
+    """R1@0.3/0.5/0.7 (``eval_tvg.py``: a hit when the first pair's IoU >= t, empty = miss, every GT query in
+    the denominator) and mIoU (mean IoU, as lmms-eval reports it), in percent."""
     ious = [iou(g, p[0]) if p else 0.0 for g, p in zip(gts, preds, strict=True)]
     n = len(gts)
     out = {f"R1@{t}": sum(i >= t for i in ious) * 100 / n for t in (0.3, 0.5, 0.7)}

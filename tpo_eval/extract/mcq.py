@@ -3,12 +3,12 @@
 ``mvbench_official`` reproduces the MVBench reference notebook: ``'(' + first line of the stripped output``, then
 the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the notebook's
 ``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is an
-unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:``, ``A -``, or a capital letter and a
-space: ``C boiling``), optionally followed by text that does not name a different option, or exactly one
-option's text, on the first line; everything else is unparsed. Two guards: a capital ``A`` or ``I`` followed by a
-space is an English word ("A man opens …", "I think …"), accepted only when the text after it is that option's
-own text; on a single-candidate item the letter is always "valid", so text after it must be the option's text
-("(A) something else" is unparsed).
+unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:``, ``A -``, or a capital letter
+and a space: ``C boiling``), optionally followed by text that does not name a different option, or exactly one
+option's text, on the first line; everything else is unparsed. Two guards: a capital ``A`` or ``I`` followed
+by a space is an English word ("A man opens …", "I think …"), accepted only when the text after it is that
+option's own text; on a single-candidate item the letter is always "valid", so text after it must be the
+option's text ("(A) something else" is unparsed).
 """
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def strict_index(text: str, choices: tuple[str, ...]) -> Optional[int]:
             if rest and rest in norm and not own and norm.count(rest) == 1:
                 return None
             if rest and not own and ((spaced and letter in _WORD_LETTERS) or len(choices) == 1):
-                return None  # "A man …" is an article; "(A) something else" on a one-option item names nothing
+                return None  # "A man …" is an article; "(A) something else" on a one-option item: no option
             return idx
     hits = [i for i, c in enumerate(norm) if c == _norm(t)]
     return hits[0] if len(hits) == 1 else None

@@ -141,8 +141,8 @@ class MMIUFamily(MultiTaskMCQFamily):
 
 def _with_released_mean(overall: dict[str, Any], sources: Mapping[str, Mapping[str, Any]], labels: list[str],
                         metrics: Sequence[str]) -> dict[str, Any]:
-    """``overall`` with ``macro_released``: per extractor, the mean over released tasks (source directories) of
-    their accuracies, skipping a source with nothing left in that extractor's denominator."""
+    """``overall`` with ``macro_released``: per extractor, the mean over released tasks (source directories)
+    of their accuracies, skipping a source with nothing left in that extractor's denominator."""
     released: dict[str, Any] = {}
     empty: dict[str, int] = {}
     for label in labels:

@@ -88,12 +88,13 @@ class TemporalGroundingFamily(TaskFamily):
         dur_path = path.parent / dur if dur else None
         if dur_path is not None and not dur_path.is_file():
             dur_path = None  # formats that carry durations (tvr, charades_json) do not need the file
+        clip = bool(cfg.options.get("clip_end_to_duration"))
         queries = charades.load_charades_sta(path, durations=dur_path, fmt=cfg.options.get("format", "auto"),
-                                             clip_end_to_duration=bool(cfg.options.get("clip_end_to_duration")))
+                                             clip_end_to_duration=clip)
         return [Sample(id=f"{task.name}/{q.index}", task=task.name, media=Media(paths=(str(media / f"{q.vid}{ext}"),)),
                        question=q.query, target=(q.start, q.end), duration=q.duration,
-                       meta=freeze_meta({"protocol": protocol, "qid": q.qid, "vid": q.vid, "clipped": q.clipped,
-                                         "clip_to_duration": bool(cfg.options.get("clip_end_to_duration"))}))
+                       meta=freeze_meta({"protocol": protocol, "qid": q.qid, "vid": q.vid,
+                                         "clipped": q.clipped, "clip_to_duration": clip}))
                 for q in queries]
 
     def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample],

@@ -82,13 +82,15 @@ def _vary(table: PaperTable, col: Column, default: str,
     return None if (spec, default) == before else (replace(col, run=spec), default)
 
 
-def run_rows(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None) -> list[Row]:
+def run_rows(table: PaperTable, runs: Sequence[str | Path], label: str,
+             metric: Optional[str] = None) -> list[Row]:
     """The run's row, then one row per ``run_variants`` entry of the table (e.g. Charades-STA's ``lenient``
     extractor beside ``official``, MMIU's ``macro_released`` overall beside the paper's)."""
     rows = [run_row(table, runs, label, metric)]
     for v in table.run_variants:
         row = run_row(table, runs, label, metric, v)
-        if row.notes or any(c.text for c in row.cells.values()):  # a variant for a benchmark not in these runs
+        # A variant for a benchmark these runs do not cover gives an empty row: leave it out.
+        if row.notes or any(c.text for c in row.cells.values()):
             rows.append(row)
     return rows
 

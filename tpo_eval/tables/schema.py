@@ -78,8 +78,8 @@ def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
 
 def _run_variants(raw: Any, errors: list[str]) -> tuple[dict[str, Any], ...]:
     """``[{name, benchmark, metric: {from: PREFIX, to: PREFIX}, overall: {from: AGG, to: AGG}}]``: every run
-    added to the table gets one more row per variant, reading the columns (of ``benchmark``, if given) the variant
-    changes (another extractor's metrics, another overall) and leaving the others empty."""
+    added to the table gets one more row per variant, reading the columns (of ``benchmark``, if given) the
+    variant changes (another extractor's metrics, another overall) and leaving the others empty."""
     out = []
     for i, v in enumerate(raw if isinstance(raw, list) else [raw]):
         where = f"run_variants[{i}]"
@@ -120,7 +120,8 @@ def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
         for k in sorted(set(run) - _RUN):
             errors.append(f"{where}: run has unknown key {k!r} (known: {', '.join(sorted(_RUN))})")
         if run.get("overall") not in _OVERALLS:
-            errors.append(f"{where}: run.overall must be micro, macro or macro_released, got {run.get('overall')!r}")
+            errors.append(f"{where}: run.overall must be micro, macro or macro_released, "
+                          f"got {run.get('overall')!r}")
         agg = c.get("aggregate")
         aggregate = None
         if agg is not None:

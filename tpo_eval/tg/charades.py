@@ -142,14 +142,14 @@ def load_charades_sta(path: str | Path, *, durations: Optional[str | Path] = Non
     if clip_end_to_duration:
         if any(x.duration is None for x in out):
             raise AnnotationError(p, None, "clip_end_to_duration needs durations (give a durations file)")
-        out = [replace(x, start=min(x.start, x.duration), end=x.duration, clipped=True)  # type: ignore[arg-type]
-               if x.end > x.duration else x for x in out]  # type: ignore[operator]
+        out = [replace(x, start=min(x.start, x.duration), end=x.duration,  # type: ignore[arg-type]
+                       clipped=True) if x.end > x.duration else x for x in out]  # type: ignore[operator]
     return out
 
 
 def clip_to_duration(span: Sequence[float], duration: Optional[float]) -> tuple[float, float]:
-    """``span`` with every time past the video's end moved to the end: what ``clip_end_to_duration`` does to the
-    ground truth, applied to a prediction so that both sides of the IoU are treated alike."""
+    """``span`` with every time past the video's end moved to the end: what ``clip_end_to_duration`` does to
+    the ground truth, applied to a prediction so that both sides of the IoU are treated alike."""
     if duration is None:
         return float(span[0]), float(span[1])
     return min(float(span[0]), duration), min(float(span[1]), duration)

@@ -2,8 +2,8 @@
 
 The extracted value is ``{"windows": [[start, end, score], ...], "saliency": [float, ...] or None}`` in seconds,
 in the order the model gave them (R1 uses the first). ``parsed`` is False when there is neither a window nor a
-saliency curve; such an answer scores 0 and stays in every denominator. Windows a temporal head gave are used as
-given (the official scorers take them so); only text is read differently:
+saliency curve; such an answer scores 0 and stays in every denominator. Windows a temporal head gave are used
+as given (the official scorers take them so); only text is read differently:
 
 * ``tg_timechat``: TimeChat's ``extract_time`` (:mod:`tpo_eval.tg.timechat`), the Charades-STA reference;
 * ``tg_span``: the lenient parser (:mod:`tpo_eval.tg.spans`);
@@ -22,12 +22,14 @@ from .timechat import extract_span
 Reader = Callable[[RawOutput, Sample, Optional[int], int], list[list[float]]]
 
 
-def _lenient(raw: RawOutput, sample: Sample, frame_count: Optional[int], frame_base: int) -> list[list[float]]:
+def _lenient(raw: RawOutput, sample: Sample, frame_count: Optional[int],
+             frame_base: int) -> list[list[float]]:
     span = parse_span(raw.text, sample.duration, frame_count=frame_count, frame_base=frame_base)
     return [] if span is None else [[span[0], span[1], 1.0]]
 
 
-def _timechat(raw: RawOutput, sample: Sample, frame_count: Optional[int], frame_base: int) -> list[list[float]]:
+def _timechat(raw: RawOutput, sample: Sample, frame_count: Optional[int],
+              frame_base: int) -> list[list[float]]:
     if frame_count is not None and (sample.duration is None or frame_count <= 0):
         raise ValueError("frame-index outputs need a positive frame_count and the video duration")
     span = extract_span(raw.text)
@@ -58,7 +60,8 @@ def span_timechat(raw: RawOutput, sample: Sample, *, frame_count: Optional[int] 
     return _head_or_text("tg_timechat", _timechat, raw, sample, frame_count, frame_base)
 
 
-def span_auto(raw: RawOutput, sample: Sample, *, frame_count: Optional[int] = None, frame_base: int = 1) -> Answer:
+def span_auto(raw: RawOutput, sample: Sample, *, frame_count: Optional[int] = None,
+              frame_base: int = 1) -> Answer:
     """A head's windows when the model gave any (``raw.windows`` not None), otherwise the lenient parse of the
     text; the saliency curve is passed through."""
     return _head_or_text("tg_span", _lenient, raw, sample, frame_count, frame_base)

@@ -17,16 +17,17 @@ A lone number, or two numbers with nothing saying they form a range, is *not* a 
 
 * a *timed* match beats a bare one: timed = a clock or labelled form, a time unit on either number
   (``s``, ``sec``, ``seconds``), or a time word shortly before it in the same clause (``happens``, ``occurs``,
-  ``starts``, ``ends``, ``begins``, ``time``, ``timestamp``, ``moment``, ``segment``, ``interval``, ``period``;
-  ``frame`` too in frame-index mode). So in "About 2 to 3 people …; 24.3 - 30.4 seconds" the second range wins;
+  ``starts``, ``ends``, ``begins``, ``time``, ``timestamp``, ``moment``, ``segment``, ``interval``,
+  ``period``; ``frame`` too in frame-index mode). So in "About 2 to 3 people …; 24.3 - 30.4 seconds" the
+  second range wins;
 * then the leftmost (``"from 5 to 9, not [20, 30]"`` is 5–9); then the more specific form.
 
-Numbers are seconds unless the benchmark says outputs are frame indices over N frames: then clock times are not
-read, ``frame 3 to frame 8`` is a range, and the two numbers are indices (``frame_base``, default 1 as in PLM)
-mapped to seconds through ``np.linspace(0, duration, N)``. In seconds mode a number after the word "frame" is never
-part of a span. A reversed span is swapped; nothing is clamped (clamping is a scoring option applied to ground
-truth and predictions alike, see :mod:`tpo_eval.families.temporal_grounding`). Every pattern runs in time linear
-in the answer's length (whitespace runs are matched possessively).
+Numbers are seconds unless the benchmark says outputs are frame indices over N frames: then clock times are
+not read, ``frame 3 to frame 8`` is a range, and the two numbers are indices (``frame_base``, default 1 as in
+PLM) mapped to seconds through ``np.linspace(0, duration, N)``. In seconds mode a number after the word
+"frame" is never part of a span. A reversed span is swapped; nothing is clamped (clamping is a scoring option
+applied to ground truth and predictions alike, see :mod:`tpo_eval.families.temporal_grounding`). Every pattern
+runs in time linear in the answer's length (whitespace runs are matched possessively).
 """
 from __future__ import annotations
 
@@ -53,8 +54,9 @@ def _patterns(frames: bool) -> tuple[tuple[str, re.Pattern[str]], ...]:
         ("bracket", r"[\[(]\s*+" + _NUM + _UNIT + r"\s*+,\s*+" + _NUM + _UNIT + r"\s*+[\])]"),
         ("between", r"\bbetween\s++" + _NUM + _UNIT + r"\s++and\s++" + _NUM),
         ("range", _LEFT + _NUM + _UNIT + r"\s*+" + _DASH + r"\s*+" + second + r"(?![\d:])"),
-        ("labelled", r"\bstart(?:s|ing)?" + _LABEL_WORD + r"(?:\s++(?:is|at|of|from))*+\s*+[:=]?\s*+" + _NUM + _UNIT
-         + r"[^\d]{0,40}?\bend(?:s|ing)?" + _LABEL_WORD + r"(?:\s++(?:is|at|of))*+\s*+[:=]?\s*+" + _NUM),
+        ("labelled", r"\bstart(?:s|ing)?" + _LABEL_WORD + r"(?:\s++(?:is|at|of|from))*+\s*+[:=]?\s*+" + _NUM
+         + _UNIT + r"[^\d]{0,40}?\bend(?:s|ing)?" + _LABEL_WORD + r"(?:\s++(?:is|at|of))*+\s*+[:=]?\s*+"
+         + _NUM),
         ("pair", r"\W*+" + _NUM + _UNIT + r"(?:\s++(?:[,;]\s*+)?|[,;]\s*+)" + _NUM + _UNIT + r"\W*+\Z"),
     )
     return tuple((name, re.compile(p, re.I)) for name, p in forms if not (frames and name == "clock"))
@@ -65,7 +67,8 @@ _ALWAYS_TIMED = ("clock", "labelled")
 _UNIT_INSIDE = re.compile(r"\d\s*+" + _UNIT_WORD, re.I)
 _UNIT_AFTER = re.compile(r"\s*+" + _UNIT_WORD, re.I)
 _CONTEXT = {f: re.compile(r"\b(?:happen|occur|start|begin|end|time|timestamp|moment|segment|interval|period"
-                          + (r"|frame" if f else "") + r")(?:s|ed|ing|red|ring)?\b", re.I) for f in (False, True)}
+                          + (r"|frame" if f else "") + r")(?:s|ed|ing|red|ring)?\b", re.I)
+            for f in (False, True)}
 _FRAME_BEFORE = re.compile(r"\bframes?\s*+(?:#|no\.?|number)?\s*+\Z", re.I)
 _CLAUSE_BREAK = re.compile(r"[;!?\n]")
 _LOOKBACK = 40

@@ -1,7 +1,8 @@
 """How the two Charades-STA text extractors scale with answer length: time at 20 KB over time at 10 KB for
 adversarial answers (long whitespace and digit runs, many candidate numbers). Linear code gives ratios near 2,
-a quadratic one near 4 (larger sizes mix in CPU-cache effects: from ~100 KB on, times jump once). For contrast, the literal restatement of TimeChat's regex (the reference's own
-backtracking, tests/helpers/timechat_literal.py) is timed on digit runs of 250 and 500 characters.
+a quadratic one near 4 (larger sizes mix in CPU-cache effects: from ~100 KB on, times jump once). For
+contrast, the literal restatement of TimeChat's regex (the reference's own backtracking,
+tests/helpers/timechat_literal.py) is timed on digit runs of 250 and 500 characters.
 
 Timings are the best CPU time of --repeat runs.
 

@@ -88,7 +88,7 @@ _TOP_KEYS = {"name", "version", "family", "description", "sampler", "prompts", "
 _TASK_KEYS = {"name", "annotation", "media_dir", "read_mode", "fps", "bound", "extra"}
 _PROMPT_KEYS = {"system", "template", "suffix", "assistant_prefix"}
 _READ_MODES = {"video", "frames", "images", "none"}
-_AGGREGATIONS = {"micro", "macro"}
+_AGGREGATIONS = {"micro", "macro", "macro_released"}  # macro_released: families that declare it (MMIU)
 
 
 def benchmark_paths() -> dict[str, Path]:
@@ -183,7 +183,8 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
     aggregation = tuple(_typed(errors, raw, "aggregation", list, "benchmark", default=["micro"]) or ())
     for a in aggregation:
         if a not in _AGGREGATIONS:
-            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit)")
+            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit), "
+                          "or macro_released")
     tasks = _parse_tasks(errors, _typed(errors, raw, "tasks", list, "benchmark", required=True, default=[]) or [])
     layout = dict(_typed(errors, raw, "layout", dict, "benchmark", default={}) or {})
     _unknown(errors, layout, {"annotations", "media"}, "layout")

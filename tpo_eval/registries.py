@@ -40,10 +40,13 @@ EXTRACTORS.add("letter_word", "tpo_eval.extract.videomme:letter_word",
                "first standalone capital A-D (\\b[A-D]\\b), lmms-eval PerceptionTest generation mode")
 EXTRACTORS.add("mmiu_official", "tpo_eval.extract.mmiu:mmiu_official",
                "MMIU evaluate.py: a bare letter a-n after stripping .,() passes; else unparsed (or the judge)")
+EXTRACTORS.add("tg_timechat", "tpo_eval.tg.extract:span_timechat",
+               "temporal head windows when given, else TimeChat's extract_time on the text "
+               "(Charades-STA reference)")
 EXTRACTORS.add("tg_span", "tpo_eval.tg.extract:span_auto",
-               "temporal head windows (+ saliency) when given, else the first explicit span in the text")
+               "temporal head windows (+ saliency) when given, else the lenient span parser on the text")
 EXTRACTORS.add("tg_text", "tpo_eval.tg.extract:span_text",
-               "the first explicit span in the text only, ignoring head windows")
+               "the lenient span parser on the text only, ignoring head windows")
 
 # Metrics (name → callable over per-sample values).
 METRICS.add("accuracy", "tpo_eval.metrics:accuracy", "percent of samples scored 1")

@@ -160,6 +160,33 @@ def test_run_row_merges_split_tasks_and_names_what_is_missing(tmp_path: Path) ->
         run_row(load_table("mvbench"), [run], "r")
 
 
+def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers(tmp_path: Path) -> None:
+    from tpo_eval.tables import run_rows
+
+    per_sample = {"official/R1@0.5": [1.0, 0.0], "lenient/R1@0.5": [1.0, 1.0],
+                  "official/R1@0.3": [1.0, 0.0], "lenient/R1@0.3": [1.0, 1.0],
+                  "official/R1@0.7": [0.0, 0.0], "lenient/R1@0.7": [1.0, 0.0],
+                  "official/mIoU": [0.5, 0.0], "lenient/mIoU": [0.5, 0.75]}
+    ch = write_run(tmp_path / "ch", {k: {"test": v} for k, v in per_sample.items()}, benchmark="charades_sta",
+                   predictions=False)
+    main_row, lenient = run_rows(load_table("charades-zeroshot"), [ch], "r")
+    assert [main_row.value(c) for c in ("r03", "r05", "r07", "miou")] == [50.0, 50.0, 0.0, 25.0]
+    assert lenient.model == "r (lenient)" and [lenient.value(c) for c in ("r03", "r05", "r07", "miou")] == [
+        100.0, 100.0, 50.0, 62.5]
+    mm = write_run(tmp_path / "mm", {"official/acc": {"casuality_reasoning_next_qa": [1.0, 1.0, 1.0],
+                                                      "casuality_reasoning_var": [0.0]}},
+                   benchmark="mmiu", predictions=False)
+    doc = json.loads((mm / "results.json").read_text())
+    doc["overall"]["macro_released"] = {"official/acc": 62.5}  # any number other than macro's
+    (mm / "results.json").write_text(json.dumps(doc))
+    main_row, released = run_rows(load_table("mmiu"), [mm], "r")
+    assert main_row.value("overall") == 50.0 and main_row.value("casuality_reasoning") == 75.0
+    assert released.model == "r (macro_released)" and released.value("overall") == 62.5
+    assert [c for c, cell in released.cells.items() if cell.text] == ["overall"]  # only the changed column
+    # A variant for a benchmark the runs do not cover adds no row (ablation-heads: an MVBench-only run).
+    assert len(run_rows(load_table("ablation-heads"), [_mvbench_run(tmp_path, 50.0)], "r")) == 1
+
+
 def test_runs_sharing_a_label_fill_one_row_via_the_cli(tmp_path: Path) -> None:
     mv = _mvbench_run(tmp_path, 50.0)
     vm = write_run(tmp_path / "vm", {"official/acc": {"short": [1.0, 0.0, 1.0, 1.0]}}, benchmark="videomme",

@@ -42,7 +42,8 @@ class Column:
     """One column. ``kind`` is ``score`` (ranked, deltas) or ``info`` (printed verbatim: LLM size, ✓ marks).
 
     ``run`` says where a run's value comes from: ``{"task": id}``, ``{"tasks": [...]}`` (merged, weighted by
-    ``n_total``) or ``{"overall": "micro"|"macro"}``, each with an optional ``metric`` (default: the table's).
+    ``n_total``) or ``{"overall": "micro"|"macro"|"macro_released"}``, each with an optional ``metric``
+    (default: the table's).
     """
 
     id: str
@@ -103,6 +104,7 @@ class PaperTable:
     checks: tuple[Mapping[str, Any], ...] = ()
     notes: str = ""
     model_label: str = "Model"
+    run_variants: tuple[Mapping[str, Any], ...] = ()  # extra rows per run (schema._run_variants)
     path: str = ""
 
     @property

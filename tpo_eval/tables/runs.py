@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import replace
 from typing import Any, Mapping, Optional, Sequence
 
 from .model import Cell, Column, PaperTable, Row, TableError
@@ -78,8 +79,43 @@ def partial_reason(doc: Mapping[str, Any]) -> str:
     return ", ".join(why)
 
 
-def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None) -> Row:
-    """One row from one or more run directories of the same model (each fills its benchmark's columns).
+def _vary(table: PaperTable, col: Column, default: str,
+          variant: Optional[Mapping[str, Any]]) -> Optional[tuple[Column, str]]:
+    """The column and default metric as ``variant`` reads them; None when the variant does not change it."""
+    if variant is None:
+        return col, default
+    if variant.get("benchmark") not in (None, column_benchmark(table, col)):
+        return None
+    spec = dict(col.run) or ({"overall": "micro"} if col.aggregate is not None else {"task": col.id})
+    before = (dict(spec), default)
+    m, o = variant.get("metric"), variant.get("overall")
+    if m:
+        if spec.get("metric", "").startswith(m["from"]):
+            spec["metric"] = m["to"] + spec["metric"][len(m["from"]):]
+        if default.startswith(m["from"]):
+            default = m["to"] + default[len(m["from"]):]
+    if o and spec.get("overall") == o["from"]:
+        spec["overall"] = o["to"]
+    return None if (spec, default) == before else (replace(col, run=spec), default)
+
+
+def run_rows(table: PaperTable, runs: Sequence[str | Path], label: str,
+             metric: Optional[str] = None) -> list[Row]:
+    """The run's row, then one row per ``run_variants`` entry of the table (e.g. Charades-STA's ``lenient``
+    extractor beside ``official``, MMIU's ``macro_released`` overall beside the paper's)."""
+    rows = [run_row(table, runs, label, metric)]
+    for v in table.run_variants:
+        row = run_row(table, runs, label, metric, v)
+        # A variant for a benchmark these runs do not cover gives an empty row: leave it out.
+        if row.notes or any(c.text for c in row.cells.values()):
+            rows.append(row)
+    return rows
+
+
+def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None,
+            variant: Optional[Mapping[str, Any]] = None) -> Row:
+    """One row from one or more run directories of the same model (each fills its benchmark's columns); with a
+    ``variant`` (see :func:`run_rows`), only the columns it changes are filled.
 
     A run over part of a benchmark marks the row ``partial`` (a footnote when rendered), and an aggregate
     column (Avg., Overall) whose inputs the runs do not all fill stays empty: an Avg. of 2 of 20 tasks is not
@@ -99,7 +135,10 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
             raise TableError(run, [f"this is a {bench!r} run; table {table.name!r} has columns for {', '.join(have)}"])
         for col in cols:
             default = metric or (table.metric if not col.benchmark or col.benchmark == table.benchmark else "")
-            v, why = run_value(doc, col, default)
+            varied = _vary(table, col, default, variant)
+            if varied is None:
+                continue
+            v, why = run_value(doc, *varied)
             if v is None:
                 notes.append(f"{col.label}: run lacks {why}")
                 continue
@@ -113,7 +152,8 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
         if have < len(agg.of):
             cells[col.id] = Cell(text="")
             partial.append(f"{col.label} not shown: {have} of {len(agg.of)} tasks")
-    return Row(key=f"run:{label}", model=label, cells=cells, notes="; ".join(notes),
+    name = label if variant is None else f"{label} ({variant['name']})"
+    return Row(key=f"run:{name}", model=name, cells=cells, notes="; ".join(notes),
                origin=", ".join(str(r) for r in runs), partial="; ".join(partial))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import grounding, questions, writers
 from .render import render
-from .world import plan_clip
+from .simulate import plan_clip
 
 VERSION = 1
 SPLITS = ("train", "heldout")

@@ -111,6 +111,10 @@ def generate_world(out_dir: str | Path, *, seed: int = 0, preset: str = "demo",
         if out.exists():
             out.rmdir()
         tmp.rename(out)
+    except OSError:
+        if (out / "world.json").is_file() and WorldManifest.read(out).settings_sha256 == digest:
+            return WorldManifest.read(out)  # built concurrently by another process: the same files
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dataclasses.replace(manifest, root=out)
@@ -134,6 +138,8 @@ def _build(root: Path, st: WorldSettings, log: Callable[[str], None]) -> WorldMa
                              st.size)
             r = render(clip)
             writers.media(root, clip, r, frames=train)
+            if (i + 1) % 64 == 0:
+                log(f"{split}: {i + 1}/{n} clips")
             durations[clip.vid] = clip.duration
             single = grounding.queries(clip)
             charades_q[split] += single

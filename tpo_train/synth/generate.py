@@ -100,8 +100,8 @@ def generate_world(out_dir: str | Path, *, seed: int = 0, preset: str = "demo",
         old = WorldManifest.read(out)
         if old.settings_sha256 == digest:
             return old
-        raise WorldError(f"{out} holds another world (seed {old.settings['seed']}, preset "
-                         f"{old.settings['preset']}); choose another --out or delete it")
+        raise WorldError(f"{out} holds another world (seed {old.settings['seed']}, preset {old.settings['preset']}, "
+                         f"settings {old.settings_sha256[:12]}, not {digest[:12]}); choose another --out or delete it")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise WorldError(f"{out} exists and is not a synthetic world (no world.json); choose an empty folder")
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")

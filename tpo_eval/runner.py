@@ -218,7 +218,8 @@ class Runner:
             self._prompts[s.id] = prompt
         return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
                        choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed,
-                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
+                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")),
+                       clip_length=s.meta.get("clip_length"))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}

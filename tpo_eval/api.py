@@ -44,6 +44,7 @@ class RunConfig:
     shard_count: int = 1
     model_args: Mapping[str, str] = field(default_factory=dict)
     progress: bool = True
+    decoder: str = "auto"  # video backend: auto (fastest correct, measured on this machine) or a backend name
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,16 @@ def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) 
     """Run ``run.model`` on ``run.benchmark``; resumable; returns the results document (also written to
     ``out_dir/results.json`` once every selected sample has a prediction)."""
     from .runner import Runner
+    from .video.decode import decoder_order, using_decoders
 
-    return Runner(run, on_sample=on_sample).run()
+    order = decoder_order(run.decoder)
+    runner = Runner(run, on_sample=on_sample)
+    # The backends that may decode a run's videos join its settings (hence the settings hash and provenance): a
+    # resume must not mix frames from another decoder. Frame-folder and image tasks never use them.
+    settings = runner._settings
+    runner._settings = lambda fp: {**settings(fp), "decoder": list(order)}  # type: ignore[method-assign]
+    with using_decoders(order):
+        return runner.run()
 
 
 class CoverageError(ValueError):

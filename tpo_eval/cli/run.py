@@ -28,12 +28,16 @@ from .options import data_options, split_tasks
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for mock:random and sampling models.")
 @click.option("--shard", help="I/N: this process runs shard I of N (default from torchrun's RANK/WORLD_SIZE).")
 @click.option("--model-arg", "model_args", multiple=True, help="KEY=VALUE passed to the adapter (repeatable).")
+@click.option("--decoder", default="auto", show_default=True,
+              type=click.Choice(["auto", "decord", "pyav", "torchcodec"]),
+              help="Video decoder; auto = the fastest backend that decodes exactly, measured once on this machine.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document as JSON instead of a table.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, data_root: str | None,
         tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
         prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
-        seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool, no_progress: bool) -> None:
+        seed: int, shard: str | None, model_args: tuple[str, ...], decoder: str, as_json: bool,
+        no_progress: bool) -> None:
     """Evaluate MODEL on BENCHMARK with the benchmark's official protocol.
 
     Before the first sample every video is checked and all missing ones are listed. Predictions are appended
@@ -64,7 +68,8 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, d
                     out_dir=Path(out_dir) if out_dir else None, tasks=split_tasks(tasks), limit=limit,
                     subset=subset, subset_seed=subset_seed, prompt=prompt, num_frames=num_frames,
                     skip_missing=skip_missing, device=device, dtype=dtype, batch_size=batch_size, seed=seed,
-                    shard_index=idx, shard_count=cnt, model_args=margs, progress=not no_progress)
+                    shard_index=idx, shard_count=cnt, model_args=margs, progress=not no_progress,
+                    decoder=decoder)
     try:
         doc = evaluate(cfg)
     except Exception as e:  # noqa: BLE001 - user-facing: one clear line, exit 2

@@ -80,7 +80,10 @@ def decoder_order(decoder: str = "auto") -> tuple[str, ...]:
     if decoder != "auto":
         from ..registries import DECODERS
 
-        DECODERS.get(decoder).check_installed()
+        try:
+            DECODERS.get(decoder).check_installed()
+        except ImportError as e:
+            raise ImportError(f"--decoder {decoder} is not usable here: {e}") from None
         return (decoder,)
     from .auto import ranking
 

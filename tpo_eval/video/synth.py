@@ -36,11 +36,13 @@ def read_index(frame: np.ndarray, size: int | None = None) -> int:
 
 
 def write_index_video(path: str | Path, n_frames: int, fps: float = 10.0, size: int = 64,
-                      codec: str = "mpeg4", options: dict | None = None) -> Path:
+                      codec: str = "mpeg4", options: dict | None = None, texture: bool = False) -> Path:
     """Write a video whose frame i shows :func:`index_frame` (i). Container from the suffix (.mp4/.webm/.avi/.mkv).
 
     Lossless variants for exact cross-decoder comparisons: ``codec="libx264rgb"`` (qp 0, RGB in the bitstream) and
     ``codec="ffv1"`` (RGB planes); every decoder's RGB output is then a pixel shuffle of the same data.
+    ``texture=True`` shrinks the pattern to the top-left quarter (read it with ``read_index(f, size // 2)``) and
+    fills the rest with colour noise shifting one pixel per frame, so every pixel differs from frame to frame.
     """
     import av
 
@@ -57,8 +59,13 @@ def write_index_video(path: str | Path, n_frames: int, fps: float = 10.0, size: 
         s.options = {**defaults, **(options or {})}
         if codec == "libvpx":
             s.bit_rate = 2_000_000
+        noise = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
         for i in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(index_frame(i, size), format="rgb24")
+            img = index_frame(i, size)
+            if texture:
+                img = np.roll(noise, i, axis=1)  # moving, so inter frames (P and B) carry real motion
+                img[:size // 2, :size // 2] = index_frame(i, size // 2)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             for pkt in s.encode(frame):
                 out.mux(pkt)
         for pkt in s.encode():

@@ -1,10 +1,11 @@
 """Decoder backends on long videos, measured on this machine.
 
-Generates once (cached in --dir, default ~/.cache/tpo-eval/bench) a 1-minute and a 20-minute 360p H.264 clip
-(25 fps, B-frames, a keyframe every 5 s, ≈0.8 Mb/s) whose frames spell their own index, then for every installed
-backend prints: seconds to open the file and sample 16 and 64 frames (segment midpoints, best of --repeats, page
-cache warm), whether the frames were exactly the requested ones, peak RSS (each backend × clip in its own process,
-so one backend's buffers never inflate another's figure) and the ratio to the fastest correct backend.
+Generates once (cached in --dir, default ~/.cache/tpo-eval/bench) a 1-minute and a 20-minute 360p H.264
+clip (25 fps, B-frames, a keyframe every 5 s, ≈0.8 Mb/s) whose frames spell their own index, then for every
+installed backend prints: seconds (wall and CPU) to open the file and sample 16 and 64 frames (segment
+midpoints, best of --repeats, page cache warm), whether the frames were exactly the requested ones, peak RSS
+(each backend × clip in its own process, so one backend's buffers never inflate another's figure) and the
+ratio to the fastest correct backend.
 
 Usage: python scripts/bench_decode.py [--dir DIR] [--minutes 1 20] [--repeats 3] [--save-auto]
   --save-auto   store the order measured on the longest clip as this machine's ``--decoder auto`` choice
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -49,15 +51,15 @@ def worker(backend: str, clip: Path, n_frames: int, repeats: int) -> dict:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out: dict = {"ok": True, "base_rss_mb": base / 1024}
     for num in COUNTS:
-        best = float("inf")
+        best, cpu = float("inf"), float("inf")
         for _ in range(repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = open_reader(backend, clip)
             idx = segment_midpoints(0, r.num_frames - 1, r.fps, num)
             frames = r.get(idx)
             r.close()
-            best = min(best, time.perf_counter() - t)
-        out[f"t{num}"] = best
+            best, cpu = min(best, time.perf_counter() - t), min(cpu, time.process_time() - c)
+        out[f"t{num}"], out[f"cpu{num}"] = best, cpu
         out["ok"] &= r.num_frames == n_frames and [read_index(f, MARK) for f in frames] == idx
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
@@ -82,8 +84,8 @@ def main() -> None:
         n = int(round(minutes * 60 * FPS))
         res = {}
         for b in a.backends:
-            p = subprocess.run([sys.executable, __file__, "--repeats", str(a.repeats), "--worker", b, str(clip),
-                                str(n)], capture_output=True, text=True)
+            cmd = [sys.executable, __file__, "--repeats", str(a.repeats), "--worker", b, str(clip), str(n)]
+            p = subprocess.run(cmd, capture_output=True, text=True)
             if p.returncode:
                 res[b] = {"error": (p.stderr.strip().splitlines() or ["failed"])[-1][:80]}
             else:
@@ -92,16 +94,19 @@ def main() -> None:
         fastest = min((res[b]["t16"] for b in ok), default=float("nan"))
         for b, r in res.items():
             if "error" in r:
-                rows.append([f"{minutes:g} min", b, "-", "-", "-", "-", "-", r["error"]])
+                rows.append([f"{minutes:g} min", b] + ["-"] * 7 + [r["error"]])
                 continue
-            rows.append([f"{minutes:g} min", b, f"{r['t16']:.3f}", f"{r['t64']:.3f}", f"{r['peak_rss_mb']:.0f}",
+            rows.append([f"{minutes:g} min", b, f"{r['t16']:.3f}", f"{r['t64']:.3f}", f"{r['cpu16']:.3f}",
+                         f"{r['cpu64']:.3f}", f"{r['peak_rss_mb']:.0f}",
                          f"{r['peak_rss_mb'] - r['base_rss_mb']:+.0f}", f"{r['t16'] / fastest:.2f}",
                          "exact" if r["ok"] else "WRONG FRAMES"])
         order = sorted(ok, key=lambda b: res[b]["t16"])
     from tabulate import tabulate
 
-    print(f"360p H.264, {FPS} fps, GOP {GOP}, B-frames; best of {a.repeats}; open + sample, page cache warm")
-    print(tabulate(rows, headers=["clip", "backend", "16 frames s", "64 frames s", "peak RSS MB",
+    print(f"360p H.264, {FPS} fps, GOP {GOP}, B-frames; best of {a.repeats}; open + sample, page cache warm; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (CPU seconds vary less with load)")
+    print(tabulate(rows, headers=["clip", "backend", "16 frames s", "64 frames s", "16 CPU s", "64 CPU s",
+                                  "peak RSS MB",
                                   "RSS over baseline", "16-frame ratio to fastest", "frames"]))
     print(f"auto order on the {a.minutes[-1]:g}-minute clip: {' > '.join(order) or '(none correct)'}")
     if a.save_auto and order:

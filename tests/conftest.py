@@ -32,8 +32,8 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _decoder_cache(tmp_path_factory: pytest.TempPathFactory):
-    """A private ``--decoder auto`` cache holding the static order, so runs never measure the machine's decoders
-    (tests/eval/test_decoders.py measures them on purpose) nor read or write the user's ~/.cache."""
+    """A private ``--decoder auto`` cache holding the static order, so runs never measure the machine's
+    decoders (tests/eval/test_decoders.py measures them on purpose) nor read or write the user's ~/.cache."""
     import os
 
     from tpo_eval.video import auto

@@ -131,8 +131,8 @@ def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) 
 
     order = decoder_order(run.decoder)
     runner = Runner(run, on_sample=on_sample)
-    # The backends that may decode a run's videos join its settings (hence the settings hash and provenance): a
-    # resume must not mix frames from another decoder. Frame-folder and image tasks never use them.
+    # The backends that may decode a run's videos join its settings (hence the settings hash and provenance):
+    # a resume must not mix frames from another decoder. Frame-folder and image tasks never use them.
     settings = runner._settings
     runner._settings = lambda fp: {**settings(fp), "decoder": list(order)}  # type: ignore[method-assign]
     with using_decoders(order):

@@ -57,7 +57,7 @@ SAMPLERS.add("linspace", "tpo_eval.video.sampling:linspace_indices",
              "np.linspace(first, last, N) rounded: includes both ends (lmms-eval load_video)")
 
 # Video decoder backends (tpo_eval.video; ``auto`` orders them by speed measured on the machine).
-DECODERS.add("decord", "tpo_eval.video.decord_reader:DecordReader", "decord 0.6 (reference pipelines' decoder)")
+DECODERS.add("decord", "tpo_eval.video.decord_reader:DecordReader", "decord (the reference pipelines' one)")
 DECODERS.add("pyav", "tpo_eval.video.pyav_reader:PyAVReader", "PyAV (bundled FFmpeg), seeking reader")
 DECODERS.add("torchcodec", "tpo_eval.video.torchcodec_reader:TorchCodecReader",
              "torchcodec (PyTorch's decoder; needs the system FFmpeg libraries)")

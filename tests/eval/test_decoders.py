@@ -1,4 +1,4 @@
-"""Decoder backends: one frame-exact contract, seek-only reads, the measured ``auto`` order, and runs recording it."""
+"""Decoder backends: one frame-exact contract, seek-only reads, the measured ``auto`` order, runs using it."""
 import json
 
 import numpy as np
@@ -31,12 +31,12 @@ def _installed():
 INSTALLED = _installed()
 # Unsorted, repeated, first and last frame, two in one GOP, one per GOP further on.
 IDX = [59, 3, 3, 17, 0, 58, 31, 12, 13]
-# Lossy clips: every backend must return the same frame (its index mark) and pixels within this tolerance of the
-# others (all three agree bit for bit here; colour conversion of 4:2:0 is where FFmpeg builds may differ).
+# Lossy clips: every backend must return the same frame (its index mark) and pixels within this tolerance of
+# the others (all three agree bit for bit here; colour conversion of 4:2:0 is where FFmpeg builds may differ).
 LOSSY_MAX, LOSSY_MEAN = 3, 0.5
 
-# RGB in the bitstream, so no colour conversion: every backend must return identical arrays. x264 drops B-frames
-# when lossless (qp 0), so a qp 1 clip adds them (decoding is deterministic; only conversion could differ).
+# RGB in the bitstream, so no colour conversion: every backend must return identical arrays. x264 drops
+# B-frames when lossless (qp 0), so a qp 1 clip adds them (decoding is deterministic; conversion is not).
 LOSSLESS = {"x264rgb_qp0.mp4": dict(codec="libx264rgb", options={"g": "10"}),
             "x264rgb_qp1_bframes.mp4": dict(codec="libx264rgb", options={"preset": "veryfast", "qp": "1",
                                                                          "bf": "2", "g": "10"}),
@@ -59,8 +59,8 @@ def _read_all(path, idx=IDX):
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     d = tmp_path_factory.mktemp("clips")
-    return {n: write_index_video(d / n, 60, fps=10, size=64, texture=True, **kw) for n, kw in {**LOSSLESS,
-                                                                                               **LOSSY}.items()}
+    specs = {**LOSSLESS, **LOSSY}
+    return {n: write_index_video(d / n, 60, fps=10, size=64, texture=True, **kw) for n, kw in specs.items()}
 
 
 def test_at_least_two_backends_are_compared():
@@ -90,8 +90,8 @@ def test_lossy_clips_agree_within_tolerance(clips, name):
 
 
 def test_pyav_reaches_sampled_frames_by_seeking_not_from_the_start(tmp_path):
-    # 40 s at 25 fps, keyframe every 25 frames, B-frames: 16 midpoints decode at most one GOP each, and far fewer
-    # frames than the 1000 a pass over the video would.
+    # 40 s at 25 fps, keyframe every 25 frames, B-frames: 16 midpoints decode at most one GOP each, and far
+    # fewer frames than the 1000 a pass over the video would.
     gop = 25
     p = write_bench_video(tmp_path / "long.mp4", 40, fps=25, width=128, height=64, gop=gop, mark=64)
     r = open_reader("pyav", p)

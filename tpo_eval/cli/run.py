@@ -30,7 +30,7 @@ from .options import data_options, split_tasks
 @click.option("--model-arg", "model_args", multiple=True, help="KEY=VALUE passed to the adapter (repeatable).")
 @click.option("--decoder", default="auto", show_default=True,
               type=click.Choice(["auto", "decord", "pyav", "torchcodec"]),
-              help="Video decoder; auto = the fastest backend that decodes exactly, measured once on this machine.")
+              help="Video decoder; auto = the fastest exact backend, measured once on this machine.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document as JSON instead of a table.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, data_root: str | None,

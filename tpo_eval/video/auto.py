@@ -2,8 +2,8 @@
 
 The measurement samples 16 segment midpoints (a real run's pattern) from a 20 s synthetic 360p H.264 clip with
 B-frames and a 5 s GOP, with every installed backend. A backend is *correct* when it returns exactly the
-requested frames (each frame spells its own index) with the true frame count; incorrect or failing backends are
-left out of the order. The result is cached per host and per decoder library versions in
+requested frames (each frame spells its own index) with the true frame count; incorrect or failing backends
+are left out of the order. The result is cached per host and per decoder library versions in
 ``$TPO_EVAL_CACHE/decoders.json`` (default ``~/.cache/tpo-eval``); ``scripts/bench_decode.py --save-auto`` can
 replace it with a measurement on long 360p clips.
 """
@@ -130,8 +130,9 @@ def measure(clip: Optional[Path] = None, num: int = 16, repeats: int = 3, mark: 
             ok = r.num_frames == truth and got == idx
             out[name] = {"ok": ok, "seconds": min(times), "median": statistics.median(times)}
             if not ok:
-                out[name]["error"] = f"wrong frames: {r.num_frames} frames (true {truth}), indices {got} ≠ {idx}"
+                out[name]["error"] = f"{r.num_frames} frames (true {truth}); got frames {got} for {idx}"
         except Exception as e:  # noqa: BLE001 - a missing or broken backend is reported, not raised
-            out[name] = {"ok": False, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"}
+            first = (str(e).splitlines() or [""])[0]
+            out[name] = {"ok": False, "error": f"{type(e).__name__}: {first}"}
     return out
 

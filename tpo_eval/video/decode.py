@@ -54,8 +54,8 @@ class Reader(Protocol):
 
 Sampler = Callable[[int, int, float], list[int]]  # (first, last, fps) -> indices
 
-# The backend order ``decode`` uses when not given one; ``evaluate`` sets it for a run (decode worker threads read
-# it, so it is process-wide rather than a context variable).
+# The backend order ``decode`` uses when not given one; ``evaluate`` sets it for a run (decode worker threads
+# read it, so it is process-wide rather than a context variable).
 _active: Optional[tuple[str, ...]] = None
 _lock = threading.Lock()
 
@@ -74,7 +74,7 @@ def using_decoders(order: Sequence[str]) -> Iterator[None]:
 
 
 def decoder_order(decoder: str = "auto") -> tuple[str, ...]:
-    """The backends ``decoder`` stands for: a named one alone (ImportError if missing), or the measured order."""
+    """The backends ``decoder`` stands for: a named one alone (ImportError if missing), or the auto order."""
     if decoder not in DECODER_CHOICES:
         raise ValueError(f"unknown decoder {decoder!r}; choose from {', '.join(DECODER_CHOICES)}")
     if decoder != "auto":
@@ -119,7 +119,7 @@ def decode(path: str | Path, mode: str, sampler: Sampler, fps: Optional[float] =
             n, rate = reader.num_frames, reader.fps
             if n <= 0:
                 raise VideoDecodeError(f"{p}: no frames")
-            idx = sampler(0, n - 1, rate)  # a bad bound is the sample's fault, not the backend's: it propagates
+            idx = sampler(0, n - 1, rate)  # a bad bound is the sample's fault, not the backend's: raise it
             try:
                 frames = reader.get(idx)
             except Exception as e:  # noqa: BLE001 - a file one backend cannot decode goes to the next one

@@ -8,8 +8,10 @@ import numpy as np
 
 
 def _import_decord():
-    try:  # PyAV first: decord loads its own FFmpeg with RTLD_GLOBAL, and a PyAV imported after it binds to those
-        import av  # noqa: F401  # symbols (encoding webm then fails with 'avcodec_open2 returned 22')
+    # PyAV first: decord loads its own FFmpeg with RTLD_GLOBAL, and a PyAV imported after it binds to those
+    # symbols (encoding webm then fails with 'avcodec_open2 returned 22').
+    try:
+        import av  # noqa: F401
     except ImportError:
         pass
     import decord

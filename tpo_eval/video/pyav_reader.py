@@ -2,9 +2,9 @@
 
 Opening demuxes the stream without decoding (packet timestamps and keyframe flags only), so frame ``i`` is the
 i-th smallest packet pts and its keyframe is known exactly. Reading sorted targets decodes forward from the
-keyframe before each target, and keeps decoding forward instead of seeking when the next target lies in the GOP
-already being decoded. Memory holds the sampled frames only; ``frames_decoded`` counts every decoded frame so
-tests can check that no read decodes more than one GOP per sampled frame.
+keyframe before each target, and keeps decoding forward instead of seeking when the next target lies in the
+GOP already being decoded. Memory holds the sampled frames only; ``frames_decoded`` counts every decoded
+frame so tests can check that no read decodes more than one GOP per sampled frame.
 """
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ class PyAVReader:
         return np.stack([got[self._pts[i]] for i in indices])
 
     def _seek(self, key: int, target: int):
-        """A decode generator starting at the keyframe ``key``; if the demuxer lands after ``target`` (imprecise
-        indexes in some containers), retry from earlier keyframes, finally from the start."""
+        """A decode generator starting at the keyframe ``key``; if the demuxer lands after ``target``
+        (imprecise indexes in some containers), retry from earlier keyframes, finally from the start."""
         k = bisect_right(self._keys, key) - 1
         while True:
             start = self._keys[k]

@@ -1,7 +1,7 @@
 """Synthetic videos whose frames spell their own index: tests, demo and the decode/runner benchmarks.
 
-Frame ``i`` carries :func:`index_frame` (i) (a 4×4 block pattern, robust to lossy codecs), so any decoder's output
-can be checked against the index it was asked for without trusting that decoder.
+Frame ``i`` carries :func:`index_frame` (i) (a 4×4 block pattern, robust to lossy codecs), so any decoder's
+output can be checked against the index it was asked for without trusting that decoder.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def index_frame(i: int, size: int = 64) -> np.ndarray:
 
 
 def read_index(frame: np.ndarray, size: int | None = None) -> int:
-    """Inverse of :func:`index_frame`; ``size`` is the pattern's side when it sits in a frame's top-left corner."""
+    """Inverse of :func:`index_frame`; ``size``: the pattern's side when it sits in a top-left corner."""
     size = size or frame.shape[0]
     b = size // _GRID
     val = 0
@@ -37,12 +37,12 @@ def read_index(frame: np.ndarray, size: int | None = None) -> int:
 
 def write_index_video(path: str | Path, n_frames: int, fps: float = 10.0, size: int = 64,
                       codec: str = "mpeg4", options: dict | None = None, texture: bool = False) -> Path:
-    """Write a video whose frame i shows :func:`index_frame` (i). Container from the suffix (.mp4/.webm/.avi/.mkv).
+    """Write a video whose frame i shows :func:`index_frame` (i); the container follows the suffix.
 
-    Lossless variants for exact cross-decoder comparisons: ``codec="libx264rgb"`` (qp 0, RGB in the bitstream) and
-    ``codec="ffv1"`` (RGB planes); every decoder's RGB output is then a pixel shuffle of the same data.
-    ``texture=True`` shrinks the pattern to the top-left quarter (read it with ``read_index(f, size // 2)``) and
-    fills the rest with colour noise shifting one pixel per frame, so every pixel differs from frame to frame.
+    Variants for exact cross-decoder comparisons: ``codec="libx264rgb"`` (qp 0 by default, RGB in the
+    bitstream) and ``codec="ffv1"`` (RGB planes); every decoder's RGB output is a pixel shuffle of one data.
+    ``texture=True`` shrinks the pattern to the top-left quarter (read it with ``read_index(f, size // 2)``)
+    and fills the rest with colour noise shifting one pixel per frame, so every pixel changes every frame.
     """
     import av
 
@@ -78,7 +78,7 @@ def write_bench_video(path: str | Path, seconds: float, fps: int = 25, width: in
     """A camera-like H.264 clip: a smooth texture panning under a frame-index mark in the top-left corner.
 
     libx264 ``superfast`` keeps B-frames (3) and a fixed keyframe interval of ``gop`` frames (5 s at 25 fps is
-    typical of streamed video); the panning texture gives P/B frames real motion to code, unlike a still pattern.
+    typical of streamed video); the panning texture gives P/B frames real motion to code.
     Frames are built directly in YUV 4:2:0 so generating a 20-minute clip costs encoding time only.
     """
     import av

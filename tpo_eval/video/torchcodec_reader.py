@@ -1,7 +1,7 @@
 """torchcodec backend (PyTorch's maintained decoder; loads the system FFmpeg 4–8 libraries).
 
-``seek_mode="exact"`` scans the packets on open, like the other backends, so frame counts and indices come from
-the content, not from header estimates; ``get_frames_at`` seeks to the keyframe before each frame.
+``seek_mode="exact"`` scans the packets on open, like the other backends, so frame counts and indices come
+from the content, not from header estimates; ``get_frames_at`` seeks to the keyframe before each frame.
 """
 from __future__ import annotations
 

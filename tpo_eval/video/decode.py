@@ -11,6 +11,7 @@ a backend that cannot open a file hands it to the next one. A named decoder is u
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from contextlib import contextmanager
@@ -117,8 +118,9 @@ def decode(path: str | Path, mode: str, sampler: Sampler, fps: Optional[float] =
             continue
         try:
             n, rate = reader.num_frames, reader.fps
-            if n <= 0:
-                raise VideoDecodeError(f"{p}: no frames")
+            if n <= 0 or not math.isfinite(rate) or rate <= 0:  # another backend may read the file better
+                errors.append(f"{name}: {n} frames at {rate} fps")
+                continue
             idx = sampler(0, n - 1, rate)  # a bad bound is the sample's fault, not the backend's: raise it
             try:
                 frames = reader.get(idx)

@@ -118,9 +118,12 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
         if str(p) not in digests:
             digests[str(p)] = sha256_file(p) if Path(p).is_file() else None
         ann[t] = {"path": str(p), "sha256": digests[str(p)]}
+    from .video.decode import active_decoders
+
+    order = active_decoders()  # set while evaluate() runs: the video backends in the order they were tried
     return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
             "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
-            **extra}
+            **({"decoder_order": list(order)} if order else {}), **extra}
 
 
 def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
@@ -131,10 +134,11 @@ def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) 
 
     order = decoder_order(run.decoder)
     runner = Runner(run, on_sample=on_sample)
-    # The backends that may decode a run's videos join its settings (hence the settings hash and provenance):
-    # a resume must not mix frames from another decoder. Frame-folder and image tasks never use them.
+    # The decoder choice joins the run's settings (hence the settings hash): a resume must not switch decoders.
+    # ``auto`` stays ``auto`` there, so a run resumes on a machine that ranks the backends differently (they
+    # return the same frames, tests/eval/test_decoders.py); the order actually used goes to provenance.
     settings = runner._settings
-    runner._settings = lambda fp: {**settings(fp), "decoder": list(order)}  # type: ignore[method-assign]
+    runner._settings = lambda fp: {**settings(fp), "decoder": run.decoder}  # type: ignore[method-assign]
     with using_decoders(order):
         return runner.run()
 

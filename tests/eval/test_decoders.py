@@ -145,9 +145,15 @@ def test_run_records_the_decoder_in_settings_and_refuses_mixing(tmp_path):
     write_videomme(tmp_path, videomme_rows(2, 1))
     out = tmp_path / "run"
     doc = evaluate(RunConfig("videomme", data_root=tmp_path, out_dir=out, progress=False, decoder="pyav"))
-    assert doc["overall"]["n_failed"] == 0 and doc["provenance"]["settings"]["decoder"] == ["pyav"]
+    prov = doc["provenance"]
+    assert doc["overall"]["n_failed"] == 0 and prov["settings"]["decoder"] == "pyav"
+    assert prov["decoder_order"] == ["pyav"]
     with pytest.raises(SettingsMismatchError):
         evaluate(RunConfig("videomme", data_root=tmp_path, out_dir=out, progress=False, decoder="decord"))
+    # auto: the choice is hashed, the measured order (here the tests' static one) is provenance.
+    doc = evaluate(RunConfig("videomme", data_root=tmp_path, out_dir=tmp_path / "auto", progress=False))
+    assert doc["provenance"]["settings"]["decoder"] == "auto"
+    assert doc["provenance"]["decoder_order"] == list(auto.BACKENDS)
     r = CliRunner().invoke(main, ["run", "videomme", "--data-root", str(tmp_path), "--model", "mock:oracle",
                                   "--decoder", "ffmpeg"])
     assert r.exit_code == 2 and "'ffmpeg' is not one of" in r.output

@@ -41,21 +41,24 @@ def fingerprint() -> str:
 
 def ranking(refresh: bool = False) -> list[str]:
     """Correct installed backends, fastest first (measured once per host and library versions)."""
-    key = fingerprint()
-    if not refresh and key in _memo:
-        return _memo[key]
-    path = cache_dir() / "decoders.json"
-    cached = _load(path)
-    entry = None if refresh else cached.get(key)
+    key, path = fingerprint(), cache_dir() / "decoders.json"
+    if not refresh and f"{path} {key}" in _memo:
+        return _memo[f"{path} {key}"]
+    entry = None if refresh else _load(path).get(key)
     if entry is None:
         print(f"[tpo-eval] measuring the video decoders once for this machine (cached in {path})",
               file=sys.stderr)
-        entry = {"order": order_from(measure()), "source": "auto probe", "measured_at": time.time()}
-        if not entry["order"]:  # nothing decodes the probe (no encoder to write it, or no backend): try all
-            entry["order"] = list(BACKENDS)
-        save(entry["order"], entry["source"], path)
-    _memo[key] = list(entry["order"])
-    return _memo[key]
+        order = order_from(measure())
+        if not order:  # nothing decodes the probe (no encoder to write it, or no backend): try all, uncached
+            order = list(BACKENDS)
+        else:
+            try:
+                save(order, "auto probe", path)
+            except OSError as e:  # a read-only home must not stop a run: use the order, measure next time
+                print(f"[tpo-eval] decoder order not cached ({e})", file=sys.stderr)
+        entry = {"order": order}
+    _memo[f"{path} {key}"] = list(entry["order"])
+    return list(entry["order"])
 
 
 def order_from(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -72,7 +75,7 @@ def save(order: Sequence[str], source: str, path: Optional[Path] = None) -> None
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     tmp.replace(path)
-    _memo.pop(fingerprint(), None)
+    _memo.pop(f"{path} {fingerprint()}", None)
 
 
 def _load(path: Path) -> dict[str, Any]:

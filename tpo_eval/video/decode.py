@@ -74,6 +74,11 @@ def using_decoders(order: Sequence[str]) -> Iterator[None]:
             _active = prev
 
 
+def active_decoders() -> Optional[tuple[str, ...]]:
+    """The order set by :func:`using_decoders`, if any (recorded in a run's provenance)."""
+    return _active
+
+
 def decoder_order(decoder: str = "auto") -> tuple[str, ...]:
     """The backends ``decoder`` stands for: a named one alone (ImportError if missing), or the auto order."""
     if decoder not in DECODER_CHOICES:

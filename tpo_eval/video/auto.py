@@ -9,6 +9,7 @@ replace it with a measurement on long 360p clips.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -28,6 +29,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TPO_EVAL_CACHE") or Path.home() / ".cache" / "tpo-eval")
 
 
+@functools.lru_cache(maxsize=1)
 def fingerprint() -> str:
     """What the measurement depends on: the host and the decoder libraries' versions."""
     vers = []
@@ -45,6 +47,9 @@ def ranking(refresh: bool = False) -> list[str]:
     if not refresh and f"{path} {key}" in _memo:
         return _memo[f"{path} {key}"]
     entry = None if refresh else _load(path).get(key)
+    if not (isinstance(entry, dict) and isinstance(entry.get("order"), list)
+            and set(entry["order"]) <= set(BACKENDS)):  # absent, or edited into something unusable
+        entry = None
     if entry is None:
         print(f"[tpo-eval] measuring the video decoders once for this machine (cached in {path})",
               file=sys.stderr)

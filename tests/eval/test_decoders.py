@@ -9,7 +9,7 @@ from tests.helpers.mcq_fixtures import videomme_rows, write_videomme
 from tpo_eval.api import RunConfig, evaluate
 from tpo_eval.cli import main
 from tpo_eval.registries import DECODERS
-from tpo_eval.runner import SettingsMismatchError
+from tpo_eval.rundir import RunDirError
 from tpo_eval.video import auto
 from tpo_eval.video.decode import (VideoDecodeError, decode, decoder_order, open_reader, read_index,
                                    using_decoders, write_index_video)
@@ -148,7 +148,7 @@ def test_run_records_the_decoder_in_settings_and_refuses_mixing(tmp_path):
     prov = doc["provenance"]
     assert doc["overall"]["n_failed"] == 0 and prov["settings"]["decoder"] == "pyav"
     assert prov["decoder_order"] == ["pyav"]
-    with pytest.raises(SettingsMismatchError):
+    with pytest.raises(RunDirError, match="other settings"):
         evaluate(RunConfig("videomme", data_root=tmp_path, out_dir=out, progress=False, decoder="decord"))
     # auto: the choice is hashed, the measured order (here the tests' static one) is provenance.
     doc = evaluate(RunConfig("videomme", data_root=tmp_path, out_dir=tmp_path / "auto", progress=False))

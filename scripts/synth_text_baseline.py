@@ -12,61 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-DIM = 2 ** 14
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _features(question: str, option: str) -> np.ndarray:
-    x = np.zeros(DIM, np.float32)
-    ow = _words(option)
-    keys = [f"o:{w}" for w in ow] + [f"o:{option.lower()}"] + [f"q:{q}|o:{w}" for q in set(_words(question))
-                                                                for w in ow]
-    for k in keys:
-        x[zlib.crc32(k.encode()) % DIM] = 1.0
-    return x
-
-
-def _load(root: Path, split: str) -> list[dict]:
-    items = []
-    for f in sorted((root / "mcq" / split).glob("*.json")):
-        for it in json.loads(f.read_text(encoding="utf-8")):
-            items.append({**it, "task": f.stem})
-    return items
-
-
-def _design(items: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.stack([_features(it["question"], c) for it in items for c in it["candidates"]])
-    y = np.array([float(c == it["answer"]) for it in items for c in it["candidates"]], np.float32)
-    return x, y
-
-
-def fit(items: list[dict], epochs: int, lr: float = 0.5, l2: float = 1e-4) -> np.ndarray:
-    x, y = _design(items)
-    w = np.zeros(DIM, np.float32)
-    for _ in range(epochs):  # full-batch gradient descent on the logistic loss
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        w -= lr * (x.T @ (p - y) / len(y) + l2 * w)
-    return w
-
-
-def accuracy(items: list[dict], w: np.ndarray) -> dict[str, float]:
-    hits: dict[str, list[bool]] = {}
-    for it in items:
-        scores = [float(_features(it["question"], c) @ w) for c in it["candidates"]]
-        hits.setdefault(it["task"], []).append(it["candidates"][int(np.argmax(scores))] == it["answer"])
-    out = {t: round(100.0 * float(np.mean(h)), 2) for t, h in sorted(hits.items())}
-    out["overall (micro)"] = round(100.0 * float(np.mean([v for h in hits.values() for v in h])), 2)
-    out["overall (macro)"] = round(float(np.mean([out[t] for t in hits])), 2)
-    return out
+from tpo_train.synth.baselines import accuracy, choose, fit, load_mcq
 
 
 def random_span_r1(root: Path, seed: int = 0, draws: int = 200) -> float:
@@ -92,10 +42,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    train, heldout = _load(args.world, "train"), _load(args.world, "heldout")
+    train, heldout = load_mcq(args.world, "train"), load_mcq(args.world, "heldout")
     w = fit(train, args.epochs)
     manifest = json.loads((args.world / "world.json").read_text())
-    doc = {"mcq_chance": 25.0, "text_only_train": accuracy(train, w), "text_only_heldout": accuracy(heldout, w),
+    doc = {"mcq_chance": 25.0, "text_only_train": accuracy(train, choose(train, w)),
+           "text_only_heldout": accuracy(heldout, choose(heldout, w)),
            "n_train": len(train), "n_heldout": len(heldout),
            "grounding_random_span_heldout_R1@0.5": random_span_r1(args.world),
            "grounding_constant_span": manifest["baselines"]["constant_span"]}

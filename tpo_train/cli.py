@@ -93,7 +93,7 @@ def run(config: str, overrides: tuple[str, ...], local_rank: int | None) -> None
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write the world to.")
 @click.option("--seed", default=0, show_default=True, type=int, help="World seed (same seed: same files).")
 @click.option("--preset", default="demo", show_default=True, type=click.Choice(["demo", "tiny"]),
-              help="demo: 256 train + 96 held-out clips, 64 px x 32 frames at 4 fps; tiny: 16 + 16 clips, "
+              help="demo: 1024 train + 96 held-out clips, 64 px x 32 frames at 4 fps; tiny: 16 + 16 clips, "
               "48 px x 16 frames (tests, CI).")
 def synth(out: str, seed: int, preset: str) -> None:
     """Generate the synthetic video world (videos + benchmark and training annotations); a rerun with the same

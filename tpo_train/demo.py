@@ -31,7 +31,9 @@ CHAINS: dict[str, tuple[str, ...]] = {
     "qvh_only": ("tpo:1", "demo_qvh_only_stage2", "demo_qvh_only_stage3"),
 }
 LABELS = {"tpo": "TPO (stages 1-3)", "conversation_only": "Conversation only", "textualized": "Textualized tasks",
-          "mlp_head": "MLP temporal head", "qvh_only": "QVHighlights only", "random": "Random (mock)"}
+          "mlp_head": "MLP temporal head", "qvh_only": "QVHighlights only", "text_only": "Text only (no video)",
+          "constant_span": "Best constant span", "random": "Random"}
+BASELINES = ("text_only", "constant_span", "random")  # no training, no video
 BENCHMARKS = ("synth_charades", "synth_qvh", "synth_mcq")
 #: per preset: world preset and overrides applied to every stage (the CI variant trains a few steps only)
 PRESETS: dict[str, dict] = {
@@ -119,16 +121,29 @@ class Demo:
         return final
 
     def score(self, model: str, ckpt: Optional[Path]) -> dict[str, Path]:
-        runs = {}
-        for bench in BENCHMARKS:
-            out = self.out / "eval" / model / bench
-            if ckpt is None:
-                args = ["--model", "mock:random"]
+        """``tpo-eval run`` of one model on the held-out benchmarks it answers (a trained checkpoint: all three;
+        the no-video baselines: the benchmarks their answer script covers)."""
+        from .synth import baselines
+
+        if ckpt is not None:
+            plan = {b: ["--model", "tpo", "--ckpt", str(ckpt), *PRESETS[self.preset]["eval"]] for b in BENCHMARKS}
+        elif model == "random":
+            plan = {b: ["--model", "mock:random"] for b in BENCHMARKS}
+        else:
+            script = self.out / "baselines" / f"{model}.jsonl"
+            if model == "text_only":
+                baselines.text_only_script(self.world, script)
+                benches: tuple[str, ...] = ("synth_mcq",)
             else:
-                args = ["--model", "tpo", "--ckpt", str(ckpt), *PRESETS[self.preset]["eval"]]
+                baselines.constant_span_script(self.world, script)
+                benches = ("synth_charades", "synth_qvh")
+            plan = {b: ["--model", "mock:scripted", "--model-arg", f"script={script}"] for b in benches}
+        runs = {}
+        for bench, args in plan.items():
+            out = self.out / "eval" / model / bench
             self.say(f"{model}: tpo-eval run {bench}")
             self._call([sys.executable, "-m", "tpo_eval.cli", "run", bench, *args, "--data-root", str(self.world),
-                   "--out", str(out)], out.parent / f"{bench}.log")
+                        "--out", str(out), "--no-progress"], out.parent / f"{bench}.log")
             runs[bench] = out
         return runs
 
@@ -164,7 +179,8 @@ class Demo:
         with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
             ckpts = {m: pool.submit(self.train_chain, m, after) for m in order}
             scored = {m: pool.submit(lambda m=m: self.score(m, ckpts[m].result())) for m in order}
-            scored["random"] = pool.submit(self.score, "random", None)
+            for baseline in BASELINES:
+                scored[baseline] = pool.submit(self.score, baseline, None)
             runs = {m: f.result() for m, f in scored.items()}
         res = self.report(runs)
         self.say(f"done in {time.monotonic() - self.t0:.0f} s: results in {res}")

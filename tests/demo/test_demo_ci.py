@@ -36,12 +36,15 @@ def test_table_rows_equal_the_runs(demo):
             ("synth_qvh", "official/MR-full-R1@0.5"), ("synth_qvh", "official/MR-full-mAP"),
             ("synth_qvh", "official/HL-min-VeryGood-Hit1"), ("synth_mcq", "strict/acc")]
     for model, label in LABELS.items():
-        docs = {b: json.loads((res / "runs" / model / f"{b}.json").read_text()) for b in BENCHMARKS}
+        docs = {b: json.loads((res / "runs" / model / f"{b}.json").read_text()) for b in BENCHMARKS
+                if (res / "runs" / model / f"{b}.json").is_file()}
+        assert set(docs) == ({"synth_mcq"} if model == "text_only" else {"synth_charades", "synth_qvh"}
+                             if model == "constant_span" else set(BENCHMARKS))
         for cell, (bench, metric) in zip(rows[label], cols):
-            have = docs[bench]["overall"]["micro"].get(metric)
+            have = docs[bench]["overall"]["micro"].get(metric) if bench in docs else None
             assert cell == ("–" if have is None else f"{_metric(docs[bench], metric):.1f}"), (label, metric)
-        for bench in BENCHMARKS:  # every held-out sample was scored
-            assert docs[bench]["overall"]["n_failed"] == 0
+        for doc in docs.values():  # every held-out sample was answered
+            assert doc["overall"]["n_failed"] == 0
     assert (res / "ablation.tex").read_text().count("\\textbf{") >= 1  # best in bold
     assert (res / "deltas_tpo_vs_conversation.png").stat().st_size > 0
 

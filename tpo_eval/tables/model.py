@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from ..resources import data_dir
-from .schema import parse_meta
+from .schema import Aggregate, Column, parse_meta  # noqa: F401 - Aggregate, Column: public here too
 
 PAPER_DIR = data_dir("paper")  # results/paper in a checkout, package data when installed
 MISSING = ("", "–", "-", "—")
@@ -26,36 +26,6 @@ class TableError(ValueError):
     def __init__(self, path: str | Path, errors: list[str]) -> None:
         self.path, self.errors = str(path), list(errors)
         super().__init__(f"{path}: {len(errors)} problem(s):\n" + "\n".join(f"  - {e}" for e in errors))
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """How a published aggregate is computed from other columns of the same row."""
-
-    method: str  # a key of tpo_eval.verify.AGGREGATIONS ("mean")
-    of: tuple[str, ...]
-    exact_inputs: bool = False  # inputs are printed without rounding (MVBench: k/200 is a multiple of 0.5)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column. ``kind`` is ``score`` (ranked, deltas) or ``info`` (printed verbatim: LLM size, ✓ marks).
-
-    ``run`` says where a run's value comes from: ``{"task": id}``, ``{"tasks": [...]}`` (merged, weighted by
-    ``n_total``) or ``{"overall": "micro"|"macro"|"macro_released"}``, each with an optional ``metric``
-    (default: the table's).
-    """
-
-    id: str
-    label: str
-    name: str = ""
-    kind: str = "score"
-    group: str = ""
-    better: str = "higher"
-    benchmark: str = ""
-    aggregate: Optional[Aggregate] = None
-    run: Mapping[str, Any] = field(default_factory=dict)
-    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

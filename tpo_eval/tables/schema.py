@@ -1,12 +1,15 @@
 """The YAML half of a paper table: keys, types and cross-references, every problem collected at once.
 
 ``parse_meta`` returns keyword arguments for :class:`tpo_eval.tables.model.PaperTable` (minus rows and path)
-and the list of problems; results/paper/README.md documents each key.
+and the list of problems; results/paper/README.md documents each key. The column records (:class:`Column`,
+:class:`Aggregate`) live here, with the schema that builds them, so the model imports the schema and never the
+other way round.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import yaml
 
@@ -14,6 +17,37 @@ import yaml
 AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
     "mean": lambda xs: sum(xs) / len(xs),
 }
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """How a published aggregate is computed from other columns of the same row."""
+
+    method: str  # a key of tpo_eval.verify.AGGREGATIONS ("mean")
+    of: tuple[str, ...]
+    exact_inputs: bool = False  # inputs are printed without rounding (MVBench: k/200 is a multiple of 0.5)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. ``kind`` is ``score`` (ranked, deltas) or ``info`` (printed verbatim: LLM size, ✓ marks).
+
+    ``run`` says where a run's value comes from: ``{"task": id}``, ``{"tasks": [...]}`` (merged, weighted by
+    ``n_total``) or ``{"overall": "micro"|"macro"|"macro_released"}``, each with an optional ``metric``
+    (default: the table's).
+    """
+
+    id: str
+    label: str
+    name: str = ""
+    kind: str = "score"
+    group: str = ""
+    better: str = "higher"
+    benchmark: str = ""
+    aggregate: Optional[Aggregate] = None
+    run: Mapping[str, Any] = field(default_factory=dict)
+    parts: tuple[str, ...] = ()
+
 
 _TOP = {"name", "title", "caption", "label", "source", "benchmark", "metric", "decimals", "baseline", "columns",
         "panels", "checks", "notes", "model_label", "run_variants"}
@@ -99,8 +133,6 @@ def _run_variants(raw: Any, errors: list[str]) -> tuple[dict[str, Any], ...]:
 
 
 def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
-    from .model import Aggregate, Column  # here to keep model ↔ schema imports one-way at import time
-
     out, seen = [], set()
     for i, c in enumerate(raw):
         if not isinstance(c, dict) or not isinstance(c.get("id"), str) or "label" not in c:

@@ -112,7 +112,7 @@ def measure(clip: Optional[Path] = None, num: int = 16, repeats: int = 3, mark: 
 
     ``clip`` is a :func:`~tpo_eval.video.synth.write_bench_video` clip of ``n_frames`` frames with a ``mark``
     pixel index mark (default: the probe clip)."""
-    from .decode import open_reader
+    from ..registries import DECODERS  # the backends directly: decode.py imports this module (no cycle)
     from .sampling import segment_midpoints
     from .synth import read_index
 
@@ -127,7 +127,7 @@ def measure(clip: Optional[Path] = None, num: int = 16, repeats: int = 3, mark: 
         try:
             for _ in range(repeats):
                 t, c = time.perf_counter(), time.process_time()
-                r = open_reader(name, clip)
+                r = DECODERS.get(name)(Path(clip))
                 try:
                     idx = segment_midpoints(0, r.num_frames - 1, r.fps, num)
                     frames = r.get(idx)

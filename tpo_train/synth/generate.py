@@ -26,7 +26,7 @@ from .simulate import plan_clip
 VERSION = 1
 SPLITS = ("train", "heldout")
 PRESETS: dict[str, dict[str, Any]] = {
-    "demo": {"n_train": 256, "n_heldout": 96, "size": 64, "frames": 32, "fps": 4.0},
+    "demo": {"n_train": 1024, "n_heldout": 96, "size": 64, "frames": 32, "fps": 4.0},
     "tiny": {"n_train": 16, "n_heldout": 16, "size": 48, "frames": 16, "fps": 4.0},
 }
 #: training sources (``data.sources.<name>``) of a world, relative to ``data.root`` = the world folder

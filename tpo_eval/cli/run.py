@@ -11,9 +11,12 @@ from .options import data_options, split_tasks
 
 @click.command()
 @click.argument("benchmark")
-@click.option("--model", "model", default="hf", show_default=True,
-              help="Model adapter: hf, tpo, mock:oracle, mock:random, mock:scripted (see `tpo-eval ls`).")
-@click.option("--ckpt", help="Local checkpoint directory (hf/tpo). Never downloaded.")
+@click.option("--model", "model", default=None,
+              help="Model adapter: auto (default with --ckpt: chosen from the folder), hf, tpo, videochat_tpo, "
+                   "mock:oracle, mock:random, mock:scripted (see `tpo-eval ls`).")
+@click.option("--ckpt", help="Local checkpoint directory (hf/tpo/videochat_tpo). Never downloaded.")
+@click.option("--trust-remote-code", is_flag=True,
+              help="Allow a checkpoint's own Python (config.json auto_map) to run; recorded in provenance.")
 @data_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Run directory; rerun into it to resume.")
 @click.option("--limit", type=int, help="First N samples of each task.")
@@ -30,10 +33,11 @@ from .options import data_options, split_tasks
 @click.option("--model-arg", "model_args", multiple=True, help="KEY=VALUE passed to the adapter (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results document as JSON instead of a table.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, data_root: str | None,
-        tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
-        prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
-        seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool, no_progress: bool) -> None:
+def run(benchmark: str, model: str | None, ckpt: str | None, trust_remote_code: bool, annotations: str | None,
+        data_root: str | None, tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None,
+        subset_seed: int, prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str,
+        batch_size: int, seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool,
+        no_progress: bool) -> None:
     """Evaluate MODEL on BENCHMARK with the benchmark's official protocol.
 
     Before the first sample every video is checked and all missing ones are listed. Predictions are appended
@@ -44,6 +48,7 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, d
     Examples:
       tpo-eval run mvbench --model hf --ckpt ./llava-onevision-qwen2-7b-ov-hf --data-root /data/MVBench \\
           --dtype bfloat16 --device cuda --out runs/mvbench-llava
+      tpo-eval run mvbench --ckpt ./VideoChat-TPO --trust-remote-code --data-root /data/MVBench --device cuda
       tpo-eval run mvbench --model mock:oracle --data-root /data/MVBench --limit 2
       torchrun --nproc-per-node 8 -m tpo_eval.cli run mvbench --model hf --ckpt CKPT --out runs/x
     """
@@ -59,6 +64,9 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: str | None, d
             fail(f"--model-arg expects KEY=VALUE, got {kv!r}")
         k, v = kv.split("=", 1)
         margs[k] = v
+    if trust_remote_code:
+        margs["trust_remote_code"] = "true"
+    model = model or ("auto" if ckpt else "hf")
     cfg = RunConfig(benchmark=benchmark, model=model, ckpt=ckpt, data_root=Path(data_root) if data_root else None,
                     annotations=Path(annotations) if annotations else None,
                     out_dir=Path(out_dir) if out_dir else None, tasks=split_tasks(tasks), limit=limit,

@@ -70,7 +70,8 @@ class SegmentTokenizer:
                 ids += piece
                 index += [0] * len(piece)
         idx = torch.tensor(index, dtype=torch.bool)
-        return {"input_ids": torch.tensor(ids, dtype=torch.long), "attention_mask": torch.ones(len(ids), dtype=torch.long),
+        return {"input_ids": torch.tensor(ids, dtype=torch.long),
+                "attention_mask": torch.ones(len(ids), dtype=torch.long),
                 "image_index": idx if image is not None or require_image else None,
                 "video_index": idx if video is not None or require_video else None, "image": image, "video": video}
 
@@ -98,7 +99,8 @@ def midpoints(n_have: int, n_want: int) -> list[int]:
 
 def timestamps_msg(timestamps: Sequence[float]) -> str:
     """The demo's frame-time message, added only when the user text mentions "timestamp" (app.py run)."""
-    return f" The video contains {len(timestamps)} frames sampled at {', '.join(str(round(t, 1)) for t in timestamps)} seconds. "
+    times = ", ".join(str(round(t, 1)) for t in timestamps)
+    return f" The video contains {len(timestamps)} frames sampled at {times} seconds. "
 
 
 class AttrDict(dict):
@@ -165,7 +167,8 @@ class ClipFeatures:
         return h[0][: int(mask[0].sum())][:100].to(self.dtype)
 
 
-def span_windows(logits: Any, spans: Any, duration: float, clip_len: float) -> tuple[tuple[float, float, float], ...]:
+def span_windows(logits: Any, spans: Any, duration: float, clip_len: float
+                 ) -> tuple[tuple[float, float, float], ...]:
     """CG-DETR output of one query → ``(start s, end s, score)`` best first: foreground probability (class 0),
     (centre, width) → (start, end) × duration clamped to the video, then rounded to whole clips as
     ``PostProcessorDETR(round_multiple)`` does (clip_len 1 s for Charades in the demo)."""

@@ -10,8 +10,8 @@ Requests, following the authors' public inference code (``generate_answer`` and 
 
 * ``mcq`` / ``multi_image``: the checkpoint's own ``generate_answer``: ``{system}[INST] <Video>…</Video>{msg}[/INST]
   [INST] {question} [/INST]`` and, when the benchmark forces an answer prefix, the method's own
-  ``Best Option: (``; greedy. ``msg`` lists the frame times only when the question mentions "timestamp", as the
-  demo does. Frames: the benchmark's frames resampled to the encoder's frame count (16), 224² bicubic, ImageNet
+  ``Best Option: (``; greedy (the release's method ignores the token budget it is given and decodes up to 200).
+  ``msg`` lists the frame times only when the question mentions "timestamp", as the demo does. Frames: the benchmark's frames resampled to the encoder's frame count (16), 224² bicubic, ImageNet
   mean/std. Multi-image questions pass their images as that frame sequence (no published MMIU recipe).
 * ``span``: the temporal head. ``span_mode=force`` (default) places ``<time_begin>`` and the ``temporal_token``
   after the prompt, as in training; ``span_mode=generate`` decodes greedily like the demo and runs the head only
@@ -134,7 +134,7 @@ class VideoChatTPOModel(VideoModel):
         fp.update({"dtype": self.dtype, "trust_remote_code": self.trust, "remote_code": self.auto_map,
                    "architecture": type(self.model).__mro__[0].__name__, "answer_prefix": ANSWER_PREFIX,
                    "span_mode": self.span_mode, "temporal_config": self.temporal_config,
-                   "llm_config": self.kwargs.get("llm_config"), "max_new_tokens_span": self.max_new_tokens})
+                   "llm_config": self.kwargs.get("llm_config"), "max_new_tokens": self.max_new_tokens})
         return fp
 
     # ---- requests --------------------------------------------------------------------------------------------
@@ -167,7 +167,8 @@ class VideoChatTPOModel(VideoModel):
             text, _ = self.model.generate_answer(
                 self.tokenizer, r.prompt.system, self._msg(r), r.prompt.user, media_type=kind,
                 video_tensor=media if kind == "video" else None, image_tensor=media if kind == "image" else None,
-                answer_prompt=bool(r.prompt.assistant_prefix) or None)
+                answer_prompt=bool(r.prompt.assistant_prefix) or None,
+                generation_config={"max_new_tokens": self.max_new_tokens or 100})  # the release ignores it
         return RawOutput(r.sample_id, text=text)
 
     # ---- temporal head ---------------------------------------------------------------------------------------

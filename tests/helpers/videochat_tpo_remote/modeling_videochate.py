@@ -5,7 +5,8 @@ llm / vision_encoder), the ``_tokenizer`` constructor argument, the attribute na
 ``box_token``, ``track_token``, ``loc_decoder``, ``cg_model``), and the method signatures ``pad_text_embeds``,
 ``encode_vision``, ``generate_caption``, ``generate_answer``, ``generate_temporal``, ``generate_seg``.
 ``generate_answer`` behaves like the release (bfloat16 cast of the media, hard-coded ``Best Option: (``, the
-tokenizer's ``build_input_ids``); ``generate_temporal`` fails the way the release does (it reads
+tokenizer's ``build_input_ids``) except that it honours ``generation_config["max_new_tokens"]`` to keep tests
+fast (the release ignores ``generation_config`` and decodes up to 200 tokens); ``generate_temporal`` fails the way the release does (it reads
 ``tokenizer.temp_place_ids``, which no tokenizer has). Test fixture only: not part of tpo_eval.
 """
 import torch
@@ -129,10 +130,11 @@ class MultiModalLLM_PT(PreTrainedModel):
                                         padding=False, return_tensors="pt", image=image_tensor, video=video_tensor,
                                         require_video=True)
         ids, mask = tok["input_ids"][None].to(self.device), tok["attention_mask"][None].to(self.device)
+        n = generation_config.get("max_new_tokens", 200)  # the release ignores generation_config (always 200)
         if video_tensor is not None:
-            out = self.generate_caption(ids, mask, video_idx=tok["video_index"][None],
+            out = self.generate_caption(ids, mask, video_idx=tok["video_index"][None], max_new_tokens=n,
                                         video=video_tensor[None].to(self.device, torch.bfloat16), do_sample=False)
         else:
-            out = self.generate_caption(ids, mask, image_idx=tok["image_index"][None],
+            out = self.generate_caption(ids, mask, image_idx=tok["image_index"][None], max_new_tokens=n,
                                         image=image_tensor[None].to(self.device, torch.bfloat16), do_sample=False)
         return tokenizer.batch_decode(out, skip_special_tokens=True)[0], chat_history

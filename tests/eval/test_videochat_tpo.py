@@ -72,6 +72,11 @@ def test_mvbench_mcq_end_to_end(standin, tmp_path, shared_data):
     assert [r["id"] for r in rows] == ["action_sequence/0", "action_sequence/1", "episodic_reasoning/0",
                                        "episodic_reasoning/1"]
     assert all(r["error"] is None and r["output"] for r in rows)
+    # The stand-in folder is named like the release, so the run is a reproduction of the published row.
+    res = CliRunner().invoke(main, ["table", "mvbench", "--run", f"stand-in={out}", "--format", "markdown"])
+    assert res.exit_code == 0 and "row 'stand-in' reproduces 'VideoChat-TPO'" in res.stderr
+    names = [x.split("|")[1].strip() for x in res.stdout.splitlines() if x.startswith("| ")]
+    assert names.index("stand-in") == names.index("VideoChat-TPO") + 1
 
 
 def test_mcq_request_is_the_checkpoints_generate_answer(adapter):
@@ -145,3 +150,38 @@ def test_charades_grounding_end_to_end_through_the_temporal_head(standin, tmp_pa
             assert 0.0 <= start <= end <= s.duration + 1e-3
             assert abs(start / clip - round(start / clip)) < 1e-3 and abs(end / clip - round(end / clip)) < 1e-3
     assert "official/R1@0.5" in doc["overall"]["micro"]
+
+
+def test_table_puts_a_reproduction_below_the_published_row(tmp_path):
+    """A run of the released checkpoint (adapter videochat_tpo, folder named after the repo) is printed right under
+    the published VideoChat-TPO row, each cell with its difference to the published number."""
+    from tests.eval._synthetic_runs import write_run
+    from tpo_eval.tables import load_table
+
+    table = load_table("mvbench")
+    published = table.row("videochat_tpo")
+    assert published.checkpoint["repo"] == "OpenGVLab/VideoChat-TPO"
+    tasks = [c.id for c in table.score_columns if c.aggregate is None]
+    # 200 questions per task; the run gets one more right than the paper on every task (0.5 points).
+    outcomes = {t: [1.0] * (int(published.value(t) * 2) + 1) + [0.0] * (199 - int(published.value(t) * 2))
+                for t in tasks}
+    runs = {}
+    for name, ckpt in (("repro", "/models/VideoChat-TPO"), ("other", "/models/my-finetune")):
+        run = write_run(tmp_path / name, {"official/acc": outcomes}, predictions=False)
+        doc = json.loads((run / "results.json").read_text())
+        doc["provenance"] = {"model": {"model": "videochat_tpo", "checkpoint": ckpt}}
+        (run / "results.json").write_text(json.dumps(doc))
+        runs[name] = run
+    res = CliRunner().invoke(main, ["table", "mvbench", "--run", f"repro={runs['repro']}", "--run",
+                                    f"other={runs['other']}", "--format", "markdown"])
+    assert res.exit_code == 0, res.output
+    plain = res.stdout.replace("**", "").replace("<ins>", "").replace("</ins>", "")  # best / second marks
+    lines = [x for x in plain.splitlines() if x.startswith("| ")]
+    names = [x.split("|")[1].strip() for x in lines]
+    assert names.index("repro") == names.index("VideoChat-TPO") + 1 and names[-1] == "other"
+    repro = [c.strip() for c in lines[names.index("repro")].split("|")[2:-1]]
+    assert repro[0] == "67.3 (+0.5)"  # Avg: 66.8 published
+    assert repro[1].endswith("84.5 (+0.5)") and repro[10].endswith("55.5 (+0.5)")  # AS 84.0, AL 55.0
+    other = [c.strip() for c in lines[-1].split("|")[2:-1]]
+    assert "(" not in other[1]  # not a reproduction: no per-column difference
+    assert "row 'repro' reproduces 'VideoChat-TPO' (OpenGVLab/VideoChat-TPO)" in res.stderr

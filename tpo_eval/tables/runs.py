@@ -65,8 +65,8 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
     """One row from one or more run directories of the same model (each fills its benchmark's columns)."""
     cells: dict[str, Cell] = {c.id: Cell(text="") for c in table.columns}
     notes: list[str] = []
-    for run in runs:
-        doc = read_results(run)
+    docs = [read_results(run) for run in runs]
+    for run, doc in zip(runs, docs):
         bench = doc["benchmark"]
         cols = [c for c in table.score_columns if column_benchmark(table, c) == bench]
         if not cols:
@@ -80,8 +80,29 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
                 continue
             text = f"{v:.{table.decimals}f}"
             cells[col.id] = Cell(text=text, value=float(text))
+    rep = reproduced_row(table, docs)
     return Row(key=f"run:{label}", model=label, cells=cells, notes="; ".join(notes),
-               origin=", ".join(str(r) for r in runs))
+               origin=", ".join(str(r) for r in runs), reproduces=rep.key if rep else "")
+
+
+def reproduced_row(table: PaperTable, docs: Sequence[Mapping[str, Any]]) -> Optional[Row]:
+    """The published row whose released checkpoint a run evaluated: the run's adapter is the row's, and its
+    checkpoint folder is named after the release (``…/VideoChat-TPO`` as ``--local-dir`` writes it, or the HF
+    cache's ``models--OpenGVLab--VideoChat-TPO/snapshots/…``). None when no row fits."""
+    for doc in docs:
+        fp = (doc.get("provenance") or {}).get("model") or {}
+        if not fp.get("model") or not fp.get("checkpoint"):
+            continue
+        parts = {x.lower() for x in Path(str(fp["checkpoint"])).parts}
+        for row in table.rows:
+            c = row.checkpoint
+            if not c or c["adapter"] != fp["model"]:
+                continue
+            for repo in [c["repo"], *c.get("also", ())]:
+                cache_dir = "models--" + repo.replace("/", "--").lower()
+                if repo.split("/")[-1].lower() in parts or cache_dir in parts:
+                    return row
+    return None
 
 
 def parse_run_args(args: Sequence[str]) -> list[tuple[str, list[str]]]:

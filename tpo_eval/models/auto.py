@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from .base import ModelError, VideoModel
 
-TPO_MANIFEST = "tpo_model.json"  # tpo_train.model.state.SPEC_FILE (not imported: tpo_eval never imports tpo_train)
+TPO_MANIFEST = "tpo_model.json"  # = tpo_train.model.state.SPEC_FILE (tpo_eval never imports tpo_train)
 VIDEOCHAT_TPO_CLASS = "MultiModalLLM_PT"
 
 
@@ -31,8 +31,8 @@ def detect(ckpt: str | Path) -> tuple[str, str, bool]:
     cfg_file = p / "config.json"
     if not cfg_file.is_file():
         found = sorted(x.name for x in p.iterdir())[:10]
-        raise ModelError(f"--model auto cannot read {p}: neither {TPO_MANIFEST} nor config.json (found: {found}); "
-                         "pass --model NAME (see `tpo-eval ls`)")
+        raise ModelError(f"--model auto cannot read {p}: neither {TPO_MANIFEST} nor config.json (found: "
+                         f"{found}); pass --model NAME (see `tpo-eval ls`)")
     try:
         cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
@@ -47,15 +47,15 @@ def detect(ckpt: str | Path) -> tuple[str, str, bool]:
         if "AutoModelForImageTextToText" in auto_map:
             return "hf", f"{p} is a remote-code image-text-to-text checkpoint " \
                          f"({auto_map['AutoModelForImageTextToText']})", True
-        raise ModelError(f"--model auto: {p} ships remote code ({', '.join(sorted(auto_map))}) that no adapter "
-                         "knows; pass --model NAME (see `tpo-eval ls`)")
+        raise ModelError(f"--model auto: {p} ships remote code ({', '.join(sorted(auto_map))}) that no "
+                         "adapter knows; pass --model NAME (see `tpo-eval ls`)")
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES as ITT
 
     mtype = cfg.get("model_type")
     if mtype in ITT:
         return "hf", f"{p} is a transformers image-text-to-text model ({mtype} → {ITT[mtype]})", False
-    raise ModelError(f"--model auto: {cfg_file} has model_type {mtype!r}, not an image-text-to-text model that "
-                     "transformers knows, and no auto_map; pass --model NAME (see `tpo-eval ls`)")
+    raise ModelError(f"--model auto: {cfg_file} has model_type {mtype!r}, not an image-text-to-text model "
+                     "that transformers knows, and no auto_map; pass --model NAME (see `tpo-eval ls`)")
 
 
 def auto_model(variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> VideoModel:

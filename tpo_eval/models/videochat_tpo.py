@@ -1,23 +1,24 @@
-"""``videochat_tpo``: the released VideoChat-TPO checkpoint (OpenGVLab/VideoChat-TPO) through its own remote code.
+"""``videochat_tpo``: the released VideoChat-TPO checkpoint (OpenGVLab/VideoChat-TPO) through its own code.
 
-The checkpoint's ``config.json`` maps ``AutoModel`` to ``modeling_videochate.MultiModalLLM_PT``, Python shipped in
-the folder: it is imported only with ``--trust-remote-code`` (recorded in provenance). Nothing is downloaded:
-files are read with ``local_files_only`` and the hub is switched off while the checkpoint's code builds itself
-(it asks for ``bert-base-uncased`` and the Mistral config by name: they must be in the local HF cache, or pass
+Its ``config.json`` maps ``AutoModel`` to ``modeling_videochate.MultiModalLLM_PT``, Python shipped in the
+folder: it is imported only with ``--trust-remote-code`` (recorded in provenance). Nothing is downloaded:
+files are read with ``local_files_only`` and the hub is switched off while that code builds the model (it
+asks for ``bert-base-uncased`` and the Mistral config by hub name: they must be in the local HF cache, or pass
 ``--model-arg llm_config=DIR``).
 
 Requests, following the authors' public inference code (``generate_answer`` and the demo ``app.py``):
 
-* ``mcq`` / ``multi_image``: the checkpoint's own ``generate_answer``: ``{system}[INST] <Video>…</Video>{msg}[/INST]
-  [INST] {question} [/INST]`` and, when the benchmark forces an answer prefix, the method's own
-  ``Best Option: (``; greedy (the release's method ignores the token budget it is given and decodes up to 200).
-  ``msg`` lists the frame times only when the question mentions "timestamp", as the demo does. Frames: the benchmark's frames resampled to the encoder's frame count (16), 224² bicubic, ImageNet
-  mean/std. Multi-image questions pass their images as that frame sequence (no published MMIU recipe).
-* ``span``: the temporal head. ``span_mode=force`` (default) places ``<time_begin>`` and the ``temporal_token``
-  after the prompt, as in training; ``span_mode=generate`` decodes greedily like the demo and runs the head only
-  if the model emits ``<time_begin>`` (else the text is returned). The head (``cg_model``) gets the demo's
-  features from the checkpoint's own ``third_party.internvideo2`` encoder, configured by
-  ``--model-arg temporal_config=FILE.json`` (the release hard-codes internal weight paths); one feature per 8
+* ``mcq`` / ``multi_image``: the checkpoint's own ``generate_answer``: ``{system}[INST] <Video>…</Video>{msg}
+  [/INST] [INST] {question} [/INST]`` and, when the benchmark forces an answer prefix, the method's own
+  ``Best Option: (``; greedy (the release ignores the token budget it is given and decodes up to 200).
+  ``msg`` lists the frame times only when the question mentions "timestamp", as the demo does. Frames: the
+  benchmark's frames resampled to the encoder's count (16), 224² bicubic, ImageNet mean/std. Multi-image
+  questions pass their images as that frame sequence (there is no published MMIU recipe).
+* ``span``: the temporal head. ``span_mode=force`` (default) places ``<time_begin>`` and the temporal token
+  after the prompt, as in training; ``span_mode=generate`` decodes greedily like the demo and runs the head
+  only if the model emits ``<time_begin>`` (else the text is returned). The head (``cg_model``) gets the
+  demo's features from the checkpoint's own ``third_party.internvideo2`` encoder, configured by
+  ``--model-arg temporal_config=FILE.json`` (the release hard-codes internal weight paths): one feature per 8
   consecutive benchmark frames (the demo: 8 fps, one per second, so pass ``--num-frames`` ≈ 8 × duration).
 """
 from __future__ import annotations
@@ -30,8 +31,8 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..types import RawOutput, Request
 from .base import ModelError, VideoModel
-from .videochat_tpo_io import IMAGENET, ClipFeatures, SegmentTokenizer, frames_tensor, midpoints, on_sys_path, \
-    span_windows, timestamps_msg
+from .videochat_tpo_io import (IMAGENET, ClipFeatures, SegmentTokenizer, frames_tensor,
+                               legacy_transformers_names, midpoints, on_sys_path, span_windows, timestamps_msg)
 
 ANSWER_PREFIX = "Best Option: ("  # hard-coded in the checkpoint's generate_answer
 
@@ -40,13 +41,13 @@ def remote_code_line(ckpt: Path, auto_map: dict) -> str:
     """The one line said when a remote-code checkpoint is refused."""
     target = auto_map.get("AutoModel") or next(iter(auto_map.values()), "?")
     return (f"--ckpt {ckpt} runs its own Python: config.json auto_map loads {target} from "
-            f"{ckpt}/{target.split('.')[0]}.py (and the modules it imports); nothing of it runs unless you pass "
-            "--trust-remote-code")
+            f"{ckpt}/{target.split('.')[0]}.py (and the modules it imports); nothing of it runs unless you "
+            "pass --trust-remote-code")
 
 
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
-    """No hub request while the checkpoint's code builds itself: a missing file fails instead of downloading."""
+    """No hub request while the checkpoint's code builds itself: a missing file fails, never downloads."""
     import huggingface_hub.constants as hc
 
     old = hc.HF_HUB_OFFLINE
@@ -64,22 +65,22 @@ class VideoChatTPOModel(VideoModel):
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)
         if not ckpt:
-            raise ModelError("--model videochat_tpo needs --ckpt DIR (a local copy of OpenGVLab/VideoChat-TPO)")
+            raise ModelError("--model videochat_tpo needs --ckpt DIR (a local OpenGVLab/VideoChat-TPO)")
         self.path = Path(ckpt)
         cfg_file = self.path / "config.json"
         if not cfg_file.is_file():
             raise ModelError(f"{self.path} is not a checkpoint folder (no config.json)")
         self.auto_map = dict(json.loads(cfg_file.read_text(encoding="utf-8")).get("auto_map") or {})
         if "AutoModel" not in self.auto_map:
-            raise ModelError(f"{cfg_file} has no auto_map.AutoModel: not a VideoChat-TPO remote-code checkpoint")
+            raise ModelError(f"{cfg_file} has no auto_map.AutoModel: not a VideoChat-TPO checkpoint")
         self.trust = str(self.kwargs.get("trust_remote_code", "false")).lower() == "true"
         if not self.trust:
             raise ModelError(remote_code_line(self.path, self.auto_map))
         if self.dtype == "float16":
-            raise ModelError("--dtype float16: VideoChat-TPO's own generate_answer casts the video to bfloat16; "
-                             "use bfloat16")
-        # The released methods cast media to bfloat16 and the demo runs the whole model in bfloat16, so the CLI's
-        # float32 default means bfloat16 here (recorded in the fingerprint).
+            raise ModelError("--dtype float16: VideoChat-TPO's own generate_answer casts the video to "
+                             "bfloat16; use bfloat16")
+        # The released methods cast media to bfloat16 and the demo runs the whole model in bfloat16, so the
+        # CLI's float32 default means bfloat16 here (recorded in the fingerprint).
         self.dtype = "bfloat16"
         self.span_mode = str(self.kwargs.get("span_mode", "force"))
         if self.span_mode not in ("force", "generate"):
@@ -89,7 +90,7 @@ class VideoChatTPOModel(VideoModel):
         self._load()
         self._features: Optional[ClipFeatures] = None
 
-    # ---- loading ---------------------------------------------------------------------------------------------
+    # ---- loading -------------------------------------------------------------------------------------------
     def _load(self) -> None:
         import torch
         from transformers import AutoConfig, PreTrainedTokenizerFast
@@ -102,7 +103,8 @@ class VideoChatTPOModel(VideoModel):
                 mc = config.model_config
                 if self.kwargs.get("llm_config"):  # the release names the Mistral config by hub id
                     mc["llm"]["pretrained_llm_path"] = str(self.kwargs["llm_config"])
-                self.n_query = int(mc["bridge"]["num_query_token"]) + int(mc["bridge"]["extra_num_query_token"])
+                bridge = mc["bridge"]
+                self.n_query = int(bridge["num_query_token"]) + int(bridge["extra_num_query_token"])
                 self.num_frames = int(mc["vision_encoder"]["num_frames"])
                 self.img_size = int(mc["vision_encoder"]["img_size"])
                 if (p / "tokenizer.json").is_file():
@@ -112,17 +114,19 @@ class VideoChatTPOModel(VideoModel):
 
                     base = LlamaTokenizer.from_pretrained(p, local_files_only=True)
                 self.tokenizer = SegmentTokenizer(base, self.n_query)
+                legacy_transformers_names()
                 cls = get_class_from_dynamic_module(self.auto_map["AutoModel"], p, local_files_only=True)
                 if hasattr(cls, "build_sam"):
-                    # The release builds SAM2 from a hard-coded /cpfs01 path inside a try/except that then also
-                    # skips the temporal head (tpo.md §9.4). tpo-eval scores no masks: SAM2 is not built, so
-                    # the temporal head is, and its weights load.
+                    # The release builds SAM2 from a hard-coded /cpfs01 path inside a try/except that then
+                    # also skips the temporal head (tpo.md §9.4). tpo-eval scores no masks: SAM2 is not
+                    # built, so the temporal head is, and its weights load.
                     cls = type(cls.__name__, (cls,), {"build_sam": lambda self: None})
-                self.model = cls.from_pretrained(p, config=config, _tokenizer=self.tokenizer, dtype=torch.bfloat16,
-                                                 local_files_only=True, use_safetensors=True)
-            except (OSError, ValueError, ImportError) as e:
-                raise ModelError(f"--ckpt {p}: the checkpoint's own code could not load offline: "
-                                 f"{str(e).splitlines()[0]}") from e
+                self.model = cls.from_pretrained(p, config=config, _tokenizer=self.tokenizer,
+                                                 dtype=torch.bfloat16, local_files_only=True,
+                                                 use_safetensors=True)
+            except (OSError, ValueError, ImportError) as e:  # incl. a hub file it asks for that is not cached
+                raise ModelError(f"--ckpt {p}: the checkpoint's own code failed to load (offline, nothing is "
+                                 f"downloaded): {type(e).__name__}: {str(e).splitlines()[0]}") from e
         self.model.to(self.device).eval()
 
     def set_generation(self, generation: dict[str, Any]) -> None:
@@ -137,7 +141,7 @@ class VideoChatTPOModel(VideoModel):
                    "llm_config": self.kwargs.get("llm_config"), "max_new_tokens": self.max_new_tokens})
         return fp
 
-    # ---- requests --------------------------------------------------------------------------------------------
+    # ---- requests ------------------------------------------------------------------------------------------
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
         out = []
         for r in requests:
@@ -151,7 +155,8 @@ class VideoChatTPOModel(VideoModel):
 
     def _video(self, frames: Any) -> Any:
         frames = list(frames)
-        return frames_tensor([frames[i] for i in midpoints(len(frames), self.num_frames)], self.img_size, IMAGENET)
+        picked = [frames[i] for i in midpoints(len(frames), self.num_frames)]
+        return frames_tensor(picked, self.img_size, IMAGENET)
 
     def _msg(self, r: Request) -> str:
         return timestamps_msg(r.timestamps) if "timestamp" in r.prompt.user and r.timestamps else ""
@@ -166,20 +171,21 @@ class VideoChatTPOModel(VideoModel):
         with torch.no_grad():
             text, _ = self.model.generate_answer(
                 self.tokenizer, r.prompt.system, self._msg(r), r.prompt.user, media_type=kind,
-                video_tensor=media if kind == "video" else None, image_tensor=media if kind == "image" else None,
+                video_tensor=media if kind == "video" else None,
+                image_tensor=media if kind == "image" else None,
                 answer_prompt=bool(r.prompt.assistant_prefix) or None,
                 generation_config={"max_new_tokens": self.max_new_tokens or 100})  # the release ignores it
         return RawOutput(r.sample_id, text=text)
 
-    # ---- temporal head ---------------------------------------------------------------------------------------
+    # ---- temporal head -------------------------------------------------------------------------------------
     def _head_ready(self) -> ClipFeatures:
         if not hasattr(self.model, "cg_model"):
-            raise ModelError(f"{self.path}: the checkpoint's temporal head (cg_model) was not built; its code "
-                             "skips it silently when third_party/cgdetr cannot be imported")
+            raise ModelError(f"{self.path}: the checkpoint's temporal head (cg_model) was not built; its "
+                             "code skips it silently when third_party/cgdetr cannot be imported")
         if not self.temporal_config:
             raise ModelError("span requests need the temporal head's feature encoder: pass --model-arg "
-                             "temporal_config=FILE.json (app.py's InternVideo2_CLIP `model` mapping with local "
-                             "weight paths); the release hard-codes internal paths")
+                             "temporal_config=FILE.json (app.py's InternVideo2_CLIP `model` mapping with "
+                             "local weight paths); the release hard-codes internal paths")
         if self._features is None:
             import torch
 
@@ -202,7 +208,8 @@ class VideoChatTPOModel(VideoModel):
         return ids, self.model.pad_text_embeds(input_ids=ids, video=video, video_idx=idx.to(self.device))
 
     def _lm(self, embeds: Any, past: Any = None) -> Any:
-        return self.model.lm(inputs_embeds=embeds, past_key_values=past, use_cache=True, output_hidden_states=True)
+        return self.model.lm(inputs_embeds=embeds, past_key_values=past, use_cache=True,
+                             output_hidden_states=True)
 
     def _span(self, r: Request) -> RawOutput:
         import torch
@@ -227,13 +234,14 @@ class VideoChatTPOModel(VideoModel):
             q = feats.query(r.prompt.user)
             out = self.model.cg_model(q[None], torch.ones(1, len(q), device=self.device), v[None],
                                       torch.ones(1, len(v), device=self.device), prompt_token=prompt_token)
-        windows = span_windows(out["pred_logits"][0], out["pred_spans"][0], float(r.duration), r.duration / len(v))
+        windows = span_windows(out["pred_logits"][0], out["pred_spans"][0], float(r.duration),
+                               r.duration / len(v))
         saliency = tuple(round(float(s), 4) for s in out["saliency_scores"][0][: len(v)].float().tolist())
         return RawOutput(r.sample_id, text=text, windows=windows, saliency=saliency)
 
     def _generate_until_trigger(self, emb: Any, token: Any) -> tuple[Any, str]:
-        """The demo's greedy loop: when ``<time_begin>`` is emitted, one extra step feeds the temporal token on
-        the cache (which does not yet hold the trigger) and its last hidden state goes to the head."""
+        """The demo's greedy loop: when ``<time_begin>`` is emitted, one extra step feeds the temporal token
+        on the cache (which does not yet hold the trigger) and its last hidden state goes to the head."""
         import torch
 
         out, ids = self._lm(emb), []

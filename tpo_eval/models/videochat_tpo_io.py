@@ -1,5 +1,5 @@
-"""What the released VideoChat-TPO code expects around it and does not ship: its tokenizer interface, the frame
-transform of the authors' demo, the temporal head's feature encoder and the span post-processing.
+"""What the released VideoChat-TPO code expects around it and does not ship: its tokenizer interface, the
+frame transform of the authors' demo, the temporal head's feature encoder and the span post-processing.
 
 Written from the public OpenGVLab/TPO code (``tokenizer.py``, ``app.py``; see ../shared/reference/tpo.md §2.3,
 §2.4); nothing is copied. Used by :mod:`tpo_eval.models.videochat_tpo`.
@@ -17,16 +17,18 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 IMG_TOKEN, VID_TOKEN = "[<IMG_PLH>]", "[<VID_PLH>]"
-TASK_TOKENS = ("<box_begin>", "<time_begin>", "<temp>", "<boxes>", "<track_begin>", "<tracking>", "<track_box>")
+TASK_TOKENS = ("<box_begin>", "<time_begin>", "<temp>", "<boxes>", "<track_begin>", "<tracking>",
+               "<track_box>")
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # app.py get_transform, every head
 _PLACEHOLDER = re.compile(f"({re.escape(IMG_TOKEN)}|{re.escape(VID_TOKEN)})")
 
 
 class SegmentTokenizer:
-    """The tokenizer the released code calls. Its ``MultimodalLlamaTokenizer`` lives in the authors' GitHub repo
-    (``tokenizer.py``), not in the checkpoint, and ``tokenizer_config.json`` names it without an ``auto_map``, so
-    ``AutoTokenizer`` cannot load it: this wraps the checkpoint's own Llama tokenizer and adds what the model
-    code reads (task-token ids as attributes, ``build_input_ids``). Everything else is the wrapped tokenizer's."""
+    """The tokenizer the released code calls. Its ``MultimodalLlamaTokenizer`` lives in the authors' GitHub
+    repo (``tokenizer.py``), not in the checkpoint, and ``tokenizer_config.json`` names it without an
+    ``auto_map``, so ``AutoTokenizer`` cannot load it: this wraps the checkpoint's own Llama tokenizer and adds
+    what the model code reads (task-token ids as attributes, ``build_input_ids``); the rest is the wrapped
+    tokenizer's."""
 
     def __init__(self, tok: Any, n_query: int) -> None:
         self.__dict__["_tok"] = tok
@@ -53,8 +55,8 @@ class SegmentTokenizer:
                         truncation: Any = False, padding: Any = False, return_tensors: Any = "pt",
                         image: Any = None, video: Any = None, require_image: bool = False,
                         require_video: bool = False) -> dict[str, Any]:
-        """Text split at the visual placeholders; each piece tokenized on its own and each placeholder replaced
-        by ``n_query`` slots (id 0, index 1). The release passes its non-empty special-token list as
+        """Text split at the visual placeholders; each piece tokenized on its own and each placeholder
+        replaced by ``n_query`` slots (id 0, index 1). The release passes its non-empty special-token list as
         ``add_special_tokens``, so every piece, even an empty one, starts with its own BOS: kept, because the
         released weights were trained on exactly these ids."""
         import torch
@@ -73,12 +75,13 @@ class SegmentTokenizer:
         return {"input_ids": torch.tensor(ids, dtype=torch.long),
                 "attention_mask": torch.ones(len(ids), dtype=torch.long),
                 "image_index": idx if image is not None or require_image else None,
-                "video_index": idx if video is not None or require_video else None, "image": image, "video": video}
+                "video_index": idx if video is not None or require_video else None,
+                "image": image, "video": video}
 
 
 def frames_tensor(frames: Any, size: int, norm: tuple = IMAGENET) -> Any:
-    """uint8 RGB frames (T, H, W, 3) or a list of images → float (T, 3, size, size): bicubic resize on the uint8
-    values (rounded back, as torchvision does for uint8 tensors), ``/255``, ImageNet mean/std (app.py)."""
+    """uint8 RGB frames (T, H, W, 3) or a list of images → float (T, 3, size, size): bicubic resize on the
+    uint8 values (rounded back, as torchvision does for uint8), ``/255``, ImageNet mean/std (app.py)."""
     import torch
     import torch.nn.functional as F
 
@@ -118,7 +121,7 @@ class AttrDict(dict):
 
 @contextlib.contextmanager
 def on_sys_path(folder: Path) -> Iterator[None]:
-    """The release imports ``third_party.*`` absolutely, assuming its folder is on ``sys.path`` (tpo.md §9.2)."""
+    """The release imports ``third_party.*`` absolutely: its folder must be on ``sys.path`` (tpo.md §9.2)."""
     for name in [m for m in sys.modules if m == "third_party" or m.startswith("third_party.")]:
         del sys.modules[name]  # another checkpoint's copy must not answer for this one
     sys.path.insert(0, str(folder))
@@ -128,10 +131,29 @@ def on_sys_path(folder: Path) -> Iterator[None]:
         sys.path.remove(str(folder))
 
 
+def legacy_transformers_names() -> None:
+    """The release was written for transformers 4.38: its ``modeling_qformer.py`` imports three helpers from
+    ``transformers.modeling_utils`` that transformers 5 moved to ``pytorch_utils`` or dropped. They are put
+    back where that file looks (a no-op on versions that still have them). ``find_pruneable_heads_and_indices``
+    only serves head pruning, which inference never calls: its stand-in refuses."""
+    import transformers.modeling_utils as mu
+    import transformers.pytorch_utils as pu
+
+    for name in ("apply_chunking_to_forward", "prune_linear_layer"):
+        if not hasattr(mu, name) and hasattr(pu, name):
+            setattr(mu, name, getattr(pu, name))
+    if not hasattr(mu, "find_pruneable_heads_and_indices"):
+        def find_pruneable_heads_and_indices(*args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError("head pruning is not supported for the released VideoChat-TPO code")
+
+        setattr(mu, "find_pruneable_heads_and_indices", find_pruneable_heads_and_indices)
+
+
 class ClipFeatures:
-    """The temporal head's inputs as the authors' demo makes them (app.py ``extract_video`` / ``extract_text``),
-    through the checkpoint's own ``third_party.internvideo2`` InternVideo2-CLIP. Its weight paths are internal
-    (/mnt/petrelfs/…) in the release, so they come from a JSON file: the ``model`` mapping of app.py."""
+    """The temporal head's inputs as the authors' demo makes them (app.py ``extract_video`` /
+    ``extract_text``), through the checkpoint's own ``third_party.internvideo2`` InternVideo2-CLIP. Its weight
+    paths are internal (/mnt/petrelfs/…) in the release, so they come from a JSON file: the ``model`` mapping
+    of app.py."""
 
     def __init__(self, ckpt: Path, config_path: str, device: str, dtype: Any) -> None:
         cfg = json.loads(Path(config_path).read_text(encoding="utf-8"))
@@ -143,7 +165,7 @@ class ClipFeatures:
         self.device, self.dtype = device, dtype
 
     def video(self, frames: Any) -> Any:
-        """One feature per ``clip_frames`` consecutive frames (8 at 8 fps: one per second in the demo) + TEF."""
+        """One feature per ``clip_frames`` consecutive frames (8 at 8 fps: one a second in the demo) + TEF."""
         import torch
 
         x = frames_tensor(frames, self.size)

@@ -185,3 +185,17 @@ def test_table_puts_a_reproduction_below_the_published_row(tmp_path):
     other = [c.strip() for c in lines[-1].split("|")[2:-1]]
     assert "(" not in other[1]  # not a reproduction: no per-column difference
     assert "row 'repro' reproduces 'VideoChat-TPO' (OpenGVLab/VideoChat-TPO)" in res.stderr
+
+
+def test_mmiu_multi_image_end_to_end(standin, tmp_path):
+    """Multi-image MCQ (MMIU format, generated images): the images go through generate_answer as the frames."""
+    from tests.helpers.mcq_fixtures import mmiu_rows, write_mmiu
+
+    ckpt, _ = standin
+    write_mmiu(tmp_path / "mmiu", mmiu_rows({"spot_the_diff": 2}, 4))
+    res = _run(["mmiu", "--ckpt", str(ckpt), "--trust-remote-code", "--data-root", str(tmp_path / "mmiu"),
+                "--model-arg", "max_new_tokens=4", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["overall"]["n_total"] == 2 and doc["overall"]["n_failed"] == 0
+    assert doc["provenance"]["model"]["model"] == "videochat_tpo"

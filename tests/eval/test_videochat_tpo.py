@@ -199,3 +199,38 @@ def test_mmiu_multi_image_end_to_end(standin, tmp_path):
     doc = json.loads(res.stdout)
     assert doc["overall"]["n_total"] == 2 and doc["overall"]["n_failed"] == 0
     assert doc["provenance"]["model"]["model"] == "videochat_tpo"
+
+
+def test_generate_mode_reads_the_temporal_token_state_like_the_demo(adapter, capsys):
+    """span_mode=generate: greedy decoding; on <time_begin> one extra step feeds the temporal token on the cache
+    (without the trigger, as app.py does) and that state is the head's prompt token. Without a trigger the text
+    answer is returned."""
+    import torch
+
+    from tpo_eval.types import Prompt, Request
+
+    frames = np.random.RandomState(2).randint(0, 255, (16, 24, 32, 3)).astype(np.uint8)
+    r = Request("s", "span", Prompt("", "Find the person opening the door."), frames=frames, duration=12.0)
+    token = adapter.model.temporal_token.to(torch.bfloat16).reshape(1, 1, -1)
+    with torch.no_grad():
+        _, emb = adapter._prompt_embeds(r)
+        state, text = adapter._generate_until_trigger(emb, token)
+    assert state is None and isinstance(text, str) and "no <time_begin> in 6 tokens" in capsys.readouterr().err
+    head = adapter.model.lm.lm_head.weight
+    saved = head.detach().clone()
+    try:
+        with torch.no_grad():  # make <time_begin> the first greedy token for this prompt
+            h = adapter._lm(emb).hidden_states[-1][0, -1]
+            head.zero_()
+            head[adapter.tokenizer.time_start_token] = h / h.norm()
+            state, text = adapter._generate_until_trigger(emb, token)
+            want = adapter._lm(torch.cat([emb, token], 1)).hidden_states[-1][:, -1:]
+        assert text == "<time_begin>" and state.shape == want.shape
+        assert torch.allclose(state.float(), want.float(), atol=0.05)
+        adapter.span_mode = "generate"
+        out = adapter.predict([r])[0]
+        assert out.error is None and out.text == "<time_begin>" and len(out.windows) == 4
+    finally:
+        adapter.span_mode = "force"
+        with torch.no_grad():
+            head.copy_(saved)

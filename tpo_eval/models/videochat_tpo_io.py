@@ -87,7 +87,7 @@ def frames_tensor(frames: Any, size: int, norm: tuple = IMAGENET) -> Any:
 
     out = []
     for f in frames:
-        x = torch.from_numpy(np.ascontiguousarray(f)).permute(2, 0, 1)[None].float()
+        x = torch.from_numpy(np.array(f, dtype=np.float32)).permute(2, 0, 1)[None]  # a copy: input untouched
         x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False, antialias=True)
         out.append(x.round().clamp(0, 255)[0])
     x = torch.stack(out) / 255.0

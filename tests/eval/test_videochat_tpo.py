@@ -234,3 +234,21 @@ def test_generate_mode_reads_the_temporal_token_state_like_the_demo(adapter, cap
         adapter.span_mode = "force"
         with torch.no_grad():
             head.copy_(saved)
+
+
+def test_hub_is_off_while_the_checkpoint_code_builds(monkeypatch, tmp_path):
+    """A hub name the checkpoint's code asks for (bert-base-uncased, the Mistral config) resolves from the local
+    cache or fails at once: no download is attempted."""
+    import huggingface_hub.constants as hc
+    from transformers import AutoConfig
+
+    from tpo_eval.models.videochat_tpo import hub_offline
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    before = hc.HF_HUB_OFFLINE
+    with hub_offline():
+        assert hc.HF_HUB_OFFLINE is True
+        with pytest.raises(OSError):
+            AutoConfig.from_pretrained("tpo-eval-test/not-a-repo")
+    assert hc.HF_HUB_OFFLINE == before  # restored

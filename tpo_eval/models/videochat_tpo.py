@@ -31,7 +31,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..types import RawOutput, Request
 from .base import ModelError, VideoModel
-from .videochat_tpo_io import (IMAGENET, ClipFeatures, SegmentTokenizer, frames_tensor,
+from .videochat_tpo_io import (IMAGENET, ClipFeatures, SegmentTokenizer, frames_tensor, legacy_model_classes,
                                legacy_transformers_names, midpoints, on_sys_path, span_windows, timestamps_msg)
 
 ANSWER_PREFIX = "Best Option: ("  # hard-coded in the checkpoint's generate_answer
@@ -92,7 +92,6 @@ class VideoChatTPOModel(VideoModel):
 
     # ---- loading -------------------------------------------------------------------------------------------
     def _load(self) -> None:
-        import torch
         from transformers import AutoConfig, PreTrainedTokenizerFast
         from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
@@ -116,18 +115,44 @@ class VideoChatTPOModel(VideoModel):
                 self.tokenizer = SegmentTokenizer(base, self.n_query)
                 legacy_transformers_names()
                 cls = get_class_from_dynamic_module(self.auto_map["AutoModel"], p, local_files_only=True)
+                legacy_model_classes(cls)
                 if hasattr(cls, "build_sam"):
                     # The release builds SAM2 from a hard-coded /cpfs01 path inside a try/except that then
                     # also skips the temporal head (tpo.md §9.4). tpo-eval scores no masks: SAM2 is not
                     # built, so the temporal head is, and its weights load.
                     cls = type(cls.__name__, (cls,), {"build_sam": lambda self: None})
-                self.model = cls.from_pretrained(p, config=config, _tokenizer=self.tokenizer,
-                                                 dtype=torch.bfloat16, local_files_only=True,
-                                                 use_safetensors=True)
-            except (OSError, ValueError, ImportError) as e:  # incl. a hub file it asks for that is not cached
+                self.model = self._construct(cls, config)
+            except (OSError, ValueError, ImportError, AttributeError, TypeError, RuntimeError) as e:
+                # incl. a hub file it asks for that is not cached, and transformers-version drift
                 raise ModelError(f"--ckpt {p}: the checkpoint's own code failed to load (offline, nothing is "
                                  f"downloaded): {type(e).__name__}: {str(e).splitlines()[0]}") from e
-        self.model.to(self.device).eval()
+        self.model.eval()
+
+    def _construct(self, cls: Any, config: Any) -> Any:
+        """Build the model for real, then copy the weights in. Not ``from_pretrained``: recent transformers build
+        on the meta device, where the release's own ``resize_token_embeddings`` (mean-initialised new rows,
+        Q-Former ``[DEC]``) cannot run. Weights the model has no place for are SAM2's (not built); a weight the
+        model expects but the files lack is reported."""
+        import torch
+        from safetensors.torch import load_file
+
+        with torch.device(self.device):
+            model = cls(config, _tokenizer=self.tokenizer)
+        model.to(torch.bfloat16)
+        expected, seen, unused = set(model.state_dict()), set(), 0
+        for f in sorted(self.path.glob("*.safetensors")):
+            state = load_file(str(f), device=str(self.device))
+            seen |= set(state)
+            unused += len(set(state) - expected)
+            model.load_state_dict({k: v for k, v in state.items() if k in expected}, strict=False)
+        if not seen:
+            raise OSError(f"no *.safetensors weights in {self.path}")
+        missing = sorted(expected - seen)
+        self.weights = {"loaded": len(seen & expected), "missing": len(missing), "unused": unused}
+        if missing:
+            print(f"[tpo-eval] videochat_tpo: {len(missing)} weight(s) of the model are not in the checkpoint "
+                  f"(left as built): {', '.join(missing[:5])}", file=sys.stderr)
+        return model
 
     def set_generation(self, generation: dict[str, Any]) -> None:
         if self.max_new_tokens is None and "max_new_tokens" in generation:
@@ -138,7 +163,8 @@ class VideoChatTPOModel(VideoModel):
         fp.update({"dtype": self.dtype, "trust_remote_code": self.trust, "remote_code": self.auto_map,
                    "architecture": type(self.model).__mro__[0].__name__, "answer_prefix": ANSWER_PREFIX,
                    "span_mode": self.span_mode, "temporal_config": self.temporal_config,
-                   "llm_config": self.kwargs.get("llm_config"), "max_new_tokens": self.max_new_tokens})
+                   "llm_config": self.kwargs.get("llm_config"), "max_new_tokens": self.max_new_tokens,
+                   "weights": self.weights})
         return fp
 
     # ---- requests ------------------------------------------------------------------------------------------

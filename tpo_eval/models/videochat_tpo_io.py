@@ -149,6 +149,42 @@ def legacy_transformers_names() -> None:
         setattr(mu, "find_pruneable_heads_and_indices", find_pruneable_heads_and_indices)
 
 
+def _invert_attention_mask(self: Any, mask: Any) -> Any:
+    """1 = attend → 0, 0 = masked → the dtype's minimum, broadcast over heads (and queries for a 2-d mask)."""
+    ext = mask[:, None, :, :] if mask.dim() == 3 else mask[:, None, None, :]
+    ext = ext.to(self.dtype)
+    import torch
+
+    return (1.0 - ext) * torch.finfo(self.dtype).min
+
+
+def _get_head_mask(self: Any, head_mask: Any, num_hidden_layers: int, is_attention_chunked: bool = False) -> Any:
+    if head_mask is not None:
+        raise NotImplementedError("head masks are not supported for the released VideoChat-TPO code")
+    return [None] * num_hidden_layers
+
+
+def legacy_model_classes(cls: Any) -> None:
+    """What the release's models (its Q-Former BERT, the MLLM itself) take from transformers 4.x and 5 removed:
+    ``all_tied_weights_keys`` (5 sets it in ``post_init``, which they call late or never; an empty class-level
+    mapping is right, nothing of theirs is tied) and the ``invert_attention_mask`` / ``get_head_mask`` helpers
+    of 4.x's ``ModuleUtilsMixin`` (re-implemented above, for inference). No-ops where they exist."""
+    from transformers import PreTrainedModel
+
+    package = cls.__module__.rpartition(".")[0]
+    for name, mod in list(sys.modules.items()):
+        if name != package and not name.startswith(package + "."):
+            continue
+        for obj in vars(mod).values():
+            if not (isinstance(obj, type) and issubclass(obj, PreTrainedModel) and obj.__module__ == name):
+                continue
+            if "all_tied_weights_keys" not in vars(obj):
+                obj.all_tied_weights_keys = {}
+            for attr, fn in (("invert_attention_mask", _invert_attention_mask), ("get_head_mask", _get_head_mask)):
+                if not hasattr(obj, attr):
+                    setattr(obj, attr, fn)
+
+
 class ClipFeatures:
     """The temporal head's inputs as the authors' demo makes them (app.py ``extract_video`` /
     ``extract_text``), through the checkpoint's own ``third_party.internvideo2`` InternVideo2-CLIP. Its weight

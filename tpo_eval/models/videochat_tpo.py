@@ -138,7 +138,7 @@ class VideoChatTPOModel(VideoModel):
 
         with torch.device(self.device):
             model = cls(config, _tokenizer=self.tokenizer)
-        model.to(torch.bfloat16)
+        model.to(device=self.device, dtype=torch.bfloat16)  # buffers made from numpy start on the CPU
         expected, seen, unused = set(model.state_dict()), set(), 0
         for f in sorted(self.path.glob("*.safetensors")):
             state = load_file(str(f), device=str(self.device))

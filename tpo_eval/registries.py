@@ -28,6 +28,10 @@ FAMILIES.add("mmiu", "tpo_eval.families.mmiu:MMIUFamily",
 # Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
 MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
 MODELS.add("hf", "tpo_eval.models.hf:HFVideoModel", "transformers video LLM from a local checkpoint (LLaVA-OneVision, …)")
+MODELS.add("videochat_tpo", "tpo_eval.models.videochat_tpo:VideoChatTPOModel",
+           "released VideoChat-TPO checkpoint via its own remote code (--trust-remote-code): MCQ + temporal head")
+MODELS.add("auto", "tpo_eval.models.auto:auto_model",
+           "default with --ckpt: tpo / hf / videochat_tpo, chosen from the files in the checkpoint folder")
 
 # Answer extractors (name → callable(raw_text, sample) -> Answer).
 EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",

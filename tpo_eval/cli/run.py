@@ -12,9 +12,12 @@ from .options import keyed_data_options, split_tasks
 
 @click.command()
 @click.argument("benchmark", metavar="BENCHMARK[,BENCHMARK…]")
-@click.option("--model", "model", default="hf", show_default=True,
-              help="Model adapter: hf, tpo, mock:oracle, mock:random, mock:scripted (see `tpo-eval ls`).")
-@click.option("--ckpt", help="Local checkpoint directory (hf/tpo). Never downloaded.")
+@click.option("--model", "model", default=None,
+              help="Model adapter: auto (default with --ckpt: chosen from the folder), hf, tpo, videochat_tpo, "
+                   "mock:oracle, mock:random, mock:scripted (see `tpo-eval ls`).")
+@click.option("--ckpt", help="Local checkpoint directory (hf/tpo/videochat_tpo). Never downloaded.")
+@click.option("--trust-remote-code", is_flag=True,
+              help="Allow a checkpoint's own Python (config.json auto_map) to run; recorded in provenance.")
 @keyed_data_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Run directory (several benchmarks: OUT/<benchmark>); rerun into it to resume. "
@@ -42,7 +45,7 @@ from .options import keyed_data_options, split_tasks
               help="Video decoder; auto = the fastest exact backend, measured once on this machine.")
 @click.option("--retry-failed", is_flag=True, help="Re-run samples recorded with an error in OUT (fixed media, an "
               "out-of-memory) and replace their rows; by default they are kept as failures.")
-def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ...],
+def run(benchmark: str, model: str | None, ckpt: str | None, trust_remote_code: bool, annotations: tuple[str, ...],
         data_root: tuple[str, ...],
         tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
         prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
@@ -60,6 +63,7 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
     Examples:
       tpo-eval run mvbench --model hf --ckpt ./llava-onevision-qwen2-7b-ov-hf --data-root /data/MVBench \\
           --dtype bfloat16 --device cuda --out runs/mvbench-llava
+      tpo-eval run mvbench --ckpt ./VideoChat-TPO --trust-remote-code --data-root /data/MVBench --device cuda
       tpo-eval run mvbench --model mock:oracle --data-root /data/MVBench --limit 2
       tpo-eval run mvbench,charades_sta --model tpo --ckpt CKPT --data-root mvbench=hf:OpenGVLab/MVBench \\
           --data-root charades_sta=/data/Charades-STA --out runs/ckpt --gen-kwargs max_new_tokens=64
@@ -82,6 +86,9 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
         margs[k] = v
     data_root = data_root or tuple(filter(None, [os.environ.get("TPO_EVAL_DATA_ROOT")]))
     annotations = annotations or tuple(filter(None, [os.environ.get("TPO_EVAL_ANNOTATIONS")]))
+    if trust_remote_code:
+        margs["trust_remote_code"] = "true"
+    model = model or ("auto" if ckpt else "hf")
     try:
         names = suite.split_benchmarks(benchmark)
         if tasks and len(names) > 1:

@@ -54,6 +54,10 @@ def table(name: Optional[str], list_: bool, runs: tuple[str, ...], metric: Optio
     for r in extra:
         if r.notes:
             click.echo(f"warning: row {r.model!r}: {r.notes}", err=True)
+        if r.reproduces:
+            pub = t.row(r.reproduces)
+            click.echo(f"row {r.model!r} reproduces {pub.model!r} ({(pub.checkpoint or {}).get('repo')}): printed "
+                       "below it, each cell with (run - published)", err=True)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

@@ -50,6 +50,8 @@ class Row:
     notes: str = ""
     origin: str = "paper"  # "paper", or the run directories the row was read from
     partial: str = ""  # why a run row does not cover the whole benchmark ("" = it does): a footnote
+    checkpoint: Optional[Mapping[str, Any]] = None  # a published row: the released weights it came from
+    reproduces: str = ""  # a run row: key of the published row whose checkpoint the run evaluated
 
     def value(self, col: str) -> Optional[float]:
         c = self.cells.get(col)
@@ -75,6 +77,7 @@ class PaperTable:
     notes: str = ""
     model_label: str = "Model"
     run_variants: tuple[Mapping[str, Any], ...] = ()  # extra rows per run (schema._run_variants)
+    checkpoints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: str = ""
 
     @property
@@ -94,7 +97,17 @@ class PaperTable:
         raise KeyError(f"table {self.name!r} has no row {key!r}; rows: {', '.join(r.key for r in self.rows)}")
 
     def with_rows(self, extra: list[Row]) -> "PaperTable":
-        return replace(self, rows=self.rows + tuple(extra))
+        """Run rows go at the end; a reproduction goes right below the published row it repeats."""
+        rows = list(self.rows)
+        for r in extra:
+            at = next((i for i, p in enumerate(rows) if r.reproduces and p.key == r.reproduces), None)
+            if at is None:
+                rows.append(r)
+            else:
+                while at + 1 < len(rows) and rows[at + 1].reproduces == r.reproduces:
+                    at += 1
+                rows.insert(at + 1, r)
+        return replace(self, rows=tuple(rows))
 
 
 def list_tables(directory: Path = PAPER_DIR) -> list[str]:
@@ -120,6 +133,7 @@ def load_table(name_or_path: str | Path, directory: Path = PAPER_DIR) -> PaperTa
         _cross_check(meta, rows, errors)
     if errors or meta is None:
         raise TableError(yaml_path, errors)
+    rows = [replace(r, checkpoint=meta["checkpoints"].get(r.key)) for r in rows]
     return PaperTable(rows=tuple(rows), path=str(yaml_path), **meta)
 
 
@@ -170,6 +184,9 @@ def _cross_check(meta: Mapping[str, Any], rows: list[Row], errors: list[str]) ->
     keys = {r.key for r in rows}
     if meta.get("baseline") and rows and meta["baseline"] not in keys:
         errors.append(f"baseline row {meta['baseline']!r} is not a row of the CSV (rows: {', '.join(sorted(keys))})")
+    for k in meta.get("checkpoints", {}):
+        if rows and k not in keys:
+            errors.append(f"checkpoints names row {k!r}, which is not in the CSV")
     for chk in meta.get("checks", ()):
         for k in [chk.get("row"), chk.get("baseline"), *dict(chk.get("rows") or {})]:
             if k and rows and k not in keys:

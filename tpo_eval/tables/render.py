@@ -98,7 +98,9 @@ def render(table: PaperTable, fmt: str, baseline: Optional[str] = None, color: b
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     base = _baseline_row(table, baseline)
     marks = rank_marks(table, table.rows)
-    body = [(r, _cells(table, r, base, marks, fmt, color)) for r in table.rows]
+    by_key = {r.key: r for r in table.rows}
+    # A reproduction's deltas are against the published row it repeats: per column, run − paper.
+    body = [(r, _cells(table, r, by_key.get(r.reproduces, base), marks, fmt, color)) for r in table.rows]
     if fmt == "latex":
         return _latex(table, body)
     headers = [table.model_label] + [f"{c.group} {c.label}".strip() for c in table.columns]
@@ -141,7 +143,7 @@ def _latex(table: PaperTable, body: list[tuple[Row, dict[str, str]]]) -> str:
     lines.append(r"\midrule")
     runs_started = False
     for n, (row, cells) in enumerate(body):
-        if row.origin != "paper" and not runs_started:
+        if row.origin != "paper" and not runs_started and not row.reproduces:
             lines.append(r"\midrule")
             runs_started = True
         elif table.panels and n:

@@ -123,8 +123,8 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
     cells: dict[str, Cell] = {c.id: Cell(text="") for c in table.columns}
     notes: list[str] = []
     partial: list[str] = []
-    for run in runs:
-        doc = read_results(run)
+    docs = [read_results(run) for run in runs]
+    for run, doc in zip(runs, docs):
         bench = doc["benchmark"]
         why = partial_reason(doc)
         if why:
@@ -152,9 +152,31 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
         if have < len(agg.of):
             cells[col.id] = Cell(text="")
             partial.append(f"{col.label} not shown: {have} of {len(agg.of)} tasks")
+    rep = reproduced_row(table, docs)
     name = label if variant is None else f"{label} ({variant['name']})"
     return Row(key=f"run:{name}", model=name, cells=cells, notes="; ".join(notes),
-               origin=", ".join(str(r) for r in runs), partial="; ".join(partial))
+               origin=", ".join(str(r) for r in runs), partial="; ".join(partial),
+               reproduces=rep.key if rep and variant is None else "")
+
+
+def reproduced_row(table: PaperTable, docs: Sequence[Mapping[str, Any]]) -> Optional[Row]:
+    """The published row whose released checkpoint a run evaluated: the run's adapter is the row's, and its
+    checkpoint folder is named after the release (``…/VideoChat-TPO`` as ``--local-dir`` writes it, or the HF
+    cache's ``models--OpenGVLab--VideoChat-TPO/snapshots/…``). None when no row fits."""
+    for doc in docs:
+        fp = (doc.get("provenance") or {}).get("model") or {}
+        if not fp.get("model") or not fp.get("checkpoint"):
+            continue
+        parts = {x.lower() for x in Path(str(fp["checkpoint"])).parts}
+        for row in table.rows:
+            c = row.checkpoint
+            if not c or c["adapter"] != fp["model"]:
+                continue
+            for repo in [c["repo"], *c.get("also", ())]:
+                cache_dir = "models--" + repo.replace("/", "--").lower()
+                if repo.split("/")[-1].lower() in parts or cache_dir in parts:
+                    return row
+    return None
 
 
 def parse_run_args(args: Sequence[str]) -> list[tuple[str, list[str]]]:

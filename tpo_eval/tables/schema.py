@@ -50,9 +50,10 @@ class Column:
 
 
 _TOP = {"name", "title", "caption", "label", "source", "benchmark", "metric", "decimals", "baseline", "columns",
-        "panels", "checks", "notes", "model_label", "run_variants"}
+        "panels", "checks", "notes", "model_label", "run_variants", "checkpoints"}
 _OVERALLS = (None, "micro", "macro", "macro_released")
 _VARIANT = {"name", "benchmark", "metric", "overall"}
+_CHECKPOINT = {"repo", "adapter", "also", "note"}
 _COLUMN = {"id", "label", "name", "kind", "group", "better", "benchmark", "aggregate", "run", "parts"}
 _RUN = {"task", "tasks", "overall", "metric"}
 CHECK_TYPES = {
@@ -95,6 +96,7 @@ def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
     checks = tuple(raw.get("checks") or ())
     for i, chk in enumerate(checks):
         _check_check(i, chk, ids, errors)
+    checkpoints = _checkpoints(raw.get("checkpoints") or {}, errors)
     decimals = raw.get("decimals", 1)
     if not isinstance(decimals, int) or not 0 <= decimals <= 4:
         errors.append(f"decimals must be an integer 0..4, got {decimals!r}")
@@ -104,7 +106,7 @@ def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
         benchmark=str(raw.get("benchmark", "")), metric=str(raw.get("metric", "")), decimals=int(decimals or 0),
         columns=columns, baseline=base["row"] if base else None, show_deltas=bool(base and base.get("show")),
         panels=panels, checks=checks, notes=str(raw.get("notes", "")).strip(),
-        model_label=str(raw.get("model_label", "Model")),
+        model_label=str(raw.get("model_label", "Model")), checkpoints=checkpoints,
         run_variants=_run_variants(raw.get("run_variants") or [], errors),
     )
     return meta, errors
@@ -130,6 +132,25 @@ def _run_variants(raw: Any, errors: list[str]) -> tuple[dict[str, Any], ...]:
             errors.append(f"{where}: overall.to must be micro, macro or macro_released")
         out.append(dict(v))
     return tuple(out)
+def _checkpoints(raw: Any, errors: list[str]) -> dict[str, dict[str, Any]]:
+    """``{row key: {repo, adapter, also, note}}``: the released weights a published row came from."""
+    if not isinstance(raw, dict):
+        errors.append("checkpoints must map row keys to {repo: OWNER/NAME, adapter: NAME}")
+        return {}
+    out = {}
+    for key, c in raw.items():
+        if not (isinstance(c, dict) and isinstance(c.get("repo"), str) and isinstance(c.get("adapter"), str)):
+            errors.append(f"checkpoints.{key} must look like {{repo: OWNER/NAME, adapter: NAME}}, got {c!r}")
+            continue
+        for k in sorted(set(c) - _CHECKPOINT):
+            errors.append(f"checkpoints.{key}: unknown key {k!r} (known: {', '.join(sorted(_CHECKPOINT))})")
+        out[str(key)] = {"repo": c["repo"], "adapter": c["adapter"], "also": list(c.get("also") or []),
+                         "note": str(c.get("note", ""))}
+    return out
+
+
+def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
+    from .model import Aggregate, Column  # here to keep model ↔ schema imports one-way at import time
 
 
 def _columns(raw: list[Any], errors: list[str]) -> list[Any]:

@@ -81,7 +81,7 @@ class Runner:
         if self.model is not None:  # several benchmarks, one adapter (loaded once by the suite)
             model = self.model
         else:
-            check_model_args(rc.model, rc.model_args)
+            check_model_args(rc.model, rc.model_args, rc.ckpt)
             model = build_model(rc.model, ckpt=rc.ckpt, device=rc.device, dtype=rc.dtype, batch_size=rc.batch_size,
                                 seed=rc.seed, **dict(rc.model_args))
         if hasattr(model, "set_generation"):

@@ -173,16 +173,24 @@ def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers
     assert [main_row.value(c) for c in ("r03", "r05", "r07", "miou")] == [50.0, 50.0, 0.0, 25.0]
     assert lenient.model == "r (lenient)" and [lenient.value(c) for c in ("r03", "r05", "r07", "miou")] == [
         100.0, 100.0, 50.0, 62.5]
-    mm = write_run(tmp_path / "mm", {"official/acc": {"casuality_reasoning_next_qa": [1.0, 1.0, 1.0],
-                                                      "casuality_reasoning_var": [0.0]}},
-                   benchmark="mmiu", predictions=False)
+    table = load_table("mmiu")
+    tasks = [p for c in table.score_columns if c.aggregate is None for p in (c.parts or (c.id,))]
+    per_task = {t: [1.0, 0.0] for t in tasks}  # every released task: 50 % each
+    per_task["casuality_reasoning_next_qa"], per_task["casuality_reasoning_var"] = [1.0, 1.0, 1.0], [0.0]
+    mm = write_run(tmp_path / "mm", {"official/acc": per_task}, benchmark="mmiu", predictions=False)
     doc = json.loads((mm / "results.json").read_text())
+    doc["overall"]["macro"] = {"official/acc": 50.0}
     doc["overall"]["macro_released"] = {"official/acc": 62.5}  # any number other than macro's
     (mm / "results.json").write_text(json.dumps(doc))
-    main_row, released = run_rows(load_table("mmiu"), [mm], "r")
+    main_row, released = run_rows(table, [mm], "r")
     assert main_row.value("overall") == 50.0 and main_row.value("casuality_reasoning") == 75.0
     assert released.model == "r (macro_released)" and released.value("overall") == 62.5
     assert [c for c, cell in released.cells.items() if cell.text] == ["overall"]  # only the changed column
+    # A run over one of the tasks shows neither overall (partial: not the paper's Overall).
+    part = write_run(tmp_path / "part", {"official/acc": {"casuality_reasoning_next_qa": [1.0]}}, benchmark="mmiu",
+                     predictions=False)
+    rows = run_rows(table, [part], "r")
+    assert all(r.value("overall") is None for r in rows) and "not shown" in rows[0].partial
     # A variant for a benchmark the runs do not cover adds no row (ablation-heads: an MVBench-only run).
     assert len(run_rows(load_table("ablation-heads"), [_mvbench_run(tmp_path, 50.0)], "r")) == 1
 

@@ -100,7 +100,7 @@ def run(benchmark: str, model: str | None, ckpt: str | None, trust_remote_code: 
         gone = [f"{b}: {p}" for b, p in anns.items() if p is not None and not p.exists()]
         if gone:
             raise FileNotFoundError(f"--annotations path(s) not found: {'; '.join(gone)}")
-        gen = check_gen_kwargs(model, parse_gen_kwargs(gen_kwargs))
+        gen = check_gen_kwargs(model, parse_gen_kwargs(gen_kwargs), ckpt)
         if out_dir is None and cnt > 1:
             raise ValueError("a sharded run needs --out, so that every shard writes into the same directory")
         outs = suite.out_dirs(names, Path(out_dir) if out_dir else None, model, ckpt)

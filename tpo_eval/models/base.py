@@ -63,14 +63,24 @@ def checkpoint_hash(ckpt: str | Path) -> str:
     return h.hexdigest()
 
 
-def check_model_args(spec: str, args: Mapping[str, Any]) -> None:
+def adapter_class(spec: str, ckpt: Optional[str] = None) -> Any:
+    """The registered adapter ``--model spec`` stands for; ``auto`` resolved from the checkpoint folder."""
+    from ..registries import MODELS
+
+    name = spec.partition(":")[0]
+    if name == "auto" and ckpt:
+        from .auto import detect
+
+        name = detect(ckpt)[0]
+    return MODELS.get(name)
+
+
+def check_model_args(spec: str, args: Mapping[str, Any], ckpt: Optional[str] = None) -> None:
     """Refuse ``--model-arg`` keys the adapter does not read, with the closest known key."""
     import difflib
 
-    from ..registries import MODELS
-
-    cls = MODELS.get(spec.partition(":")[0])
-    if cls.model_args is None:
+    cls = adapter_class(spec, ckpt)
+    if getattr(cls, "model_args", None) is None:
         return
     bad = sorted(set(args) - cls.model_args)
     if bad:
@@ -104,12 +114,10 @@ def parse_gen_kwargs(text: Optional[str]) -> dict[str, Any]:
     return out
 
 
-def check_gen_kwargs(spec: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def check_gen_kwargs(spec: str, kwargs: Mapping[str, Any], ckpt: Optional[str] = None) -> dict[str, Any]:
     """Refuse keys the adapter of ``spec`` does not honour, and values of the wrong type; every problem in one
     ValueError (the CLI's exit 2). Ints are accepted where floats are expected (``temperature=0``)."""
-    from ..registries import MODELS
-
-    accepted: Mapping[str, type] = MODELS.get(spec.partition(":")[0]).generation_keys
+    accepted: Mapping[str, type] = getattr(adapter_class(spec, ckpt), "generation_keys", {})
     errors = []
     for k, v in kwargs.items():
         if k not in accepted:

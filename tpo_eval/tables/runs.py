@@ -144,11 +144,13 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
                 continue
             text = f"{v:.{table.decimals}f}"
             cells[col.id] = Cell(text=text, value=float(text))
+    # A variant row fills only the columns it changes, so an aggregate's coverage is judged on the main row.
+    base = cells if variant is None else run_row(table, runs, label, metric).cells
     for col in table.score_columns:
         agg = col.aggregate
         if agg is None or cells[col.id].value is None:
             continue
-        have = sum(cells[c].value is not None for c in agg.of)
+        have = sum(base[c].value is not None for c in agg.of)
         if have < len(agg.of):
             cells[col.id] = Cell(text="")
             partial.append(f"{col.label} not shown: {have} of {len(agg.of)} tasks")

@@ -26,9 +26,10 @@ EXTRA = {"stage2": tuple(f"data.sources.{s}.weight=1" for s in ("didemo", "query
                                                                 "nlq")),
          "stage3": ()}
 HEAD_LOSSES = ("temporal_loss", "region_loss", "mask_loss")
-# Measured on this code (3 steps, the same batches): total loss within 0.5 % of fp32 under autocast and DeepSpeed
-# bf16, head losses within 3 %; the bounds leave room for BLAS differences between machines.
-LOSS_RTOL, HEAD_RTOL = 0.02, 0.08
+# Measured on this code (3 steps, the same batches as fp32; `pytest -s` prints the gaps): total loss within
+# 2.0e-4 (autocast) and 1.1e-3 (DeepSpeed bf16) of fp32, head losses within 2.0e-3 and 3.0e-2; the bounds leave
+# room for BLAS and thread-count differences between machines.
+LOSS_RTOL, HEAD_RTOL = 0.01, 0.08
 
 
 def _overrides(stage: str, out: Path, precision: str) -> list[str]:
@@ -68,7 +69,7 @@ def _train(stage: str, out: Path, precision: str, hooks: bool = False):
 def _check_close(bf16_rows, fp32_rows) -> float:
     """Per-step relative gaps within the tolerances; the largest total-loss gap (bf16 must differ: it ran)."""
     assert [r["step"] for r in bf16_rows] == [r["step"] for r in fp32_rows] == [1, 2, 3]
-    gaps = []
+    gaps, head_gaps = [], []
     for b, f in zip(bf16_rows, fp32_rows):
         assert b["loss"] == pytest.approx(f["loss"], rel=LOSS_RTOL)
         gaps.append(abs(b["loss"] - f["loss"]) / f["loss"])
@@ -76,10 +77,12 @@ def _check_close(bf16_rows, fp32_rows) -> float:
         for k in HEAD_LOSSES:
             if k in f:
                 assert b[k] == pytest.approx(f[k], rel=HEAD_RTOL), k
+                head_gaps.append(abs(b[k] - f[k]) / f[k])
     for k in HEAD_LOSSES:  # every head trained
         assert any(k in r for r in fp32_rows), k
     assert max(gaps) > 0
-    print(f"bf16 vs fp32: total-loss relative gap per step {[f'{g:.2e}' for g in gaps]}")  # pytest -s shows it
+    print(f"bf16 vs fp32: total-loss relative gap per step {[f'{g:.2e}' for g in gaps]}, "  # pytest -s shows it
+          f"largest head-loss gap {max(head_gaps):.2e}")
     return max(gaps)
 
 

@@ -68,6 +68,10 @@ class Runner:
         model = build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
                             dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size, seed=self.run_cfg.seed,
                             **dict(self.run_cfg.model_args))
+        from .models.device import runtime_info
+
+        # what this process ran on (not in the settings hash: a resume on another GPU keeps its rows)
+        self.runtime = runtime_info(model.device, model.dtype)
         if hasattr(model, "set_generation"):
             model.set_generation(dict(self.cfg.generation))
         if self.family.kind not in model.supports:
@@ -172,6 +176,7 @@ class Runner:
         doc = scored.doc
         doc["provenance"] = api.provenance(self.cfg, self.family, self.paths, self.run_cfg.tasks, {
             "settings": settings, "settings_hash": sha256_json(settings)[:16], "model": model_fp,
+            "runtime": self.runtime,
             "sampler": self.sampler_spec, "prompt_hash": self.prompt_hash, "selection": {
                 "tasks": list(self.run_cfg.tasks) if self.run_cfg.tasks else None, "limit": self.run_cfg.limit,
                 "subset": self.run_cfg.subset, "subset_seed": self.run_cfg.subset_seed},

@@ -45,10 +45,11 @@ class TPOModelAdapter(VideoModel):
 
         try:
             self.spec = read_tpo_spec(ckpt)
-            self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype))
+            self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype),
+                                        device=self.device)  # the base loads straight onto the device
         except (FileNotFoundError, ValueError) as e:
             raise ModelError(f"--ckpt {ckpt}: {e}") from e
-        self.model.to(self.device).eval()
+        self.model.eval()
         if "temporal" not in self.model.heads:
             self.supports = frozenset({"mcq", "generate"})  # no head to answer spans with
 

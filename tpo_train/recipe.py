@@ -105,7 +105,13 @@ class Recipe:
         lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
         spec = TPOModelSpec(base=str(base), lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
                             train_new_rows=m.train_new_rows, seed=cfg.seed)
-        model = TPOModel.build(spec, device=device if getattr(device, "type", None) == "cuda" else None)
+        # bf16: the frozen base is kept in bf16 (it never changes; an fp32 copy would only double a 7B model's
+        # memory and be re-cast to bf16 by autocast at every matmul); what this stage trains stays fp32
+        bf16 = cfg.train.precision == "bf16"
+        model = TPOModel.build(spec, dtype=torch.bfloat16 if bf16 else torch.float32,
+                               device=device if getattr(device, "type", None) == "cuda" else None)
+        if bf16:
+            _trained_in_fp32(model, cfg)
         apply_ablations(model, cfg)
         if cfg.init_from not in (None, "base"):
             man = read_manifest(cfg.init_from)
@@ -238,6 +244,17 @@ class Recipe:
             return self.save_checkpoint(self.plan.total_steps, final=True)
         finally:
             self.cleanup()
+
+
+def _trained_in_fp32(model: Any, cfg: TPOConfig) -> None:
+    """fp32 weights for every group the stage gives a peak LR (LoRA, tokens, heads; the vision side in stage 3),
+    before any checkpoint is loaded into them, so AdamW updates (and init_from values) are not rounded to bf16."""
+    from .stages import peak_lrs, table5_groups
+
+    groups = table5_groups(model)
+    for g in peak_lrs(cfg):
+        for _, p in groups.get(g, []):
+            p.data = p.data.float()
 
 
 def run(cfg: TPOConfig) -> Path:

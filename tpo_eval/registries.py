@@ -8,7 +8,7 @@ from __future__ import annotations
 from .registry import Registry
 
 FAMILIES: Registry = Registry("task family")
-MODELS: Registry = Registry("model adapter")
+MODELS: Registry = Registry("model adapter", entry_points="tpo_eval.models")  # tpo_train adds ``tpo``
 EXTRACTORS: Registry = Registry("extractor")
 METRICS: Registry = Registry("metric")
 SAMPLERS: Registry = Registry("frame sampler")
@@ -27,7 +27,6 @@ FAMILIES.add("mmiu", "tpo_eval.families.mmiu:MMIUFamily",
 # Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
 MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
 MODELS.add("hf", "tpo_eval.models.hf:HFVideoModel", "transformers video LLM from a local checkpoint (LLaVA-OneVision, …)")
-MODELS.add("tpo", "tpo_eval.models.tpo:TPOModelAdapter", "TPO model folder from tpo-train: text answers + temporal-head spans")
 
 # Answer extractors (name → callable(raw_text, sample) -> Answer).
 EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",
@@ -41,10 +40,13 @@ EXTRACTORS.add("letter_word", "tpo_eval.extract.videomme:letter_word",
                "first standalone capital A-D (\\b[A-D]\\b), lmms-eval PerceptionTest generation mode")
 EXTRACTORS.add("mmiu_official", "tpo_eval.extract.mmiu:mmiu_official",
                "MMIU evaluate.py: a bare letter a-n after stripping .,() passes; else unparsed (or the judge)")
+EXTRACTORS.add("tg_timechat", "tpo_eval.tg.extract:span_timechat",
+               "temporal head windows when given, else TimeChat's extract_time on the text "
+               "(Charades-STA reference)")
 EXTRACTORS.add("tg_span", "tpo_eval.tg.extract:span_auto",
-               "temporal head windows (+ saliency) when given, else the first explicit span in the text")
+               "temporal head windows (+ saliency) when given, else the lenient span parser on the text")
 EXTRACTORS.add("tg_text", "tpo_eval.tg.extract:span_text",
-               "the first explicit span in the text only, ignoring head windows")
+               "the lenient span parser on the text only, ignoring head windows")
 
 # Metrics (name → callable over per-sample values).
 METRICS.add("accuracy", "tpo_eval.metrics:accuracy", "percent of samples scored 1")

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from ..config import DataCfg
 from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
 from .features import FeatureStore
 from .readers import read_source
+
+if TYPE_CHECKING:
+    from ..config import DataCfg
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,24 @@ class LoadedData:
                 for n, r in self.reports.items()}
 
 
-def data_root(root: str) -> Path:
-    """``data.root``; ``tiny`` = the synthetic stand-in data (built on first use, see ``tpo_train.tiny_data``)."""
+def data_root(root: str, build: bool = True) -> Path:
+    """``data.root``; ``tiny`` = the synthetic stand-in data (built on first use unless ``build=False``, see
+    ``tpo_train.tiny_data``)."""
     if root == "tiny":
         from ..tiny_data import tiny_data_root
 
-        return tiny_data_root()
+        return tiny_data_root(build)
     return Path(root)
 
 
-def resolve(root: str, rel: str) -> Path:
+def resolve(root: str, rel: str, build: bool = True) -> Path:
     p = Path(rel)
-    return p if p.is_absolute() else data_root(root) / p
+    return p if p.is_absolute() else data_root(root, build) / p
+
+
+def is_unbuilt(root: str) -> bool:
+    """The built-on-first-use tiny data root has not been written yet (its files cannot be checked)."""
+    return root == "tiny" and not (data_root(root, build=False) / "TINY_DATA_VERSION").is_file()
 
 
 def file_hash(path: Path) -> str:
@@ -70,8 +78,9 @@ def load_sources(cfg: DataCfg) -> LoadedData:
         result = read_source(src.format, path, name, media)
         if src.features is not None:
             f = src.features
-            store = FeatureStore(resolve(cfg.root, f.video), resolve(cfg.root, f.text) if f.text else None,
-                                 f.clip_len, f.normalize, f.tef)
+            store = FeatureStore(resolve(cfg.root, f.video) if f.video else None,
+                                 resolve(cfg.root, f.text) if f.text else None, f.clip_len, f.normalize, f.tef,
+                                 extractor=f.extractor)
             stores[name] = store
             result = _drop_missing_features(result, store)
         reports[name] = result

@@ -78,7 +78,7 @@ def test_hf_and_tpo_adapters_load_straight_onto_the_resolved_device(tmp_path, mo
     from transformers import LlavaOnevisionForConditionalGeneration
 
     from tpo_eval.models.hf import HFVideoModel
-    from tpo_eval.models.tpo import TPOModelAdapter
+    from tpo_train.eval_adapter import TPOModelAdapter
     from tpo_train.model import RegionHeadSpec, TPOModel, TPOModelSpec, save_tpo_model
     from tpo_train.tiny import build_tiny_llava_ov
 

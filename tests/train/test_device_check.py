@@ -45,8 +45,8 @@ def test_device_check_tiny_without_deepspeed(tmp_path, tiny_cache):
     for k in ("eval_samples_per_s", "decode_samples_per_s", "model_vs_decode_ratio", "tpo_step_s", "sft_step_s",
               "tpo_over_sft_step_ratio", "tpo_trainable_params_m"):
         assert _num(out[k]) > 0, k
-    assert _num(out["tpo_over_sft_step_ratio"]) == pytest.approx(_num(out["tpo_step_s"]) / _num(out["sft_step_s"]),
-                                                                 abs=2e-3)
+    ratio = _num(out["tpo_step_s"]) / _num(out["sft_step_s"])  # of the printed (rounded) step times
+    assert _num(out["tpo_over_sft_step_ratio"]) == pytest.approx(ratio, rel=0.02)
     assert out["tpo_peak_gpu_mem_gib"].startswith("n/a") and out["total_s"].endswith("(failed phases: none)")
 
 

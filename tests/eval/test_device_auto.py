@@ -1,5 +1,6 @@
-"""``--device auto --dtype auto``: resolution (GPU present or not, under torchrun), the adapters loading straight
-onto the resolved device, and the runtime (device, dtype, GPU name) recorded in a run's provenance."""
+"""``--device auto --dtype auto``: resolution (GPU present or not, under torchrun), the adapters loading
+straight onto the resolved device, and the runtime (device, dtype, GPU name) recorded in a run's provenance.
+"""
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ def test_auto_resolves_to_cuda_local_rank_and_bf16_with_a_gpu(gpu, monkeypatch):
     assert resolve_device("auto", local_rank=5) == "cuda:5"
     m = VideoModel(device="auto", dtype="auto")
     assert (m.device, m.dtype) == ("cuda:3", "bfloat16")
-    assert VideoModel(device="cpu").dtype == "float32"  # auto dtype follows the device, not the GPU's presence
-    assert runtime_info("cuda:3", "bfloat16") == {"device": "cuda:3", "dtype": "bfloat16", "gpu": "Stand-in GPU 3"}
+    assert VideoModel(device="cpu").dtype == "float32"  # auto dtype follows the device, not the GPU
+    assert runtime_info("cuda:3", "bfloat16") == {"device": "cuda:3", "dtype": "bfloat16",
+                                                  "gpu": "Stand-in GPU 3"}
     with pytest.raises(ModelError, match="dtype 'int8'"):
         VideoModel(dtype="int8")
 
@@ -49,7 +51,8 @@ def test_auto_resolves_to_cuda_local_rank_and_bf16_with_a_gpu(gpu, monkeypatch):
 @pytest.fixture(scope="module")
 def mvbench(shared_data, tmp_path_factory):
     ann = shared_data / "mvbench"
-    return standin_root(tmp_path_factory.mktemp("mvb"), "mvbench", ann, limit=1, tasks=["action_sequence"]), ann
+    root = standin_root(tmp_path_factory.mktemp("mvb"), "mvbench", ann, limit=1, tasks=["action_sequence"])
+    return root, ann
 
 
 def _run(mvbench, out, *extra):
@@ -64,7 +67,8 @@ def _run(mvbench, out, *extra):
 def test_run_defaults_to_auto_and_records_the_runtime(mvbench, tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert _run(mvbench, tmp_path / "cpu")["runtime"] == {"device": "cpu", "dtype": "float32", "gpu": None}
-    assert _run(mvbench, tmp_path / "x", "--device", "cpu", "--dtype", "bfloat16")["runtime"]["dtype"] == "bfloat16"
+    prov = _run(mvbench, tmp_path / "x", "--device", "cpu", "--dtype", "bfloat16")
+    assert prov["runtime"]["dtype"] == "bfloat16"
 
 
 def test_run_on_a_gpu_box_records_cuda_bf16_and_the_gpu_name(mvbench, tmp_path, gpu):

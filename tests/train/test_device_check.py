@@ -1,5 +1,5 @@
-"""``scripts/device_check.sh --tiny``: the prepared GPU check runs as-is on the CPU (a tiny random model, the same
-code paths) and prints exactly one ``name: value`` line per figure on stdout, in a fixed order."""
+"""``scripts/device_check.sh --tiny``: the prepared GPU check runs as-is on the CPU (a tiny random model, the
+same code paths) and prints exactly one ``name: value`` line per figure on stdout, in a fixed order."""
 from __future__ import annotations
 
 import os
@@ -23,8 +23,8 @@ def _check(tmp_path: Path, cache: Path, *args: str) -> dict[str, str]:
     import sys
 
     env = {**os.environ, "PYTHON": sys.executable, "TPO_TRAIN_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([str(REPO / "scripts" / "device_check.sh"), "--tiny", "--work", str(tmp_path), *args],
-                          env=env, capture_output=True, text=True, timeout=600)
+    cmd = [str(REPO / "scripts" / "device_check.sh"), "--tiny", "--work", str(tmp_path), *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
     lines = proc.stdout.splitlines()
     assert all(re.fullmatch(r"[a-z0-9_]+: \S.*", x) for x in lines), lines  # nothing but figure lines
@@ -42,8 +42,8 @@ def test_device_check_tiny_without_deepspeed(tmp_path, tiny_cache):
     assert out["device"].startswith("cpu") and out["eval_failed"] == "0 of 20"
     assert "{'device': 'cpu', 'dtype': 'float32', 'gpu': None}" in out["eval_peak_gpu_mem_gib"]
     assert "20 samples x 4 frames, cpu float32" in out["eval_samples_per_s"]
-    for k in ("eval_samples_per_s", "decode_samples_per_s", "model_vs_decode_ratio", "tpo_step_s", "sft_step_s",
-              "tpo_over_sft_step_ratio", "tpo_trainable_params_m"):
+    for k in ("eval_samples_per_s", "decode_samples_per_s", "model_vs_decode_ratio", "tpo_step_s",
+              "sft_step_s", "tpo_over_sft_step_ratio", "tpo_trainable_params_m"):
         assert _num(out[k]) > 0, k
     ratio = _num(out["tpo_step_s"]) / _num(out["sft_step_s"])  # of the printed (rounded) step times
     assert _num(out["tpo_over_sft_step_ratio"]) == pytest.approx(ratio, rel=0.02)

@@ -2,9 +2,9 @@
 runtime record that goes into a run's provenance.
 
 ``auto`` device = ``cuda:LOCAL_RANK`` (``cuda:0`` outside a launcher) when torch sees a GPU, else ``cpu``;
-``auto`` dtype = ``bfloat16`` on a GPU, ``float32`` on the CPU (bf16 matmuls on a CPU are slow and not what the
-reference numbers were made with). Explicit values pass through unchanged. torch is imported only to resolve
-``auto`` or to name a GPU, so the mock adapters stay light when given explicit values.
+``auto`` dtype = ``bfloat16`` on a GPU, ``float32`` on the CPU (bf16 matmuls on a CPU are slow and not what
+the reference numbers were made with). Explicit values pass through unchanged. torch is imported only to
+resolve ``auto`` or to name a GPU, so the mock adapters stay light when given explicit values.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def resolve_device(device: str = "auto", local_rank: Optional[int] = None) -> st
 
 
 def resolve_dtype(dtype: str, device: str) -> str:
-    """``auto`` → ``bfloat16`` on a GPU device, else ``float32``; anything else must be one of :data:`DTYPES`."""
+    """``auto`` → ``bfloat16`` on a GPU device, else ``float32``; else one of :data:`DTYPES`."""
     if dtype == "auto":
         return "bfloat16" if device.startswith("cuda") else "float32"
     if dtype not in DTYPES:

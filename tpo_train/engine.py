@@ -40,8 +40,8 @@ def dist_info() -> DistInfo:
 
 
 def engine_device(dist: Optional[DistInfo] = None) -> torch.device:
-    """Where training runs: ``cuda:LOCAL_RANK`` when a GPU is present (``LOCAL_RANK`` is 0 outside a launcher),
-    else the CPU."""
+    """Where training runs: ``cuda:LOCAL_RANK`` when a GPU is present (``LOCAL_RANK`` is 0 outside a
+    launcher), else the CPU."""
     if torch.cuda.is_available():
         return torch.device("cuda", (dist or dist_info()).local_rank)
     return torch.device("cpu")
@@ -109,9 +109,10 @@ def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:
 class TorchEngine:
     """Single-process engine: gradient accumulation by hand, global-norm clipping, AdamW + LambdaLR.
 
-    The model moves to ``device`` (default :func:`engine_device`) and keeps fp32 parameters; ``precision: bf16``
-    runs the forward under ``torch.autocast(device, bfloat16)`` (CUDA or CPU: the same code path), inside which
-    the TPO model turns autocast off again for its heads (see ``TPOModel.forward``)."""
+    The model moves to ``device`` (default :func:`engine_device`). ``precision: bf16`` runs the forward under
+    ``torch.autocast(device, bfloat16)`` (CUDA or CPU: the same code path), inside which the TPO model turns
+    autocast off again for its heads (see ``TPOModel.forward``); the recipe keeps the trained groups in fp32
+    and the frozen base in bf16."""
 
     def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
                  accumulation: int, device: Optional[torch.device] = None) -> None:
@@ -162,10 +163,10 @@ class TorchEngine:
 
 
 class DeepSpeedEngine:
-    """DeepSpeed ZeRO engine (one process per device). ``deepspeed.initialize`` owns accumulation and clipping,
-    and places the model on ``cuda:LOCAL_RANK`` (the CPU without a GPU). ``precision: bf16`` is DeepSpeed's
-    own: parameters cast to bf16 (fp32 master copies in the ZeRO optimizer, fp32 buffers kept), so the LM and
-    the heads run in bf16 and the heads cast their predictions to fp32 for their losses."""
+    """DeepSpeed ZeRO engine (one process per device). ``deepspeed.initialize`` owns accumulation and
+    clipping, and places the model on ``cuda:LOCAL_RANK`` (the CPU without a GPU). ``precision: bf16`` is
+    DeepSpeed's own: parameters cast to bf16 (fp32 master copies in the ZeRO optimizer, fp32 buffers kept),
+    so the LM and the heads run in bf16 and the heads cast their predictions to fp32 for their losses."""
 
     def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
                  accumulation: int, device: Optional[torch.device] = None) -> None:

@@ -247,8 +247,9 @@ class Recipe:
 
 
 def _trained_in_fp32(model: Any, cfg: TPOConfig) -> None:
-    """fp32 weights for every group the stage gives a peak LR (LoRA, tokens, heads; the vision side in stage 3),
-    before any checkpoint is loaded into them, so AdamW updates (and init_from values) are not rounded to bf16."""
+    """fp32 weights for every group the stage gives a peak LR (LoRA, tokens, heads; the vision side in
+    stage 3), before any checkpoint is loaded into them, so AdamW updates (and init_from values) are not
+    rounded to bf16."""
     from .stages import peak_lrs, table5_groups
 
     groups = table5_groups(model)

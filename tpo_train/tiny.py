@@ -167,12 +167,13 @@ def build_tiny_llava_ov(out_dir: Path, seed: int = 0, *, text_hidden: int = LM_H
 def build_random_llava_ov(out_dir: Path, preset: dict, *, device: str = "cpu", dtype: str = "bfloat16",
                           seed: int = 0) -> Path:
     """Save a LLaVA-OneVision of ``preset``'s architecture (``tpo_train.presets``, e.g. the real-size
-    ``LLAVA_OV_7B``) with random weights — nothing is downloaded — plus this module's tokenizer and a processor
-    sized to the preset's vision tower. For device checks: the real structure, shapes and FLOPs, no real weights.
+    ``LLAVA_OV_7B``) with random weights — nothing is downloaded — plus this module's tokenizer and a
+    processor sized to the preset's vision tower. For device checks: the real structure, shapes and FLOPs, no
+    real weights.
 
-    The weights are drawn on ``device`` in ``dtype`` (a 7B model in bf16 on a GPU takes seconds; on a CPU, minutes)
-    and written as safetensors shards. The image/video token ids follow the small tokenizer (its ids fall inside
-    the preset's padded vocabulary)."""
+    The weights are drawn on ``device`` in ``dtype`` (a 7B model in bf16 on a GPU takes seconds; on a CPU,
+    minutes) and written as safetensors shards. The image/video token ids follow the small tokenizer (its ids
+    fall inside the preset's padded vocabulary)."""
     import torch
     from transformers import GenerationConfig, LlavaOnevisionForConditionalGeneration
 

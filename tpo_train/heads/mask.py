@@ -140,11 +140,12 @@ class MaskHead(TaskHead):
         return MaskPred(sparse, self.box_mlp(h), logits)
 
     def _decode_masks(self, images: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
-        """Single-frame SAM2 mask logits (N, 1, S/4, S/4) for the given prompt tokens (image side without grad).
+        """Single-frame SAM2 mask logits (N, 1, S/4, S/4) for the given prompt tokens (image side without
+        grad).
 
         SAM2 always runs in fp32: DeepSpeed bf16 casts its (frozen) parameters with the rest of the model but
-        keeps fp32 buffers, and SAM2 mixes the two (positional encodings, layer norms); frozen weights are in no
-        optimizer group, so casting them back is safe. The adapter's bf16 tokens enter as fp32."""
+        keeps fp32 buffers, and SAM2 mixes the two (positional encodings, layer norms); frozen weights are in
+        no optimizer group, so casting them back is safe. The adapter's bf16 tokens enter as fp32."""
         self._sam_fp32()
         return self._sam_decode(images.float(), sparse.float())
 

@@ -207,8 +207,8 @@ class TemporalHead(TaskHead):
         tgt, ref = self.query_content.expand(n, -1, -1), self.query_anchor.sigmoid().expand(n, -1, -1)
         outs, vmem_pos, vbias = [], vmem + pos, key_bias(vmask, dt)
         for layer in self.decoder:
-            tgt = decoder_layer(layer, tgt + self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt)), vmem_pos, vbias,
-                                vmask)
+            anchor = self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt))
+            tgt = decoder_layer(layer, tgt + anchor, vmem_pos, vbias, vmask)
             new_ref = (torch.logit(ref, eps=1e-5) + self.span_embed(tgt)).sigmoid()
             outs.append((self.class_embed(tgt), new_ref))
             ref = new_ref.detach()  # each layer refines the previous anchors (DAB-DETR style)

@@ -130,8 +130,8 @@ def load_adapter(path: str | Path, dtype: torch.dtype = torch.float32,
     """Pick the adapter for the checkpoint at ``path`` by its ``config.json`` ``model_type`` and load it.
 
     ``processor_path`` overrides where the processor/tokenizer is read from (a TPO checkpoint stores its own,
-    with the added tokens). ``device`` (e.g. ``cuda:0``): load the weights straight onto it (``device_map``), so a
-    7B checkpoint never sits in host RAM whole; None loads onto the CPU.
+    with the added tokens). ``device`` (e.g. ``cuda:0``): load the weights straight onto it (``device_map``),
+    so a 7B checkpoint never sits in host RAM whole; None loads onto the CPU.
     """
     cfg_file = Path(path) / "config.json"
     if not cfg_file.is_file():

@@ -30,8 +30,8 @@ class LlavaOVAdapter(MLLMAdapter):
         from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
 
         place = {} if device is None else {"device_map": str(device)}
-        model = LlavaOnevisionForConditionalGeneration.from_pretrained(path, dtype=dtype, low_cpu_mem_usage=True,
-                                                                      **place)
+        model = LlavaOnevisionForConditionalGeneration.from_pretrained(
+            path, dtype=dtype, low_cpu_mem_usage=True, **place)
         processor = AutoProcessor.from_pretrained(processor_path or path)
         return cls(model, processor)
 

@@ -100,8 +100,8 @@ def read_tpo_spec(ckpt_dir: str | Path) -> TPOModelSpec:
 
 def load_tpo_model(ckpt_dir: str | Path, base: Optional[str | Path] = None, dtype: torch.dtype = torch.float32,
                    strict: bool = True, device: Optional[str | torch.device] = None) -> TPOModel:
-    """Rebuild the model from its folder (``base`` overrides the recorded base-model path) and load its weights;
-    ``device``: the base loads straight onto it (see ``TPOModel.build``)."""
+    """Rebuild the model from its folder (``base`` overrides the recorded base-model path) and load its
+    weights; ``device``: the base loads straight onto it (see ``TPOModel.build``)."""
     import dataclasses
 
     from safetensors.torch import load_file

@@ -61,9 +61,9 @@ class TPOModel(nn.Module):
               processor_path: Optional[str | Path] = None, device: Any = None) -> "TPOModel":
         """Load ``spec.base``, add the TPO tokens (mean rows), freeze the base, inject LoRA, build tokens and heads.
 
-        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads on
-        the CPU, LoRA A where the base is). ``device``: the base loads straight onto it and the rest follows
-        (None = the CPU).
+        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads
+        on the CPU, LoRA A where the base is). ``device``: the base loads straight onto it and the rest
+        follows (None = the CPU).
         """
         adapter = load_adapter(spec.base, dtype=dtype, processor_path=processor_path, device=device)
         ids = add_tpo_tokens(adapter)
@@ -230,7 +230,8 @@ class TPOModel(nn.Module):
 
 
 def _without_autocast(device_type: str) -> Any:
-    """Autocast off for ``device_type`` when it is on (the engine's bf16 autocast covers the LM, not the heads)."""
+    """Autocast off for ``device_type`` when it is on (the engine's bf16 autocast covers the LM, not the
+    heads)."""
     if device_type in ("cuda", "cpu") and torch.is_autocast_enabled(device_type):
         return torch.autocast(device_type, enabled=False)
     return contextlib.nullcontext()

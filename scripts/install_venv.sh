@@ -22,6 +22,18 @@ pip install -c requirements/constraints.txt -r requirements/base.txt -r requirem
 # sam2 and deepspeed compile against the torch just installed; no CUDA extension on CPU machines.
 SAM2_BUILD_CUDA=0 DS_BUILD_OPS=0 pip install --no-build-isolation -c requirements/constraints.txt -r requirements/heavy.txt
 pip install --no-build-isolation --no-deps --config-settings editable_mode=compat -e .
+# torchcodec (a --decoder backend) loads the system FFmpeg 4-8 libraries: install them with apt when absent.
+ffmpeg_libs() {
+  local libs; libs=$(ldconfig -p 2>/dev/null || true)
+  grep -qE 'libavcodec\.so\.(5[89]|6[0-2]) ' <<<"$libs" && grep -q 'libavfilter\.so' <<<"$libs"
+}
+if ! ffmpeg_libs && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+  pick() { apt-cache pkgnames "$1" 2>/dev/null | grep -E "^$1[0-9]+$" | sort -V | tail -1 || true; }
+  [[ -n $(pick libavcodec) ]] || apt-get update -q >/dev/null || true
+  pkgs=$(for b in libavutil libavcodec libavformat libavdevice libavfilter libswscale libswresample; do pick $b; done)
+  [[ -z $pkgs ]] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $pkgs >>"$log" 2>&1 || true
+fi
+ffmpeg_libs || echo "[install] no system FFmpeg libraries: the torchcodec decoder is skipped (decord/pyav remain)" >&2
 rm -f .venv/.installed-*
 touch "$stamp"
 trap - ERR

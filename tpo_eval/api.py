@@ -48,6 +48,7 @@ class RunConfig:
     log_samples: bool = False  # each prediction row also carries its prompt and gold answer (``sample``)
     retry_failed: bool = False  # re-run rows recorded with an error (fixed media, an OOM) instead of keeping them
     distributed: bool = False   # launched by torchrun: ranks meet at one barrier, rank 0 writes results.json
+    decoder: str = "auto"  # video backend: auto (fastest correct, measured on this machine) or a backend name
 
 
 def check_run_config(run: RunConfig) -> None:
@@ -151,9 +152,12 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
         if str(p) not in digests:
             digests[str(p)] = sha256_file(p) if Path(p).is_file() else None
         ann[t] = {"path": str(p), "sha256": digests[str(p)]}
+    from .video.decode import active_decoders
+
+    order = active_decoders()  # set while evaluate() runs: the video backends in the order they were tried
     return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
             "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
-            **extra}
+            **({"decoder_order": list(order)} if order else {}), **extra}
 
 
 def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None, model: Any = None
@@ -162,8 +166,11 @@ def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None, 
     ``out_dir/results.json`` once every selected sample has a prediction). ``model``: an adapter already
     built by :func:`build_run_model` (several benchmarks share one), else the run builds its own."""
     from .runner import Runner
+    from .video.decode import decoder_order, using_decoders
 
-    return Runner(run, on_sample=on_sample, model=model).run()
+    order = decoder_order(run.decoder)
+    with using_decoders(order):
+        return Runner(run, on_sample=on_sample, model=model).run()
 
 
 def build_run_model(run: RunConfig) -> Any:

@@ -124,7 +124,7 @@ def _jsonable(o: Any) -> Any:
     return str(o)
 
 
-_PACKAGES = ("tpo-eval", "torch", "torchvision", "transformers", "peft", "numpy", "av", "decord", "tokenizers")
+_PACKAGES = ("tpo-eval", "torch", "torchvision", "transformers", "peft", "numpy", "av", "decord", "torchcodec", "tokenizers")
 
 
 def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, Optional[str]]:

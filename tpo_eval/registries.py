@@ -12,6 +12,7 @@ MODELS: Registry = Registry("model adapter", entry_points="tpo_eval.models")  # 
 EXTRACTORS: Registry = Registry("extractor")
 METRICS: Registry = Registry("metric")
 SAMPLERS: Registry = Registry("frame sampler")
+DECODERS: Registry = Registry("video decoder")
 
 # Task families: Python adapters that benchmark YAMLs point to with ``family:``.
 FAMILIES.add("mcq", "tpo_eval.families.mcq:MCQFamily", "multiple-choice video QA (MVBench, …)")
@@ -56,3 +57,9 @@ SAMPLERS.add("segment_midpoints", "tpo_eval.video.sampling:segment_midpoints",
              "MVBench official get_index: N segment midpoints inside the bound")
 SAMPLERS.add("linspace", "tpo_eval.video.sampling:linspace_indices",
              "np.linspace(first, last, N) rounded: includes both ends (lmms-eval load_video)")
+
+# Video decoder backends (tpo_eval.video; ``auto`` orders them by speed measured on the machine).
+DECODERS.add("decord", "tpo_eval.video.decord_reader:DecordReader", "decord (the reference pipelines' one)")
+DECODERS.add("pyav", "tpo_eval.video.pyav_reader:PyAVReader", "PyAV (bundled FFmpeg), seeking reader")
+DECODERS.add("torchcodec", "tpo_eval.video.torchcodec_reader:TorchCodecReader",
+             "torchcodec (PyTorch's decoder; needs the system FFmpeg libraries)")

@@ -71,7 +71,10 @@ class Runner:
     def _settings(self, model_fp: dict[str, Any]) -> dict[str, Any]:
         return {"benchmark": self.cfg.name, "version": self.cfg.version, "prompt": self.run_cfg.prompt or
                 self.cfg.default_prompt, "prompt_hash": self.prompt_hash, "sampler": self.sampler_spec,
-                "generation": dict(self.generation), "model": model_fp}
+                "generation": dict(self.generation), "model": model_fp,
+                # the decoder joins the settings hash (a resume must not switch decoders); ``auto`` stays ``auto``
+                # so a run resumes on a machine that ranks the backends differently (they return the same frames)
+                "decoder": self.run_cfg.decoder}
 
     def _build_model(self) -> Any:
         rc = self.run_cfg
@@ -222,7 +225,8 @@ class Runner:
             self._prompts[s.id] = prompt
         return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
                        choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed,
-                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
+                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")),
+                       clip_length=s.meta.get("clip_length"))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}

@@ -113,13 +113,14 @@ class TPOModelAdapter(VideoModel):
             span = gen.first("temporal")
             if span is None:
                 return RawOutput(r.sample_id, text=gen.text)
-            return RawOutput(r.sample_id, text=gen.text, windows=span.windows, saliency=span.saliency or None)
+            return RawOutput(r.sample_id, text=gen.text, windows=span.windows,
+                             saliency=clip_saliency(span.saliency, r))
         ex = self._encode(r, "<time_begin><temp>")
         batch = collate([ex], self.model.adapter.pad_id, head_inputs={"temporal": inputs}).to(self.device)
         with torch.no_grad():
             pred = self.model(batch).head_preds["temporal"]
         span = self.model.heads["temporal"].decode(pred, inputs)[0]
-        return RawOutput(r.sample_id, windows=span.windows, saliency=span.saliency or None)  # MLP head: none
+        return RawOutput(r.sample_id, windows=span.windows, saliency=clip_saliency(span.saliency, r))  # MLP: none
 
 
 class _HeadFeatures:
@@ -165,6 +166,22 @@ class _HeadFeatures:
         else:
             q = self.model_feats.query(r.question or r.prompt.user)
         return make_temporal_inputs([v], [q], [float(r.duration)], tef=self.spec.tef)
+
+
+def clip_saliency(curve: Any, r: Request) -> Optional[tuple[float, ...]]:
+    """The head's saliency (one value per input clip, evenly spread over the video) on the benchmark's clip grid
+    when the request has one (QVHighlights: ``clip_length`` s clips, scored by index): each clip takes the value
+    of the head clip under its centre. Without a grid, the curve as the head gave it; an empty curve is None."""
+    if not curve:
+        return None
+    if not r.clip_length or not r.duration:
+        return tuple(curve)
+    import math
+
+    n_clips = max(1, math.ceil(float(r.duration) / float(r.clip_length) - 1e-9))
+    n = len(curve)
+    centres = [(k + 0.5) * float(r.clip_length) for k in range(n_clips)]
+    return tuple(float(curve[min(n - 1, int(c / float(r.duration) * n))]) for c in centres)
 
 
 def _need(value: str, what: str, r: Request) -> str:

@@ -153,7 +153,7 @@ def test_a_benchmark_failing_at_run_time_is_reported_and_the_others_still_run(da
     assert res.exit_code == 2
     assert (out / "mvbench" / "results.json").is_file() and not (out / "charades_sta" / "results.json").exists()
     rows = {ln.split()[0]: ln.split() for ln in res.stdout.splitlines()[2:]}
-    assert rows["charades_sta"][1:3] == ["FAILED", "SettingsMismatchError:"] and rows["mvbench"][2] == "10.00"
+    assert rows["charades_sta"][1:3] == ["FAILED", "RunDirError:"] and rows["mvbench"][2] == "10.00"
     assert res.stderr.splitlines()[-1] == "error: 1 of 2 benchmark(s) failed: charades_sta (see above)"
 
 

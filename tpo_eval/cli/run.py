@@ -41,6 +41,9 @@ from .options import keyed_data_options, split_tasks
               "checked against what the model adapter accepts and hashed into the run's settings.")
 @click.option("--log-samples", is_flag=True, help="Also write each sample's exact prompt and gold answer into "
               "its prediction row (key `sample`).")
+@click.option("--decoder", default="auto", show_default=True,
+              type=click.Choice(["auto", "decord", "pyav", "torchcodec"]),
+              help="Video decoder; auto = the fastest exact backend, measured once on this machine.")
 @click.option("--retry-failed", is_flag=True, help="Re-run samples recorded with an error in OUT (fixed media, an "
               "out-of-memory) and replace their rows; by default they are kept as failures.")
 def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ...],
@@ -48,7 +51,7 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
         tasks: str | None, out_dir: str | None, limit: int | None, subset: int | None, subset_seed: int,
         prompt: str | None, num_frames: int | None, skip_missing: bool, device: str, dtype: str, batch_size: int,
         seed: int, shard: str | None, model_args: tuple[str, ...], as_json: bool, no_progress: bool,
-        gen_kwargs: str | None, log_samples: bool, retry_failed: bool) -> None:
+        gen_kwargs: str | None, log_samples: bool, retry_failed: bool, decoder: str) -> None:
     """Evaluate MODEL on BENCHMARK with the benchmark's official protocol.
 
     Before the first sample every video is checked and all missing ones are listed. Predictions are appended
@@ -107,7 +110,7 @@ def run(benchmark: str, model: str, ckpt: str | None, annotations: tuple[str, ..
                      skip_missing=skip_missing, device=device, dtype=dtype, batch_size=batch_size, seed=seed,
                      shard_index=idx, shard_count=cnt, model_args=margs, progress=not no_progress,
                      gen_kwargs=gen, log_samples=log_samples, retry_failed=retry_failed,
-                     distributed=shard is None and cnt > 1)
+                     distributed=shard is None and cnt > 1, decoder=decoder)
     runs = suite.configs(base, names, roots, anns, outs)
     if len(runs) > 1 or any(v.startswith("hf:") or "=hf:" in v for v in data_root):
         try:  # every benchmark checked before a model is built (and zipped media in a snapshot named)

@@ -55,3 +55,31 @@ def test_device_check_tiny_full(tmp_path, tiny_cache):
     out = _check(tmp_path, tiny_cache)
     assert out["_order"] == BUILD_EVAL + TRAIN + DEEPSPEED + ["total_s"]
     assert out["deepspeed_zero2_bf16"].startswith("ok  (2 steps, world size 1")
+
+
+def test_random_base_at_the_real_vision_geometry(tmp_path):
+    """The full check's base, narrowed: LLaVA-OV-7B's vision geometry (384 px, patch 14 → 27×27 patches,
+    video frames pooled to 14×14 = 196 tokens) with thin layers. The saved processor expands ``<video>`` to
+    exactly the features the model makes, so the real-size eval and training see consistent token counts."""
+    import numpy as np
+    import torch
+
+    from tpo_train.model import TPOModel, TPOModelSpec
+    from tpo_train.presets import LLAVA_OV_7B
+    from tpo_train.tiny import build_random_llava_ov
+
+    thin = {**LLAVA_OV_7B,
+            "vision": {**LLAVA_OV_7B["vision"], "hidden_size": 32, "intermediate_size": 64,
+                       "num_hidden_layers": 1, "num_attention_heads": 2},
+            "text": {**LLAVA_OV_7B["text"], "vocab_size": 1024, "hidden_size": 64, "intermediate_size": 128,
+                     "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2}}
+    base = build_random_llava_ov(tmp_path / "base", thin, dtype="float32")
+    model = TPOModel.build(TPOModelSpec(base=str(base)))
+    video = np.zeros((2, 224, 224, 3), dtype=np.uint8)
+    ex = model.adapter.encode("", "What happens?", video=video)
+    assert ex.vision["pixel_values_videos"].shape[-2:] == (384, 384)
+    n_video = sum(1 for t in ex.input_ids if t == model.adapter.model.config.video_token_id)
+    assert n_video == 2 * 14 * 14 + 1  # two pooled frames and the newline token
+    with torch.no_grad():
+        gen = model.generate(ex, max_new_tokens=2)
+    assert len(gen.token_ids) <= 2

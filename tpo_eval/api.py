@@ -36,8 +36,8 @@ class RunConfig:
     prompt: Optional[str] = None
     num_frames: Optional[int] = None
     skip_missing: bool = False
-    device: str = "cpu"
-    dtype: str = "float32"
+    device: str = "auto"   # cuda:LOCAL_RANK with a GPU, else cpu (tpo_eval.models.device)
+    dtype: str = "auto"    # bfloat16 on a GPU, else float32
     batch_size: int = 1
     seed: int = 0
     shard_index: int = 0

@@ -84,6 +84,10 @@ class Runner:
             check_model_args(rc.model, rc.model_args, rc.ckpt)
             model = build_model(rc.model, ckpt=rc.ckpt, device=rc.device, dtype=rc.dtype, batch_size=rc.batch_size,
                                 seed=rc.seed, **dict(rc.model_args))
+        from .models.device import runtime_info
+
+        # what this process ran on (not in the settings hash: a resume on another GPU keeps its rows)
+        self.runtime = runtime_info(model.device, model.dtype)
         if hasattr(model, "set_generation"):
             model.set_generation(dict(self.generation))
         if self.family.kind not in model.supports:
@@ -270,6 +274,7 @@ class Runner:
         rc = self.run_cfg
         doc["provenance"] = api.provenance(self.cfg, self.family, self.paths, rc.tasks, {
             "settings": settings, "settings_hash": shash, "model": model_fp, "model_args": dict(rc.model_args),
+            "runtime": getattr(self, "runtime", None),  # None when merged from a run directory (no model)
             "sampler": self.sampler_spec, "prompt_hash": self.prompt_hash, "selection": {
                 "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit,
                 "subset": rc.subset, "subset_seed": rc.subset_seed},

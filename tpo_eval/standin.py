@@ -34,7 +34,7 @@ def write_standins(samples: Sequence[Sample], fps: float = 10.0, min_seconds: fl
     return n
 
 
-def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0) -> Path:
+def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0, size: int = 64) -> Path:
     """A small dataset in MVBench's released layout (``json/<task>.json`` + ``video/<folder>/…``) with the
     20 official task names, folders and read modes, synthetic questions and index videos. The demo's default."""
     import json
@@ -63,5 +63,5 @@ def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0) ->
     from .config import DataPaths
 
     _, samples = load_samples(cfg, DataPaths(root))
-    write_standins(samples)
+    write_standins(samples, size=size)  # size: frame side in pixels
     return root

@@ -39,6 +39,14 @@ def dist_info() -> DistInfo:
     return DistInfo(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
 
 
+def engine_device(dist: Optional[DistInfo] = None) -> torch.device:
+    """Where training runs: ``cuda:LOCAL_RANK`` when a GPU is present (``LOCAL_RANK`` is 0 outside a
+    launcher), else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", (dist or dist_info()).local_rank)
+    return torch.device("cpu")
+
+
 def launched_distributed() -> bool:
     """True under ``deepspeed``/``torchrun`` (they set ``LOCAL_RANK``), even with a single process."""
     return "LOCAL_RANK" in os.environ or dist_info().world > 1
@@ -99,20 +107,29 @@ def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:
 
 
 class TorchEngine:
-    """Single-process engine: gradient accumulation by hand, global-norm clipping, AdamW + LambdaLR."""
+    """Single-process engine: gradient accumulation by hand, global-norm clipping, AdamW + LambdaLR.
+
+    The model moves to ``device`` (default :func:`engine_device`). ``precision: bf16`` runs the forward under
+    ``torch.autocast(device, bfloat16)`` (CUDA or CPU: the same code path), inside which the TPO model turns
+    autocast off again for its heads (see ``TPOModel.forward``); the recipe keeps the trained groups in fp32
+    and the frozen base in bf16."""
 
     def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
-                 accumulation: int) -> None:
-        self.module = model
+                 accumulation: int, device: Optional[torch.device] = None) -> None:
+        self.device = torch.device(device) if device is not None else engine_device()
+        self.module = model.to(self.device)
         self.optimizer = make_optimizer(groups, cfg)
         self.scheduler = make_scheduler(self.optimizer, cfg, total_steps)
         self.clip = cfg.optim.grad_clip
         self.accumulation = accumulation
         self.dist = DistInfo()
-        self._autocast = cfg.train.precision == "bf16" and torch.cuda.is_available()
+        # autocast exists for real devices only; a meta stand-in (placement tests) runs without it
+        self._autocast = cfg.train.precision == "bf16" and self.device.type in ("cuda", "cpu")
 
     def forward(self, batch: Any) -> Any:
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._autocast):
+        if not self._autocast:
+            return self.module(batch)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16):
             return self.module(batch)
 
     def micro_step(self, loss: torch.Tensor, last: bool) -> Optional[float]:
@@ -146,10 +163,13 @@ class TorchEngine:
 
 
 class DeepSpeedEngine:
-    """DeepSpeed ZeRO engine (one process per device). ``deepspeed.initialize`` owns accumulation and clipping."""
+    """DeepSpeed ZeRO engine (one process per device). ``deepspeed.initialize`` owns accumulation and
+    clipping, and places the model on ``cuda:LOCAL_RANK`` (the CPU without a GPU). ``precision: bf16`` is
+    DeepSpeed's own: parameters cast to bf16 (fp32 master copies in the ZeRO optimizer, fp32 buffers kept),
+    so the LM and the heads run in bf16 and the heads cast their predictions to fp32 for their losses."""
 
     def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
-                 accumulation: int) -> None:
+                 accumulation: int, device: Optional[torch.device] = None) -> None:
         import deepspeed
 
         self.dist = dist_info()
@@ -163,6 +183,9 @@ class DeepSpeedEngine:
         self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
             model=model, optimizer=optimizer, lr_scheduler=sched, config=self.ds_config)
         self.module = self.engine.module
+        self.device = torch.device(self.engine.device)
+        if device is not None and torch.device(device) != self.device:
+            raise ValueError(f"DeepSpeed placed the model on {self.device}, not on the requested {device}")
         self.accumulation = accumulation
 
     def forward(self, batch: Any) -> Any:
@@ -206,10 +229,13 @@ class DeepSpeedEngine:
         self.engine.load_checkpoint(directory, tag="deepspeed", load_module_strict=False)
 
 
-def make_engine(model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
-                accumulation: int) -> TorchEngine | DeepSpeedEngine:
+def uses_deepspeed(cfg: TPOConfig) -> bool:
     """``train.engine``; ``auto`` = DeepSpeed under a launcher, else plain PyTorch."""
     kind = cfg.train.engine
-    use_ds = kind == "deepspeed" or (kind == "auto" and launched_distributed())
-    cls = DeepSpeedEngine if use_ds else TorchEngine
-    return cls(model, groups, cfg, total_steps, accumulation)
+    return kind == "deepspeed" or (kind == "auto" and launched_distributed())
+
+
+def make_engine(model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
+                accumulation: int, device: Optional[torch.device] = None) -> TorchEngine | DeepSpeedEngine:
+    cls = DeepSpeedEngine if uses_deepspeed(cfg) else TorchEngine
+    return cls(model, groups, cfg, total_steps, accumulation, device)

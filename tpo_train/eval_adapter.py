@@ -58,10 +58,11 @@ class TPOModelAdapter(VideoModel):
             self.spec = read_tpo_spec(ckpt)
             _refuse_pickled_base(Path(self.kwargs.get("base") or self.spec.base),
                                  str(self.kwargs.get("allow_bin", "false")).lower() == "true")
-            self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype))
+            self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype),
+                                        device=self.device)  # the base loads straight onto the device
         except (FileNotFoundError, ValueError) as e:
             raise ModelError(f"--ckpt {ckpt}: {e}") from e
-        self.model.to(self.device).eval()
+        self.model.eval()
         self.features = None
         if "temporal" in self.model.heads:
             self.features = _HeadFeatures(self.model, self.kwargs, ckpt)

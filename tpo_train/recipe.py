@@ -54,7 +54,7 @@ class Recipe:
         from .data.batches import BatchBuilder
         from .data.mixture import make_plan
         from .data.sources import load_sources
-        from .engine import dist_info, make_engine
+        from .engine import dist_info, engine_device, make_engine
         from .logging import RunLogger
         from .stages import apply_stage
 
@@ -67,7 +67,8 @@ class Recipe:
         self.data = load_sources(cfg.data)
         for r in self.data.reports.values():
             self.logger.info(r.summary())
-        self.model = self._setup_model()
+        # a GPU run loads the base straight onto its device (no fp32 copy of a 7B model in host RAM first)
+        self.model = self._setup_model(engine_device(self.dist))
         groups = apply_stage(self.model, cfg)
         self.plan = make_plan({n: len(ex) for n, ex in self.data.examples.items()},
                               {n: s.weight for n, s in cfg.data.sources.items()},
@@ -83,6 +84,7 @@ class Recipe:
         self.engine = make_engine(self.model, groups, cfg, self.plan.total_steps,
                                   self.plan.accumulation_steps(self.dist.world))
         self.model = self.engine.module
+        self.device = self.engine.device  # where batches go: the engine put the model (and every head) there
         if resume_ckpt is not None:
             self._load_resume(resume_ckpt)
         self.builder = BatchBuilder(self.model, self.data.examples, self.data.features, seed=cfg.data.seed,
@@ -91,7 +93,7 @@ class Recipe:
         self.logger.info(f"plan: {self.plan.describe()} | engine {type(self.engine).__name__} on "
                          f"{self.dist.world} rank(s) | peak LRs {self.engine.lrs()}")
 
-    def _setup_model(self) -> Any:
+    def _setup_model(self, device: Any = None) -> Any:
         from .ablations import apply_ablations
         from .checkpoint import load_weights, manifest_sha, read_manifest
         from .model import LoraSpec, TPOModel, TPOModelSpec
@@ -103,7 +105,13 @@ class Recipe:
         lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
         spec = TPOModelSpec(base=str(base), lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
                             train_new_rows=m.train_new_rows, seed=cfg.seed)
-        model = TPOModel.build(spec)
+        # bf16: the frozen base is kept in bf16 (it never changes; an fp32 copy would only double a 7B model's
+        # memory and be re-cast to bf16 by autocast at every matmul); what this stage trains stays fp32
+        bf16 = cfg.train.precision == "bf16"
+        model = TPOModel.build(spec, dtype=torch.bfloat16 if bf16 else torch.float32,
+                               device=device if getattr(device, "type", None) == "cuda" else None)
+        if bf16:
+            _trained_in_fp32(model, cfg)
         apply_ablations(model, cfg)
         if cfg.init_from not in (None, "base"):
             man = read_manifest(cfg.init_from)
@@ -163,7 +171,7 @@ class Recipe:
                 g = dist.rank + j * dist.world  # index of this micro-batch in the global batch
                 torch.manual_seed(_micro_seed(cfg.seed, step, g))
                 batch = self.builder.build(refs, step, offset=g * cfg.train.micro_batch_size)
-                out = self.engine.forward(batch.to(self._device()))
+                out = self.engine.forward(batch.to(self.device))
                 norm = self.engine.micro_step(out.loss + self._touch_all(), last=j == len(micro) - 1)
                 for k, v in self._parts(out).items():
                     acc = sums.setdefault(k, [0.0, 0.0])
@@ -190,9 +198,6 @@ class Recipe:
             self._trainable = [p for p in self.model.parameters() if p.requires_grad]
         return torch.stack([p.reshape(-1)[0].float() for p in self._trainable]).sum() * 0.0
 
-    def _device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
     @staticmethod
     def _parts(out: Any) -> dict[str, float]:
         parts = {"loss": float(out.loss.detach())}
@@ -208,7 +213,10 @@ class Recipe:
         keys = ("loss", "lm_loss", "temporal_loss", "region_loss", "mask_loss")
         vec = torch.tensor([sums.get(k, [0.0, 0.0])[i] for k in keys for i in (0, 1)], dtype=torch.float64)
         if self.dist.world > 1 and torch.distributed.is_initialized():
+            # NCCL reduces device tensors only; gloo takes either
+            vec = vec.to(self.device)
             torch.distributed.all_reduce(vec)
+            vec = vec.cpu()
         return {k: float(vec[2 * i] / vec[2 * i + 1]) for i, k in enumerate(keys) if vec[2 * i + 1] > 0}
 
     # ---- checkpoints and cleanup ----------------------------------------------------------------------------------
@@ -236,6 +244,18 @@ class Recipe:
             return self.save_checkpoint(self.plan.total_steps, final=True)
         finally:
             self.cleanup()
+
+
+def _trained_in_fp32(model: Any, cfg: TPOConfig) -> None:
+    """fp32 weights for every group the stage gives a peak LR (LoRA, tokens, heads; the vision side in
+    stage 3), before any checkpoint is loaded into them, so AdamW updates (and init_from values) are not
+    rounded to bf16."""
+    from .stages import peak_lrs, table5_groups
+
+    groups = table5_groups(model)
+    for g in peak_lrs(cfg):
+        for _, p in groups.get(g, []):
+            p.data = p.data.float()
 
 
 def run(cfg: TPOConfig) -> Path:

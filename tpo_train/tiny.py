@@ -96,18 +96,20 @@ def _train_tokenizer():
     return fast
 
 
-def _build_processor(tokenizer):
+def _pinpoints(size: int) -> list[list[int]]:
+    return [[size, size], [size, 2 * size], [2 * size, size], [2 * size, 2 * size]]
+
+
+def _build_processor(tokenizer, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE):
     from transformers import (LlavaOnevisionImageProcessor, LlavaOnevisionProcessor,
                               LlavaOnevisionVideoProcessor)
 
-    size = {"height": IMAGE_SIZE, "width": IMAGE_SIZE}
-    pinpoints = [[IMAGE_SIZE, IMAGE_SIZE], [IMAGE_SIZE, 2 * IMAGE_SIZE], [2 * IMAGE_SIZE, IMAGE_SIZE],
-                 [2 * IMAGE_SIZE, 2 * IMAGE_SIZE]]
+    size = {"height": image_size, "width": image_size}
     return LlavaOnevisionProcessor(
-        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=pinpoints),
+        image_processor=LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=_pinpoints(image_size)),
         video_processor=LlavaOnevisionVideoProcessor(size=size),
         tokenizer=tokenizer,
-        num_image_tokens=(IMAGE_SIZE // PATCH_SIZE) ** 2,
+        num_image_tokens=(image_size // patch_size) ** 2,
         vision_feature_select_strategy="full",
         chat_template=CHAT_TEMPLATE,
     )
@@ -159,4 +161,44 @@ def build_tiny_llava_ov(out_dir: Path, seed: int = 0, *, text_hidden: int = LM_H
     model.config.pad_token_id = pad
     model.save_pretrained(out_dir, safe_serialization=True)
     _build_processor(tokenizer).save_pretrained(out_dir)
+    return out_dir
+
+
+def build_random_llava_ov(out_dir: Path, preset: dict, *, device: str = "cpu", dtype: str = "bfloat16",
+                          seed: int = 0) -> Path:
+    """Save a LLaVA-OneVision of ``preset``'s architecture (``tpo_train.presets``, e.g. the real-size
+    ``LLAVA_OV_7B``) with random weights — nothing is downloaded — plus this module's tokenizer and a
+    processor sized to the preset's vision tower. For device checks: the real structure, shapes and FLOPs, no
+    real weights.
+
+    The weights are drawn on ``device`` in ``dtype`` (a 7B model in bf16 on a GPU takes seconds; on a CPU,
+    minutes) and written as safetensors shards. The image/video token ids follow the small tokenizer (its ids
+    fall inside the preset's padded vocabulary)."""
+    import torch
+    from transformers import GenerationConfig, LlavaOnevisionForConditionalGeneration
+
+    from .presets import llava_ov_config
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = _train_tokenizer()
+    image_id, video_id = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
+    config = llava_ov_config({**preset, "image_token_index": image_id, "video_token_index": video_id})
+    vision = preset["vision"]
+    config.image_grid_pinpoints = _pinpoints(vision["image_size"])
+    torch.manual_seed(seed)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, dtype))
+    try:
+        with torch.device(device):
+            model = LlavaOnevisionForConditionalGeneration(config).eval()
+    finally:
+        torch.set_default_dtype(default)
+    eos, pad = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    model.generation_config = GenerationConfig(do_sample=False, eos_token_id=eos, pad_token_id=pad,
+                                               max_new_tokens=16)
+    model.config.pad_token_id = pad
+    model.save_pretrained(out_dir, safe_serialization=True)
+    _build_processor(tokenizer, vision["image_size"], vision["patch_size"]).save_pretrained(out_dir)
+    del model
     return out_dir

@@ -28,8 +28,12 @@ from .options import keyed_data_options, split_tasks
 @click.option("--prompt", help="Prompt variant declared in the benchmark YAML (default: its default_prompt).")
 @click.option("--num-frames", type=click.IntRange(min=1), help="Override the sampler's frame count.")
 @click.option("--skip-missing", is_flag=True, help="Record missing videos as failures instead of stopping.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1 … (torchrun sets cuda:LOCAL_RANK).")
-@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "bfloat16", "float16"]))
+@click.option("--device", default="auto", show_default=True,
+              help="auto (cuda:LOCAL_RANK when a GPU is present, else cpu), cpu, cuda, cuda:1 … (torchrun: "
+                   "cuda = cuda:LOCAL_RANK).")
+@click.option("--dtype", default="auto", show_default=True,
+              type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+              help="auto = bfloat16 on a GPU, float32 on the CPU.")
 @click.option("--batch-size", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for mock:random and sampling models.")
 @click.option("--shard", help="I/N: this process runs shard I of N (default from torchrun's RANK/WORLD_SIZE).")
@@ -62,7 +66,7 @@ def run(benchmark: str, model: str | None, ckpt: str | None, trust_remote_code: 
     \b
     Examples:
       tpo-eval run mvbench --model hf --ckpt ./llava-onevision-qwen2-7b-ov-hf --data-root /data/MVBench \\
-          --dtype bfloat16 --device cuda --out runs/mvbench-llava
+          --out runs/mvbench-llava          # a GPU box: cuda + bfloat16 (--device/--dtype auto)
       tpo-eval run mvbench --ckpt ./VideoChat-TPO --trust-remote-code --data-root /data/MVBench --device cuda
       tpo-eval run mvbench --model mock:oracle --data-root /data/MVBench --limit 2
       tpo-eval run mvbench,charades_sta --model tpo --ckpt CKPT --data-root mvbench=hf:OpenGVLab/MVBench \\
@@ -76,8 +80,10 @@ def run(benchmark: str, model: str | None, ckpt: str | None, trust_remote_code: 
     from .common import fail, print_results
 
     idx, cnt = _shard(shard)
-    if device.startswith("cuda") and cnt > 1 and device == "cuda":
-        device = f"cuda:{os.environ.get('LOCAL_RANK', idx)}"
+    if cnt > 1 and device in ("cuda", "auto"):  # one GPU per shard
+        from ..models.device import resolve_device
+
+        device = resolve_device(device, local_rank=int(os.environ.get("LOCAL_RANK", idx)))
     margs = {}
     for kv in model_args:
         if "=" not in kv:

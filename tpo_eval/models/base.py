@@ -31,9 +31,17 @@ class VideoModel:
     # None: the adapter does not declare them (third-party adapters) and nothing is checked.
     model_args: ClassVar[Optional[frozenset[str]]] = None
 
-    def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",
-                 dtype: str = "float32", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
-        self.variant, self.ckpt, self.device, self.dtype = variant, ckpt, device, dtype
+    def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "auto",
+                 dtype: str = "auto", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
+        from .device import resolve_device, resolve_dtype
+
+        # ``auto`` resolved here, once: the adapter loads with, and provenance records, the concrete values
+        self.device = resolve_device(device)
+        try:
+            self.dtype = resolve_dtype(dtype, self.device)
+        except ValueError as e:
+            raise ModelError(f"--dtype: {e}") from None
+        self.variant, self.ckpt = variant, ckpt
         self.batch_size, self.seed, self.kwargs = batch_size, seed, kwargs
 
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:

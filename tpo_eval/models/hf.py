@@ -43,9 +43,12 @@ class HFVideoModel(VideoModel):
         if tok is not None:
             tok.padding_side = "left"  # batched generation needs left padding
         self.torch_dtype = getattr(torch, _DTYPES[self.dtype])
+        # weights go straight to the device (device_map), shard by shard: a 7B checkpoint never needs twice
+        # its size in host RAM
         self.model = AutoModelForImageTextToText.from_pretrained(
             p, dtype=self.torch_dtype, local_files_only=True, trust_remote_code=trust, use_safetensors=True,
-        ).to(self.device).eval()
+            device_map=self.device, low_cpu_mem_usage=True,
+        ).eval()
 
     def set_generation(self, generation: dict[str, Any]) -> None:
         # --model-arg max_new_tokens wins; else each benchmark's own (an adapter may serve several)

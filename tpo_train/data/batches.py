@@ -61,6 +61,10 @@ class BatchBuilder:
         self.textualize = textualize
         self.max_text_len = max_text_len
         self.heads = set(model.heads.keys())
+        from ..heads.temporal_features import ModelFeatures
+
+        # the base model's own frozen features, computed on its device and handed back as fp32 CPU tensors
+        self._model_features = ModelFeatures(self.adapter)
         self.truncated_turns = 0  # conversation turns cut by max_text_len (see _conversation)
 
     # ---- media -------------------------------------------------------------------------------------------------
@@ -153,13 +157,13 @@ class BatchBuilder:
         if store is not None:
             v, q = store.video(ex.vid, frames), store.text(ex.qid)
         else:
-            v = self.adapter.frame_features(enc.vision) if "pixel_values_videos" in enc.vision else None
+            v = self._model_features.video(enc.vision) if "pixel_values_videos" in enc.vision else None
             q = None
         if v is None:
             raise MediaError(f"{ex.origin} ({ex.uid}): the temporal head needs video features: give the source "
                              f"features: or media:")
         if q is None:
-            q = self.adapter.text_features(ex.query)
+            q = self._model_features.query(ex.query)
         return {"video": v, "query": q, "duration": ex.duration, "windows": list(ex.windows),
                 "tef": store.tef if store else True, "normalize": store.normalize if store else True}
 

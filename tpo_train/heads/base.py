@@ -7,6 +7,7 @@ extra inputs for the N occurrences are given in the same order.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Optional
@@ -67,6 +68,20 @@ class TaskHead(nn.Module):
     def trainable_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         """Parameters the head trains (default: all of them). Frozen sub-models (SAM2) are excluded."""
         return self.named_parameters()
+
+
+def float32(pred: Any) -> Any:
+    """``pred`` with every floating tensor in fp32 (tensors, frozen dataclasses of them, tuples; other values
+    as they are). Heads score their losses on this: under DeepSpeed bf16 a head's predictions are bf16, and
+    L1/GIoU/cross-entropy/BCE sums lose digits there. An fp32 tensor is returned as is (no copy)."""
+    if isinstance(pred, torch.Tensor):
+        return pred.float() if pred.is_floating_point() else pred
+    if dataclasses.is_dataclass(pred) and not isinstance(pred, type):
+        return dataclasses.replace(pred, **{f.name: float32(getattr(pred, f.name))
+                                            for f in dataclasses.fields(pred) if f.init})
+    if isinstance(pred, tuple):
+        return tuple(float32(v) for v in pred)
+    return pred
 
 
 def head_key(task: str, spec: Any) -> str:

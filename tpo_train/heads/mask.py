@@ -121,6 +121,7 @@ class MaskHead(TaskHead):
 
     def prompt_embedding(self, boxes: torch.Tensor) -> torch.Tensor:
         """SAM2's own sparse embedding (N, 3, 256) of normalised xyxy boxes (two corner points, labels 2/3)."""
+        self._sam_fp32()
         pts = boxes.float().reshape(-1, 2, 2) * self.image_size
         labels = torch.tensor([[2, 3]], device=pts.device).expand(pts.shape[0], 2)
         sparse, _ = self.sam.sam_prompt_encoder(points=(pts, labels), boxes=None, masks=None)
@@ -139,7 +140,20 @@ class MaskHead(TaskHead):
         return MaskPred(sparse, self.box_mlp(h), logits)
 
     def _decode_masks(self, images: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
-        """Single-frame SAM2 mask logits (N, 1, S/4, S/4) for the given prompt tokens (image side without grad)."""
+        """Single-frame SAM2 mask logits (N, 1, S/4, S/4) for the given prompt tokens (image side without
+        grad).
+
+        SAM2 always runs in fp32: DeepSpeed bf16 casts its (frozen) parameters with the rest of the model but
+        keeps fp32 buffers, and SAM2 mixes the two (positional encodings, layer norms); frozen weights are in
+        no optimizer group, so casting them back is safe. The adapter's bf16 tokens enter as fp32."""
+        self._sam_fp32()
+        return self._sam_decode(images.float(), sparse.float())
+
+    def _sam_fp32(self) -> None:
+        if next(self.sam.parameters()).dtype != torch.float32:
+            self.sam.float()
+
+    def _sam_decode(self, images: torch.Tensor, sparse: torch.Tensor) -> torch.Tensor:
         sam = self.sam
         with torch.no_grad():
             _, feats, _, sizes = sam._prepare_backbone_features(sam.forward_image(images))

@@ -193,7 +193,8 @@ class TemporalHead(TaskHead):
         wattn = vid.new_zeros(vid.shape[:2])
         for layer in self.t2v:
             vid, wattn = layer(vid, keys, kbias, nd)
-        pos = _clip_pos(vid.shape[1], vid.shape[-1], vid.device)
+        # the sine tables are fp32 constants: in the head's dtype, or they promote bf16 activations to fp32
+        pos = _clip_pos(vid.shape[1], vid.shape[-1], vid.device).to(dt)
         weights = wattn * vmask
         ctx = (vid * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1e-6)
         mem = torch.cat([(self.global_token + ctx)[:, None], vid + pos], 1)
@@ -206,7 +207,8 @@ class TemporalHead(TaskHead):
         tgt, ref = self.query_content.expand(n, -1, -1), self.query_anchor.sigmoid().expand(n, -1, -1)
         outs, vmem_pos, vbias = [], vmem + pos, key_bias(vmask, dt)
         for layer in self.decoder:
-            tgt = decoder_layer(layer, tgt + self.anchor_pos(_sine(ref, vid.shape[-1])), vmem_pos, vbias, vmask)
+            anchor = self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt))
+            tgt = decoder_layer(layer, tgt + anchor, vmem_pos, vbias, vmask)
             new_ref = (torch.logit(ref, eps=1e-5) + self.span_embed(tgt)).sigmoid()
             outs.append((self.class_embed(tgt), new_ref))
             ref = new_ref.detach()  # each layer refines the previous anchors (DAB-DETR style)

@@ -35,6 +35,8 @@ def _attention(mha: nn.MultiheadAttention, x: torch.Tensor, mem: Optional[torch.
     n, lq, e = x.shape
     h = mha.num_heads
     w, b = mha.in_proj_weight, mha.in_proj_bias
+    # activations meet the layer in its weights' dtype (bf16 under DeepSpeed bf16), whatever produced them
+    x, mem = x.to(w.dtype), None if mem is None else mem.to(w.dtype)
     if mem is None:
         q, k, v = F.linear(x, w, b).view(n, lq, 3, h, e // h).permute(2, 0, 3, 1, 4).unbind(0)
     else:

@@ -123,7 +123,8 @@ class TemporalCriterion:
             contrast, n_levels = contrast - (lp * m).sum() / m.sum(), n_levels + 1
         contrast = contrast / max(n_levels, 1)
         wa = pred.word_attn.float().clamp(1e-6, 1 - 1e-6)
-        wattn = F.binary_cross_entropy(wa[valid], relevant.float()[valid])
+        # BCE on logit(p): the value of BCE on p, and autocast-safe (F.binary_cross_entropy is refused there)
+        wattn = F.binary_cross_entropy_with_logits(torch.logit(wa[valid]), relevant.float()[valid])
         return {"saliency": hinge + contrast, "wattn": wattn}
 
     def __call__(self, pred: TemporalPred, targets: TemporalTargets) -> dict[str, torch.Tensor]:

@@ -41,7 +41,8 @@ class MLLMAdapter:
     processor: Any
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, dtype: torch.dtype = torch.float32) -> "MLLMAdapter":
+    def from_pretrained(cls, path: str | Path, dtype: torch.dtype = torch.float32,
+                        processor_path: Optional[str | Path] = None, device: Any = None) -> "MLLMAdapter":
         raise NotImplementedError
 
     # ---- sizes and modules ----------------------------------------------------------------------------------
@@ -125,11 +126,12 @@ class MLLMAdapter:
 
 
 def load_adapter(path: str | Path, dtype: torch.dtype = torch.float32,
-                 processor_path: Optional[str | Path] = None) -> MLLMAdapter:
+                 processor_path: Optional[str | Path] = None, device: Any = None) -> MLLMAdapter:
     """Pick the adapter for the checkpoint at ``path`` by its ``config.json`` ``model_type`` and load it.
 
     ``processor_path`` overrides where the processor/tokenizer is read from (a TPO checkpoint stores its own,
-    with the added tokens).
+    with the added tokens). ``device`` (e.g. ``cuda:0``): load the weights straight onto it (``device_map``),
+    so a 7B checkpoint never sits in host RAM whole; None loads onto the CPU.
     """
     cfg_file = Path(path) / "config.json"
     if not cfg_file.is_file():
@@ -140,4 +142,4 @@ def load_adapter(path: str | Path, dtype: torch.dtype = torch.float32,
                          f"supported: {sorted(ADAPTERS)}")
     module, _, attr = ADAPTERS[model_type].partition(":")
     cls = getattr(importlib.import_module(module), attr)
-    return cls.from_pretrained(path, dtype=dtype, processor_path=processor_path)
+    return cls.from_pretrained(path, dtype=dtype, processor_path=processor_path, device=device)

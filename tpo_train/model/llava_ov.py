@@ -26,10 +26,12 @@ class LlavaOVAdapter(MLLMAdapter):
 
     @classmethod
     def from_pretrained(cls, path: str | Path, dtype: torch.dtype = torch.float32,
-                        processor_path: Optional[str | Path] = None) -> "LlavaOVAdapter":
+                        processor_path: Optional[str | Path] = None, device: Any = None) -> "LlavaOVAdapter":
         from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
 
-        model = LlavaOnevisionForConditionalGeneration.from_pretrained(path, dtype=dtype)
+        place = {} if device is None else {"device_map": str(device)}
+        model = LlavaOnevisionForConditionalGeneration.from_pretrained(
+            path, dtype=dtype, low_cpu_mem_usage=True, **place)
         processor = AutoProcessor.from_pretrained(processor_path or path)
         return cls(model, processor)
 
@@ -163,7 +165,7 @@ class LlavaOVAdapter(MLLMAdapter):
         return EncodedExample(tuple(ids), tuple(labels), vision)
 
     def frame_features(self, vision: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        pv = vision["pixel_values_videos"]
+        pv = vision["pixel_values_videos"].to(self.device)
         if pv.shape[0] != 1:
             raise ValueError(f"frame_features takes one video, got a batch of {pv.shape[0]}")
         with torch.no_grad():

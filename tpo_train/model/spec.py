@@ -74,8 +74,8 @@ class TemporalHeadSpec:
     mlp_hidden: Optional[int] = None
     v_feat_dim: Optional[int] = None
     t_feat_dim: Optional[int] = None
-    video_features: str = "model"
-    text_features: str = "model"
+    video_features: Optional[str] = None  # None: "precomputed" when v_feat_dim is given, else "model"
+    text_features: Optional[str] = None   # None: "precomputed" when t_feat_dim is given, else "model"
     tef: bool = True                # append [t/T, (t+1)/T] to each clip feature
     hidden: int = 256
     nheads: int = 8
@@ -101,6 +101,10 @@ class TemporalHeadSpec:
     aux_loss: bool = True
 
     def __post_init__(self) -> None:
+        if self.video_features is None:
+            object.__setattr__(self, "video_features", "precomputed" if self.v_feat_dim else "model")
+        if self.text_features is None:
+            object.__setattr__(self, "text_features", "precomputed" if self.t_feat_dim else "model")
         if self.kind not in TEMPORAL_KINDS:
             raise ValueError(f"temporal head kind {self.kind!r} is not one of {', '.join(TEMPORAL_KINDS)}")
 
@@ -171,9 +175,6 @@ class TPOModelSpec:
             if task not in _HEAD_SPECS:
                 raise ValueError(f"TPO model spec: unknown head {task!r}; known: {list(TASKS)}")
             hs = dict(hs)
-            if task == "temporal":  # specs written before the feature kinds were recorded
-                hs.setdefault("video_features", "precomputed" if hs.get("v_feat_dim") else "model")
-                hs.setdefault("text_features", "precomputed" if hs.get("t_feat_dim") else "model")
             if "hydra_overrides" in hs:
                 hs["hydra_overrides"] = tuple(hs["hydra_overrides"])
             heads[task] = _HEAD_SPECS[task](**hs)

@@ -99,8 +99,9 @@ def read_tpo_spec(ckpt_dir: str | Path) -> TPOModelSpec:
 
 
 def load_tpo_model(ckpt_dir: str | Path, base: Optional[str | Path] = None, dtype: torch.dtype = torch.float32,
-                   strict: bool = True) -> TPOModel:
-    """Rebuild the model from its folder (``base`` overrides the recorded base-model path) and load its weights."""
+                   strict: bool = True, device: Optional[str | torch.device] = None) -> TPOModel:
+    """Rebuild the model from its folder (``base`` overrides the recorded base-model path) and load its
+    weights; ``device``: the base loads straight onto it (see ``TPOModel.build``)."""
     import dataclasses
 
     from safetensors.torch import load_file
@@ -111,7 +112,7 @@ def load_tpo_model(ckpt_dir: str | Path, base: Optional[str | Path] = None, dtyp
         spec = dataclasses.replace(spec, base=str(base))
     if not Path(spec.base).is_dir():
         raise FileNotFoundError(f"{ckpt}: base model {spec.base} not found (pass base=... to point at it)")
-    model = TPOModel.build(spec, dtype=dtype, processor_path=ckpt / PROCESSOR_DIR)
+    model = TPOModel.build(spec, dtype=dtype, processor_path=ckpt / PROCESSOR_DIR, device=device)
     meta = json.loads((ckpt / SPEC_FILE).read_text())
     if meta["token_ids"]["trigger"] != model.token_ids.trigger:
         raise ValueError(f"{ckpt}: token ids {meta['token_ids']['trigger']} differ from the rebuilt model's "

@@ -12,6 +12,7 @@ Trainable parameter groups (names for stage configs, see :meth:`TPOModel.param_g
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..heads.base import TaskHead, build_head
+from ..heads.base import TaskHead, build_head, float32
 from .base import MLLMAdapter, load_adapter
 from .batch import TPOBatch
 from .lora import apply_lora, lora_named_parameters
@@ -57,12 +58,14 @@ class TPOModel(nn.Module):
     # ---- construction ---------------------------------------------------------------------------------------
     @classmethod
     def build(cls, spec: TPOModelSpec, dtype: torch.dtype = torch.float32,
-              processor_path: Optional[str | Path] = None) -> "TPOModel":
+              processor_path: Optional[str | Path] = None, device: Any = None) -> "TPOModel":
         """Load ``spec.base``, add the TPO tokens (mean rows), freeze the base, inject LoRA, build tokens and heads.
 
-        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed``.
+        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads
+        on the CPU, LoRA A where the base is). ``device``: the base loads straight onto it and the rest
+        follows (None = the CPU).
         """
-        adapter = load_adapter(spec.base, dtype=dtype, processor_path=processor_path)
+        adapter = load_adapter(spec.base, dtype=dtype, processor_path=processor_path, device=device)
         ids = add_tpo_tokens(adapter)
         for p in adapter.model.parameters():
             p.requires_grad = False
@@ -78,6 +81,8 @@ class TPOModel(nn.Module):
             rows = (NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
                     if spec.train_new_rows else None)
             model = cls(adapter, spec, ids, heads, tokens, rows)
+        if device is not None:
+            model.to(device)
         model.set_trainable(DEFAULT_TRAINABLE)
         return model
 
@@ -162,9 +167,19 @@ class TPOModel(nn.Module):
             # shift the labels, not the logits: no copy of (B, L-1, V) logits (and of its gradient)
             labels = F.pad(labels[:, 1:], (0, 1), value=-100)
             lm_loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
-        loss = lm_loss if lm_loss is not None else logits.new_zeros(())
+        loss = lm_loss if lm_loss is not None else logits.new_zeros((), dtype=torch.float32)
         head_losses, head_preds = {}, {}
         routed = self._route_all(hidden, {t: p for t, p in places.items() if t in self.heads})
+        with _without_autocast(hidden.device.type):
+            self._heads_forward(batch, routed, hidden, head_losses, head_preds)
+        for task, terms in head_losses.items():
+            loss = loss + float(self.spec.head_weights.get(task, 1.0)) * terms["total"]
+        return TPOOutput(loss, lm_loss, head_losses, head_preds, logits)
+
+    def _heads_forward(self, batch: TPOBatch, routed: Mapping[str, torch.Tensor], hidden: torch.Tensor,
+                       head_losses: dict[str, Any], head_preds: dict[str, Any]) -> None:
+        """Each head on its routed states, outside autocast: a head runs in its parameters' dtype (fp32; bf16
+        under DeepSpeed bf16) and scores its loss on fp32 predictions (:func:`heads.base.float32`)."""
         for task, head in self.heads.items():
             h = routed.get(task, hidden.new_zeros(0, hidden.shape[-1]))
             if h.shape[0] == 0:
@@ -178,10 +193,7 @@ class TPOModel(nn.Module):
             pred = head(h, batch.head_inputs.get(task))
             head_preds[task] = pred
             if task in batch.targets:
-                terms = head.loss(pred, batch.targets[task], batch.head_inputs.get(task))
-                head_losses[task] = terms
-                loss = loss + float(self.spec.head_weights.get(task, 1.0)) * terms["total"]
-        return TPOOutput(loss, lm_loss, head_losses, head_preds, logits)
+                head_losses[task] = head.loss(float32(pred), batch.targets[task], batch.head_inputs.get(task))
 
     def route(self, ids: torch.Tensor, hidden: torch.Tensor, task: str) -> torch.Tensor:
         """Last-layer hidden states (N, D) at the task's placeholders, in occurrence order."""
@@ -215,3 +227,11 @@ class TPOModel(nn.Module):
             if not any(p.requires_grad for p in mod.parameters()):
                 mod.eval()  # a frozen tower keeps eval-mode numerics (no dropout) while the rest trains
         return self
+
+
+def _without_autocast(device_type: str) -> Any:
+    """Autocast off for ``device_type`` when it is on (the engine's bf16 autocast covers the LM, not the
+    heads)."""
+    if device_type in ("cuda", "cpu") and torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()

@@ -51,7 +51,8 @@ def add_tpo_tokens(adapter: MLLMAdapter) -> TokenIds:
         new = torch.tensor(ids)
         with torch.no_grad():
             for table in (adapter.input_embeddings().weight, adapter.output_embeddings().weight):
-                table[new] = table[base].float().mean(0).to(table.dtype)
+                rows, into = base.to(table.device), new.to(table.device)
+                table[into] = table[rows].float().mean(0).to(table.dtype)
     lookup = dict(zip(NEW_TOKENS, ids))
     return TokenIds(trigger={t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
                     placeholder={t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()},

@@ -62,7 +62,8 @@ def _comparable(doc):
     """A results document without what legitimately differs between launches (times, argv, file names)."""
     doc = json.loads(json.dumps(doc))
     prov = doc["provenance"]
-    for k in ("start_time", "end_time", "command", "predictions"):
+    # runtime and decoder_order: a merge runs no model and decodes nothing
+    for k in ("start_time", "end_time", "command", "predictions", "runtime", "decoder_order"):
         prov.pop(k, None)
     prov["git"].pop("dirty")
     return doc

@@ -12,11 +12,15 @@ from ._recipe_helpers import tiny_cache, write  # noqa: F401
 
 STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
 ABLATIONS = ("ablation_qvh_only", "ablation_textualized", "ablation_conversation_only", "ablation_mlp_head")
+# the demo's miniature recipe on the synthetic world (tpo_train/demo.py)
+DEMO = ("demo_stage1", "demo_stage2", "demo_stage3", "demo_conversation_only", "demo_mlp_stage2", "demo_mlp_stage3",
+        "demo_qvh_only_stage2", "demo_qvh_only_stage3", "demo_textualized_stage1", "demo_textualized_stage2",
+        "demo_textualized_stage3")
 
 
 def test_every_shipped_config_parses_and_none_is_skipped():
     found = sorted(p.stem for p in shipped_configs())
-    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS)
+    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + DEMO)
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
         cfg = load_config(name, check_paths=False)

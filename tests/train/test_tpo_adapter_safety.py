@@ -27,7 +27,7 @@ def test_pickled_base_weights_need_an_explicit_opt_in(tmp_path):
     with pytest.raises(ModelError, match=r"base model .*base_bin has only pickled weights \(pytorch_model.bin\)"):
         build_model("tpo", ckpt=str(ckpt), base=str(pickled))
     m = build_model("tpo", ckpt=str(ckpt), base=str(pickled), allow_bin="true")
-    assert m.supports == frozenset({"mcq", "generate"})
+    assert m.features is None  # no temporal head: span requests are answered in text
     with pytest.raises(ModelError, match=r"'max_new_tokns' \(did you mean 'max_new_tokens'\?\): not an argument "
                                          r"of --model tpo"):
         check_model_args("tpo", {"max_new_tokns": "2"})

@@ -134,11 +134,24 @@ def _color_moments(frames: np.ndarray, bins: int = 4) -> np.ndarray:
     return np.concatenate([mass / (h * w) * 4, sx / m, sy / m], 1).astype(np.float32)
 
 
+def _with_change(fn: Callable[[np.ndarray], np.ndarray], scale: float = 4.0) -> Callable[[np.ndarray], np.ndarray]:
+    """``fn``'s features followed by their change since the previous sampled frame (×``scale``; 0 for the first):
+    events are changes, and a per-clip head sees them directly."""
+    def with_change(frames: np.ndarray) -> np.ndarray:
+        f = fn(frames)
+        d = np.concatenate([np.zeros_like(f[:1]), f[1:] - f[:-1]]) * scale
+        return np.concatenate([f, d], 1).astype(np.float32)
+
+    return with_change
+
+
 VIDEO_EXTRACTORS: dict[str, VideoExtractor] = {
     "rgb_hist": VideoExtractor("rgb_hist", 4 ** 3 + 3 * 2 * 2, _rgb_hist,
                                "64-bin joint RGB histogram + mean RGB of a 2x2 grid, per sampled frame"),
     "color_moments": VideoExtractor("color_moments", 3 * 4 ** 3, _color_moments,
                                     "per 64-bin RGB cell: pixel share and the mean x, y of its pixels"),
+    "color_moments_delta": VideoExtractor("color_moments_delta", 2 * 3 * 4 ** 3, _with_change(_color_moments),
+                                          "color_moments and their change since the previous sampled frame"),
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-from .resources import REPO_ROOT, data_dir
+from .resources import REPO_ROOT, data_dir  # noqa: F401 - REPO_ROOT: re-exported
 
 BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data installed
 

@@ -15,9 +15,8 @@ from typing import Optional, Sequence
 
 from .api import load_samples
 from .config import ConfigError, DataPaths, load_benchmark
-from .records import read_run_predictions, write_json_atomic
+from .records import raw_from_row, read_run_predictions, write_json_atomic
 from .registries import FAMILIES
-from .runner import raw_from_row
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-from .config import REPO_ROOT
+from .resources import REPO_ROOT
+from .types import RawOutput
 
 SCHEMA_VERSION = 1
 PRED_GLOB = "predictions*.jsonl"
@@ -151,3 +152,12 @@ def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
 
 def command_line() -> list[str]:
     return [Path(sys.argv[0]).name] + sys.argv[1:]
+
+
+def raw_from_row(row: dict[str, Any]) -> RawOutput:
+    """A predictions.jsonl row (ours, or an external ``{"id", "output"}`` row) back into a RawOutput."""
+    win = row.get("windows")
+    sal = row.get("saliency")
+    return RawOutput(sample_id=str(row["id"]), text=str(row.get("output") or ""),
+                     windows=tuple(tuple(float(x) for x in w) for w in win) if win else None,
+                     saliency=tuple(float(x) for x in sal) if sal else None, error=row.get("error"))

@@ -17,16 +17,16 @@ from typing import Any, Callable, Iterator, Optional
 
 from tqdm import tqdm
 
-from . import api, rundir
+from . import pipeline, rundir
 from .config import DataPaths, load_benchmark
-from .models.base import ModelError, build_model, check_model_args
-from .records import PredictionWriter, sha256_file, sha256_json, write_json_atomic
+from .models.base import ModelError, build_model
+from .models.checks import check_model_args
+from .records import PredictionWriter, raw_from_row, sha256_file, sha256_json, write_json_atomic
 from .registries import SAMPLERS
 from .sample_checks import guarded_sampler, sample_digest, sample_problem, set_digest
 from .selection import shard
 from .types import RawOutput, Request, Sample
 from .video.decode import VideoDecodeError, decode, load_images
-
 
 # Decoder threads that prefetch ahead of the model. One is enough to hide decoding behind a real model's forward
 # pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
@@ -34,13 +34,13 @@ _DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
 
 
 class Runner:
-    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None,
+    def __init__(self, run: pipeline.RunConfig, on_sample: Optional[Callable[[str], None]] = None,
                  model: Any = None) -> None:
         self.run_cfg, self.on_sample, self.model = run, on_sample, model  # model: shared across benchmarks
-        api.check_run_config(run)
+        pipeline.check_run_config(run)
         self.cfg = load_benchmark(run.benchmark)
         self.paths = DataPaths(run.data_root, run.annotations)
-        self.family, self.samples = api.load_samples(self.cfg, self.paths, run.tasks, run.limit, run.subset,
+        self.family, self.samples = pipeline.load_samples(self.cfg, self.paths, run.tasks, run.limit, run.subset,
                                                      run.subset_seed)
         if not self.samples:
             raise ValueError(f"no {self.cfg.name} samples selected (check --tasks, --limit, --subset and the "
@@ -49,7 +49,7 @@ class Runner:
         if run.num_frames:
             sampler["num_frames"] = run.num_frames
         self.sampler_spec = sampler
-        self.prompt_hash = api.prompt_hash(self.cfg, run.prompt)
+        self.prompt_hash = pipeline.prompt_hash(self.cfg, run.prompt)
         # --gen-kwargs override the benchmark's generation block; both are hashed into the settings
         self.generation = {**self.cfg.generation, **dict(run.gen_kwargs)}
         self._prompts: dict[str, Any] = {}  # --log-samples: each exact prompt, until its row is written
@@ -59,10 +59,10 @@ class Runner:
 
     # ---- setup ----------------------------------------------------------------------------------------------
     def _preflight(self) -> set[str]:
-        missing = api.missing_media([s for s in self.samples if s.id not in self.problems])
+        missing = pipeline.missing_media([s for s in self.samples if s.id not in self.problems])
         if missing and not self.run_cfg.skip_missing:
             shown = "\n  ".join(missing[:20]) + (f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else "")
-            raise api.MissingMediaError(
+            raise pipeline.MissingMediaError(
                 f"{len(missing)} media file(s) missing for {self.cfg.name} (looked under "
                 f"{self.paths.media_dir(self.cfg, self.cfg.tasks[0]).parent}):\n  {shown}\n"
                 "Fix --data-root, or pass --skip-missing to record them as failures.")
@@ -99,7 +99,7 @@ class Runner:
     def run(self) -> dict[str, Any]:
         from .distributed import TorchrunGroup
 
-        start = api.now()
+        start = pipeline.now()
         missing = self._preflight()
         group = TorchrunGroup() if self.run_cfg.distributed else None
         out = self.run_cfg.out_dir
@@ -238,7 +238,7 @@ class Runner:
                "prompt_hash": self.prompt_hash, "output": raw.text, "windows": raw.windows, "saliency": raw.saliency,
                "error": raw.error, "answers": answers, "parsed": parsed, "scores": scores}
         if self.run_cfg.log_samples:
-            row["sample"] = api.sample_log(s, self._prompts.pop(s.id, None))
+            row["sample"] = pipeline.sample_log(s, self._prompts.pop(s.id, None))
         return row
 
     def _finish(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
@@ -270,15 +270,15 @@ class Runner:
     def _document(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
                   model_fp: dict[str, Any], start: str, files: list[dict[str, Any]]) -> dict[str, Any]:
         outputs = {sid: raw_from_row(r) for sid, r in done.items() if sid in self.digests}
-        doc = api.score_outputs(self.cfg, self.family, self.samples, outputs).doc
+        doc = pipeline.score_outputs(self.cfg, self.family, self.samples, outputs).doc
         rc = self.run_cfg
-        doc["provenance"] = api.provenance(self.cfg, self.family, self.paths, rc.tasks, {
+        doc["provenance"] = pipeline.provenance(self.cfg, self.family, self.paths, rc.tasks, {
             "settings": settings, "settings_hash": shash, "model": model_fp, "model_args": dict(rc.model_args),
             "runtime": getattr(self, "runtime", None),  # None when merged from a run directory (no model)
             "sampler": self.sampler_spec, "prompt_hash": self.prompt_hash, "selection": {
                 "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit,
                 "subset": rc.subset, "subset_seed": rc.subset_seed},
-            "predictions": files, "start_time": start, "end_time": api.now()})
+            "predictions": files, "start_time": start, "end_time": pipeline.now()})
         return doc
 
     def merge(self) -> dict[str, Any]:
@@ -286,17 +286,8 @@ class Runner:
         out = self.run_cfg.out_dir
         assert out is not None
         info = rundir.read_run_file(out)
-        doc = self._finish({}, info["settings"], info["settings_hash"], info["settings"]["model"], api.now(), out)
+        doc = self._finish({}, info["settings"], info["settings_hash"], info["settings"]["model"], pipeline.now(), out)
         if not doc:
             raise rundir.RunDirError(f"{out}: not every selected sample has a prediction yet; finish the shards "
                                      "(rerun them into this directory) before merging")
         return doc
-
-
-def raw_from_row(row: dict[str, Any]) -> RawOutput:
-    """A predictions.jsonl row (ours, or an external ``{"id", "output"}`` row) back into a RawOutput."""
-    win = row.get("windows")
-    sal = row.get("saliency")
-    return RawOutput(sample_id=str(row["id"]), text=str(row.get("output") or ""),
-                     windows=tuple(tuple(float(x) for x in w) for w in win) if win else None,
-                     saliency=tuple(float(x) for x in sal) if sal else None, error=row.get("error"))

@@ -123,7 +123,7 @@ def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int,
     """Write a checkpoint (all ranks call this; rank 0 writes the shared files and the manifest last)."""
     import yaml
 
-    from .model.state import WEIGHTS_FILE, save_tpo_model
+    from .model.state import save_tpo_model
 
     ckpt = Path(ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)

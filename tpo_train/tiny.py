@@ -101,8 +101,11 @@ def _pinpoints(size: int) -> list[list[int]]:
 
 
 def _build_processor(tokenizer, image_size: int = IMAGE_SIZE, patch_size: int = PATCH_SIZE):
-    from transformers import (LlavaOnevisionImageProcessor, LlavaOnevisionProcessor,
-                              LlavaOnevisionVideoProcessor)
+    from transformers import (
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+    )
 
     size = {"height": image_size, "width": image_size}
     return LlavaOnevisionProcessor(
@@ -177,7 +180,7 @@ def build_random_llava_ov(out_dir: Path, preset: dict, *, device: str = "cpu", d
     import torch
     from transformers import GenerationConfig, LlavaOnevisionForConditionalGeneration
 
-    from .presets import llava_ov_config
+    from .arch import llava_ov_config
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from tests.helpers.videos import standin_root
 from tpo_eval.cli import main
 from tpo_eval.hfdata import SnapshotMissingError, resolve_data_root
-from tpo_eval.models.base import check_gen_kwargs, parse_gen_kwargs
+from tpo_eval.models.base import parse_gen_kwargs
+from tpo_eval.models.checks import check_gen_kwargs
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from tpo_eval.models.base import ModelError, build_model, check_model_args  # noqa: E402
+from tpo_eval.models.base import ModelError, build_model  # noqa: E402
+from tpo_eval.models.checks import check_model_args  # noqa: E402
 from tpo_train.model import TPOModel, TPOModelSpec, save_tpo_model  # noqa: E402
 from tpo_train.tiny import build_tiny_llava_ov  # noqa: E402
 

@@ -76,7 +76,8 @@ def run(benchmark: str, model: str | None, ckpt: str | None, trust_remote_code: 
     from .. import suite
     from ..api import RunConfig, evaluate
     from ..hfdata import resolve_data_root
-    from ..models.base import check_gen_kwargs, parse_gen_kwargs
+    from ..models.base import parse_gen_kwargs
+    from ..models.checks import check_gen_kwargs
     from .common import fail, print_results
 
     idx, cnt = _shard(shard)

@@ -99,8 +99,7 @@ class TaskFamily:
         which includes a run's own predictions.jsonl (its ``windows``/``saliency``/``error`` are kept).
         Families with official prediction formats override this; they may check coverage themselves
         (``allow_partial`` False/True) — :func:`tpo_eval.api.score_file` checks it again either way."""
-        from ..records import read_jsonl
-        from ..runner import raw_from_row
+        from ..records import raw_from_row, read_jsonl
 
         text_start = path.read_text(encoding="utf-8")[:1].strip() if path.is_file() else ""
         if text_start == "[":

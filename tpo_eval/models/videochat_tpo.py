@@ -31,8 +31,18 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..types import RawOutput, Request
 from .base import ModelError, VideoModel
-from .videochat_tpo_io import (IMAGENET, ClipFeatures, SegmentTokenizer, frames_tensor, legacy_model_classes,
-                               legacy_transformers_names, midpoints, on_sys_path, span_windows, timestamps_msg)
+from .videochat_tpo_io import (
+    IMAGENET,
+    ClipFeatures,
+    SegmentTokenizer,
+    frames_tensor,
+    legacy_model_classes,
+    legacy_transformers_names,
+    midpoints,
+    on_sys_path,
+    span_windows,
+    timestamps_msg,
+)
 
 ANSWER_PREFIX = "Best Option: ("  # hard-coded in the checkpoint's generate_answer
 

@@ -150,10 +150,6 @@ def _checkpoints(raw: Any, errors: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
-    from .model import Aggregate, Column  # here to keep model ↔ schema imports one-way at import time
-
-
-def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
     out, seen = [], set()
     for i, c in enumerate(raw):
         if not isinstance(c, dict) or not isinstance(c.get("id"), str) or "label" not in c:

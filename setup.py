@@ -5,6 +5,7 @@ the wheel carries them as package data, tpo_eval/data/benchmarks and tpo_eval/da
 tpo_eval.resources finds with importlib.resources. A package_dir mapping does this without moving or copying a
 file in the checkout.
 """
+
 from setuptools import find_packages, setup
 
 DATA = {"tpo_eval.data.benchmarks": "benchmarks", "tpo_eval.data.paper": "results/paper"}
@@ -12,6 +13,9 @@ DATA = {"tpo_eval.data.benchmarks": "benchmarks", "tpo_eval.data.paper": "result
 setup(
     packages=find_packages(include=["tpo_eval", "tpo_eval.*", "tpo_train", "tpo_train.*"]) + list(DATA),
     package_dir=DATA,
-    package_data={"tpo_train": ["configs/*.yaml"], "tpo_eval.data.benchmarks": ["*.yaml"],
-                  "tpo_eval.data.paper": ["*.yaml", "*.csv", "*.md"]},
+    package_data={
+        "tpo_train": ["configs/*.yaml"],
+        "tpo_eval.data.benchmarks": ["*.yaml"],
+        "tpo_eval.data.paper": ["*.yaml", "*.csv", "*.md"],
+    },
 )

@@ -11,6 +11,7 @@ thread here, and on a shared machine wall time mostly measures the other tenants
 Usage: python scripts/bench_decode.py [--dir DIR] [--minutes 1 20] [--repeats 3] [--save-auto]
   --save-auto   store the order measured on the longest clip as this machine's ``--decoder auto`` choice
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,18 +98,44 @@ def main() -> None:
             if "error" in r:
                 rows.append([f"{minutes:g} min", b] + ["-"] * 7 + [r["error"]])
                 continue
-            rows.append([f"{minutes:g} min", b, f"{r['t16']:.3f}", f"{r['t64']:.3f}", f"{r['cpu16']:.3f}",
-                         f"{r['cpu64']:.3f}", f"{r['peak_rss_mb']:.0f}",
-                         f"{r['peak_rss_mb'] - r['base_rss_mb']:+.0f}", f"{r['cpu16'] / fastest:.2f}",
-                         "exact" if r["ok"] else "WRONG FRAMES"])
+            rows.append(
+                [
+                    f"{minutes:g} min",
+                    b,
+                    f"{r['t16']:.3f}",
+                    f"{r['t64']:.3f}",
+                    f"{r['cpu16']:.3f}",
+                    f"{r['cpu64']:.3f}",
+                    f"{r['peak_rss_mb']:.0f}",
+                    f"{r['peak_rss_mb'] - r['base_rss_mb']:+.0f}",
+                    f"{r['cpu16'] / fastest:.2f}",
+                    "exact" if r["ok"] else "WRONG FRAMES",
+                ]
+            )
         order = sorted(ok, key=lambda b: res[b]["cpu16"])
     from tabulate import tabulate
 
-    print(f"360p H.264, {FPS} fps, GOP {GOP}, B-frames; best of {a.repeats}; open + sample, page cache warm; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (CPU seconds vary less with load)")
-    print(tabulate(rows, headers=["clip", "backend", "16 frames s", "64 frames s", "16 CPU s", "64 CPU s",
-                                  "peak RSS MB",
-                                  "RSS over baseline", "16-frame CPU ratio to fastest", "frames"]))
+    print(
+        f"360p H.264, {FPS} fps, GOP {GOP}, B-frames; best of {a.repeats}; open + sample, page cache warm; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (CPU seconds vary less with load)"
+    )
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "clip",
+                "backend",
+                "16 frames s",
+                "64 frames s",
+                "16 CPU s",
+                "64 CPU s",
+                "peak RSS MB",
+                "RSS over baseline",
+                "16-frame CPU ratio to fastest",
+                "frames",
+            ],
+        )
+    )
     print(f"auto order on the {a.minutes[-1]:g}-minute clip: {' > '.join(order) or '(none correct)'}")
     if a.save_auto and order:
         from tpo_eval.video import auto

@@ -1,9 +1,12 @@
-"""QVHighlights val scoring of moment_detr's sample_val_preds.jsonl (1550 queries), as whole processes, both sides
-in one run: `tpo-eval score qvhighlights …` against the official evaluator (moment_detr standalone_eval/eval.py).
+"""QVHighlights val scoring of moment_detr's sample_val_preds.jsonl (1550 queries), as whole processes, both
+sides
+in one run: `tpo-eval score qvhighlights …` against the official evaluator (moment_detr
+standalone_eval/eval.py).
 Goal: the whole `tpo-eval` process at least 20× under the official one in CPU time, with the same numbers.
 
 CPU time = user + system of the child process and everything it waited for (the official evaluator's 8-worker
-multiprocessing pool included), read with getrusage(RUSAGE_CHILDREN) around each run. The official evaluator is
+multiprocessing pool included), read with getrusage(RUSAGE_CHILDREN) around each run. The official evaluator
+is
 run from a moment_detr checkout (`--official-repo`; it needs numpy and scikit-learn, found through PYTHONPATH
 too); without one, the 11.5 CPU-s the issue's author measured is used and labelled as recorded, not measured.
 Both outputs are checked against the published metrics file (exit 1 on any difference). "Computation alone"
@@ -12,6 +15,7 @@ Both outputs are checked against the published metrics file (exit 1 on any diffe
 Usage: python scripts/bench_qvh_scoring.py [--data ../shared/data/qvhighlights] [--repeat 5]
          [--official-repo /path/to/moment_detr] [--official-repeat 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +47,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data" / "qvhighlights")
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--official-repo", type=Path, default=os.environ.get("MOMENT_DETR_DIR"),
-                    help="moment_detr checkout (standalone_eval/eval.py); env MOMENT_DETR_DIR")
+    ap.add_argument(
+        "--official-repo",
+        type=Path,
+        default=os.environ.get("MOMENT_DETR_DIR"),
+        help="moment_detr checkout (standalone_eval/eval.py); env MOMENT_DETR_DIR",
+    )
     ap.add_argument("--official-repeat", type=int, default=1)
     a = ap.parse_args()
     pred, ref = a.data / "sample_val_preds.jsonl", a.data / "sample_val_preds_metrics_raw.json"
@@ -56,8 +64,20 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(REPO)}
 
     # Ours: the whole CLI process, as a user runs it (results.json written, as `--out` does).
-    cmd = [sys.executable, "-m", "tpo_eval.cli", "score", "qvhighlights", "--predictions", str(pred),
-           "--annotations", str(a.data), "--json", "--out", str(tmp / "ours")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tpo_eval.cli",
+        "score",
+        "qvhighlights",
+        "--predictions",
+        str(pred),
+        "--annotations",
+        str(a.data),
+        "--json",
+        "--out",
+        str(tmp / "ours"),
+    ]
     times, doc = [], {}
     for _ in range(a.repeat):
         cpu, r = child_cpu(cmd, env, tmp)
@@ -65,7 +85,9 @@ def main() -> int:
         doc = json.loads(r.stdout)
     ours = statistics.median(times)
     mine = {k.split("/", 1)[1]: v for k, v in doc["overall"]["micro"].items()}
-    bad = {k: (v, mine.get(k)) for k, v in official.items() if f"{v:.2f}" != f"{mine.get(k, float('nan')):.2f}"}
+    bad = {
+        k: (v, mine.get(k)) for k, v in official.items() if f"{v:.2f}" != f"{mine.get(k, float('nan')):.2f}"
+    }
 
     # The official evaluator, the same way.
     off_times: list[float] = []
@@ -73,14 +95,28 @@ def main() -> int:
     if a.official_repo is not None:
         script = Path(a.official_repo) / "standalone_eval" / "eval.py"
         if not script.is_file():
-            print(f"error: {script} not found (--official-repo must be a moment_detr checkout)", file=sys.stderr)
+            print(
+                f"error: {script} not found (--official-repo must be a moment_detr checkout)", file=sys.stderr
+            )
             return 2
         extra = os.environ.get("PYTHONPATH", "")
         off_env = env | {"PYTHONPATH": os.pathsep.join(p for p in (str(a.official_repo), extra) if p)}
         for _ in range(a.official_repeat):
-            cpu, _ = child_cpu([sys.executable, str(script), "--submission_path", str(pred), "--gt_path",
-                                str(a.data / "highlight_val_release.jsonl"), "--save_path", str(tmp / "official.json"),
-                                "--not_verbose"], off_env, Path(a.official_repo))
+            cpu, _ = child_cpu(
+                [
+                    sys.executable,
+                    str(script),
+                    "--submission_path",
+                    str(pred),
+                    "--gt_path",
+                    str(a.data / "highlight_val_release.jsonl"),
+                    "--save_path",
+                    str(tmp / "official.json"),
+                    "--not_verbose",
+                ],
+                off_env,
+                Path(a.official_repo),
+            )
             off_times.append(cpu)
         theirs = json.loads((tmp / "official.json").read_text())["brief"]
         off_bad = {k: (v, theirs.get(k)) for k, v in official.items() if theirs.get(k) != v}
@@ -96,19 +132,31 @@ def main() -> int:
     t0 = time.process_time()
     cfg = load_benchmark("qvhighlights")
     family, samples = load_samples(cfg, DataPaths(None, a.data))
-    family.aggregate(cfg, samples, family.score_all(cfg, samples, family.read_predictions(pred, cfg, samples)))
+    family.aggregate(
+        cfg, samples, family.score_all(cfg, samples, family.read_predictions(pred, cfg, samples))
+    )
     compute = time.process_time() - t0
 
-    label = (f"measured, median of {len(off_times)}" if off_times else "recorded by the issue's author; pass "
-             "--official-repo to measure")
-    print(f"QVHighlights val, {doc['overall']['n_total']} queries, sample_val_preds.jsonl, whole processes "
-          "(CPU = user + sys incl. child processes)")
+    label = (
+        f"measured, median of {len(off_times)}"
+        if off_times
+        else "recorded by the issue's author; pass --official-repo to measure"
+    )
+    print(
+        f"QVHighlights val, {doc['overall']['n_total']} queries, sample_val_preds.jsonl, whole processes "
+        "(CPU = user + sys incl. child processes)"
+    )
     print(f"  official evaluator (standalone_eval/eval.py)       {off:8.3f} CPU-s   ({label})")
-    print(f"  tpo-eval score qvhighlights (median of {a.repeat})      {ours:8.3f} CPU-s   "
-          f"({min(times):.3f}–{max(times):.3f})")
+    print(
+        f"  tpo-eval score qvhighlights (median of {a.repeat})      {ours:8.3f} CPU-s   "
+        f"({min(times):.3f}–{max(times):.3f})"
+    )
     print(f"  ratio official / tpo-eval, whole processes         {off / ours:8.1f}×   (goal ≥ 20×)")
     print(f"  tpo-eval computation alone (in-process, no imports) {compute:7.3f} CPU-s")
-    print(f"  tpo-eval numbers = {ref.name}: {'yes, all ' + str(len(official)) if not bad else 'NO ' + str(bad)}")
+    print(
+        f"  tpo-eval numbers = {ref.name}: "
+        f"{'yes, all ' + str(len(official)) if not bad else 'NO ' + str(bad)}"
+    )
     if off_times:
         print(f"  official numbers = {ref.name}: {'yes' if not off_bad else 'NO ' + str(off_bad)}")
     return 1 if bad or off_bad else 0

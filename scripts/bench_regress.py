@@ -5,6 +5,7 @@
 Prints the in-process time of tpo_eval.regress.compare (binary accuracy, and accuracy + a continuous metric)
 and the wall time of the whole CLI command (interpreter start, imports, reading both runs, report).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -38,14 +39,32 @@ def main() -> None:
     iou = {t: rng.random(200) for t in tasks}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        write_run(d / "base", {"official/acc": {t: v.tolist() for t, v in acc.items()},
-                               "official/mIoU": {t: v.tolist() for t, v in iou.items()}})
+        write_run(
+            d / "base",
+            {
+                "official/acc": {t: v.tolist() for t, v in acc.items()},
+                "official/mIoU": {t: v.tolist() for t, v in iou.items()},
+            },
+        )
         flip = {t: np.where(rng.random(200) < 0.05, 1 - v, v) for t, v in acc.items()}
-        write_run(d / "cand", {"official/acc": {t: v.tolist() for t, v in flip.items()},
-                               "official/mIoU": {t: (v * 0.99).tolist() for t, v in iou.items()}})
+        write_run(
+            d / "cand",
+            {
+                "official/acc": {t: v.tolist() for t, v in flip.items()},
+                "official/mIoU": {t: (v * 0.99).tolist() for t, v in iou.items()},
+            },
+        )
         t_acc = best_of(3, lambda: compare(d / "cand", d / "base"))
-        t_both = best_of(3, lambda: compare(d / "cand", d / "base", metrics=["official/acc", "official/mIoU"]))
-        cli = [str(REPO / ".venv" / "bin" / "tpo-eval"), "regress", str(d / "cand"), "--baseline", str(d / "base")]
+        t_both = best_of(
+            3, lambda: compare(d / "cand", d / "base", metrics=["official/acc", "official/mIoU"])
+        )
+        cli = [
+            str(REPO / ".venv" / "bin" / "tpo-eval"),
+            "regress",
+            str(d / "cand"),
+            "--baseline",
+            str(d / "base"),
+        ]
         t_cli = best_of(3, lambda: subprocess.run(cli, capture_output=True, check=False))
     print(f"compare(), 4000 binary outcomes (McNemar + macro bootstrap): {t_acc:.3f} s")
     print(f"compare(), + 4000 continuous outcomes (bootstrap, 2000 resamples): {t_both:.3f} s")

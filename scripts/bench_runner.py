@@ -7,6 +7,7 @@ Prints two ratios:
 
 Usage: python scripts/bench_runner.py [--videos 120] [--frames 300] [--size 224] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,9 @@ def main() -> None:
         items = []
         for i in range(a.videos):
             write_index_video(vids / f"v{i}.mp4", a.frames, fps=10, size=a.size)
-            items.append({"video": f"v{i}.mp4", "question": f"q{i}?", "candidates": ["x", "y", "z"], "answer": "y"})
+            items.append(
+                {"video": f"v{i}.mp4", "question": f"q{i}?", "candidates": ["x", "y", "z"], "answer": "y"}
+            )
         (root / "json" / "action_count.json").write_text(json.dumps(items))
 
         def one(i: int) -> None:
@@ -61,8 +64,14 @@ def main() -> None:
         t_dec, t_dec2, t_runs, t_reruns = [], [], [], []
         for rep in range(a.repeats):  # interleaved, median: the machine's load drifts between measurements
             out = tmp / f"run{rep}"
-            run = RunConfig("mvbench", model="mock:oracle", data_root=root, tasks=("action_count",), out_dir=out,
-                            progress=False)
+            run = RunConfig(
+                "mvbench",
+                model="mock:oracle",
+                data_root=root,
+                tasks=("action_count",),
+                out_dir=out,
+                progress=False,
+            )
             t_dec.append(pure_decode())
             t_dec2.append(pure_decode(2))
             t = time.perf_counter()
@@ -75,12 +84,21 @@ def main() -> None:
         t_run, t_rerun = statistics.median(t_runs), statistics.median(t_reruns)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"videos: {a.videos} × {a.frames} frames at {a.size}px, 16 frames sampled each; medians of {a.repeats}")
+    print(
+        f"videos: {a.videos} × {a.frames} frames at {a.size}px, 16 frames sampled each; medians of "
+        f"{a.repeats}"
+    )
     print(f"pure decoding, serial:    {t_decode:8.3f} s")
     print(f"pure decoding, 2 threads: {t_decode2:8.3f} s   (the runner decodes ahead on 2 threads)")
-    print(f"oracle run (evaluate):    {t_run:8.3f} s   ratio run/serial decode    = {t_run / t_decode:.3f}  (goal ≤ 1.10)")
+    print(
+        f"oracle run (evaluate):    {t_run:8.3f} s   ratio run/serial decode    = {t_run / t_decode:.3f}  "
+        "(goal ≤ 1.10)"
+    )
     print(f"{'':39}ratio run/2-thread decode  = {t_run / t_decode2:.3f}")
-    print(f"rerun of finished run:    {t_rerun:8.3f} s   ratio rerun/run            = {t_rerun / t_run:.4f} (goal ≤ 0.02)")
+    print(
+        f"rerun of finished run:    {t_rerun:8.3f} s   ratio rerun/run            = {t_rerun / t_run:.4f} "
+        "(goal ≤ 0.02)"
+    )
 
 
 if __name__ == "__main__":

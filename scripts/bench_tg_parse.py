@@ -8,13 +8,14 @@ Timings are the best CPU time of --repeat runs.
 
 Usage: python scripts/bench_tg_parse.py [--repeat 9]
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -48,8 +49,10 @@ def main() -> int:
     from tpo_eval.tg.spans import parse_span
     from tpo_eval.tg.timechat import extract_span
 
-    print(f"{'shape':18s} {'lenient 20KB ms':>16s} {'ratio':>6s} {'official 20KB ms':>17s} {'ratio':>6s}"
-          "   (ratio = time at 20 KB / time at 10 KB)")
+    print(
+        f"{'shape':18s} {'lenient 20KB ms':>16s} {'ratio':>6s} {'official 20KB ms':>17s} {'ratio':>6s}"
+        "   (ratio = time at 20 KB / time at 10 KB)"
+    )
     worst = 0.0
     for name, make in SHAPES.items():
         row = []
@@ -60,9 +63,11 @@ def main() -> int:
             row += [f"{large * 1e3:16.2f}", f"{ratio:6.1f}"]
         print(f"{name:18s} {row[0]} {row[1]} {row[2]:>17s} {row[3]}")
     lit1, lit2 = (best(extract_time, "1" * n + " x", 1) for n in (250, 500))
-    print(f"\nliteral TimeChat regex on digit runs: 250 chars {lit1 * 1e3:.1f} ms, "
-          f"500 chars {lit2 * 1e3:.1f} ms "
-          f"(ratio {lit2 / lit1:.1f} for 2x the length; 4 = quadratic, 8 = cubic)")
+    print(
+        f"\nliteral TimeChat regex on digit runs: 250 chars {lit1 * 1e3:.1f} ms, "
+        f"500 chars {lit2 * 1e3:.1f} ms "
+        f"(ratio {lit2 / lit1:.1f} for 2x the length; 4 = quadratic, 8 = cubic)"
+    )
     print(f"worst 20KB/10KB ratio of the harness's extractors: {worst:.1f} (2 = linear, 4 = quadratic)")
     return 0
 

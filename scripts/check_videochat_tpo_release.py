@@ -1,11 +1,14 @@
-"""Run the ``videochat_tpo`` adapter on the authors' released model code with tiny random weights (CPU, minutes).
+"""Run the ``videochat_tpo`` adapter on the authors' released model code with tiny random weights (CPU,
+minutes).
 
     python scripts/check_videochat_tpo_release.py RELEASE_DIR [--work DIR] [--weights FILE]
 
 RELEASE_DIR is a local copy of the ``inference/`` folder of github.com/OpenGVLab/TPO (or of the HF checkpoint
-folder): only its Python and ``config.json`` are used, nothing is downloaded and no weights are needed. The code
+folder): only its Python and ``config.json`` are used, nothing is downloaded and no weights are needed. The
+code
 runs from a scratch copy under --work with a shrunk config (vision 32², 64-d, 2 blocks, 4 frames; 8 query
-tokens; a 1-layer Mistral of width 4096, which the release hard-codes), a 2-layer ``bert-base-uncased`` stand-in
+tokens; a 1-layer Mistral of width 4096, which the release hard-codes), a 2-layer ``bert-base-uncased``
+stand-in
 in a private HF cache (the release loads it by name), random weights, and the stand-in tokenizer of the tests.
 SAM2 is not built (as in the adapter). It needs the packages the release imports (easydict, pycocotools, timm,
 scikit-image). It prints the MCQ answer (the release's own ``generate_answer``), a multi-image answer, and the
@@ -13,6 +16,7 @@ temporal head's windows for seeded random features. Random weights depend on how
 initialises, so to compare versions pass the first run's ``WORK/VideoChat-TPO/model.safetensors`` as
 ``--weights`` to the second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,25 +28,65 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BERT = {"architectures": ["BertForMaskedLM"], "model_type": "bert", "hidden_size": 768, "num_hidden_layers": 2,
-        "num_attention_heads": 12, "intermediate_size": 256, "vocab_size": 8, "max_position_embeddings": 64,
-        "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12, "initializer_range": 0.02,
-        "pad_token_id": 0}
-MISTRAL = {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 4096,
-           "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 32, "num_key_value_heads": 8,
-           "vocab_size": 32768, "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "rope_theta": 1e6,
-           "bos_token_id": 1, "eos_token_id": 2, "tie_word_embeddings": False}
+BERT = {
+    "architectures": ["BertForMaskedLM"],
+    "model_type": "bert",
+    "hidden_size": 768,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 12,
+    "intermediate_size": 256,
+    "vocab_size": 8,
+    "max_position_embeddings": 64,
+    "type_vocab_size": 2,
+    "hidden_act": "gelu",
+    "layer_norm_eps": 1e-12,
+    "initializer_range": 0.02,
+    "pad_token_id": 0,
+}
+MISTRAL = {
+    "architectures": ["MistralForCausalLM"],
+    "model_type": "mistral",
+    "hidden_size": 4096,
+    "intermediate_size": 128,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 32768,
+    "max_position_embeddings": 2048,
+    "rms_norm_eps": 1e-5,
+    "rope_theta": 1e6,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "tie_word_embeddings": False,
+}
 
 
 def scratch(release: Path, work: Path) -> tuple[Path, Path]:
     ckpt, mistral = work / "VideoChat-TPO", work / "mistral"
     shutil.rmtree(ckpt, ignore_errors=True)
-    shutil.copytree(release, ckpt, ignore=shutil.ignore_patterns("*.safetensors", "*.bin", "*.model", "*.pyc",
-                                                                 "added_tokens.json", "special_tokens_map.json",
-                                                                 "model.safetensors.index.json"))
+    shutil.copytree(
+        release,
+        ckpt,
+        ignore=shutil.ignore_patterns(
+            "*.safetensors",
+            "*.bin",
+            "*.model",
+            "*.pyc",
+            "added_tokens.json",
+            "special_tokens_map.json",
+            "model.safetensors.index.json",
+        ),
+    )
     cfg = json.loads((ckpt / "config.json").read_text())
-    cfg["model_config"]["vision_encoder"].update(img_size=32, patch_size=16, d_model=64, encoder_embed_dim=64,
-                                                 encoder_depth=2, encoder_num_heads=2, num_frames=4)
+    cfg["model_config"]["vision_encoder"].update(
+        img_size=32,
+        patch_size=16,
+        d_model=64,
+        encoder_embed_dim=64,
+        encoder_depth=2,
+        encoder_num_heads=2,
+        num_frames=4,
+    )
     cfg["model_config"]["bridge"].update(num_query_token=4, extra_num_query_token=4)
     (ckpt / "config.json").write_text(json.dumps(cfg, indent=1))
     snap = work / "hf" / "hub" / "models--bert-base-uncased"
@@ -64,8 +108,12 @@ def random_weights(ckpt: Path, mistral: Path) -> None:
 
     from tests.helpers.videochat_tpo_standin import _tokenizer
     from tpo_eval.models.videochat_tpo import hub_offline
-    from tpo_eval.models.videochat_tpo_io import (SegmentTokenizer, legacy_model_classes, legacy_transformers_names,
-                                                  on_sys_path)
+    from tpo_eval.models.videochat_tpo_io import (
+        SegmentTokenizer,
+        legacy_model_classes,
+        legacy_transformers_names,
+        on_sys_path,
+    )
 
     tok = SegmentTokenizer(_tokenizer(ckpt), n_query=8)
     legacy_transformers_names()
@@ -109,15 +157,23 @@ def main() -> None:
 
     m = VideoChatTPOModel(ckpt=str(ckpt), trust_remote_code="true", llm_config=str(mistral))
     fp = m.fingerprint()
-    print(f"transformers {transformers.__version__}: loaded {fp['architecture']}, weights {fp['weights']}, "
-          f"temporal head built: {hasattr(m.model, 'cg_model')}")
+    print(
+        f"transformers {transformers.__version__}: loaded {fp['architecture']}, weights {fp['weights']}, "
+        f"temporal head built: {hasattr(m.model, 'cg_model')}"
+    )
     frames = np.random.RandomState(0).randint(0, 255, (16, 48, 64, 3)).astype(np.uint8)
-    mcq = Request("mcq", "mcq", Prompt("Watch.\n", "Question: what?\nOptions:\n(A) x\n(B) y", "Best option:("),
-                  frames=frames)
+    mcq = Request(
+        "mcq",
+        "mcq",
+        Prompt("Watch.\n", "Question: what?\nOptions:\n(A) x\n(B) y", "Best option:("),
+        frames=frames,
+    )
     print("mcq:", repr(m.predict([mcq])[0].text[:80]))
     multi = Request("multi", "multi_image", mcq.prompt, frames=[frames[0], frames[3][:30]])
     print("multi_image:", repr(m.predict([multi])[0].text[:80]))
-    span = Request("span", "span", Prompt("", "Find the person opening a door."), frames=frames, duration=30.0)
+    span = Request(
+        "span", "span", Prompt("", "Find the person opening a door."), frames=frames, duration=30.0
+    )
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
         _, emb = m._prompt_embeds(span)

@@ -24,6 +24,7 @@ Lines, in this order (values made up): ``device: cuda:0  (GPU NVIDIA H200, torch
 
 ``--tiny`` runs the same code on the CPU with a tiny random model, a few samples and steps (the CI test).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,25 +38,46 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # the tiny preset of --tiny: same architecture family, CPU-sized
 TINY_PRESET = {
-    "vision": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-               "image_size": 32, "patch_size": 8, "vision_use_head": False},
-    "text": {"vocab_size": 640, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-             "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 4096,
-             "tie_word_embeddings": False},
-    "image_token_index": 0, "video_token_index": 0,  # set from the tokenizer by build_random_llava_ov
+    "vision": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "image_size": 32,
+        "patch_size": 8,
+        "vision_use_head": False,
+    },
+    "text": {
+        "vocab_size": 640,
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 4096,
+        "tie_word_embeddings": False,
+    },
+    "image_token_index": 0,
+    "video_token_index": 0,  # set from the tokenizer by build_random_llava_ov
 }
-_SMALL = ("++model.image_encoder.trunk.embed_dim=32",  # = tpo_train.heads.mask.SMALL_SAM2_OVERRIDES
-          "++model.image_encoder.neck.backbone_channel_list=[256,128,64,32]",
-          "++model.image_encoder.trunk.stages=[1,1,2,1]", "++model.image_encoder.trunk.global_att_blocks=[3]",
-          "++model.memory_attention.num_layers=1")
-TINY_MASK = ("{sam2_config: configs/sam2.1/sam2.1_hiera_t.yaml, sam2_checkpoint: null, image_size: 256, "
-             "hydra_overrides: [" + ", ".join(f'"{o}"' for o in _SMALL) + "]}")
+_SMALL = (
+    "++model.image_encoder.trunk.embed_dim=32",  # = tpo_train.heads.mask.SMALL_SAM2_OVERRIDES
+    "++model.image_encoder.neck.backbone_channel_list=[256,128,64,32]",
+    "++model.image_encoder.trunk.stages=[1,1,2,1]",
+    "++model.image_encoder.trunk.global_att_blocks=[3]",
+    "++model.memory_attention.num_layers=1",
+)
+TINY_MASK = (
+    "{sam2_config: configs/sam2.1/sam2.1_hiera_t.yaml, sam2_checkpoint: null, image_size: 256, "
+    "hydra_overrides: [" + ", ".join(f'"{o}"' for o in _SMALL) + "]}"
+)
 FULL_MASK = "{sam2_config: configs/sam2.1/sam2.1_hiera_l.yaml, sam2_checkpoint: null}"  # random SAM2-L
 
 
@@ -96,7 +118,7 @@ class Check:
             return "n/a"
         import torch
 
-        return f"{torch.cuda.max_memory_allocated(self.device) / 2 ** 30:.1f}"
+        return f"{torch.cuda.max_memory_allocated(self.device) / 2**30:.1f}"
 
 
 def _timed_run(cfg: Any) -> tuple[dict, float]:
@@ -148,8 +170,12 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--frames", type=int, help="frames per video (16; tiny 4)")
     ap.add_argument("--steps", type=int, help="training steps per stage (20; tiny 3)")
     ap.add_argument("--ds-steps", type=int, help="DeepSpeed steps (5; tiny 2)")
-    ap.add_argument("--max-new-tokens", type=int, default=4,
-                    help="answer tokens per MCQ sample (random weights never stop by themselves)")
+    ap.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=4,
+        help="answer tokens per MCQ sample (random weights never stop by themselves)",
+    )
     ap.add_argument("--skip", default="", help="comma-separated phases to leave out: eval, train, deepspeed")
     a = ap.parse_args()
     a.skip = set(filter(None, a.skip.split(",")))
@@ -195,51 +221,107 @@ def _main(out: Any) -> int:
     finally:
         if a.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    check.line("total_s", f"{time.time() - check.t0:.0f}",
-               "failed phases: " + (", ".join(check.failed) or "none"))
+    check.line(
+        "total_s", f"{time.time() - check.t0:.0f}", "failed phases: " + (", ".join(check.failed) or "none")
+    )
     return 1 if check.failed else 0
 
 
 def _common(work: Path, a: argparse.Namespace) -> list[str]:
     """Overrides every training phase shares: the random base, the tiny stand-in data, micro-batch 2."""
-    return [f"model.base={work / 'base'}", "data.root=tiny", "init_from=base", f"model.frames={a.frames}",
-            "train.batch_size=2", "train.micro_batch_size=2", "train.precision=bf16", "train.progress=false",
-            "train.loggers=[jsonl]", "train.save_every=null", "train.log_every=1000"]
+    return [
+        f"model.base={work / 'base'}",
+        "data.root=tiny",
+        "init_from=base",
+        f"model.frames={a.frames}",
+        "train.batch_size=2",
+        "train.micro_batch_size=2",
+        "train.precision=bf16",
+        "train.progress=false",
+        "train.loggers=[jsonl]",
+        "train.save_every=null",
+        "train.log_every=1000",
+    ]
 
 
 def _train_phases(check: Check, work: Path, a: argparse.Namespace, mask: str) -> None:
     tpo_step = sft_step = None
     with check.phase("train_tpo"):
-        tpo_step, hist = _train(check, "stage2", [
-            *_common(work, a), f"model.heads.mask={mask}", "train.engine=torch", f"train.max_steps={a.steps}",
-            f"output_dir={work / 'tpo_run'}"], a.warmup)
-        check.line("tpo_step_s", f"{tpo_step:.3f}", f"stage 2, plain engine, bf16 autocast, micro-batch 2, "
-                   f"{a.frames} frames, median of steps {a.warmup + 1}-{a.steps}")
+        tpo_step, hist = _train(
+            check,
+            "stage2",
+            [
+                *_common(work, a),
+                f"model.heads.mask={mask}",
+                "train.engine=torch",
+                f"train.max_steps={a.steps}",
+                f"output_dir={work / 'tpo_run'}",
+            ],
+            a.warmup,
+        )
+        check.line(
+            "tpo_step_s",
+            f"{tpo_step:.3f}",
+            f"stage 2, plain engine, bf16 autocast, micro-batch 2, "
+            f"{a.frames} frames, median of steps {a.warmup + 1}-{a.steps}",
+        )
         check.line("tpo_peak_gpu_mem_gib", check.peak(), "over those steps")
         heads = sorted({k[:-5] for r in hist for k in r if k.endswith("_loss") and k != "lm_loss"})
-        check.line("tpo_loss", f"{hist[0]['loss']:.4f} -> {hist[-1]['loss']:.4f}",
-                   "first and last step; heads seen: " + ", ".join(heads))
+        check.line(
+            "tpo_loss",
+            f"{hist[0]['loss']:.4f} -> {hist[-1]['loss']:.4f}",
+            "first and last step; heads seen: " + ", ".join(heads),
+        )
     with check.phase("train_sft"):
         # the same trainable LM groups as stage 2 (LoRA only), so the ratio is the TPO overhead alone
-        sft_step, hist = _train(check, "ablation_conversation_only", [
-            *_common(work, a), "optim.lr.vision_encoder=null", "optim.lr.connector=null",
-            "train.engine=torch", f"train.max_steps={a.steps}", f"output_dir={work / 'sft_run'}"], a.warmup)
+        sft_step, hist = _train(
+            check,
+            "ablation_conversation_only",
+            [
+                *_common(work, a),
+                "optim.lr.vision_encoder=null",
+                "optim.lr.connector=null",
+                "train.engine=torch",
+                f"train.max_steps={a.steps}",
+                f"output_dir={work / 'sft_run'}",
+            ],
+            a.warmup,
+        )
         check.line("sft_step_s", f"{sft_step:.3f}", "conversation-only SFT, LoRA only, same settings")
         check.line("sft_peak_gpu_mem_gib", check.peak(), "over those steps")
     if tpo_step and sft_step:
-        check.line("tpo_over_sft_step_ratio", f"{tpo_step / sft_step:.3f}",
-                   "paper Table 7: 1.25; goal <= 1.10")
+        check.line(
+            "tpo_over_sft_step_ratio", f"{tpo_step / sft_step:.3f}", "paper Table 7: 1.25; goal <= 1.10"
+        )
 
 
 def _deepspeed(check: Check, work: Path, a: argparse.Namespace, mask: str, device: Any) -> None:
     """ZeRO-2 bf16 in this process as a world of one (the launcher's variables set by hand)."""
-    os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK=str(device.index or 0), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(_free_port()))
-    step, hist = _train(check, "stage2", [
-        *_common(work, a), f"model.heads.mask={mask}", "train.engine=deepspeed",
-        f"train.max_steps={a.ds_steps}", f"output_dir={work / 'ds_run'}"], min(a.warmup, a.ds_steps - 1))
-    check.line("deepspeed_zero2_bf16", "ok", f"{a.ds_steps} steps, world size 1, loss "
-               f"{hist[0]['loss']:.4f} -> {hist[-1]['loss']:.4f}, no dtype error")
+    os.environ.update(
+        RANK="0",
+        WORLD_SIZE="1",
+        LOCAL_RANK=str(device.index or 0),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(_free_port()),
+    )
+    step, hist = _train(
+        check,
+        "stage2",
+        [
+            *_common(work, a),
+            f"model.heads.mask={mask}",
+            "train.engine=deepspeed",
+            f"train.max_steps={a.ds_steps}",
+            f"output_dir={work / 'ds_run'}",
+        ],
+        min(a.warmup, a.ds_steps - 1),
+    )
+    check.line(
+        "deepspeed_zero2_bf16",
+        "ok",
+        f"{a.ds_steps} steps, world size 1, loss "
+        f"{hist[0]['loss']:.4f} -> {hist[-1]['loss']:.4f}, no dtype error",
+    )
     check.line("deepspeed_step_s", f"{step:.3f}", "median after warm-up")
     check.line("deepspeed_peak_gpu_mem_gib", check.peak(), "over those steps")
 
@@ -248,28 +330,43 @@ def _build(check: Check, work: Path, tiny: bool, device: Any, mask: str) -> None
     import torch
     import yaml
 
-    from tpo_train.model import (LoraSpec, MaskHeadSpec, RegionHeadSpec, TemporalHeadSpec, TPOModel,
-                                 TPOModelSpec, save_tpo_model)
+    from tpo_train.model import (
+        LoraSpec,
+        MaskHeadSpec,
+        RegionHeadSpec,
+        TemporalHeadSpec,
+        TPOModel,
+        TPOModelSpec,
+        save_tpo_model,
+    )
     from tpo_train.presets import LLAVA_OV_7B
     from tpo_train.tiny import build_random_llava_ov
 
     t = time.time()
-    base = build_random_llava_ov(work / "base", TINY_PRESET if tiny else LLAVA_OV_7B, device=str(device),
-                                 dtype="bfloat16")
+    base = build_random_llava_ov(
+        work / "base", TINY_PRESET if tiny else LLAVA_OV_7B, device=str(device), dtype="bfloat16"
+    )
     mspec = yaml.safe_load(mask)
     mspec["hydra_overrides"] = tuple(mspec.get("hydra_overrides", ()))
     heads = {"temporal": TemporalHeadSpec(), "region": RegionHeadSpec(), "mask": MaskHeadSpec(**mspec)}
-    model = TPOModel.build(TPOModelSpec(base=str(base), lora=LoraSpec(), heads=heads), dtype=torch.bfloat16,
-                           device=device if device.type == "cuda" else None)
+    model = TPOModel.build(
+        TPOModelSpec(base=str(base), lora=LoraSpec(), heads=heads),
+        dtype=torch.bfloat16,
+        device=device if device.type == "cuda" else None,
+    )
     n_base = sum(p.numel() for n, p in model.adapter.model.named_parameters() if "lora_" not in n)
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
     save_tpo_model(model, work / "tpo")
     del model
     check.line("build_s", f"{time.time() - t:.1f}", "random bf16 base written + TPO model built and saved")
-    check.line("base_params_b", f"{n_base / 1e9:.3f}",
-               f"{'tiny' if tiny else 'LLaVA-OneVision-7B'} structure without LoRA; nothing downloaded")
-    check.line("tpo_trainable_params_m", f"{n_train / 1e6:.1f}",
-               "LoRA r16 + task tokens + box encoder + heads")
+    check.line(
+        "base_params_b",
+        f"{n_base / 1e9:.3f}",
+        f"{'tiny' if tiny else 'LLaVA-OneVision-7B'} structure without LoRA; nothing downloaded",
+    )
+    check.line(
+        "tpo_trainable_params_m", f"{n_train / 1e6:.1f}", "LoRA r16 + task tokens + box encoder + heads"
+    )
 
 
 def _eval(check: Check, work: Path, a: argparse.Namespace) -> None:
@@ -278,24 +375,40 @@ def _eval(check: Check, work: Path, a: argparse.Namespace) -> None:
     from tpo_eval.api import RunConfig
     from tpo_eval.standin import make_mvbench_format_dataset
 
-    data = make_mvbench_format_dataset(work / "mvbench", per_task=max(1, a.samples // 20),
-                                       size=64 if a.tiny else 224)
+    data = make_mvbench_format_dataset(
+        work / "mvbench", per_task=max(1, a.samples // 20), size=64 if a.tiny else 224
+    )
     common = dict(data_root=data, num_frames=a.frames, progress=False)
     check.reset_peak()
-    doc, rate = _timed_run(RunConfig("mvbench", model="tpo", ckpt=str(work / "tpo"),
-                                     out_dir=work / "eval_run",
-                                     model_args={"max_new_tokens": str(a.max_new_tokens)}, **common))
+    doc, rate = _timed_run(
+        RunConfig(
+            "mvbench",
+            model="tpo",
+            ckpt=str(work / "tpo"),
+            out_dir=work / "eval_run",
+            model_args={"max_new_tokens": str(a.max_new_tokens)},
+            **common,
+        )
+    )
     rt = json.loads((work / "eval_run" / "results.json").read_text())["provenance"]["runtime"]
     n, failed = doc["overall"]["n_total"], doc["overall"]["n_failed"]
-    check.line("eval_samples_per_s", f"{rate:.2f}", f"tpo-eval run mvbench --model tpo, {n} samples x "
-               f"{a.frames} frames, {rt['device']} {rt['dtype']}, max_new_tokens {a.max_new_tokens}")
+    check.line(
+        "eval_samples_per_s",
+        f"{rate:.2f}",
+        f"tpo-eval run mvbench --model tpo, {n} samples x "
+        f"{a.frames} frames, {rt['device']} {rt['dtype']}, max_new_tokens {a.max_new_tokens}",
+    )
     check.line("eval_peak_gpu_mem_gib", check.peak(), f"provenance runtime: {rt}")
     check.line("eval_failed", f"{failed} of {n}")
     _, decode_rate = _timed_run(RunConfig("mvbench", model="mock:oracle", **common))
-    check.line("decode_samples_per_s", f"{decode_rate:.2f}",
-               "the same samples, frames decoded only (mock:oracle)")
-    check.line("model_vs_decode_ratio", f"{decode_rate / rate:.2f}",
-               "eval s/sample ÷ decode s/sample: >> 1 = model-bound, ~1 = decode-bound")
+    check.line(
+        "decode_samples_per_s", f"{decode_rate:.2f}", "the same samples, frames decoded only (mock:oracle)"
+    )
+    check.line(
+        "model_vs_decode_ratio",
+        f"{decode_rate / rate:.2f}",
+        "eval s/sample ÷ decode s/sample: >> 1 = model-bound, ~1 = decode-bound",
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""Rewrite tests/golden/*.tex from results/paper (run after an intended change to a seed table or the renderer).
+"""Rewrite tests/golden/*.tex from results/paper (run after an intended change to a seed table or the
+renderer).
 
     .venv/bin/python scripts/regen_table_golden.py && git diff tests/golden
 
 tests/eval/test_tables.py compares these files byte for byte with `tpo-eval table NAME --format latex`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""Replays the cases of issue 13 (run directories on clusters, bad inputs) against a source tree and prints what
+"""Replays the cases of issue 13 (run directories on clusters, bad inputs) against a source tree and prints
+what
 happened in each, one markdown row per case. Compare two trees (before/after a change):
 
     python scripts/run_dir_cases.py --tree /work/main > before.md
@@ -6,6 +7,7 @@ happened in each, one markdown row per case. Compare two trees (before/after a c
 
 Every command runs in a subprocess with PYTHONPATH=TREE, on tiny generated videos and the mock models.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +54,23 @@ class Env:
 
     def cmd(self, out=None, *extra, model="mock:random", root=None, tasks=TASKS, prefix=()):
         root = Path(root or self.root)
-        c = [*prefix, "run", "mvbench", "--model", model, "--seed", "3", "--data-root", str(root),
-             "--annotations", str(root / "json"), "--tasks", tasks, "--no-progress", *extra]
+        c = [
+            *prefix,
+            "run",
+            "mvbench",
+            "--model",
+            model,
+            "--seed",
+            "3",
+            "--data-root",
+            str(root),
+            "--annotations",
+            str(root / "json"),
+            "--tasks",
+            tasks,
+            "--no-progress",
+            *extra,
+        ]
         c = [sys.executable, "-m", "tpo_eval.cli", *c] if not prefix else [sys.executable, "-m", *c]
         return c + (["--out", str(out)] if out else [])
 
@@ -61,11 +78,15 @@ class Env:
         return subprocess.run(c, capture_output=True, text=True, env=self.env, cwd=self.tmp, timeout=timeout)
 
     def popen(self, c):
-        return subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env, cwd=self.tmp)
+        return subprocess.Popen(
+            c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env, cwd=self.tmp
+        )
 
 
 def rows(out: Path) -> list[dict]:
-    return [json.loads(x) for p in sorted(out.glob("predictions*.jsonl")) for x in p.read_text().splitlines() if x]
+    return [
+        json.loads(x) for p in sorted(out.glob("predictions*.jsonl")) for x in p.read_text().splitlines() if x
+    ]
 
 
 def wait_rows(out: Path, n: int, timeout=120):
@@ -87,7 +108,9 @@ def workers(out: Path) -> list[int]:
 
 
 def last_line(r) -> str:
-    lines = [x for x in (r.stderr or "").splitlines() if x.strip() and not x.startswith(("[tpo-eval]", "results:"))]
+    lines = [
+        x for x in (r.stderr or "").splitlines() if x.strip() and not x.startswith(("[tpo-eval]", "results:"))
+    ]
     return (lines[-1] if lines else "")[:150].replace("|", "/")
 
 
@@ -108,8 +131,11 @@ def cases(e: Env):
     r = e.run(e.cmd(out))
     p.wait()
     ids = [x["id"] for x in rows(out)]
-    yield "two concurrent runs, one --out", f"2nd exit {r.returncode}: {last_line(r) or 'ok'}; {len(ids)} rows, " \
-                                            f"{len(ids) - len(set(ids))} repeated"
+    yield (
+        "two concurrent runs, one --out",
+        f"2nd exit {r.returncode}: {last_line(r) or 'ok'}; {len(ids)} rows, "
+        f"{len(ids) - len(set(ids))} repeated",
+    )
     out = e.out()
     p = e.popen(e.cmd(out, "--model-arg", "delay=0.3"))
     wait_rows(out, 1)
@@ -123,20 +149,31 @@ def cases(e: Env):
     out = e.out()
     tr = ("torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29731", "-m", "tpo_eval.cli")
     r = e.run(e.cmd(out, prefix=tr))
-    same = results(out) is not None and results(out)["overall"] == results(single)["overall"] and \
-        results(out)["tasks"] == results(single)["tasks"]
-    yield "torchrun --nproc_per_node 2 (10 samples)", f"exit {r.returncode}, {len(rows(out))} rows, results.json " \
-                                                      f"{'equal to 1 process' if same else acc(results(out))}"
+    same = (
+        results(out) is not None
+        and results(out)["overall"] == results(single)["overall"]
+        and results(out)["tasks"] == results(single)["tasks"]
+    )
+    yield (
+        "torchrun --nproc_per_node 2 (10 samples)",
+        f"exit {r.returncode}, {len(rows(out))} rows, results.json "
+        f"{'equal to 1 process' if same else acc(results(out))}",
+    )
     out = e.out()
     ps = [e.popen(e.cmd(out, "--shard", f"{i}/2", "--model-arg", "delay=0.2")) for i in range(2)]
     [p.wait() for p in ps]
     doc = results(out)
     same = doc is not None and doc["overall"] == results(single)["overall"]
-    yield "two concurrent --shard i/2 jobs", f"{len(rows(out))} rows, results.json " \
-                                             f"{'equal to 1 process' if same else acc(doc)}"
+    yield (
+        "two concurrent --shard i/2 jobs",
+        f"{len(rows(out))} rows, results.json {'equal to 1 process' if same else acc(doc)}",
+    )
     (out / "results.json").unlink(missing_ok=True)
     r = e.run([sys.executable, "-m", "tpo_eval.cli", "merge", str(out)])
-    yield "tpo-eval merge RUN_DIR", f"exit {r.returncode}: {last_line(r) or 'results.json ' + acc(results(out))}"
+    yield (
+        "tpo-eval merge RUN_DIR",
+        f"exit {r.returncode}: {last_line(r) or 'results.json ' + acc(results(out))}",
+    )
     out = e.out()
     p = e.popen(e.cmd(out, "--model-arg", "delay=1.0", prefix=tuple(x.replace("29731", "29732") for x in tr)))
     wait_rows(out, 2)
@@ -146,8 +183,10 @@ def cases(e: Env):
     time.sleep(3)
     alive = len(workers(out))
     time.sleep(5)
-    yield "SIGKILL the torchrun launcher (5 rows/rank, 1 s each)", \
-        f"rows at kill {n0}, 8 s later {len(rows(out))}; workers alive 3 s after: {alive}"
+    yield (
+        "SIGKILL the torchrun launcher (5 rows/rank, 1 s each)",
+        f"rows at kill {n0}, 8 s later {len(rows(out))}; workers alive 3 s after: {alive}",
+    )
     # 3. reordered annotations, mixed settings, repeated ids
     root = e.tmp / "reorder"
     shutil.copytree(e.root, root)
@@ -156,19 +195,37 @@ def cases(e: Env):
     items = json.loads((root / "json/action_count.json").read_text())
     e.write("action_count.json", items[::-1], root)
     r = e.run(e.cmd(out, model="mock:oracle", root=root, tasks="action_count"))
-    yield "oracle resumed after reordering annotations", f"exit {r.returncode}: " \
-                                                         f"{last_line(r) or 'oracle ' + acc(results(out))}"
+    yield (
+        "oracle resumed after reordering annotations",
+        f"exit {r.returncode}: {last_line(r) or 'oracle ' + acc(results(out))}",
+    )
     a, b, mixed = e.out(), e.out(), e.out()
     e.run(e.cmd(a, "--shard", "0/2", model="mock:oracle"))
     e.run(e.cmd(b, "--shard", "1/2", model="mock:random"))
     mixed.mkdir()
     shutil.copy(a / "predictions.shard0-of2.jsonl", mixed)
     shutil.copy(b / "predictions.shard1-of2.jsonl", mixed)
-    score = [sys.executable, "-m", "tpo_eval.cli", "score", "mvbench", "--data-root", str(e.root), "--annotations",
-             str(e.root / "json"), "--tasks", TASKS, "--json", "--predictions"]
+    score = [
+        sys.executable,
+        "-m",
+        "tpo_eval.cli",
+        "score",
+        "mvbench",
+        "--data-root",
+        str(e.root),
+        "--annotations",
+        str(e.root / "json"),
+        "--tasks",
+        TASKS,
+        "--json",
+        "--predictions",
+    ]
     r = e.run(score + [str(mixed)])
     got = json.loads(r.stdout)["overall"]["micro"]["official/acc"] if r.returncode == 0 else None
-    yield "score RUN_DIR: oracle shard + random shard", f"exit {r.returncode}: {last_line(r) or f'{got:.1f} %'}"
+    yield (
+        "score RUN_DIR: oracle shard + random shard",
+        f"exit {r.returncode}: {last_line(r) or f'{got:.1f} %'}",
+    )
     shutil.copy(single / "predictions.jsonl", single / "predictions.shard0-of2.jsonl")
     r = e.run(score + [str(single)])
     yield "score RUN_DIR: one id in two files", f"exit {r.returncode}: {last_line(r) or 'scored'}"
@@ -183,8 +240,10 @@ def cases(e: Env):
     v.write_bytes(good)
     r = e.run(e.cmd(out, "--retry-failed", model="mock:oracle", root=root, tasks="action_count"))
     doc = results(out)
-    yield "--retry-failed after fixing a video", f"exit {r.returncode}: {last_line(r) or ''} n_failed " \
-                                                 f"{doc['overall']['n_failed'] if doc else '?'}"
+    yield (
+        "--retry-failed after fixing a video",
+        f"exit {r.returncode}: {last_line(r) or ''} n_failed {doc['overall']['n_failed'] if doc else '?'}",
+    )
     yield from bad_samples(e)
     yield from exit_codes(e)
 
@@ -201,15 +260,24 @@ def bad_samples(e: Env):
     write_index_frames(root / "video/tvqa/frames_fps3_hq/f0", 12)
     (root / "json").mkdir(parents=True)
     for name, it, task in [
-            ("bound start > end", item("ok.mp4", 0, start=3.0, end=1.0), "action_localization"),
-            ("bound after the 4 s video", item("ok.mp4", 0, start=6.0, end=9.0), "action_localization"),
-            ("end: 1e308", item("ok.mp4", 0, start=0.0, end=1e308), "action_localization"),
-            ("still image as video", item("still.mp4", 0, start=0.0, end=1.0), "action_localization"),
-            ("video path ../../x", item("../../../../outside.mp4", 0, start=0.0, end=1.0), "action_localization"),
-            ("absolute video path", item(str(outside), 0, start=0.0, end=1.0), "action_localization"),
-            ("fps: Infinity (frames)", item("f0", 0, start=0.0, end=2.0, fps=float("inf")), "episodic_reasoning")]:
-        e.write(f"{task}.json", [item("ok.mp4", 1, start=0.0, end=3.0) if task == "action_localization" else
-                                 item("f0", 1, start=0, end=2), it], root)
+        ("bound start > end", item("ok.mp4", 0, start=3.0, end=1.0), "action_localization"),
+        ("bound after the 4 s video", item("ok.mp4", 0, start=6.0, end=9.0), "action_localization"),
+        ("end: 1e308", item("ok.mp4", 0, start=0.0, end=1e308), "action_localization"),
+        ("still image as video", item("still.mp4", 0, start=0.0, end=1.0), "action_localization"),
+        ("video path ../../x", item("../../../../outside.mp4", 0, start=0.0, end=1.0), "action_localization"),
+        ("absolute video path", item(str(outside), 0, start=0.0, end=1.0), "action_localization"),
+        ("fps: Infinity (frames)", item("f0", 0, start=0.0, end=2.0, fps=float("inf")), "episodic_reasoning"),
+    ]:
+        e.write(
+            f"{task}.json",
+            [
+                item("ok.mp4", 1, start=0.0, end=3.0)
+                if task == "action_localization"
+                else item("f0", 1, start=0, end=2),
+                it,
+            ],
+            root,
+        )
         out = e.out()
         r = e.run(e.cmd(out, model="mock:oracle", root=root, tasks=task))
         bad = [x for x in rows(out) if x["id"].endswith("/1")]
@@ -218,21 +286,27 @@ def bad_samples(e: Env):
 
 
 def exit_codes(e: Env):
-    for name, extra, kw in [("--num-frames 0", ["--num-frames", "0"], {}),
-                            ("--num-frames -4", ["--num-frames", "-4"], {}),
-                            ("--limit -1", ["--limit", "-1"], {}),
-                            ("misspelled --model-arg max_new_tokns=2", ["--model-arg", "max_new_tokns=2"], {}),
-                            ("every sample failed (no videos)", ["--skip-missing"], {"root": e.tmp / "nothing"})]:
+    for name, extra, kw in [
+        ("--num-frames 0", ["--num-frames", "0"], {}),
+        ("--num-frames -4", ["--num-frames", "-4"], {}),
+        ("--limit -1", ["--limit", "-1"], {}),
+        ("misspelled --model-arg max_new_tokns=2", ["--model-arg", "max_new_tokns=2"], {}),
+        ("every sample failed (no videos)", ["--skip-missing"], {"root": e.tmp / "nothing"}),
+    ]:
         if "root" in kw:
             shutil.copytree(e.root / "json", kw["root"] / "json", dirs_exist_ok=True)
         r = e.run(e.cmd(e.out(), *extra, tasks="action_count", **kw))
         yield name, f"exit {r.returncode}: {last_line(r) or 'ran'}"
     root = e.tmp / "ann"
     (root / "json").mkdir(parents=True)
-    for name, content in [("zero samples ([] annotation)", b"[]"),
-                          ("non-UTF-8 annotation",
-                           json.dumps([item("c0.mp4", 0)]).encode().replace(b"question", b"qu\xe9stion", 1)),
-                          ("question: 7 (not a string)", json.dumps([item("c0.mp4", 0) | {"question": 7}]).encode())]:
+    for name, content in [
+        ("zero samples ([] annotation)", b"[]"),
+        (
+            "non-UTF-8 annotation",
+            json.dumps([item("c0.mp4", 0)]).encode().replace(b"question", b"qu\xe9stion", 1),
+        ),
+        ("question: 7 (not a string)", json.dumps([item("c0.mp4", 0) | {"question": 7}]).encode()),
+    ]:
         (root / "json/action_count.json").write_bytes(content)
         shutil.copytree(e.root / "video", root / "video", dirs_exist_ok=True)
         r = e.run(e.cmd(e.out(), model="mock:oracle", root=root, tasks="action_count"))
@@ -242,10 +316,33 @@ def exit_codes(e: Env):
         lines = qvh.read_text().splitlines()[:3]
         ann = e.tmp / "dup.jsonl"
         ann.write_text("\n".join(lines + lines[:1]) + "\n")
-        r = e.run([sys.executable, "-m", "tpo_eval.cli", "run", "qvhighlights", "--model", "mock:oracle",
-                   "--annotations", str(ann), "--data-root", str(e.tmp), "--skip-missing", "--no-progress", "--json"])
-        n = json.loads(r.stdout)["overall"].get("n_total") if r.returncode in (0, 1) and r.stdout.strip() else None
-        yield "QVHighlights qid listed twice", f"exit {r.returncode}: {last_line(r) if n is None else f'n_total {n}'}"
+        r = e.run(
+            [
+                sys.executable,
+                "-m",
+                "tpo_eval.cli",
+                "run",
+                "qvhighlights",
+                "--model",
+                "mock:oracle",
+                "--annotations",
+                str(ann),
+                "--data-root",
+                str(e.tmp),
+                "--skip-missing",
+                "--no-progress",
+                "--json",
+            ]
+        )
+        n = (
+            json.loads(r.stdout)["overall"].get("n_total")
+            if r.returncode in (0, 1) and r.stdout.strip()
+            else None
+        )
+        yield (
+            "QVHighlights qid listed twice",
+            f"exit {r.returncode}: {last_line(r) if n is None else f'n_total {n}'}",
+        )
     out = e.out()
     old = os.umask(0o022)
     e.run(e.cmd(out, model="mock:oracle", tasks="action_count"))

@@ -8,6 +8,7 @@ the priors a model's temporal head must beat.
 
 Usage: python scripts/synth_text_baseline.py WORLD_DIR [--epochs 200] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,8 @@ from tpo_train.synth.baselines import accuracy, choose, fit, load_mcq
 
 
 def random_span_r1(root: Path, seed: int = 0, draws: int = 200) -> float:
-    """Expected R1@0.5 of mock:random's spans (two uniform points in the video, sorted) on held-out queries."""
+    """Expected R1@0.5 of mock:random's spans (two uniform points in the video, sorted) on held-out
+    queries."""
     rng = np.random.default_rng(seed)
     dur = {}
     for line in (root / "charades" / "heldout" / "durations.csv").read_text().splitlines()[1:]:
@@ -45,11 +47,15 @@ def main() -> None:
     train, heldout = load_mcq(args.world, "train"), load_mcq(args.world, "heldout")
     w = fit(train, args.epochs)
     manifest = json.loads((args.world / "world.json").read_text())
-    doc = {"mcq_chance": 25.0, "text_only_train": accuracy(train, choose(train, w)),
-           "text_only_heldout": accuracy(heldout, choose(heldout, w)),
-           "n_train": len(train), "n_heldout": len(heldout),
-           "grounding_random_span_heldout_R1@0.5": random_span_r1(args.world),
-           "grounding_constant_span": manifest["baselines"]["constant_span"]}
+    doc = {
+        "mcq_chance": 25.0,
+        "text_only_train": accuracy(train, choose(train, w)),
+        "text_only_heldout": accuracy(heldout, choose(heldout, w)),
+        "n_train": len(train),
+        "n_heldout": len(heldout),
+        "grounding_random_span_heldout_R1@0.5": random_span_r1(args.world),
+        "grounding_constant_span": manifest["baselines"]["constant_span"],
+    }
     if args.json:
         print(json.dumps(doc, indent=2))
         return
@@ -58,8 +64,12 @@ def main() -> None:
     for t in doc["text_only_heldout"]:
         print(f"{t:28s} {doc['text_only_train'][t]:16.2f} {doc['text_only_heldout'][t]:19.2f}")
     span = doc["grounding_constant_span"]
-    print(f"grounding, held-out R1@0.5: random span {doc['grounding_random_span_heldout_R1@0.5']:.2f}; best constant "
-          f"span [{span['start']}, {span['end']}] s {span['heldout_R1@0.5']:.2f} (train {span['train_R1@0.5']:.2f})")
+    print(
+        f"grounding, held-out R1@0.5: random span {doc['grounding_random_span_heldout_R1@0.5']:.2f}; best "
+        "constant "
+        f"span [{span['start']}, {span['end']}] s {span['heldout_R1@0.5']:.2f} (train "
+        f"{span['train_R1@0.5']:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ synthetic answer sets of tests/helpers/tg_cases.py (oracle, constant "0 - 999 se
 Usage: python scripts/tg_compare_extractors.py [--data ../shared/data/charades_sta] [--clip]
   --clip: score with clip_end_to_duration (ground truth and predictions clipped alike).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def main() -> int:
 
     cfg = load_benchmark("charades_sta")
     if a.clip:
-        raw = yaml.safe_load(open(cfg.path))
+        raw = yaml.safe_load(Path(cfg.path).read_text(encoding="utf-8"))
         raw["options"]["clip_end_to_duration"] = True
         cfg = parse_benchmark(raw, cfg.path)
     family, samples = load_samples(cfg, DataPaths(None, a.data / "charades_sta_test.txt"))

@@ -1,4 +1,5 @@
 """Shared test fixtures and the `slow` marker (skipped unless --runslow)."""
+
 from __future__ import annotations
 
 from pathlib import Path

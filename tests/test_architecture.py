@@ -1,5 +1,6 @@
 """The packages depend one way and no modules import each other — in-function imports included (they are
 cycles too, only deferred). ``TYPE_CHECKING`` imports are not counted: they never run."""
+
 from __future__ import annotations
 
 import ast
@@ -43,8 +44,12 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for name, path in mods.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        typing_only = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in typing_only:
                 graph[name].update(_targets(name, node, path.name == "__init__.py", mods))
@@ -92,8 +97,12 @@ def test_no_import_cycles():
 
 def test_tpo_eval_never_imports_tpo_train():
     graph = import_graph()
-    assert [(a, b) for a, bs in graph.items() for b in bs if a.startswith("tpo_eval") and b.startswith("tpo_train")] \
-        == []
+    assert [
+        (a, b)
+        for a, bs in graph.items()
+        for b in bs
+        if a.startswith("tpo_eval") and b.startswith("tpo_train")
+    ] == []
 
 
 def test_the_cycle_finder_finds_cycles():

@@ -1,16 +1,19 @@
 """Benchmark configs: YAML files under ``benchmarks/`` loaded into typed, validated dataclasses.
 
-Every problem in a file (unknown key, wrong type, unknown family/extractor/sampler) is collected and raised once
+Every problem in a file (unknown key, wrong type, unknown family/extractor/sampler) is collected and raised
+once
 in a :class:`ConfigError`, so a user fixes a config in one pass. Family-specific settings live under
 ``options:`` and are checked by the family itself.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import yaml
 
@@ -83,8 +86,22 @@ class BenchmarkConfig:
         return self.prompts[variant or self.default_prompt]
 
 
-_TOP_KEYS = {"name", "version", "family", "description", "sampler", "prompts", "default_prompt", "extractors",
-             "primary", "aggregation", "tasks", "layout", "options", "generation"}
+_TOP_KEYS = {
+    "name",
+    "version",
+    "family",
+    "description",
+    "sampler",
+    "prompts",
+    "default_prompt",
+    "extractors",
+    "primary",
+    "aggregation",
+    "tasks",
+    "layout",
+    "options",
+    "generation",
+}
 _TASK_KEYS = {"name", "annotation", "media_dir", "read_mode", "fps", "bound", "extra"}
 _PROMPT_KEYS = {"system", "template", "suffix", "assistant_prefix"}
 _READ_MODES = {"video", "frames", "images", "none"}
@@ -126,8 +143,15 @@ def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
     return parse_benchmark(raw, p, hashlib.sha256(raw_bytes).hexdigest())
 
 
-def _typed(errors: list[str], d: Mapping[str, Any], key: str, typ: type | tuple, where: str, default: Any = None,
-           required: bool = False) -> Any:
+def _typed(
+    errors: list[str],
+    d: Mapping[str, Any],
+    key: str,
+    typ: type | tuple,
+    where: str,
+    default: Any = None,
+    required: bool = False,
+) -> Any:
     if key not in d:
         if required:
             errors.append(f"{where}: missing required key {key!r}")
@@ -162,7 +186,9 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
         errors.append(f"benchmark: unknown family {family!r}; known: {', '.join(FAMILIES.names())}")
     sampler = dict(_typed(errors, raw, "sampler", dict, "benchmark", default={}) or {})
     if sampler and sampler.get("name") not in SAMPLERS:
-        errors.append(f"sampler: unknown sampler {sampler.get('name')!r}; known: {', '.join(SAMPLERS.names())}")
+        errors.append(
+            f"sampler: unknown sampler {sampler.get('name')!r}; known: {', '.join(SAMPLERS.names())}"
+        )
     prompts: dict[str, PromptSpec] = {}
     for pname, pd in (_typed(errors, raw, "prompts", dict, "benchmark", default={}) or {}).items():
         if not isinstance(pd, dict):
@@ -178,23 +204,40 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
     extractors = dict(_typed(errors, raw, "extractors", dict, "benchmark", required=True, default={}) or {})
     for label, ename in extractors.items():
         if ename not in EXTRACTORS:
-            errors.append(f"extractors.{label}: unknown extractor {ename!r}; known: {', '.join(EXTRACTORS.names())}")
+            errors.append(
+                f"extractors.{label}: unknown extractor {ename!r}; known: {', '.join(EXTRACTORS.names())}"
+            )
     primary = _typed(errors, raw, "primary", str, "benchmark", default="")
     aggregation = tuple(_typed(errors, raw, "aggregation", list, "benchmark", default=["micro"]) or ())
     for a in aggregation:
         if a not in _AGGREGATIONS:
-            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit), "
-                          "or macro_released")
-    tasks = _parse_tasks(errors, _typed(errors, raw, "tasks", list, "benchmark", required=True, default=[]) or [])
+            errors.append(
+                f"aggregation: unknown {a!r}; use micro and/or macro (both explicit), or macro_released"
+            )
+    tasks = _parse_tasks(
+        errors, _typed(errors, raw, "tasks", list, "benchmark", required=True, default=[]) or []
+    )
     layout = dict(_typed(errors, raw, "layout", dict, "benchmark", default={}) or {})
     _unknown(errors, layout, {"annotations", "media"}, "layout")
     options = dict(_typed(errors, raw, "options", dict, "benchmark", default={}) or {})
     generation = dict(_typed(errors, raw, "generation", dict, "benchmark", default={}) or {})
     cfg = BenchmarkConfig(
-        name=name, version=str(raw.get("version", "0")), family=family, description=str(raw.get("description", "")),
-        path=str(path), sampler=sampler, prompts=prompts, default_prompt=default_prompt or "", extractors=extractors,
-        primary=primary or "", aggregation=aggregation, tasks=tasks, layout=layout, options=options,
-        generation=generation, sha256=sha256,
+        name=name,
+        version=str(raw.get("version", "0")),
+        family=family,
+        description=str(raw.get("description", "")),
+        path=str(path),
+        sampler=sampler,
+        prompts=prompts,
+        default_prompt=default_prompt or "",
+        extractors=extractors,
+        primary=primary or "",
+        aggregation=aggregation,
+        tasks=tasks,
+        layout=layout,
+        options=options,
+        generation=generation,
+        sha256=sha256,
     )
     if family in FAMILIES and not errors:
         errors.extend(FAMILIES.get(family)().validate(cfg))
@@ -223,10 +266,17 @@ def _parse_tasks(errors: list[str], items: list[Any]) -> tuple[TaskSpec, ...]:
             errors.append(f"{where}: duplicate task name {name!r}")
         seen.add(name)
         if name and ann:
-            out.append(TaskSpec(name=name, annotation=ann, media_dir=str(t.get("media_dir", "")), read_mode=mode,
-                                fps=float(fps) if fps is not None else None,
-                                bound=bool(_typed(errors, t, "bound", bool, where, default=False)),
-                                extra=dict(t.get("extra") or {})))
+            out.append(
+                TaskSpec(
+                    name=name,
+                    annotation=ann,
+                    media_dir=str(t.get("media_dir", "")),
+                    read_mode=mode,
+                    fps=float(fps) if fps is not None else None,
+                    bound=bool(_typed(errors, t, "bound", bool, where, default=False)),
+                    extra=dict(t.get("extra") or {}),
+                )
+            )
     return tuple(out)
 
 
@@ -241,7 +291,9 @@ class DataPaths:
         if self.annotations is not None:
             return self.annotations
         if self.data_root is None:
-            raise ConfigError(cfg.path, ["no --data-root or --annotations given: cannot locate annotation files"])
+            raise ConfigError(
+                cfg.path, ["no --data-root or --annotations given: cannot locate annotation files"]
+            )
         return self.data_root / cfg.layout.get("annotations", "")
 
     def media_dir(self, cfg: BenchmarkConfig, task: TaskSpec) -> Path:

@@ -8,6 +8,7 @@ shard file. After the loop every rank waits at one barrier, then rank 0 reads al
 torchrun starts its workers in a new session, so a launcher killed with SIGKILL leaves them running (and
 appending). A watchdog thread notices the re-parenting and ends the worker.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -58,8 +59,11 @@ def _watch_launcher(poll_s: float = 0.5) -> None:
             time.sleep(poll_s)
         # The launcher is gone: nobody will gather this rank's rows. Stop now; a row cut mid-write is repaired
         # (dropped) by the next run's resume.
-        print(f"[tpo-eval] rank {os.environ.get('RANK')}: launcher (pid {parent}) died; stopping",
-              file=sys.stderr, flush=True)
+        print(
+            f"[tpo-eval] rank {os.environ.get('RANK')}: launcher (pid {parent}) died; stopping",
+            file=sys.stderr,
+            flush=True,
+        )
         os._exit(143)
 
     threading.Thread(target=watch, name="tpo-eval-launcher-watchdog", daemon=True).start()

@@ -6,11 +6,12 @@ finding that matches an erratum is reported as ``known`` and does not fail. Anyt
 an erratum that no longer matches any disagreement (a transcription was corrected: the entry must go), so
 the list can neither hide a new problem nor rot.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import yaml
 
@@ -33,8 +34,11 @@ class Erratum:
     why: str
 
     def matches(self, f: Finding) -> bool:
-        return ((f.table, f.check, f.row, f.column) == (self.table, self.check, self.row, self.column)
-                and f.published is not None and abs(float(f.published) - self.published) < _EPS)
+        return (
+            (f.table, f.check, f.row, f.column) == (self.table, self.check, self.row, self.column)
+            and f.published is not None
+            and abs(float(f.published) - self.published) < _EPS
+        )
 
     def describe(self) -> str:
         where = f"{self.table} · {self.check} · {self.row} · {self.column}"

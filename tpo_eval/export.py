@@ -5,13 +5,15 @@ Families that have one implement ``export_official(samples, outputs) -> JSON val
 not store; they come from ``--annotations``/``--data-root`` or, by default, from the paths the run's
 ``results.json`` recorded. Feeding the file back to ``tpo-eval score`` reproduces the run's numbers.
 """
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 from .api import load_samples
 from .config import ConfigError, DataPaths, load_benchmark
@@ -27,8 +29,13 @@ class Exported:
     n_failed: int
 
 
-def export_run(benchmark: str, run_dir: Path, paths: DataPaths, out: Optional[Path] = None,
-               tasks: Optional[Sequence[str]] = None) -> Exported:
+def export_run(
+    benchmark: str,
+    run_dir: Path,
+    paths: DataPaths,
+    out: Optional[Path] = None,
+    tasks: Optional[Sequence[str]] = None,
+) -> Exported:
     cfg = load_benchmark(benchmark)
     if not hasattr(FAMILIES.get(cfg.family), "export_official"):
         raise ValueError(f"{cfg.name} (family {cfg.family}) has no official submission format to export")
@@ -47,12 +54,19 @@ def export_run(benchmark: str, run_dir: Path, paths: DataPaths, out: Optional[Pa
     covered = [s for s in samples if s.id in outputs]
     failed = [s.id for s in covered if outputs[s.id].error is not None]
     if failed:
-        print(f"[tpo-eval] warning: {len(failed)} failed sample(s) are exported with an empty response, which the "
-              f"official scorer leaves out of its denominator (e.g. {failed[:3]}); tpo-eval counts them as wrong",
-              file=sys.stderr)
+        print(
+            f"[tpo-eval] warning: {len(failed)} failed sample(s) are exported with an empty response, which "
+            "the "
+            f"official scorer leaves out of its denominator (e.g. {failed[:3]}); tpo-eval counts them as "
+            "wrong",
+            file=sys.stderr,
+        )
     if len(covered) < len(samples):
-        print(f"[tpo-eval] warning: the run predicted {len(covered)} of {len(samples)} {cfg.name} questions; "
-              "only those are exported", file=sys.stderr)
+        print(
+            f"[tpo-eval] warning: the run predicted {len(covered)} of {len(samples)} {cfg.name} questions; "
+            "only those are exported",
+            file=sys.stderr,
+        )
     target = out or run_dir / f"{cfg.name}_official.json"
     write_json_atomic(target, obj)
     return Exported(target, len(covered), len(samples), len(failed))
@@ -65,5 +79,6 @@ def _recorded_paths(doc: dict, run_dir: Path) -> DataPaths:
     if len(files) == 1 and next(iter(files)).is_file():
         return DataPaths(None, next(iter(files)))
     why = "has no results.json" if not doc else f"records {sorted(map(str, files)) or 'no annotation file'}"
-    raise ConfigError(str(run_dir), [f"cannot find the annotations: the run {why}; pass --annotations or "
-                                     "--data-root"])
+    raise ConfigError(
+        str(run_dir), [f"cannot find the annotations: the run {why}; pass --annotations or --data-root"]
+    )

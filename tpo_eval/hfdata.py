@@ -3,6 +3,7 @@
 else ``~/.cache/huggingface/hub``). Nothing is ever downloaded: a missing snapshot is one line saying what to
 fetch.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,22 +31,31 @@ def resolve_data_root(value: str | Path) -> Path:
     text = str(value)
     if not text.startswith(PREFIX):
         return Path(text)
-    repo, _, revision = text[len(PREFIX):].partition("@")
+    repo, _, revision = text[len(PREFIX) :].partition("@")
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise ValueError(f"--data-root {text!r}: expected hf:OWNER/NAME (a dataset repo id), "
-                         "e.g. hf:OpenGVLab/MVBench")
+        raise ValueError(
+            f"--data-root {text!r}: expected hf:OWNER/NAME (a dataset repo id), e.g. hf:OpenGVLab/MVBench"
+        )
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     cache = hub_cache()
     try:
-        return Path(snapshot_download(repo_id=repo, repo_type="dataset", revision=revision or None,
-                                      cache_dir=cache, local_files_only=True))
+        return Path(
+            snapshot_download(
+                repo_id=repo,
+                repo_type="dataset",
+                revision=revision or None,
+                cache_dir=cache,
+                local_files_only=True,
+            )
+        )
     except (LocalEntryNotFoundError, FileNotFoundError, OSError):
         raise SnapshotMissingError(
             f"no local snapshot of dataset {repo}{'@' + revision if revision else ''} under {cache} (nothing "
             f"is downloaded at run time); fetch it first: huggingface-cli download {repo} --repo-type dataset"
-            + (f" --revision {revision}" if revision else "")) from None
+            + (f" --revision {revision}" if revision else "")
+        ) from None
 
 
 def zipped_media_hint(root: Path) -> str:

@@ -1,15 +1,18 @@
-"""The pieces one evaluation is made of, below the public API: the run settings (:class:`RunConfig`), loading and
+"""The pieces one evaluation is made of, below the public API: the run settings (:class:`RunConfig`), loading
+and
 checking samples, turning raw outputs into a results document (:func:`score_outputs`) and its provenance.
 
 The runner (``tpo_eval.runner``) and the public façade (``tpo_eval.api``) both import this module; it imports
 neither, so the evaluation modules depend one way.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from .config import BenchmarkConfig, DataPaths
 from .families.base import AnnotationError, TaskFamily
@@ -40,8 +43,8 @@ class RunConfig:
     prompt: Optional[str] = None
     num_frames: Optional[int] = None
     skip_missing: bool = False
-    device: str = "auto"   # cuda:LOCAL_RANK with a GPU, else cpu (tpo_eval.models.device)
-    dtype: str = "auto"    # bfloat16 on a GPU, else float32
+    device: str = "auto"  # cuda:LOCAL_RANK with a GPU, else cpu (tpo_eval.models.device)
+    dtype: str = "auto"  # bfloat16 on a GPU, else float32
     batch_size: int = 1
     seed: int = 0
     shard_index: int = 0
@@ -50,15 +53,22 @@ class RunConfig:
     progress: bool = True
     gen_kwargs: Mapping[str, Any] = field(default_factory=dict)  # checked by models.base.check_gen_kwargs
     log_samples: bool = False  # each prediction row also carries its prompt and gold answer (``sample``)
-    retry_failed: bool = False  # re-run rows recorded with an error (fixed media, an OOM) instead of keeping them
-    distributed: bool = False   # launched by torchrun: ranks meet at one barrier, rank 0 writes results.json
+    retry_failed: bool = (
+        False  # re-run rows recorded with an error (fixed media, an OOM) instead of keeping them
+    )
+    distributed: bool = False  # launched by torchrun: ranks meet at one barrier, rank 0 writes results.json
     decoder: str = "auto"  # video backend: auto (fastest correct, measured on this machine) or a backend name
 
 
 def check_run_config(run: RunConfig) -> None:
     """Refuse numbers that cannot select or sample anything (before any file is read)."""
-    for name, v, least in (("num_frames", run.num_frames, 1), ("limit", run.limit, 0), ("subset", run.subset, 1),
-                           ("batch_size", run.batch_size, 1), ("shard_count", run.shard_count, 1)):
+    for name, v, least in (
+        ("num_frames", run.num_frames, 1),
+        ("limit", run.limit, 0),
+        ("subset", run.subset, 1),
+        ("batch_size", run.batch_size, 1),
+        ("shard_count", run.shard_count, 1),
+    ):
         if v is not None and v < least:
             raise ValueError(f"{name} must be at least {least}, got {v}")
     if not 0 <= run.shard_index < run.shard_count:
@@ -73,16 +83,24 @@ class Scored:
     doc: dict[str, Any]
 
 
-def load_samples(cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None,
-                 limit: Optional[int] = None, subset: Optional[int] = None, subset_seed: int = 0
-                 ) -> tuple[TaskFamily, list[Sample]]:
+def load_samples(
+    cfg: BenchmarkConfig,
+    paths: DataPaths,
+    tasks: Optional[Sequence[str]] = None,
+    limit: Optional[int] = None,
+    subset: Optional[int] = None,
+    subset_seed: int = 0,
+) -> tuple[TaskFamily, list[Sample]]:
     from .config import ConfigError
 
     check_tasks(cfg, tasks)
     family: TaskFamily = FAMILIES.get(cfg.family)()
     # Every missing annotation file at once, before any is parsed.
-    missing = [f"task {t}: annotation file {p} not found" for t, p in family.annotation_files(cfg, paths, tasks).items()
-               if not Path(p).exists()]
+    missing = [
+        f"task {t}: annotation file {p} not found"
+        for t, p in family.annotation_files(cfg, paths, tasks).items()
+        if not Path(p).exists()
+    ]
     if missing:
         raise ConfigError(cfg.path, missing)
     try:
@@ -90,7 +108,9 @@ def load_samples(cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequenc
     except UnicodeDecodeError as e:
         raise _not_utf8(family.annotation_files(cfg, paths, tasks).values(), e) from None
     seen: dict[str, Sample] = {}
-    for s in samples:  # a repeated id (e.g. a QVHighlights qid listed twice) would be predicted and counted twice
+    for (
+        s
+    ) in samples:  # a repeated id (e.g. a QVHighlights qid listed twice) would be predicted and counted twice
         if s.id in seen:
             where = family.annotation_files(cfg, paths, [s.task]).get(s.task)
             raise AnnotationError(where, s.id, "duplicate sample id: the annotation lists this item twice")
@@ -104,8 +124,12 @@ def _not_utf8(files: Any, e: UnicodeDecodeError) -> Exception:
             if p.is_file():
                 p.read_bytes().decode("utf-8")
         except UnicodeDecodeError as bad:
-            return AnnotationError(p, None, f"not UTF-8 text (byte {bad.object[bad.start]:#04x} at offset "
-                                            f"{bad.start}); re-save the file as UTF-8")
+            return AnnotationError(
+                p,
+                None,
+                f"not UTF-8 text (byte {bad.object[bad.start]:#04x} at offset "
+                f"{bad.start}); re-save the file as UTF-8",
+            )
     return AnnotationError("annotation files", None, f"not UTF-8 text ({e})")
 
 
@@ -120,8 +144,9 @@ def missing_media(samples: Sequence[Sample]) -> list[str]:
     return out
 
 
-def score_outputs(cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample],
-                  outputs: Mapping[str, RawOutput]) -> Scored:
+def score_outputs(
+    cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
+) -> Scored:
     """Extract with every declared extractor and score every sample. A sample without an output, or with an
     error, is a failure: it scores 0 and stays in every denominator."""
     scores: dict[str, list[SampleScore]]
@@ -138,16 +163,27 @@ def score_outputs(cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sa
     agg = family.aggregate(cfg, samples, scores)
     metrics = [f"{label}/{m}" for label in cfg.extractors for m in family.metric_names]
     doc = {
-        "schema_version": SCHEMA_VERSION, "benchmark": cfg.name, "benchmark_version": cfg.version,
-        "family": cfg.family, "extractors": dict(cfg.extractors), "primary": cfg.primary or metrics[0],
-        "metrics": metrics, "aggregation": list(cfg.aggregation), **agg,
+        "schema_version": SCHEMA_VERSION,
+        "benchmark": cfg.name,
+        "benchmark_version": cfg.version,
+        "family": cfg.family,
+        "extractors": dict(cfg.extractors),
+        "primary": cfg.primary or metrics[0],
+        "metrics": metrics,
+        "aggregation": list(cfg.aggregation),
+        **agg,
         "sample_ids_sha256": ids_digest(samples),
     }
     return Scored(scores=scores, doc=doc)
 
 
-def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks: Optional[Sequence[str]],
-               extra: Mapping[str, Any]) -> dict[str, Any]:
+def provenance(
+    cfg: BenchmarkConfig,
+    family: TaskFamily,
+    paths: DataPaths,
+    tasks: Optional[Sequence[str]],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
     ann = {}
     # No annotation source: the gold answers came from the predictions file (see score_file).
     has_annotations = paths.data_root is not None or paths.annotations is not None
@@ -159,21 +195,31 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
     from .video.decode import active_decoders
 
     order = active_decoders()  # set while evaluate() runs: the video backends in the order they were tried
-    return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
-            "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
-            **({"decoder_order": list(order)} if order else {}), **extra}
+    return {
+        "benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
+        "annotations": ann,
+        "packages": package_versions(),
+        "git": git_state(),
+        "command": command_line(),
+        **({"decoder_order": list(order)} if order else {}),
+        **extra,
+    }
 
 
 def sample_log(s: Sample, prompt: Any) -> dict[str, Any]:
     """What ``--log-samples`` adds to a prediction row: the exact prompt sent (``None`` when the sample never
-    got one, e.g. a missing video) and the gold answer with what it means, so a failure reads without a rerun."""
+    got one, e.g. a missing video) and the gold answer with what it means, so a failure reads without a
+    rerun."""
     gold: dict[str, Any] = {"target": s.target}
     if s.choices:
         gold["choices"] = list(s.choices)
         if isinstance(s.target, int) and 0 <= s.target < len(s.choices):
             gold["text"] = s.choices[s.target]
-    p = None if prompt is None else {"system": prompt.system, "user": prompt.user,
-                                     "assistant_prefix": prompt.assistant_prefix}
+    p = (
+        None
+        if prompt is None
+        else {"system": prompt.system, "user": prompt.user, "assistant_prefix": prompt.assistant_prefix}
+    )
     return {"question": s.question, "prompt": p, "gold": gold, "media": list(s.media.paths)}
 
 

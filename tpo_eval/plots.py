@@ -3,18 +3,24 @@
 matplotlib is driven through ``Figure`` objects on the Agg canvas (no pyplot state), so plotting works
 headless and in threads. Each figure is written as PNG and PDF beside each other.
 """
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .tables.model import PaperTable, list_tables, load_table
 from .tables.runs import read_results
 
 _UP, _DOWN = "#2a9d8f", "#e76f51"  # gains and losses
-_SALIENCY, _PRED, _GT = "#f4a261", "#4c72b0", "#55a868"  # the seed's orange curve, blue prediction, green truth
+_SALIENCY, _PRED, _GT = (
+    "#f4a261",
+    "#4c72b0",
+    "#55a868",
+)  # the seed's orange curve, blue prediction, green truth
 
 
 class PlotInputError(ValueError):
@@ -33,7 +39,8 @@ def _save(fig: Any, out: Path) -> list[Path]:
 
 
 def _labels_for(benchmark: str) -> dict[str, str]:
-    """Task id → the paper's abbreviation, from the first shipped table whose columns are that benchmark's tasks."""
+    """Task id → the paper's abbreviation, from the first shipped table whose columns are that benchmark's
+    tasks."""
     for name in list_tables():
         t = load_table(name)
         if t.benchmark == benchmark and len(t.score_columns) > 3:
@@ -41,7 +48,9 @@ def _labels_for(benchmark: str) -> dict[str, str]:
     return {}
 
 
-def task_scores(run: str | Path, metric: Optional[str] = None) -> tuple[str, str, dict[str, float], Optional[float]]:
+def task_scores(
+    run: str | Path, metric: Optional[str] = None
+) -> tuple[str, str, dict[str, float], Optional[float]]:
     """``(benchmark, metric, {task: score}, overall micro)`` of a run directory."""
     doc = read_results(run)
     key = metric or doc.get("primary", "")
@@ -53,15 +62,21 @@ def task_scores(run: str | Path, metric: Optional[str] = None) -> tuple[str, str
 
 
 def row_scores(table: PaperTable, row_key: str) -> tuple[dict[str, float], Optional[float]]:
-    """A published row as ``{task id: value}`` plus its aggregate, for ``plot deltas RUN --table T --row R``."""
+    """A published row as ``{task id: value}`` plus its aggregate, for ``plot deltas RUN --table T --row
+    R``."""
     row = table.row(row_key)
-    tasks = {c.id: row.value(c.id) for c in table.score_columns if c.aggregate is None and row.value(c.id) is not None}
+    tasks = {
+        c.id: row.value(c.id)
+        for c in table.score_columns
+        if c.aggregate is None and row.value(c.id) is not None
+    }
     aggs = [row.value(c.id) for c in table.score_columns if c.aggregate is not None]
     return tasks, aggs[0] if aggs else None  # type: ignore[return-value]
 
 
 def same_samples(run_a: str | Path, run_b: Optional[str | Path]) -> str:
-    """"" when A is comparable with B (another run over the same sample ids, or the full benchmark when B is a
+    """ "" when A is comparable with B (another run over the same sample ids, or the full benchmark when B is
+    a
     published row); else why not. The check is ``regress``'s (ids, sample_ids_sha256, per-task counts)."""
     from .regress import RegressInputError, check_same_samples, load_run
     from .tables.runs import partial_reason
@@ -76,9 +91,15 @@ def same_samples(run_a: str | Path, run_b: Optional[str | Path]) -> str:
     return ""
 
 
-def plot_deltas(run_a: str | Path, out: str | Path, run_b: Optional[str | Path] = None,
-                table: Optional[str] = None, row: Optional[str] = None, metric: Optional[str] = None,
-                allow_different_samples: bool = False) -> list[Path]:
+def plot_deltas(
+    run_a: str | Path,
+    out: str | Path,
+    run_b: Optional[str | Path] = None,
+    table: Optional[str] = None,
+    row: Optional[str] = None,
+    metric: Optional[str] = None,
+    allow_different_samples: bool = False,
+) -> list[Path]:
     """Bar chart of per-task A − B (points), B being another run or a published row of a paper table.
 
     Scores over different samples are not comparable: refused (:class:`PlotInputError`), unless
@@ -112,8 +133,13 @@ def plot_deltas(run_a: str | Path, out: str | Path, run_b: Optional[str | Path] 
     xs = range(len(common))
     ax.bar(xs, deltas, color=[_UP if d >= 0 else _DOWN for d in deltas])
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_xticks(list(xs), [labels.get(t, t) for t in common], rotation=60 if not labels else 0, ha="center",
-                  fontsize=8)
+    ax.set_xticks(
+        list(xs),
+        [labels.get(t, t) for t in common],
+        rotation=60 if not labels else 0,
+        ha="center",
+        fontsize=8,
+    )
     ax.set_ylabel(f"Δ {key} (points)")
     title = f"{Path(run_a).name} − {name_b} on {bench}"
     if a_all is not None and b_all is not None:
@@ -154,9 +180,16 @@ def _gt_from_annotations(path: Path, sample_id: str) -> tuple[list[list[float]],
     raise PlotInputError(f"{path}: no annotation with qid {tail!r}")
 
 
-def plot_moment(run: str | Path, sample_id: str, out: str | Path, annotations: Optional[str | Path] = None,
-                gt: Optional[Sequence[float]] = None, clip_len: Optional[float] = None) -> list[Path]:
-    """Saliency curve (orange), predicted interval (blue) and ground truth (green) of one query, on a time axis.
+def plot_moment(
+    run: str | Path,
+    sample_id: str,
+    out: str | Path,
+    annotations: Optional[str | Path] = None,
+    gt: Optional[Sequence[float]] = None,
+    clip_len: Optional[float] = None,
+) -> list[Path]:
+    """Saliency curve (orange), predicted interval (blue) and ground truth (green) of one query, on a time
+    axis.
 
     The predicted interval is the first listed window, the one R1@IoU scores (moment_detr convention).
     Ground truth comes from ``gt``, else the row's ``target``, else ``annotations``.
@@ -190,11 +223,19 @@ def plot_moment(run: str | Path, sample_id: str, out: str | Path, annotations: O
     ax.tick_params(labelbottom=False)
     # Lower strip: ground truth on row 0, the scored (first) predicted window on row 1.
     bars.broken_barh([(g[0], g[1] - g[0]) for g in gts], (-0.35, 0.7), color=_GT)
+
     def label(span: Sequence[float], y: float, color: str) -> None:  # beside the bar, on the side with room
         right = span[1] < 0.8 * duration
-        bars.annotate(f"{span[0]:.1f}–{span[1]:.1f} s", (span[1] if right else span[0], y), va="center",
-                      xytext=(4 if right else -4, 0), textcoords="offset points", ha="left" if right else "right",
-                      fontsize=7, color=color)
+        bars.annotate(
+            f"{span[0]:.1f}–{span[1]:.1f} s",
+            (span[1] if right else span[0], y),
+            va="center",
+            xytext=(4 if right else -4, 0),
+            textcoords="offset points",
+            ha="left" if right else "right",
+            fontsize=7,
+            color=color,
+        )
 
     if windows:
         w = windows[0]
@@ -208,4 +249,3 @@ def plot_moment(run: str | Path, sample_id: str, out: str | Path, annotations: O
     bars.set_xlabel("time (s)")
     ax.set_title((query or sample_id)[:110], fontsize=9)
     return _save(fig, Path(out))
-

@@ -4,6 +4,7 @@
 A run killed mid-write leaves at most one torn last line; :func:`read_predictions` drops it (and
 :class:`PredictionWriter` truncates it before appending), so resuming never duplicates or corrupts rows.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,10 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from .resources import REPO_ROOT
 from .types import RawOutput
@@ -70,7 +72,7 @@ class PredictionWriter:
         if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
             with open(path, "ab") as f:
                 f.write(b"\n")
-        self._f = open(path, "a", encoding="utf-8")
+        self._f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open for the run, closed by close()
 
     def write(self, row: Mapping[str, Any]) -> None:
         self._f.write(json.dumps(row, ensure_ascii=False, default=_jsonable) + "\n")
@@ -79,7 +81,7 @@ class PredictionWriter:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> "PredictionWriter":
+    def __enter__(self) -> PredictionWriter:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -125,7 +127,18 @@ def _jsonable(o: Any) -> Any:
     return str(o)
 
 
-_PACKAGES = ("tpo-eval", "torch", "torchvision", "transformers", "peft", "numpy", "av", "decord", "torchcodec", "tokenizers")
+_PACKAGES = (
+    "tpo-eval",
+    "torch",
+    "torchvision",
+    "transformers",
+    "peft",
+    "numpy",
+    "av",
+    "decord",
+    "torchcodec",
+    "tokenizers",
+)
 
 
 def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, Optional[str]]:
@@ -141,10 +154,24 @@ def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, Optional[str
 def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
     """The project's git sha and whether the tree had local changes (None outside a checkout)."""
     try:
-        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True, timeout=10).stdout.strip()) if sha else None
+        sha = (
+            subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
+        dirty = (
+            bool(
+                subprocess.run(
+                    ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout.strip()
+            )
+            if sha
+            else None
+        )
     except (OSError, subprocess.SubprocessError):
         sha, dirty = None, None
     return {"sha": sha, "dirty": dirty}
@@ -158,6 +185,10 @@ def raw_from_row(row: dict[str, Any]) -> RawOutput:
     """A predictions.jsonl row (ours, or an external ``{"id", "output"}`` row) back into a RawOutput."""
     win = row.get("windows")
     sal = row.get("saliency")
-    return RawOutput(sample_id=str(row["id"]), text=str(row.get("output") or ""),
-                     windows=tuple(tuple(float(x) for x in w) for w in win) if win else None,
-                     saliency=tuple(float(x) for x in sal) if sal else None, error=row.get("error"))
+    return RawOutput(
+        sample_id=str(row["id"]),
+        text=str(row.get("output") or ""),
+        windows=tuple(tuple(float(x) for x in w) for w in win) if win else None,
+        saliency=tuple(float(x) for x in sal) if sal else None,
+        error=row.get("error"),
+    )

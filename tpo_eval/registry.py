@@ -3,11 +3,13 @@
 Entries are either objects or lazy ``"module:attr"`` strings, so ``tpo-eval ls`` lists everything without
 importing torch or transformers. Names are unique; a typo gets a did-you-mean error listing what exists.
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -66,7 +68,8 @@ class Registry(Generic[T]):
             close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise RegistryError(
-                f"unknown {self.kind} {name!r}.{hint} Available: {', '.join(sorted(self._entries)) or '(none)'}"
+                f"unknown {self.kind} {name!r}.{hint} Available: "
+                f"{', '.join(sorted(self._entries)) or '(none)'}"
             )
         entry = self._entries[name]
         if isinstance(entry, str):

@@ -8,12 +8,14 @@ Holm-adjusted over the tasks, so 20 MVBench tasks do not make 20 chances of a fa
 outcomes on both sides the tolerance alone decides, and the report says so. Runs over different sample sets
 are refused (:class:`RegressInputError`, exit code 2).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -26,7 +28,8 @@ class RegressInputError(ValueError):
 
 @dataclass(frozen=True)
 class RunData:
-    """A run's results.json and, when present, its per-sample outcomes ``{metric key: {sample id: value}}``."""
+    """A run's results.json and, when present, its per-sample outcomes ``{metric key: {sample id:
+    value}}``."""
 
     path: str
     results: dict[str, Any]
@@ -84,7 +87,9 @@ def load_run(path: str | Path) -> RunData:
         raise RegressInputError(f"{res}: not valid JSON ({e})") from e
     for k in ("benchmark", "tasks", "overall"):
         if k not in results:
-            raise RegressInputError(f"{res}: results.json lacks {k!r} (see docs/ARCHITECTURE.md, Run directory)")
+            raise RegressInputError(
+                f"{res}: results.json lacks {k!r} (see docs/ARCHITECTURE.md, Run directory)"
+            )
     if not any(res.parent.glob(PRED_GLOB)):
         return RunData(str(path), results)
     try:
@@ -109,24 +114,31 @@ def check_same_samples(cand: RunData, base: RunData) -> str:
     """Refuse different benchmarks or sample sets; return a one-line description of what was checked."""
     cr, br = cand.results, base.results
     if cr["benchmark"] != br["benchmark"]:
-        raise RegressInputError(f"benchmarks differ: candidate is {cr['benchmark']!r}, baseline {br['benchmark']!r}")
+        raise RegressInputError(
+            f"benchmarks differ: candidate is {cr['benchmark']!r}, baseline {br['benchmark']!r}"
+        )
     if cand.task_of is not None and base.task_of is not None and set(cand.task_of) != set(base.task_of):
         only_c, only_b = set(cand.task_of) - set(base.task_of), set(base.task_of) - set(cand.task_of)
         raise RegressInputError(
             f"different sample sets: {len(only_c)} id(s) only in the candidate (e.g. {sorted(only_c)[:3]}), "
-            f"{len(only_b)} only in the baseline (e.g. {sorted(only_b)[:3]}); run both with the same --subset N")
+            f"{len(only_b)} only in the baseline (e.g. {sorted(only_b)[:3]}); run both with the same "
+            "--subset N"
+        )
     hc, hb = cr.get("sample_ids_sha256"), br.get("sample_ids_sha256")
     if hc and hb and hc != hb:
         raise RegressInputError(
-            f"different sample sets: sample_ids_sha256 {hc[:12]}… ({cr['overall'].get('n_total')} samples) vs "
-            f"{hb[:12]}… ({br['overall'].get('n_total')} samples); run both with the same --subset N")
+            f"different sample sets: sample_ids_sha256 {hc[:12]}… ({cr['overall'].get('n_total')} samples) "
+            "vs "
+            f"{hb[:12]}… ({br['overall'].get('n_total')} samples); run both with the same --subset N"
+        )
     counts_c = {t: v.get("n_total") for t, v in cr["tasks"].items()}
     counts_b = {t: v.get("n_total") for t, v in br["tasks"].items()}
     if counts_c != counts_b:
         diff = sorted(t for t in set(counts_c) | set(counts_b) if counts_c.get(t) != counts_b.get(t))
         raise RegressInputError(
             f"different sample sets: per-task counts differ for {', '.join(diff[:5])} (candidate "
-            f"{[counts_c.get(t) for t in diff[:5]]}, baseline {[counts_b.get(t) for t in diff[:5]]})")
+            f"{[counts_c.get(t) for t in diff[:5]]}, baseline {[counts_b.get(t) for t in diff[:5]]})"
+        )
     if hc and hb:
         return f"identical (sample_ids_sha256 {hc[:12]}…)"
     if cand.task_of is not None and base.task_of is not None:
@@ -175,7 +187,7 @@ def bootstrap_p(diffs: Sequence[np.ndarray], n_boot: int, seed: int) -> float:
         step = max(1, 1_000_000 // n)  # resample in blocks so memory stays ~8 MB whatever n is
         for s in range(0, n_boot, step):
             k = min(step, n_boot - s)
-            boot[s:s + k] += d[rng.integers(0, n, size=(k, n))].mean(axis=1)
+            boot[s : s + k] += d[rng.integers(0, n, size=(k, n))].mean(axis=1)
     boot /= len(diffs)
     extreme = np.sum(np.abs(boot - observed) >= abs(observed) - 1e-12)
     return float((extreme + 1) / (n_boot + 1))
@@ -198,8 +210,11 @@ def _per_sample(run: RunData, key: str, ids: list[str]) -> Optional[np.ndarray]:
     return np.fromiter((vals[i] for i in ids), dtype=float, count=len(ids))
 
 
-def _consistent(run: RunData, key: str, by_task: dict[str, list[str]], arr: np.ndarray, pos: dict[str, int]) -> str:
-    """'' if the per-sample outcomes reproduce results.json per task, else why not (they are then not used)."""
+def _consistent(
+    run: RunData, key: str, by_task: dict[str, list[str]], arr: np.ndarray, pos: dict[str, int]
+) -> str:
+    """'' if the per-sample outcomes reproduce results.json per task, else why not (they are then not
+    used)."""
     for task, ids in by_task.items():
         if not ids:
             return f"{run.path}: predictions hold no sample of task {task}"
@@ -210,8 +225,15 @@ def _consistent(run: RunData, key: str, by_task: dict[str, list[str]], arr: np.n
     return ""
 
 
-def compare(candidate: str | Path, baseline: str | Path, tolerance: float = 0.5, alpha: float = 0.05,
-            metrics: Optional[Sequence[str]] = None, seed: int = 0, n_boot: int = 2000) -> RegressResult:
+def compare(
+    candidate: str | Path,
+    baseline: str | Path,
+    tolerance: float = 0.5,
+    alpha: float = 0.05,
+    metrics: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    n_boot: int = 2000,
+) -> RegressResult:
     """Compare ``candidate`` with ``baseline`` on overall (micro/macro) and per-task scores of each metric."""
     if tolerance < 0 or not 0 < alpha < 1 or n_boot < 100:
         raise RegressInputError("need tolerance >= 0, 0 < alpha < 1 and at least 100 bootstrap resamples")
@@ -224,12 +246,15 @@ def compare(candidate: str | Path, baseline: str | Path, tolerance: float = 0.5,
     return RegressResult(cand, base, tuple(comps), tuple(notes), tolerance, alpha, seed, n_boot)
 
 
-def _compare_metric(cand: RunData, base: RunData, key: str, tol: float, alpha: float, seed: int, n_boot: int,
-                    notes: list[str]) -> list[Comparison]:
+def _compare_metric(
+    cand: RunData, base: RunData, key: str, tol: float, alpha: float, seed: int, n_boot: int, notes: list[str]
+) -> list[Comparison]:
     tasks = [t for t in cand.results["tasks"] if key in cand.results["tasks"][t]]
     if not tasks or any(key not in base.results["tasks"].get(t, {}) for t in tasks):
-        raise RegressInputError(f"metric {key!r} is not reported per task by both runs (candidate tasks: "
-                                f"{', '.join(cand.results['tasks'])})")
+        raise RegressInputError(
+            f"metric {key!r} is not reported per task by both runs (candidate tasks: "
+            f"{', '.join(cand.results['tasks'])})"
+        )
     by_task: dict[str, list[str]] = {t: [] for t in tasks}
     for i in sorted(cand.task_of or ()):
         if cand.task_of[i] in by_task:  # type: ignore[index]
@@ -243,9 +268,15 @@ def _compare_metric(cand: RunData, base: RunData, key: str, tol: float, alpha: f
             notes.append(f"not using per-sample outcomes: {why}")
             a = b = None
     if a is None or b is None:
-        notes.append(f"{key}: no per-sample outcomes on both sides: a drop beyond {tol:g} points counts as a "
-                     "regression without a significance test (tolerance only)")
-    binary = a is not None and b is not None and bool(np.isin(a, (0.0, 1.0)).all() and np.isin(b, (0.0, 1.0)).all())
+        notes.append(
+            f"{key}: no per-sample outcomes on both sides: a drop beyond {tol:g} points counts as a "
+            "regression without a significance test (tolerance only)"
+        )
+    binary = (
+        a is not None
+        and b is not None
+        and bool(np.isin(a, (0.0, 1.0)).all() and np.isin(b, (0.0, 1.0)).all())
+    )
 
     def unit(scope: str, cv: float, bv: float, groups: list[list[str]], micro: bool) -> Comparison:
         n = sum(len(g) for g in groups) or int(cand.results["overall"].get("n_total") or 0)
@@ -264,17 +295,25 @@ def _compare_metric(cand: RunData, base: RunData, key: str, tol: float, alpha: f
         if cv is not None and bv is not None:
             groups = [sum(by_task.values(), [])] if agg == "micro" else list(by_task.values())
             out.append(unit(f"overall ({agg})", float(cv), float(bv), groups, agg == "micro"))
-    per_task = [unit(t, float(cand.results["tasks"][t][key]), float(base.results["tasks"][t][key]),
-                     [by_task[t]], True) for t in tasks]
+    per_task = [
+        unit(
+            t, float(cand.results["tasks"][t][key]), float(base.results["tasks"][t][key]), [by_task[t]], True
+        )
+        for t in tasks
+    ]
     adjusted = holm([c.p for c in per_task])
-    per_task = [Comparison(c.scope, c.metric, c.baseline, c.candidate, c.test, c.n, c.p, p_adj, False, c.detail)
-                for c, p_adj in zip(per_task, adjusted)]
+    per_task = [
+        Comparison(c.scope, c.metric, c.baseline, c.candidate, c.test, c.n, c.p, p_adj, False, c.detail)
+        for c, p_adj in zip(per_task, adjusted)
+    ]
     final = []
     for c in out + per_task:
         p = c.p_adj if c.p_adj is not None else c.p
         drop = c.baseline - c.candidate > tol + 1e-9
         reg = drop and (c.test == "tolerance" or (p is not None and p < alpha))
-        final.append(Comparison(c.scope, c.metric, c.baseline, c.candidate, c.test, c.n, c.p, c.p_adj, reg, c.detail))
+        final.append(
+            Comparison(c.scope, c.metric, c.baseline, c.candidate, c.test, c.n, c.p, c.p_adj, reg, c.detail)
+        )
     return final
 
 
@@ -283,27 +322,43 @@ def markdown_report(r: RegressResult) -> str:
     res = r.candidate.results
     bad = [c for c in r.comparisons if c.regression]
     tests = sorted({c.test for c in r.comparisons})
-    rule = {"mcnemar": "exact McNemar test on paired 0/1 outcomes",
-            "bootstrap": f"paired bootstrap, {r.n_boot} resamples, seed {r.seed}",
-            "tolerance": "tolerance only (no per-sample outcomes)"}
+    rule = {
+        "mcnemar": "exact McNemar test on paired 0/1 outcomes",
+        "bootstrap": f"paired bootstrap, {r.n_boot} resamples, seed {r.seed}",
+        "tolerance": "tolerance only (no per-sample outcomes)",
+    }
     lines = [
-        f"# tpo-eval regress: {'REGRESSION' if bad else 'PASS'}", "",
+        f"# tpo-eval regress: {'REGRESSION' if bad else 'PASS'}",
+        "",
         f"- candidate: `{r.candidate.path}` ({res['benchmark']} {res.get('benchmark_version', '')}, "
         f"{res['overall'].get('n_total', '?')} samples)".replace(" ,", ","),
         f"- baseline: `{r.baseline.path}`",
-        f"- rule: a drop of more than {r.tolerance:g} points that is also significant at alpha = {r.alpha:g}; "
+        f"- rule: a drop of more than {r.tolerance:g} points that is also significant at alpha = "
+        f"{r.alpha:g}; "
         f"tests used: {'; '.join(rule[t] for t in tests)}; per-task p-values Holm-adjusted over the tasks",
     ]
     lines += [f"- {n}" for n in r.notes]
-    lines += ["", "| scope | metric | baseline | candidate | Δ | n | test | p | p (Holm) | verdict |",
-              "|---|---|---:|---:|---:|---:|---|---:|---:|---|"]
+    lines += [
+        "",
+        "| scope | metric | baseline | candidate | Δ | n | test | p | p (Holm) | verdict |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---|",
+    ]
     for c in r.comparisons:
-        verdict = "**REGRESSION**" if c.regression else ("drop, not significant" if c.delta < -r.tolerance else "ok")
+        verdict = (
+            "**REGRESSION**"
+            if c.regression
+            else ("drop, not significant" if c.delta < -r.tolerance else "ok")
+        )
         test = c.test + (f" ({c.detail})" if c.detail else "")
-        lines.append(f"| {c.scope} | {c.metric} | {c.baseline:.2f} | {c.candidate:.2f} | {c.delta:+.2f} | {c.n} | "
-                     f"{test} | {_fmt_p(c.p)} | {_fmt_p(c.p_adj)} | {verdict} |")
+        lines.append(
+            f"| {c.scope} | {c.metric} | {c.baseline:.2f} | {c.candidate:.2f} | {c.delta:+.2f} | {c.n} | "
+            f"{test} | {_fmt_p(c.p)} | {_fmt_p(c.p_adj)} | {verdict} |"
+        )
     if bad:
-        lines += ["", "Regressed: " + "; ".join(f"{c.scope} {c.metric} {c.delta:+.2f} points" for c in bad) + "."]
+        lines += [
+            "",
+            "Regressed: " + "; ".join(f"{c.scope} {c.metric} {c.delta:+.2f} points" for c in bad) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 

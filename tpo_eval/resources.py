@@ -5,6 +5,7 @@ An installed wheel carries the same files as package data, ``tpo_eval/data/bench
 ``tpo_eval/data/paper`` (setup.py maps the two folders there), found with importlib.resources, so
 ``pip install .`` users get every benchmark and table without a checkout.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files

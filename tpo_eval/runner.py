@@ -3,17 +3,20 @@
 Resume is keyed by sample id plus a hash of the generation settings (model fingerprint, prompt, sampler,
 generation kwargs), never by rank or position, so a rerun with another shard count still skips finished work.
 Each row also carries a digest of its sample's content: a row made for other content than the sample now under
-its id (annotations reordered or edited) is refused, never mixed in. One process writes a predictions file at a
+its id (annotations reordered or edited) is refused, never mixed in. One process writes a predictions file at
+a
 time (:mod:`tpo_eval.rundir`); whichever shard finishes last, or rank 0 after torchrun's barrier, writes
 ``results.json`` from every shard's rows.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from tqdm import tqdm
 
@@ -28,23 +31,28 @@ from .selection import shard
 from .types import RawOutput, Request, Sample
 from .video.decode import VideoDecodeError, decode, load_images
 
-# Decoder threads that prefetch ahead of the model. One is enough to hide decoding behind a real model's forward
+# Decoder threads that prefetch ahead of the model. One is enough to hide decoding behind a real model's
+# forward
 # pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
 _DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
 
 
 class Runner:
-    def __init__(self, run: pipeline.RunConfig, on_sample: Optional[Callable[[str], None]] = None,
-                 model: Any = None) -> None:
+    def __init__(
+        self, run: pipeline.RunConfig, on_sample: Optional[Callable[[str], None]] = None, model: Any = None
+    ) -> None:
         self.run_cfg, self.on_sample, self.model = run, on_sample, model  # model: shared across benchmarks
         pipeline.check_run_config(run)
         self.cfg = load_benchmark(run.benchmark)
         self.paths = DataPaths(run.data_root, run.annotations)
-        self.family, self.samples = pipeline.load_samples(self.cfg, self.paths, run.tasks, run.limit, run.subset,
-                                                     run.subset_seed)
+        self.family, self.samples = pipeline.load_samples(
+            self.cfg, self.paths, run.tasks, run.limit, run.subset, run.subset_seed
+        )
         if not self.samples:
-            raise ValueError(f"no {self.cfg.name} samples selected (check --tasks, --limit, --subset and the "
-                             "annotation files)")
+            raise ValueError(
+                f"no {self.cfg.name} samples selected (check --tasks, --limit, --subset and the "
+                "annotation files)"
+            )
         sampler = dict(self.cfg.sampler)
         if run.num_frames:
             sampler["num_frames"] = run.num_frames
@@ -57,24 +65,34 @@ class Runner:
         self.digests = {s.id: sample_digest(s, run.data_root) for s in self.samples}
         self.problems = {s.id: p for s in self.samples if (p := sample_problem(s, root))}
 
-    # ---- setup ----------------------------------------------------------------------------------------------
+    # ---- setup
+    # ----------------------------------------------------------------------------------------------
     def _preflight(self) -> set[str]:
         missing = pipeline.missing_media([s for s in self.samples if s.id not in self.problems])
         if missing and not self.run_cfg.skip_missing:
-            shown = "\n  ".join(missing[:20]) + (f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else "")
+            shown = "\n  ".join(missing[:20]) + (
+                f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else ""
+            )
             raise pipeline.MissingMediaError(
                 f"{len(missing)} media file(s) missing for {self.cfg.name} (looked under "
                 f"{self.paths.media_dir(self.cfg, self.cfg.tasks[0]).parent}):\n  {shown}\n"
-                "Fix --data-root, or pass --skip-missing to record them as failures.")
+                "Fix --data-root, or pass --skip-missing to record them as failures."
+            )
         return set(missing)
 
     def _settings(self, model_fp: dict[str, Any]) -> dict[str, Any]:
-        return {"benchmark": self.cfg.name, "version": self.cfg.version, "prompt": self.run_cfg.prompt or
-                self.cfg.default_prompt, "prompt_hash": self.prompt_hash, "sampler": self.sampler_spec,
-                "generation": dict(self.generation), "model": model_fp,
-                # the decoder joins the settings hash (a resume must not switch decoders); ``auto`` stays ``auto``
-                # so a run resumes on a machine that ranks the backends differently (they return the same frames)
-                "decoder": self.run_cfg.decoder}
+        return {
+            "benchmark": self.cfg.name,
+            "version": self.cfg.version,
+            "prompt": self.run_cfg.prompt or self.cfg.default_prompt,
+            "prompt_hash": self.prompt_hash,
+            "sampler": self.sampler_spec,
+            "generation": dict(self.generation),
+            "model": model_fp,
+            # the decoder joins the settings hash (a resume must not switch decoders); ``auto`` stays ``auto``
+            # so a run resumes on a machine that ranks the backends differently (they return the same frames)
+            "decoder": self.run_cfg.decoder,
+        }
 
     def _build_model(self) -> Any:
         rc = self.run_cfg
@@ -82,8 +100,15 @@ class Runner:
             model = self.model
         else:
             check_model_args(rc.model, rc.model_args, rc.ckpt)
-            model = build_model(rc.model, ckpt=rc.ckpt, device=rc.device, dtype=rc.dtype, batch_size=rc.batch_size,
-                                seed=rc.seed, **dict(rc.model_args))
+            model = build_model(
+                rc.model,
+                ckpt=rc.ckpt,
+                device=rc.device,
+                dtype=rc.dtype,
+                batch_size=rc.batch_size,
+                seed=rc.seed,
+                **dict(rc.model_args),
+            )
         from .models.device import runtime_info
 
         # what this process ran on (not in the settings hash: a resume on another GPU keeps its rows)
@@ -91,11 +116,14 @@ class Runner:
         if hasattr(model, "set_generation"):
             model.set_generation(dict(self.generation))
         if self.family.kind not in model.supports:
-            raise ModelError(f"model {rc.model!r} cannot answer {self.family.kind!r} requests "
-                             f"({self.cfg.name}); it supports {sorted(model.supports)}")
+            raise ModelError(
+                f"model {rc.model!r} cannot answer {self.family.kind!r} requests "
+                f"({self.cfg.name}); it supports {sorted(model.supports)}"
+            )
         return model
 
-    # ---- main -----------------------------------------------------------------------------------------------
+    # ---- main
+    # -----------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         from .distributed import TorchrunGroup
 
@@ -107,8 +135,11 @@ class Runner:
         writer = lock = None
         done: dict[str, dict[str, Any]] = {}
         if out is not None:  # before the model loads, so a second writer is refused at once
-            pred = out / ("predictions.jsonl" if self.run_cfg.shard_count == 1 else
-                          f"predictions.shard{self.run_cfg.shard_index}-of{self.run_cfg.shard_count}.jsonl")
+            pred = out / (
+                "predictions.jsonl"
+                if self.run_cfg.shard_count == 1
+                else f"predictions.shard{self.run_cfg.shard_index}-of{self.run_cfg.shard_count}.jsonl"
+            )
             lock = rundir.predictions_lock(pred).acquire()
         try:
             model = self._build_model()
@@ -143,8 +174,9 @@ class Runner:
             done = gathered
         return self._finish(done, settings, shash, model.fingerprint(), start, out)
 
-    def _resume(self, out: Path, pred: Path, mine: list[Sample], shash: str, settings: dict[str, Any]
-                ) -> dict[str, dict[str, Any]]:
+    def _resume(
+        self, out: Path, pred: Path, mine: list[Sample], shash: str, settings: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
         """Rows already made for this run (checked), after dropping failed ones when retrying; removes a
         results.json that new rows are about to make stale, and records run.json."""
         ids = {s.id for s in mine}
@@ -159,11 +191,16 @@ class Runner:
                     del by_id[i]
                 print(f"[tpo-eval] retrying {len(failed)} failed sample(s)", file=sys.stderr)
             elif failed:
-                print(f"[tpo-eval] keeping {len(failed)} failed sample(s) from earlier runs as failures; pass "
-                      "--retry-failed to run them again", file=sys.stderr)
+                print(
+                    f"[tpo-eval] keeping {len(failed)} failed sample(s) from earlier runs as failures; pass "
+                    "--retry-failed to run them again",
+                    file=sys.stderr,
+                )
             n_done = sum(i in by_id for i in ids)
             if n_done:
-                print(f"[tpo-eval] resuming: {n_done} of {len(mine)} samples already predicted", file=sys.stderr)
+                print(
+                    f"[tpo-eval] resuming: {n_done} of {len(mine)} samples already predicted", file=sys.stderr
+                )
             if n_done < len(mine):
                 (out / "results.json").unlink(missing_ok=True)  # stale once new rows land
             rundir.write_run_file(out, self._run_doc(settings, shash))
@@ -172,24 +209,46 @@ class Runner:
     def _run_doc(self, settings: dict[str, Any], shash: str) -> dict[str, Any]:
         rc = self.run_cfg
         absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731 - merge may run from another cwd
-        return {"benchmark": rc.benchmark, "data_root": absolute(rc.data_root),
-                "annotations": absolute(rc.annotations), "selection": {
-                    "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit, "subset": rc.subset,
-                    "subset_seed": rc.subset_seed},
-                "prompt": rc.prompt, "num_frames": rc.num_frames, "model": rc.model, "ckpt": rc.ckpt,
-                "model_args": dict(rc.model_args), "settings": settings, "settings_hash": shash}
+        return {
+            "benchmark": rc.benchmark,
+            "data_root": absolute(rc.data_root),
+            "annotations": absolute(rc.annotations),
+            "selection": {
+                "tasks": list(rc.tasks) if rc.tasks else None,
+                "limit": rc.limit,
+                "subset": rc.subset,
+                "subset_seed": rc.subset_seed,
+            },
+            "prompt": rc.prompt,
+            "num_frames": rc.num_frames,
+            "model": rc.model,
+            "ckpt": rc.ckpt,
+            "model_args": dict(rc.model_args),
+            "settings": settings,
+            "settings_hash": shash,
+        }
 
-    def _predict(self, model: Any, todo: list[Sample], missing: set[str]) -> Iterator[tuple[Sample, RawOutput]]:
+    def _predict(
+        self, model: Any, todo: list[Sample], missing: set[str]
+    ) -> Iterator[tuple[Sample, RawOutput]]:
         bs = max(1, self.run_cfg.batch_size)
-        bar = tqdm(total=len(todo), desc=f"{self.cfg.name}", unit="sample", disable=not self.run_cfg.progress,
-                   file=sys.stderr)
-        # Decode ahead on worker threads (decord/PyAV release the GIL) while the model answers the current batch.
+        bar = tqdm(
+            total=len(todo),
+            desc=f"{self.cfg.name}",
+            unit="sample",
+            disable=not self.run_cfg.progress,
+            file=sys.stderr,
+        )
+        # Decode ahead on worker threads (decord/PyAV release the GIL) while the model answers the current
+        # batch.
         with ThreadPoolExecutor(max_workers=_DECODE_WORKERS) as pool:
-            futures: list[Future] = [pool.submit(self._request, s, missing, model.needs_frames) for s in todo[:2 * bs]]
+            futures: list[Future] = [
+                pool.submit(self._request, s, missing, model.needs_frames) for s in todo[: 2 * bs]
+            ]
             nxt = len(futures)
             for i in range(0, len(todo), bs):
                 batch = []
-                for s in todo[i:i + bs]:
+                for s in todo[i : i + bs]:
                     batch.append((s, futures.pop(0).result()))
                     if nxt < len(todo):
                         futures.append(pool.submit(self._request, todo[nxt], missing, model.needs_frames))
@@ -212,8 +271,9 @@ class Runner:
             if s.media.mode == "images":
                 frames = load_images(s.media.paths)
             elif s.media.mode in ("video", "frames"):
-                sampler = guarded_sampler(SAMPLERS.get(self.sampler_spec["name"]),
-                                          int(self.sampler_spec["num_frames"]), s)
+                sampler = guarded_sampler(
+                    SAMPLERS.get(self.sampler_spec["name"]), int(self.sampler_spec["num_frames"]), s
+                )
                 d = decode(s.media.paths[0], s.media.mode, sampler, s.media.fps)
                 frames, ts = d.frames, d.timestamps
                 duration = duration if duration is not None else d.duration
@@ -223,31 +283,68 @@ class Runner:
         prompt = self.family.build_prompt(s, self.cfg, self.run_cfg.prompt, timestamps=tuple(ts))
         if self.run_cfg.log_samples:
             self._prompts[s.id] = prompt
-        return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
-                       choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed,
-                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")),
-                       clip_length=s.meta.get("clip_length"))
+        return Request(
+            sample_id=s.id,
+            kind=self.family.kind,
+            prompt=prompt,
+            frames=frames,
+            timestamps=tuple(ts),
+            choices=s.choices,
+            duration=duration,
+            reference=s.target,
+            seed=self.run_cfg.seed,
+            question=s.question,
+            media_id=str(s.meta.get("vid", "")),
+            query_id=str(s.meta.get("qid", "")),
+            clip_length=s.meta.get("clip_length"),
+        )
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}
         for label in self.cfg.extractors:
             a = self.family.extract(label, raw, s, self.cfg)
             sc = self.family.score_sample(label, a, s, raw.error is not None)
-            answers[label], parsed[label], scores[label] = self.family.serialize_answer(a), sc.parsed, dict(sc.values)
-        row = {"id": s.id, "task": s.task, "settings": shash, "digest": self.digests[s.id],
-               "prompt_hash": self.prompt_hash, "output": raw.text, "windows": raw.windows, "saliency": raw.saliency,
-               "error": raw.error, "answers": answers, "parsed": parsed, "scores": scores}
+            answers[label], parsed[label], scores[label] = (
+                self.family.serialize_answer(a),
+                sc.parsed,
+                dict(sc.values),
+            )
+        row = {
+            "id": s.id,
+            "task": s.task,
+            "settings": shash,
+            "digest": self.digests[s.id],
+            "prompt_hash": self.prompt_hash,
+            "output": raw.text,
+            "windows": raw.windows,
+            "saliency": raw.saliency,
+            "error": raw.error,
+            "answers": answers,
+            "parsed": parsed,
+            "scores": scores,
+        }
         if self.run_cfg.log_samples:
             row["sample"] = pipeline.sample_log(s, self._prompts.pop(s.id, None))
         return row
 
-    def _finish(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
-                model_fp: dict[str, Any], start: str, out: Optional[Path]) -> dict[str, Any]:
+    def _finish(
+        self,
+        done: dict[str, dict[str, Any]],
+        settings: dict[str, Any],
+        shash: str,
+        model_fp: dict[str, Any],
+        start: str,
+        out: Optional[Path],
+    ) -> dict[str, Any]:
         if out is None:
             pending = [s.id for s in self.samples if s.id not in done]
             if pending:
-                print(f"[tpo-eval] {len(pending)} sample(s) belong to other shards; without --out no results are "
-                      "written (pass --out to gather the shards)", file=sys.stderr)
+                print(
+                    f"[tpo-eval] {len(pending)} sample(s) belong to other shards; without --out no results "
+                    "are "
+                    "written (pass --out to gather the shards)",
+                    file=sys.stderr,
+                )
                 return {}
             return self._document(done, settings, shash, model_fp, start, [])
         # Under the directory lock, from every shard's rows as they are now (not as they were at start), so
@@ -258,27 +355,53 @@ class Runner:
             rundir.check_digests(by_id, self.digests, out)
             pending = [s.id for s in self.samples if s.id not in by_id]
             if pending:  # another shard still owes predictions: no results yet
-                print(f"[tpo-eval] {len(pending)} sample(s) still without predictions (other shards); "
-                      "results.json is written by the last shard to finish, or by `tpo-eval merge RUN_DIR`",
-                      file=sys.stderr)
+                print(
+                    f"[tpo-eval] {len(pending)} sample(s) still without predictions (other shards); "
+                    "results.json is written by the last shard to finish, or by `tpo-eval merge RUN_DIR`",
+                    file=sys.stderr,
+                )
                 return {}
             files = [{"file": p.name, "sha256": sha256_file(p), "n_rows": len(r)} for p, r in rows.items()]
             doc = self._document(by_id, settings, shash, model_fp, start, files)
             write_json_atomic(out / "results.json", doc)
         return doc
 
-    def _document(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
-                  model_fp: dict[str, Any], start: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+    def _document(
+        self,
+        done: dict[str, dict[str, Any]],
+        settings: dict[str, Any],
+        shash: str,
+        model_fp: dict[str, Any],
+        start: str,
+        files: list[dict[str, Any]],
+    ) -> dict[str, Any]:
         outputs = {sid: raw_from_row(r) for sid, r in done.items() if sid in self.digests}
         doc = pipeline.score_outputs(self.cfg, self.family, self.samples, outputs).doc
         rc = self.run_cfg
-        doc["provenance"] = pipeline.provenance(self.cfg, self.family, self.paths, rc.tasks, {
-            "settings": settings, "settings_hash": shash, "model": model_fp, "model_args": dict(rc.model_args),
-            "runtime": getattr(self, "runtime", None),  # None when merged from a run directory (no model)
-            "sampler": self.sampler_spec, "prompt_hash": self.prompt_hash, "selection": {
-                "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit,
-                "subset": rc.subset, "subset_seed": rc.subset_seed},
-            "predictions": files, "start_time": start, "end_time": pipeline.now()})
+        doc["provenance"] = pipeline.provenance(
+            self.cfg,
+            self.family,
+            self.paths,
+            rc.tasks,
+            {
+                "settings": settings,
+                "settings_hash": shash,
+                "model": model_fp,
+                "model_args": dict(rc.model_args),
+                "runtime": getattr(self, "runtime", None),  # None when merged from a run directory (no model)
+                "sampler": self.sampler_spec,
+                "prompt_hash": self.prompt_hash,
+                "selection": {
+                    "tasks": list(rc.tasks) if rc.tasks else None,
+                    "limit": rc.limit,
+                    "subset": rc.subset,
+                    "subset_seed": rc.subset_seed,
+                },
+                "predictions": files,
+                "start_time": start,
+                "end_time": pipeline.now(),
+            },
+        )
         return doc
 
     def merge(self) -> dict[str, Any]:
@@ -286,8 +409,12 @@ class Runner:
         out = self.run_cfg.out_dir
         assert out is not None
         info = rundir.read_run_file(out)
-        doc = self._finish({}, info["settings"], info["settings_hash"], info["settings"]["model"], pipeline.now(), out)
+        doc = self._finish(
+            {}, info["settings"], info["settings_hash"], info["settings"]["model"], pipeline.now(), out
+        )
         if not doc:
-            raise rundir.RunDirError(f"{out}: not every selected sample has a prediction yet; finish the shards "
-                                     "(rerun them into this directory) before merging")
+            raise rundir.RunDirError(
+                f"{out}: not every selected sample has a prediction yet; finish the shards "
+                "(rerun them into this directory) before merging"
+            )
         return doc

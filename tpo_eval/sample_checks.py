@@ -1,17 +1,21 @@
 """Per-sample content digests (what resume is keyed by) and the checks that turn a bad sample into a counted
-failure with a reason, instead of wrong frames, a crash that recurs on every resume, or a read outside the data.
+failure with a reason, instead of wrong frames, a crash that recurs on every resume, or a read outside the
+data.
 
-Two stages: :func:`sample_problem` needs only the annotation (paths inside the data root, finite bounds and fps);
+Two stages: :func:`sample_problem` needs only the annotation (paths inside the data root, finite bounds and
+fps);
 :func:`guarded_sampler` wraps the frame sampler and checks the bound against the decoded video (a bound that
 starts after the video ends, a still image given as a video, a container with no usable fps).
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Optional
 
 from .records import sha256_json
 from .types import Sample
@@ -28,9 +32,19 @@ def _rel(p: str, root: Optional[Path]) -> str:
 def sample_digest(s: Sample, root: Optional[Path]) -> str:
     """sha256 of what a sample's prediction depends on: media, question, options, bounds, gold answer."""
     m = s.media
-    return sha256_json({"task": s.task, "paths": [_rel(p, root) for p in m.paths], "mode": m.mode, "fps": m.fps,
-                        "bound": m.bound, "question": s.question, "choices": list(s.choices), "target": s.target,
-                        "duration": s.duration})[:16]
+    return sha256_json(
+        {
+            "task": s.task,
+            "paths": [_rel(p, root) for p in m.paths],
+            "mode": m.mode,
+            "fps": m.fps,
+            "bound": m.bound,
+            "question": s.question,
+            "choices": list(s.choices),
+            "target": s.target,
+            "duration": s.duration,
+        }
+    )[:16]
 
 
 def set_digest(pairs: Iterable[tuple[str, str]]) -> str:
@@ -58,7 +72,9 @@ def sample_problem(s: Sample, root: Path) -> Optional[str]:
     return None
 
 
-def guarded_sampler(fn: Callable[..., Sequence[int]], num: int, s: Sample) -> Callable[[int, int, float], Any]:
+def guarded_sampler(
+    fn: Callable[..., Sequence[int]], num: int, s: Sample
+) -> Callable[[int, int, float], Any]:
     """``fn(first, last, fps, num, bound)`` refusing inputs that would yield wrong or repeated frames."""
     bound = s.media.bound
 
@@ -71,7 +87,9 @@ def guarded_sampler(fn: Callable[..., Sequence[int]], num: int, s: Sample) -> Ca
         if bound is not None:
             duration = n / fps
             if bound[0] >= duration:
-                raise ValueError(f"bound ({bound[0]}, {bound[1]}) starts after the video ends ({duration:.2f} s)")
+                raise ValueError(
+                    f"bound ({bound[0]}, {bound[1]}) starts after the video ends ({duration:.2f} s)"
+                )
             if not math.isfinite(bound[1] * fps):
                 raise ValueError(f"bound end {bound[1]} is out of range")
         return fn(first, last, fps, num, bound)

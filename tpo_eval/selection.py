@@ -1,11 +1,13 @@
 """Which samples a run covers: task filter, ``--limit`` (first N per task), ``--subset`` (seeded, stable N per
 task) and sharding. All are pure functions of sample ids, so every process and every rerun agrees."""
+
 from __future__ import annotations
 
 import difflib
 import hashlib
 from collections import defaultdict
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from .config import BenchmarkConfig
 from .types import Sample
@@ -22,9 +24,11 @@ def check_tasks(cfg: BenchmarkConfig, tasks: Optional[Sequence[str]]) -> None:
         raise ValueError(f"unknown task(s) for {cfg.name}: {', '.join(hints)}. Tasks: {', '.join(known)}")
 
 
-def select(samples: Sequence[Sample], limit: Optional[int] = None, subset: Optional[int] = None,
-           subset_seed: int = 0) -> list[Sample]:
-    """``limit``: the first N of each task in file order. ``subset``: N per task chosen by a seeded hash of the
+def select(
+    samples: Sequence[Sample], limit: Optional[int] = None, subset: Optional[int] = None, subset_seed: int = 0
+) -> list[Sample]:
+    """``limit``: the first N of each task in file order. ``subset``: N per task chosen by a seeded hash of
+    the
     sample id — stable when the annotation file grows, identical on every machine."""
     by_task: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
@@ -32,7 +36,9 @@ def select(samples: Sequence[Sample], limit: Optional[int] = None, subset: Optio
     keep: set[str] = set()
     for rows in by_task.values():
         if subset is not None:
-            rows = sorted(rows, key=lambda s: hashlib.sha256(f"{subset_seed}/{s.id}".encode()).hexdigest())[:subset]
+            rows = sorted(rows, key=lambda s: hashlib.sha256(f"{subset_seed}/{s.id}".encode()).hexdigest())[
+                :subset
+            ]
         if limit is not None:
             rows = rows[:limit]
         keep.update(s.id for s in rows)

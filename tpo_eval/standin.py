@@ -1,16 +1,19 @@
 """Stand-in media: synthetic videos (frames that encode their own index) written at the exact paths a
 benchmark's annotations name, so the whole pipeline runs on real annotations without the real videos.
 Used by the demo, tests and the benchmark scripts."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .types import Sample
 from .video.decode import write_index_frames, write_index_video
 
 
-def write_standins(samples: Sequence[Sample], fps: float = 10.0, min_seconds: float = 8.0, size: int = 64) -> int:
+def write_standins(
+    samples: Sequence[Sample], fps: float = 10.0, min_seconds: float = 8.0, size: int = 64
+) -> int:
     """Write one synthetic video (or frame folder) per distinct media path; long enough to cover every bound
     and known duration. Returns how many were written (existing files are kept)."""
     need: dict[str, tuple[float, Sample]] = {}
@@ -36,7 +39,8 @@ def write_standins(samples: Sequence[Sample], fps: float = 10.0, min_seconds: fl
 
 def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0, size: int = 64) -> Path:
     """A small dataset in MVBench's released layout (``json/<task>.json`` + ``video/<folder>/…``) with the
-    20 official task names, folders and read modes, synthetic questions and index videos. The demo's default."""
+    20 official task names, folders and read modes, synthetic questions and index videos. The demo's
+    default."""
     import json
     import random
 
@@ -50,9 +54,12 @@ def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0, si
         for i in range(per_task):
             n = rng.choice([3, 4, 5])
             cands = [f"option {k} of question {i} in {t.name}" for k in range(n)]
-            it = {"video": f"demo_{t.name}_{i}" + ("" if t.read_mode == "frames" else ".mp4"),
-                  "question": f"Synthetic question {i} for {t.name.replace('_', ' ')}?", "candidates": cands,
-                  "answer": cands[rng.randrange(n)]}
+            it = {
+                "video": f"demo_{t.name}_{i}" + ("" if t.read_mode == "frames" else ".mp4"),
+                "question": f"Synthetic question {i} for {t.name.replace('_', ' ')}?",
+                "candidates": cands,
+                "answer": cands[rng.randrange(n)],
+            }
             if t.bound:
                 it.update(start=round(rng.uniform(0, 2), 1), end=round(rng.uniform(4, 7), 1))
             if t.read_mode == "frames":

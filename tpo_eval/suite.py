@@ -9,14 +9,16 @@ Run directories: ``--out DIR`` with one benchmark is DIR itself (as always); wit
 ``DIR/<benchmark>``. Without ``--out`` each run goes to ``runs/<benchmark>-<model>-<time>`` (rerun with
 ``--out`` that path to resume).
 """
+
 from __future__ import annotations
 
 import difflib
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from .api import RunConfig, evaluate
 
@@ -50,8 +52,10 @@ def keyed(values: Sequence[str], benchmarks: Sequence[str], option: str) -> dict
             if key not in out:
                 close = difflib.get_close_matches(key, benchmarks, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(f"{option} {v!r}: {key!r} is not a benchmark of this run{hint}; "
-                                 f"benchmarks: {', '.join(benchmarks)}")
+                raise ValueError(
+                    f"{option} {v!r}: {key!r} is not a benchmark of this run{hint}; "
+                    f"benchmarks: {', '.join(benchmarks)}"
+                )
             out[key] = path
         else:
             plain.append(v)
@@ -69,8 +73,13 @@ def model_tag(model: str, ckpt: Optional[str]) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
 
 
-def out_dirs(benchmarks: Sequence[str], out: Optional[Path], model: str, ckpt: Optional[str],
-             stamp: Optional[str] = None) -> dict[str, Path]:
+def out_dirs(
+    benchmarks: Sequence[str],
+    out: Optional[Path],
+    model: str,
+    ckpt: Optional[str],
+    stamp: Optional[str] = None,
+) -> dict[str, Path]:
     if out is not None:
         return {b: out if len(benchmarks) == 1 else out / b for b in benchmarks}
     stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
@@ -80,25 +89,31 @@ def out_dirs(benchmarks: Sequence[str], out: Optional[Path], model: str, ckpt: O
 def preflight(runs: Mapping[str, RunConfig]) -> None:
     """Load every benchmark's config and samples, and (with several benchmarks) check their media, before
     any model is built; every problem in one error. One benchmark keeps the runner's own media check."""
-    from .api import load_samples
+    from .api import load_samples, missing_media
     from .config import ConfigError, DataPaths, load_benchmark
-
-    from .api import missing_media
     from .hfdata import zipped_media_hint
 
     problems = []
     for b, rc in runs.items():
         try:
-            _, samples = load_samples(load_benchmark(b), DataPaths(rc.data_root, rc.annotations), rc.tasks,
-                                      rc.limit, rc.subset, rc.subset_seed)
+            _, samples = load_samples(
+                load_benchmark(b),
+                DataPaths(rc.data_root, rc.annotations),
+                rc.tasks,
+                rc.limit,
+                rc.subset,
+                rc.subset_seed,
+            )
         except (ConfigError, ValueError, OSError) as e:
             problems.append(f"{b}: {e}")
             continue
         missing = missing_media(samples) if not rc.skip_missing else []
         hint = zipped_media_hint(rc.data_root) if missing and rc.data_root is not None else ""
         if missing and (len(runs) > 1 or hint):
-            problems.append(f"{b}: {len(missing)} media file(s) missing (first: {missing[0]}); fix "
-                            f"--data-root {b}=DIR or pass --skip-missing.{hint}")
+            problems.append(
+                f"{b}: {len(missing)} media file(s) missing (first: {missing[0]}); fix "
+                f"--data-root {b}=DIR or pass --skip-missing.{hint}"
+            )
     if problems:
         raise ValueError("\n".join(problems) if len(problems) > 1 else problems[0])
 
@@ -122,10 +137,17 @@ def run_suite(runs: Mapping[str, RunConfig]) -> list[SuiteResult]:
     return out
 
 
-def configs(base: RunConfig, benchmarks: Sequence[str], roots: Mapping[str, Optional[Path]],
-            annotations: Mapping[str, Optional[Path]], outs: Mapping[str, Path]) -> dict[str, RunConfig]:
-    return {b: replace(base, benchmark=b, data_root=roots[b], annotations=annotations[b], out_dir=outs[b])
-            for b in benchmarks}
+def configs(
+    base: RunConfig,
+    benchmarks: Sequence[str],
+    roots: Mapping[str, Optional[Path]],
+    annotations: Mapping[str, Optional[Path]],
+    outs: Mapping[str, Path],
+) -> dict[str, RunConfig]:
+    return {
+        b: replace(base, benchmark=b, data_root=roots[b], annotations=annotations[b], out_dir=outs[b])
+        for b in benchmarks
+    }
 
 
 def summary(results: Sequence[SuiteResult]) -> str:
@@ -143,7 +165,15 @@ def summary(results: Sequence[SuiteResult]) -> str:
         key = r.doc.get("primary", "")
         val = (r.doc.get("overall", {}).get("micro") or {}).get(key)
         ov = r.doc.get("overall", {})
-        rows.append([r.benchmark, key, "" if val is None else f"{val:.2f}", ov.get("n_total", ""),
-                     ov.get("n_failed", ""), str(r.out_dir)])
+        rows.append(
+            [
+                r.benchmark,
+                key,
+                "" if val is None else f"{val:.2f}",
+                ov.get("n_total", ""),
+                ov.get("n_failed", ""),
+                str(r.out_dir),
+            ]
+        )
     head = ["benchmark", "primary", "score", "n", "failed", "run directory"]
     return tabulate(rows, head, tablefmt="simple", disable_numparse=True) + "\n"

@@ -3,11 +3,13 @@
 All are frozen dataclasses. Units: times in seconds, spans as ``(start, end)`` seconds, frames as uint8 arrays
 of shape (T, H, W, 3) in RGB.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Mapping, Optional, Sequence
+from typing import Any, Literal, Optional
 
 # "mcq": text answer to a multiple-choice prompt; "span": a temporal moment (text or head output);
 # "multi_image": text answer over a list of images.
@@ -21,7 +23,8 @@ class Media:
     """Where a sample's visual input lives and how to read it.
 
     ``mode`` is ``video`` (a file), ``frames`` (a folder of numbered images at ``fps``) or ``images``
-    (a list of still images, for multi-image benchmarks). ``bound`` is an optional ``(start, end)`` in seconds.
+    (a list of still images, for multi-image benchmarks). ``bound`` is an optional ``(start, end)`` in
+    seconds.
     """
 
     paths: tuple[str, ...]
@@ -66,7 +69,8 @@ class Request:
     """What a model adapter receives. ``frames`` is (T, H, W, 3) uint8 for video, or a list of images.
 
     ``reference`` carries the gold answer and is read only by the mock oracle; real adapters must ignore it.
-    ``question`` is the sample's own text (the query sentence of a grounding sample, not the whole prompt), and
+    ``question`` is the sample's own text (the query sentence of a grounding sample, not the whole prompt),
+    and
     ``media_id`` / ``query_id`` the annotation's video and query ids where it has them (precomputed features);
     ``clip_length`` the clip grid a saliency answer is scored on (QVHighlights: 2 s).
     """
@@ -83,7 +87,9 @@ class Request:
     question: str = ""
     media_id: str = ""
     query_id: str = ""
-    clip_length: Optional[float] = None  # highlight detection: saliency is scored per clip of this many seconds
+    clip_length: Optional[float] = (
+        None  # highlight detection: saliency is scored per clip of this many seconds
+    )
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,17 @@ Checks, all declared in the table's YAML (results/paper/README.md):
   own rounding can carry into it (none when the inputs are exact, e.g. MVBench's k/200).
 - ``delta``: a published ``(+x.x)`` against the table's baseline row.
 - ``claim``: a number the paper's prose states (a value and/or a delta against the baseline).
-- ``equals``: the same number printed in another table (e.g. main Table 4's MMIU = supplement Table 2's Overall).
+- ``equals``: the same number printed in another table (e.g. main Table 4's MMIU = supplement Table 2's
+Overall).
 - ``order``: numbers that cannot increase along the listed columns (R@0.3 ≥ R@0.5 ≥ R@0.7).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from .tables.model import PaperTable, Row, TableError, load_table
 from .tables.schema import AGGREGATIONS
@@ -58,12 +61,32 @@ def verify_names(names: list[str]) -> dict[str, list[Finding]]:
     return {n: verify_table(load_table(n)) for n in names}
 
 
-def _finding(table: PaperTable, check: str, row: Row, column: str, pub: Optional[float], calc: Optional[float],
-             tol: float, detail: str, status: Optional[str] = None) -> Finding:
+def _finding(
+    table: PaperTable,
+    check: str,
+    row: Row,
+    column: str,
+    pub: Optional[float],
+    calc: Optional[float],
+    tol: float,
+    detail: str,
+    status: Optional[str] = None,
+) -> Finding:
     if status is None:
         status = "mismatch" if abs(float(pub) - float(calc)) > tol + _EPS else "ok"  # type: ignore[arg-type]
-    return Finding(table.name, check, row.key, row.model, column, pub, calc, round(tol, 6), status, detail,
-                   table.decimals)
+    return Finding(
+        table.name,
+        check,
+        row.key,
+        row.model,
+        column,
+        pub,
+        calc,
+        round(tol, 6),
+        status,
+        detail,
+        table.decimals,
+    )
 
 
 def _aggregates(table: PaperTable) -> list[Finding]:
@@ -80,14 +103,35 @@ def _aggregates(table: PaperTable) -> list[Finding]:
             inputs = [row.cells[c] for c in agg.of]
             missing = [table.column(c).label for c, x in zip(agg.of, inputs) if x.value is None]
             if missing:
-                out.append(_finding(table, "aggregate", row, col.label, cell.value, None, 0.0,
-                                    f"cannot recompute: {', '.join(missing)} not reported", status="skipped"))
+                out.append(
+                    _finding(
+                        table,
+                        "aggregate",
+                        row,
+                        col.label,
+                        cell.value,
+                        None,
+                        0.0,
+                        f"cannot recompute: {', '.join(missing)} not reported",
+                        status="skipped",
+                    )
+                )
                 continue
             calc = fn([x.value for x in inputs])  # type: ignore[misc]
             carried = 0.0 if agg.exact_inputs else fn([half_unit(x.decimals) for x in inputs])
             tol = half_unit(cell.decimals) + carried
-            out.append(_finding(table, "aggregate", row, col.label, cell.value, calc, tol,
-                                f"{agg.method} of {len(inputs)} columns = {calc:.3f}"))
+            out.append(
+                _finding(
+                    table,
+                    "aggregate",
+                    row,
+                    col.label,
+                    cell.value,
+                    calc,
+                    tol,
+                    f"{agg.method} of {len(inputs)} columns = {calc:.3f}",
+                )
+            )
     return out
 
 
@@ -107,8 +151,18 @@ def _published_deltas(table: PaperTable) -> list[Finding]:
                 continue
             calc = cell.value - bcell.value
             tol = _delta_tolerance(cell.decimals, bcell.decimals, table.decimals)
-            out.append(_finding(table, "delta", row, col.label, cell.delta, calc, tol,
-                                f"{cell.value} − {bcell.value} ({base.model}) = {calc:+.3f}"))
+            out.append(
+                _finding(
+                    table,
+                    "delta",
+                    row,
+                    col.label,
+                    cell.delta,
+                    calc,
+                    tol,
+                    f"{cell.value} − {bcell.value} ({base.model}) = {calc:+.3f}",
+                )
+            )
     return out
 
 
@@ -119,24 +173,59 @@ def _claim(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
     out = []
     if "value" in chk:
         calc = value if value is not None else float("nan")
-        out.append(_finding(table, "claim", row, col.label, float(chk["value"]), calc, 0.0,
-                            f"table prints {value}; {text}",
-                            status=None if value is not None else "skipped"))
+        out.append(
+            _finding(
+                table,
+                "claim",
+                row,
+                col.label,
+                float(chk["value"]),
+                calc,
+                0.0,
+                f"table prints {value}; {text}",
+                status=None if value is not None else "skipped",
+            )
+        )
     if "delta" in chk:
         base = table.row(chk.get("baseline") or table.baseline or "")
         b = base.value(col.id)
         if value is None or b is None:
-            out.append(_finding(table, "claim", row, col.label, float(chk["delta"]), None, 0.0,
-                                "cannot recompute the delta: a value is not reported", status="skipped"))
+            out.append(
+                _finding(
+                    table,
+                    "claim",
+                    row,
+                    col.label,
+                    float(chk["delta"]),
+                    None,
+                    0.0,
+                    "cannot recompute the delta: a value is not reported",
+                    status="skipped",
+                )
+            )
         else:
             tol = _delta_tolerance(row.cells[col.id].decimals, base.cells[col.id].decimals, table.decimals)
-            out.append(_finding(table, "claim", row, col.label, float(chk["delta"]), value - b, tol,
-                                f"delta vs {base.model}: {value} − {b} = {value - b:+.3f}; {text}"))
+            out.append(
+                _finding(
+                    table,
+                    "claim",
+                    row,
+                    col.label,
+                    float(chk["delta"]),
+                    value - b,
+                    tol,
+                    f"delta vs {base.model}: {value} − {b} = {value - b:+.3f}; {text}",
+                )
+            )
     return out
 
 
 def _equals(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
-    other = load_table(Path(table.path).with_name(f"{chk['table']}.yaml")) if table.path else load_table(chk["table"])
+    other = (
+        load_table(Path(table.path).with_name(f"{chk['table']}.yaml"))
+        if table.path
+        else load_table(chk["table"])
+    )
     cols = chk["columns"]
     pairs = dict(cols) if isinstance(cols, dict) else {c: c for c in cols}
     row_map = dict(chk.get("rows") or {})
@@ -154,11 +243,24 @@ def _equals(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
                 continue
             label = f"{table.column(mine).label} = {other.name}:{other.column(theirs).label}"
             if a.value is None or b.value is None:
-                out.append(_finding(table, "equals", row, label, a.value, b.value, 0.0,
-                                    f"reported in only one of the two tables ({orow.model})", status="mismatch"))
+                out.append(
+                    _finding(
+                        table,
+                        "equals",
+                        row,
+                        label,
+                        a.value,
+                        b.value,
+                        0.0,
+                        f"reported in only one of the two tables ({orow.model})",
+                        status="mismatch",
+                    )
+                )
                 continue
             tol = 0.0 if a.decimals == b.decimals else half_unit(a.decimals) + half_unit(b.decimals)
-            out.append(_finding(table, "equals", row, label, a.value, b.value, tol, f"{other.name} row {orow.model}"))
+            out.append(
+                _finding(table, "equals", row, label, a.value, b.value, tol, f"{other.name} row {orow.model}")
+            )
     return out
 
 
@@ -172,13 +274,26 @@ def _order(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
         if len(vals) < 2:
             continue
         shown = ", ".join(f"{table.column(c).label} {v}" for c, v in vals)
-        out.append(Finding(table.name, "order", row.key, row.model, labels, None, None, 0.0,
-                           "mismatch" if bad else "ok", shown))
+        out.append(
+            Finding(
+                table.name,
+                "order",
+                row.key,
+                row.model,
+                labels,
+                None,
+                None,
+                0.0,
+                "mismatch" if bad else "ok",
+                shown,
+            )
+        )
     return out
 
 
-def format_report(results: Mapping[str, list[Finding]], verbose: bool = False,
-                  stale: Sequence[Any] = ()) -> str:
+def format_report(
+    results: Mapping[str, list[Finding]], verbose: bool = False, stale: Sequence[Any] = ()
+) -> str:
     """Plain-text report: one header per table, every disagreeing (and, with ``verbose``, every) check; known
     errata are listed but do not fail, ``stale`` errata (ones that matched nothing) do."""
     lines = []
@@ -208,8 +323,10 @@ def describe(f: Finding) -> str:
         return f"{tag} order      {f.model} · {f.column}: {f.detail}"
     nums = ""
     if f.published is not None and f.recomputed is not None:
-        nums = (f"published {f.published:.{f.decimals}f}, recomputed {f.recomputed:.{f.decimals + 2}f} "
-                f"(allowed ±{f.tolerance:g}); ")
+        nums = (
+            f"published {f.published:.{f.decimals}f}, recomputed {f.recomputed:.{f.decimals + 2}f} "
+            f"(allowed ±{f.tolerance:g}); "
+        )
     elif f.published is not None:
         nums = f"published {f.published:.{f.decimals}f}; "
     return f"{tag} {f.check:<10} {f.model} · {f.column}: {nums}{f.detail}"

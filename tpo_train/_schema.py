@@ -2,6 +2,7 @@
 overrides, and strict conversion of plain mappings into typed frozen dataclasses (every problem appended to an
 ``errors`` list, so a caller can report them all at once). :mod:`tpo_train.config` defines the dataclasses.
 """
+
 from __future__ import annotations
 
 import collections.abc
@@ -11,12 +12,13 @@ import difflib
 import os
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence, Union
-
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # the shipped training configs
+from typing import Any, Literal, Union
 
 import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # the shipped training configs
 
 
 # ---------------------------------------------------------------------------------------------- raw loading
@@ -160,9 +162,8 @@ def _convert(tp: Any, value: Any, where: str, errors: list[str]) -> Any:
     elif tp is str:
         if isinstance(value, str):
             return os.path.expandvars(value)
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
+    elif tp is bool and isinstance(value, bool):
+        return value
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     errors.append(f"{where}: must be {_type_name(tp)}, got {type(value).__name__} {shown}")
     return None

@@ -1,15 +1,18 @@
-"""The whole mission on a world that learns (``make demo``): generate the synthetic world, train a tiny TPO model
+"""The whole mission on a world that learns (``make demo``): generate the synthetic world, train a tiny TPO
+model
 through stages 1 → 2 → 3 and, from the same start, the paper's baselines in miniature, score every model with
 ``tpo-eval run … --model tpo`` on the held-out splits, then write the ablation table (LaTeX + Markdown), the
 per-task delta plot and the regression gate of TPO against the conversation-only model.
 
-Everything is cached: the world by its settings hash, each stage by its final checkpoint (whose manifest records
+Everything is cached: the world by its settings hash, each stage by its final checkpoint (whose manifest
+records
 the resolved config's hash), each score by tpo-eval's resumable run directory — so a second ``make demo``
 finishes in seconds, and an interrupted one goes on where it stopped.
 
     from tpo_train.demo import run_demo
     run_demo("demo_out", preset="demo", jobs=2)      # or: tpo-train demo --out demo_out
 """
+
 from __future__ import annotations
 
 import json
@@ -17,12 +20,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
-#: model → its chain of stage configs (``tpo_train/configs``); ``"tpo:N"`` starts from TPO's stage N checkpoint
+# : model → its chain of stage configs (``tpo_train/configs``); ``"tpo:N"`` starts from TPO's stage N
+# checkpoint
 CHAINS: dict[str, tuple[str, ...]] = {
     "tpo": ("demo_stage1", "demo_stage2", "demo_stage3"),
     "textualized": ("demo_textualized_stage1", "demo_textualized_stage2", "demo_textualized_stage3"),
@@ -30,9 +35,16 @@ CHAINS: dict[str, tuple[str, ...]] = {
     "mlp_head": ("tpo:1", "demo_mlp_stage2", "demo_mlp_stage3"),
     "qvh_only": ("tpo:1", "demo_qvh_only_stage2", "demo_qvh_only_stage3"),
 }
-LABELS = {"tpo": "TPO (stages 1-3)", "conversation_only": "Conversation only", "textualized": "Textualized tasks",
-          "mlp_head": "MLP temporal head", "qvh_only": "QVHighlights only", "text_only": "Text only (no video)",
-          "constant_span": "Best constant span", "random": "Random"}
+LABELS = {
+    "tpo": "TPO (stages 1-3)",
+    "conversation_only": "Conversation only",
+    "textualized": "Textualized tasks",
+    "mlp_head": "MLP temporal head",
+    "qvh_only": "QVHighlights only",
+    "text_only": "Text only (no video)",
+    "constant_span": "Best constant span",
+    "random": "Random",
+}
 BASELINES = ("text_only", "constant_span", "random")  # no training, no video
 BENCHMARKS = ("synth_charades", "synth_qvh", "synth_mcq")
 #: per preset: world preset and overrides applied to every stage (the CI variant trains a few steps only)
@@ -81,7 +93,8 @@ class Demo:
         return self.out / "runs" / model / f"stage{k + 1}"
 
     def train_chain(self, model: str, after: dict[str, Future]) -> Path:
-        """Run ``model``'s chain; returns its final checkpoint. ``after`` holds TPO's per-stage checkpoints, which
+        """Run ``model``'s chain; returns its final checkpoint. ``after`` holds TPO's per-stage checkpoints,
+        which
         other chains start from (on a failure they get the exception, so nothing waits forever)."""
         prev: Optional[Path] = None
         try:
@@ -104,8 +117,12 @@ class Demo:
         from .config import load_config
 
         out = self.stage_dir(model, k)
-        overrides = [f"data.root={self.world}", f"output_dir={out}", f"seed={self.seed}",
-                     *PRESETS[self.preset]["overrides"]]
+        overrides = [
+            f"data.root={self.world}",
+            f"output_dir={out}",
+            f"seed={self.seed}",
+            *PRESETS[self.preset]["overrides"],
+        ]
         if init_from is not None:
             overrides.append(f"init_from={init_from}")
         cfg = load_config(config, overrides)
@@ -115,18 +132,23 @@ class Demo:
             return final
         shutil.rmtree(out, ignore_errors=True)  # other settings, or an interrupted run: start it afresh
         self.say(f"{model}: training {config} ({cfg.train.max_steps} steps) …")
-        self._call([sys.executable, "-m", "tpo_train.cli", "run", config, *overrides, "train.progress=false"],
-              out.parent / f"stage{k + 1}.log")
+        self._call(
+            [sys.executable, "-m", "tpo_train.cli", "run", config, *overrides, "train.progress=false"],
+            out.parent / f"stage{k + 1}.log",
+        )
         self.say(f"{model}: {config} done → {final}")
         return final
 
     def score(self, model: str, ckpt: Optional[Path]) -> dict[str, Path]:
-        """``tpo-eval run`` of one model on the held-out benchmarks it answers (a trained checkpoint: all three;
+        """``tpo-eval run`` of one model on the held-out benchmarks it answers (a trained checkpoint: all
+        three;
         the no-video baselines: the benchmarks their answer script covers)."""
         from .synth import baselines
 
         if ckpt is not None:
-            plan = {b: ["--model", "tpo", "--ckpt", str(ckpt), *PRESETS[self.preset]["eval"]] for b in BENCHMARKS}
+            plan = {
+                b: ["--model", "tpo", "--ckpt", str(ckpt), *PRESETS[self.preset]["eval"]] for b in BENCHMARKS
+            }
         elif model == "random":
             plan = {b: ["--model", "mock:random"] for b in BENCHMARKS}
         else:
@@ -142,8 +164,22 @@ class Demo:
         for bench, args in plan.items():
             out = self.out / "eval" / model / bench
             self.say(f"{model}: tpo-eval run {bench}")
-            self._call([sys.executable, "-m", "tpo_eval.cli", "run", bench, *args, "--data-root", str(self.world),
-                        "--out", str(out), "--no-progress"], out.parent / f"{bench}.log")
+            self._call(
+                [
+                    sys.executable,
+                    "-m",
+                    "tpo_eval.cli",
+                    "run",
+                    bench,
+                    *args,
+                    "--data-root",
+                    str(self.world),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                ],
+                out.parent / f"{bench}.log",
+            )
             runs[bench] = out
         return runs
 
@@ -154,21 +190,61 @@ class Demo:
             for bench, run in by_bench.items():
                 (res / "runs" / model).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(run / "results.json", res / "runs" / model / f"{bench}.json")
-        table_args = [a for m, by in runs.items() for run in by.values() for a in ("--run", f"{LABELS[m]}={run}")]
+        table_args = [
+            a for m, by in runs.items() for run in by.values() for a in ("--run", f"{LABELS[m]}={run}")
+        ]
         for fmt, name in (("latex", "ablation.tex"), ("markdown", "ablation.md")):
-            self._call([sys.executable, "-m", "tpo_eval.cli", "table", str(TABLE), *table_args, "--format", fmt,
-                   "-o", str(res / name)], res / "table.log")
+            self._call(
+                [
+                    sys.executable,
+                    "-m",
+                    "tpo_eval.cli",
+                    "table",
+                    str(TABLE),
+                    *table_args,
+                    "--format",
+                    fmt,
+                    "-o",
+                    str(res / name),
+                ],
+                res / "table.log",
+            )
         self.say(f"table: {res / 'ablation.md'} and ablation.tex")
-        self._call([sys.executable, "-m", "tpo_eval.cli", "plot", "deltas", str(runs["tpo"]["synth_mcq"]),
-               str(runs["conversation_only"]["synth_mcq"]), "-o", str(res / "deltas_tpo_vs_conversation")],
-              res / "plot.log")
+        self._call(
+            [
+                sys.executable,
+                "-m",
+                "tpo_eval.cli",
+                "plot",
+                "deltas",
+                str(runs["tpo"]["synth_mcq"]),
+                str(runs["conversation_only"]["synth_mcq"]),
+                "-o",
+                str(res / "deltas_tpo_vs_conversation"),
+            ],
+            res / "plot.log",
+        )
         self.say(f"plot: {res / 'deltas_tpo_vs_conversation.png'}")
         for bench in ("synth_mcq",):
-            rc = self._call([sys.executable, "-m", "tpo_eval.cli", "regress", str(runs["tpo"][bench]), "--baseline",
-                        str(runs["conversation_only"][bench]), "--report", str(res / f"regress_{bench}.md")],
-                       res / "regress.log", check=False)
-            self.say(f"gate: tpo-eval regress TPO vs conversation-only on {bench}: exit {rc} "
-                     f"({'no significant drop' if rc == 0 else 'significant drop' if rc == 1 else 'error'})")
+            rc = self._call(
+                [
+                    sys.executable,
+                    "-m",
+                    "tpo_eval.cli",
+                    "regress",
+                    str(runs["tpo"][bench]),
+                    "--baseline",
+                    str(runs["conversation_only"][bench]),
+                    "--report",
+                    str(res / f"regress_{bench}.md"),
+                ],
+                res / "regress.log",
+                check=False,
+            )
+            self.say(
+                f"gate: tpo-eval regress TPO vs conversation-only on {bench}: exit {rc} "
+                f"({'no significant drop' if rc == 0 else 'significant drop' if rc == 1 else 'error'})"
+            )
         return res
 
     def run(self) -> Path:
@@ -209,7 +285,12 @@ def _call(cmd: Sequence[str], log: Path, check: bool = True, inline: bool = Fals
         if inline:
             rc = _inline(cmd[2:], fh)
         else:
-            env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+            env = {
+                **os.environ,
+                "OMP_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+                "TOKENIZERS_PARALLELISM": "false",
+            }
             rc = subprocess.call(list(cmd), stdout=fh, stderr=subprocess.STDOUT, env=env)
     if check and rc != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
@@ -237,7 +318,14 @@ def _inline(args: Sequence[str], fh) -> int:
             return int(code) if isinstance(code, int) else 1
 
 
-def run_demo(out: str | Path = "demo_out", *, preset: str = "demo", seed: int = 0, jobs: int = 2,
-             results_dir: Optional[str | Path] = None) -> Path:
-    return Demo(Path(out), preset=preset, seed=seed, jobs=jobs,
-                results_dir=Path(results_dir) if results_dir else None).run()
+def run_demo(
+    out: str | Path = "demo_out",
+    *,
+    preset: str = "demo",
+    seed: int = 0,
+    jobs: int = 2,
+    results_dir: Optional[str | Path] = None,
+) -> Path:
+    return Demo(
+        Path(out), preset=preset, seed=seed, jobs=jobs, results_dir=Path(results_dir) if results_dir else None
+    ).run()

@@ -1,7 +1,9 @@
-"""Optimisation engines: plain PyTorch in one process, DeepSpeed ZeRO when launched by ``deepspeed``/``torchrun``.
+"""Optimisation engines: plain PyTorch in one process, DeepSpeed ZeRO when launched by
+``deepspeed``/``torchrun``.
 
 The only module that imports ``deepspeed``. Both engines expose the same four calls the recipe uses —
-``forward(batch)``, ``micro_step(loss, last)``, ``lrs()`` and ``state_dict()/load_state_dict()`` — and the same
+``forward(batch)``, ``micro_step(loss, last)``, ``lrs()`` and ``state_dict()/load_state_dict()`` — and the
+same
 numerics: the loss of a global batch is the mean of its micro-batch losses (each rank averages its own, the
 all-reduce averages the ranks), gradients are clipped to ``optim.grad_clip`` by global norm, and AdamW steps
 with per-group peak LRs scaled by :func:`lr_factor` (linear warm-up, then cosine decay).
@@ -9,12 +11,14 @@ with per-group peak LRs scaled by :func:`lr_factor` (linear warm-up, then cosine
 The DeepSpeed JSON is generated from the training config by :func:`deepspeed_config` (never hand-written), so
 its batch, accumulation, clipping and precision cannot disagree with the YAML.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -52,11 +56,13 @@ def launched_distributed() -> bool:
     return "LOCAL_RANK" in os.environ or dist_info().world > 1
 
 
-def lr_factor(step: int, total_steps: int, warmup_ratio: float, schedule: str = "cosine",
-              min_lr_ratio: float = 0.0) -> float:
+def lr_factor(
+    step: int, total_steps: int, warmup_ratio: float, schedule: str = "cosine", min_lr_ratio: float = 0.0
+) -> float:
     """Multiplier of the peak LR *used by* optimiser step ``step`` (0-based).
 
-    Linear warm-up over ``ceil(warmup_ratio * total)`` steps reaching 1.0 on the last warm-up step, then cosine
+    Linear warm-up over ``ceil(warmup_ratio * total)`` steps reaching 1.0 on the last warm-up step, then
+    cosine
     decay from 1.0 to ``min_lr_ratio`` at the end. ``constant`` keeps 1.0 after warm-up.
     """
     warm = math.ceil(warmup_ratio * total_steps)
@@ -75,10 +81,13 @@ def make_optimizer(groups: Sequence[Mapping[str, Any]], cfg: TPOConfig) -> torch
     return torch.optim.AdamW([dict(g) for g in groups], betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TPOConfig, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, cfg: TPOConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     o = cfg.optim
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total_steps, o.warmup_ratio, o.schedule, o.min_lr_ratio))
+        optimizer, lambda s: lr_factor(s, total_steps, o.warmup_ratio, o.schedule, o.min_lr_ratio)
+    )
 
 
 def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:
@@ -86,10 +95,17 @@ def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:
     t, ds = cfg.train, cfg.train.deepspeed
     per_step = t.micro_batch_size * world
     if t.batch_size % per_step:
-        raise ValueError(f"train.batch_size={t.batch_size} is not a multiple of micro_batch_size × world size = "
-                         f"{t.micro_batch_size} × {world}")
-    zero: dict[str, Any] = {"stage": ds.zero_stage, "overlap_comm": ds.overlap_comm, "contiguous_gradients": True,
-                            "reduce_bucket_size": ds.bucket_size, "allgather_bucket_size": ds.bucket_size}
+        raise ValueError(
+            f"train.batch_size={t.batch_size} is not a multiple of micro_batch_size × world size = "
+            f"{t.micro_batch_size} × {world}"
+        )
+    zero: dict[str, Any] = {
+        "stage": ds.zero_stage,
+        "overlap_comm": ds.overlap_comm,
+        "contiguous_gradients": True,
+        "reduce_bucket_size": ds.bucket_size,
+        "allgather_bucket_size": ds.bucket_size,
+    }
     if ds.offload_optimizer:
         zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
     return {
@@ -101,7 +117,7 @@ def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:
         "fp16": {"enabled": False},
         "zero_optimization": zero,
         "zero_allow_untested_optimizer": True,  # our AdamW with named per-module groups, not DeepSpeed's own
-        "steps_per_print": 2 ** 31 - 1,          # logging is ours (rank 0, JSONL)
+        "steps_per_print": 2**31 - 1,  # logging is ours (rank 0, JSONL)
         "wall_clock_breakdown": False,
     }
 
@@ -114,8 +130,15 @@ class TorchEngine:
     autocast off again for its heads (see ``TPOModel.forward``); the recipe keeps the trained groups in fp32
     and the frozen base in bf16."""
 
-    def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
-                 accumulation: int, device: Optional[torch.device] = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        groups: Sequence[Mapping[str, Any]],
+        cfg: TPOConfig,
+        total_steps: int,
+        accumulation: int,
+        device: Optional[torch.device] = None,
+    ) -> None:
         self.device = torch.device(device) if device is not None else engine_device()
         self.module = model.to(self.device)
         self.optimizer = make_optimizer(groups, cfg)
@@ -168,8 +191,15 @@ class DeepSpeedEngine:
     DeepSpeed's own: parameters cast to bf16 (fp32 master copies in the ZeRO optimizer, fp32 buffers kept),
     so the LM and the heads run in bf16 and the heads cast their predictions to fp32 for their losses."""
 
-    def __init__(self, model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
-                 accumulation: int, device: Optional[torch.device] = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        groups: Sequence[Mapping[str, Any]],
+        cfg: TPOConfig,
+        total_steps: int,
+        accumulation: int,
+        device: Optional[torch.device] = None,
+    ) -> None:
         import deepspeed
 
         self.dist = dist_info()
@@ -181,7 +211,8 @@ class DeepSpeedEngine:
         optimizer = make_optimizer(groups, cfg)
         sched: Callable[[Any], Any] = lambda opt: make_scheduler(opt, cfg, total_steps)  # noqa: E731
         self.engine, self.optimizer, _, self.scheduler = deepspeed.initialize(
-            model=model, optimizer=optimizer, lr_scheduler=sched, config=self.ds_config)
+            model=model, optimizer=optimizer, lr_scheduler=sched, config=self.ds_config
+        )
         self.module = self.engine.module
         self.device = torch.device(self.engine.device)
         if device is not None and torch.device(device) != self.device:
@@ -192,8 +223,10 @@ class DeepSpeedEngine:
         return self.engine(batch)
 
     def micro_step(self, loss: torch.Tensor, last: bool) -> Optional[float]:
-        # ZeRO reduces gradients in buckets filled in the order they become ready. That order follows the graph,
-        # which differs between ranks when their micro-batches hold different tasks, and mismatched buckets mix
+        # ZeRO reduces gradients in buckets filled in the order they become ready. That order follows the
+        # graph,
+        # which differs between ranks when their micro-batches hold different tasks, and mismatched buckets
+        # mix
         # up parameters. So the gradients are taken first (no hooks fire), then handed to DeepSpeed through a
         # surrogate whose graph, and hence bucket order, is the same on every rank: d(Σ p·g)/dp = g.
         params = self._params()
@@ -201,8 +234,8 @@ class DeepSpeedEngine:
         surrogate = loss.new_zeros(())
         for p, g in zip(params, grads):  # an unused parameter gets a zero gradient: same bucket on every rank
             surrogate = surrogate + (p * (g if g is not None else torch.zeros_like(p))).sum()
-        self.engine.backward(surrogate)   # scales by 1/gradient_accumulation_steps itself
-        self.engine.step()           # applies the update only at the accumulation boundary
+        self.engine.backward(surrogate)  # scales by 1/gradient_accumulation_steps itself
+        self.engine.step()  # applies the update only at the accumulation boundary
         if not last:
             return None
         norm = self.engine.get_global_grad_norm()
@@ -235,7 +268,13 @@ def uses_deepspeed(cfg: TPOConfig) -> bool:
     return kind == "deepspeed" or (kind == "auto" and launched_distributed())
 
 
-def make_engine(model: nn.Module, groups: Sequence[Mapping[str, Any]], cfg: TPOConfig, total_steps: int,
-                accumulation: int, device: Optional[torch.device] = None) -> TorchEngine | DeepSpeedEngine:
+def make_engine(
+    model: nn.Module,
+    groups: Sequence[Mapping[str, Any]],
+    cfg: TPOConfig,
+    total_steps: int,
+    accumulation: int,
+    device: Optional[torch.device] = None,
+) -> TorchEngine | DeepSpeedEngine:
     cls = DeepSpeedEngine if uses_deepspeed(cfg) else TorchEngine
     return cls(model, groups, cfg, total_steps, accumulation, device)

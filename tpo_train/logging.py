@@ -1,15 +1,18 @@
 """Run logging: rank 0 only, one stdout line per logged step plus ``metrics.jsonl`` in the output dir, and
-TensorBoard / Weights & Biases when listed in ``train.loggers`` *and* installed (a missing one is reported once,
+TensorBoard / Weights & Biases when listed in ``train.loggers`` *and* installed (a missing one is reported
+once,
 never fatal). A resumed run truncates ``metrics.jsonl`` to the resume step so the file reads as one run.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 
 def _fmt(v: Any) -> str:
@@ -21,9 +24,17 @@ def _fmt(v: Any) -> str:
 class RunLogger:
     """Metrics sink for one run. On ranks other than 0 every method is a no-op."""
 
-    def __init__(self, out_dir: str | Path, loggers: Sequence[str] = ("jsonl",), *, is_main: bool = True,
-                 run_name: str = "tpo", config: Optional[Mapping[str, Any]] = None, resume_step: Optional[int] = None,
-                 stream: Any = None) -> None:
+    def __init__(
+        self,
+        out_dir: str | Path,
+        loggers: Sequence[str] = ("jsonl",),
+        *,
+        is_main: bool = True,
+        run_name: str = "tpo",
+        config: Optional[Mapping[str, Any]] = None,
+        resume_step: Optional[int] = None,
+        stream: Any = None,
+    ) -> None:
         self.is_main = is_main
         self.stream = stream or sys.stdout
         self.out_dir = Path(out_dir)
@@ -36,26 +47,36 @@ class RunLogger:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / "metrics.jsonl"
         if resume_step is not None and path.exists():
-            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", -1)
-                    <= resume_step]
+            keep = [
+                ln
+                for ln in path.read_text().splitlines()
+                if ln.strip() and json.loads(ln).get("step", -1) <= resume_step
+            ]
             path.write_text("".join(ln + "\n" for ln in keep))
         elif path.exists():
             path.unlink()
         if "jsonl" in loggers:
-            self._jsonl = open(path, "a", encoding="utf-8")
+            self._jsonl = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open, closed by close()
         if "tensorboard" in loggers:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
                 self._tb = SummaryWriter(str(self.out_dir / "tensorboard"))
             except ImportError:
-                self._warn("tensorboard requested in train.loggers but not installed (pip install tensorboard)")
+                self._warn(
+                    "tensorboard requested in train.loggers but not installed (pip install tensorboard)"
+                )
         if "wandb" in loggers:
             try:
                 import wandb
 
-                self._wandb = wandb.init(project="tpo-train", name=run_name, config=dict(config or {}),
-                                         dir=str(self.out_dir), resume="allow")
+                self._wandb = wandb.init(
+                    project="tpo-train",
+                    name=run_name,
+                    config=dict(config or {}),
+                    dir=str(self.out_dir),
+                    resume="allow",
+                )
             except ImportError:
                 self._warn("wandb requested in train.loggers but not installed (pip install wandb)")
 

@@ -1,15 +1,18 @@
 """Base-model presets: the published architecture numbers of a base MLLM, with no weights.
 
-``model.base`` may name a preset instead of a checkpoint folder. ``tpo-train plan`` builds a preset on the meta
-device (no memory) so the real-size structure — trainable parameters per Table-5 group — can be checked offline.
+``model.base`` may name a preset instead of a checkpoint folder. ``tpo-train plan`` builds a preset on the
+meta
+device (no memory) so the real-size structure — trainable parameters per Table-5 group — can be checked
+offline.
 ``tiny`` is the only preset with weights: a random tiny LLaVA-OneVision built by :mod:`tpo_train.tiny` into a
 cache folder (``$TPO_TRAIN_CACHE``, default ``~/.cache/tpo_train``) so CPU tests can run the whole recipe.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .arch import LLAVA_OV_7B, PRESETS, llava_ov_config  # noqa: F401 - re-exported (the presets' numbers)
 
@@ -53,7 +56,9 @@ def materialize(base: str, seed: int = 0) -> Path:
                 shutil.rmtree(tmp, ignore_errors=True)
         return out
     if base in PRESETS:
-        raise ValueError(f"model.base={base!r} is an architecture preset without weights (good for `tpo-train plan`); "
-                         f"to train, set model.base to a local checkpoint folder, e.g. a download of "
-                         f"llava-hf/llava-onevision-qwen2-7b-ov-hf")
+        raise ValueError(
+            f"model.base={base!r} is an architecture preset without weights (good for `tpo-train plan`); "
+            f"to train, set model.base to a local checkpoint folder, e.g. a download of "
+            f"llava-hf/llava-onevision-qwen2-7b-ov-hf"
+        )
     return Path(base)

@@ -24,41 +24,84 @@ train it with the mask adapter's LR, since tracking prompts feed the mask head) 
 Trainer TPO used), cosine decay with warm-up ratio 0.2, LoRA r 16 / α 32, bf16. Batch / epochs:
 128 / 1, 64·128·128 / 25·3·1 (temporal·region·mask), 256 / 1, 256 / 3.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:  # config imports this module to validate: types only here, no import cycle
     from .config import TPOConfig
 
-TABLE5_GROUPS = ("vision_encoder", "connector", "temporal_head", "region_head", "mask_head", "mask_adapter",
-                 "temporal_token", "region_token", "mask_token", "lora")
+TABLE5_GROUPS = (
+    "vision_encoder",
+    "connector",
+    "temporal_head",
+    "region_head",
+    "mask_head",
+    "mask_adapter",
+    "temporal_token",
+    "region_token",
+    "mask_token",
+    "lora",
+)
 EXTRA_GROUPS = ("box_encoder", "new_rows")
 _ALL_2E5 = {g: 2e-5 for g in TABLE5_GROUPS if g != "mask_head"}
 TABLE5: Mapping[str, Mapping[str, float]] = {
     "stage1": {"lora": 2e-5},
-    "stage2": {"temporal_head": 1e-4, "region_head": 1e-4, "mask_adapter": 1e-4, "temporal_token": 2e-4,
-               "region_token": 1e-4, "mask_token": 1e-4, "lora": 2e-5},
+    "stage2": {
+        "temporal_head": 1e-4,
+        "region_head": 1e-4,
+        "mask_adapter": 1e-4,
+        "temporal_token": 2e-4,
+        "region_token": 1e-4,
+        "mask_token": 1e-4,
+        "lora": 2e-5,
+    },
     "stage3_tasks": _ALL_2E5,
     "stage3": _ALL_2E5,
 }
-TABLE5_BATCH = {"stage1": 128, "stage2": {"temporal": 64, "region": 128, "mask": 128}, "stage3_tasks": 256,
-                "stage3": 256}
-TABLE5_EPOCHS = {"stage1": 1, "stage2": {"temporal": 25, "region": 1, "mask": 3}, "stage3_tasks": 1, "stage3": 3}
-#: which stage a stage's ``init_from`` checkpoint must come from ("base" = start from the base model on purpose)
-STAGE_PARENTS: Mapping[str, tuple[str, ...]] = {"stage1": (), "stage2": ("stage1",), "stage3_tasks": ("stage2",),
-                                                "stage3": ("stage3_tasks", "stage2")}
+TABLE5_BATCH = {
+    "stage1": 128,
+    "stage2": {"temporal": 64, "region": 128, "mask": 128},
+    "stage3_tasks": 256,
+    "stage3": 256,
+}
+TABLE5_EPOCHS = {
+    "stage1": 1,
+    "stage2": {"temporal": 25, "region": 1, "mask": 3},
+    "stage3_tasks": 1,
+    "stage3": 3,
+}
+# : which stage a stage's ``init_from`` checkpoint must come from ("base" = start from the base model on
+# purpose)
+STAGE_PARENTS: Mapping[str, tuple[str, ...]] = {
+    "stage1": (),
+    "stage2": ("stage1",),
+    "stage3_tasks": ("stage2",),
+    "stage3": ("stage3_tasks", "stage2"),
+}
 #: Table-5 / extra group → (TPO model group, parameter-name prefix or None for the whole group)
 GROUP_SOURCES: Mapping[str, tuple[str, Optional[str]]] = {
-    "vision_encoder": ("vision_tower", None), "connector": ("projector", None),
-    "temporal_head": ("heads.temporal", None), "region_head": ("heads.region", None),
+    "vision_encoder": ("vision_tower", None),
+    "connector": ("projector", None),
+    "temporal_head": ("heads.temporal", None),
+    "region_head": ("heads.region", None),
     "mask_adapter": ("heads.mask", None),
-    "temporal_token": ("task_tokens", "task_tokens.temporal"), "region_token": ("task_tokens", "task_tokens.region"),
-    "mask_token": ("task_tokens", "task_tokens.mask"), "lora": ("lora", None),
-    "box_encoder": ("box_encoder", None), "new_rows": ("new_rows", None),
+    "temporal_token": ("task_tokens", "task_tokens.temporal"),
+    "region_token": ("task_tokens", "task_tokens.region"),
+    "mask_token": ("task_tokens", "task_tokens.mask"),
+    "lora": ("lora", None),
+    "box_encoder": ("box_encoder", None),
+    "new_rows": ("new_rows", None),
 }
-GROUP_TASK = {"temporal_head": "temporal", "region_head": "region", "mask_adapter": "mask", "mask_head": "mask"}
+GROUP_TASK = {
+    "temporal_head": "temporal",
+    "region_head": "region",
+    "mask_adapter": "mask",
+    "mask_head": "mask",
+}
 TASKS = ("temporal", "region", "mask")
 
 
@@ -109,15 +152,23 @@ def source_feature_kinds(cfg: TPOConfig, errors: list[str]) -> dict[str, str]:
         if READER_TASKS.get(s.format) != "temporal":
             continue
         f = s.features
-        kind = ("model", "model") if f is None else (f.extractor, "model") if f.extractor else \
-            ("precomputed", "precomputed" if f.text else "model")
+        kind = (
+            ("model", "model")
+            if f is None
+            else (f.extractor, "model")
+            if f.extractor
+            else ("precomputed", "precomputed" if f.text else "model")
+        )
         seen.setdefault(kind, []).append(name)
     if len(seen) > 1:
-        errors.append("data.sources: temporal sources feed the head different features (" + "; ".join(
-            f"{', '.join(v)}: video {k[0]}, text {k[1]}" for k, v in seen.items()) + "); one head takes one kind")
+        errors.append(
+            "data.sources: temporal sources feed the head different features ("
+            + "; ".join(f"{', '.join(v)}: video {k[0]}, text {k[1]}" for k, v in seen.items())
+            + "); one head takes one kind"
+        )
     if not seen:
         return {}
-    (video, text), = list(seen)[:1]
+    ((video, text),) = list(seen)[:1]
     return {"video_features": video, "text_features": text}
 
 
@@ -161,8 +212,10 @@ def temporal_feature_problems(cfg: TPOConfig, spec: Any, check_paths: bool) -> l
         for side, rel, want in (("video", f.video, spec.v_feat_dim), ("text", f.text, spec.t_feat_dim)):
             got = find_feature_file(resolve(cfg.data.root, rel, build=False)) if rel else None
             if got is not None and want is not None and got[1] != want:
-                out.append(f"{side} features of source {name} are {got[1]}-d ({got[0]}) but the head declares "
-                           f"{'v' if side == 'video' else 't'}_feat_dim {want}")
+                out.append(
+                    f"{side} features of source {name} are {got[1]}-d ({got[0]}) but the head declares "
+                    f"{'v' if side == 'video' else 't'}_feat_dim {want}"
+                )
     return out
 
 
@@ -171,7 +224,8 @@ def temporal_kind(cfg: TPOConfig) -> str:
 
 
 def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
-    """Every problem in ``cfg`` beyond types: stage chaining, groups vs heads, batch arithmetic, data sources."""
+    """Every problem in ``cfg`` beyond types: stage chaining, groups vs heads, batch arithmetic, data
+    sources."""
     from .data.readers import READER_TASKS, READERS
     from .presets import PRESETS, is_preset
 
@@ -182,31 +236,49 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
     if not parents and cfg.init_from not in (None, "base"):
         e.append(f"init_from: {cfg.stage} starts from the base model; remove init_from ({cfg.init_from!r})")
     if parents and cfg.init_from is None:
-        e.append(f"init_from: {cfg.stage} starts from a {' or '.join(parents)} checkpoint (init_from: PATH/final); "
-                 f"write init_from: base to start from the base model on purpose")
+        e.append(
+            f"init_from: {cfg.stage} starts from a {' or '.join(parents)} checkpoint (init_from: "
+            "PATH/final); "
+            f"write init_from: base to start from the base model on purpose"
+        )
     if parents and cfg.init_from not in (None, "base") and check_paths:
         e.extend(check_parent(cfg, Path(cfg.init_from)))
     # --- model
     if not is_preset(m.base) and check_paths and not (Path(m.base) / "config.json").is_file():
-        e.append(f"model.base: {m.base!r} is neither a preset (llava-ov-7b, tiny) nor a folder with config.json")
+        e.append(
+            f"model.base: {m.base!r} is neither a preset (llava-ov-7b, tiny) nor a folder with config.json"
+        )
     if check_paths and m.base in PRESETS:
-        e.append(f"model.base: {m.base!r} is an architecture preset without weights (for `tpo-train plan`); to "
-                 f"train, point model.base at a local checkpoint folder (e.g. llava-onevision-qwen2-7b-ov-hf)")
+        e.append(
+            f"model.base: {m.base!r} is an architecture preset without weights (for `tpo-train plan`); to "
+            f"train, point model.base at a local checkpoint folder (e.g. llava-onevision-qwen2-7b-ov-hf)"
+        )
     specs = head_specs(cfg, e)
     if "temporal" in specs:
-        e.extend(f"model.heads.temporal: {p}" for p in temporal_feature_problems(cfg, specs["temporal"], check_paths))
-    e.extend(f"model.head_weights.{k}: unknown task; known: {', '.join(TASKS)}" for k in m.head_weights
-             if k not in TASKS)
+        e.extend(
+            f"model.heads.temporal: {p}"
+            for p in temporal_feature_problems(cfg, specs["temporal"], check_paths)
+        )
+    e.extend(
+        f"model.head_weights.{k}: unknown task; known: {', '.join(TASKS)}"
+        for k in m.head_weights
+        if k not in TASKS
+    )
     if m.lora.r < 1 or m.lora.alpha <= 0 or not 0 <= m.lora.dropout < 1:
         e.append(f"model.lora: need r >= 1, alpha > 0, 0 <= dropout < 1 (got {m.lora})")
     # --- optimiser groups
     for g, v in peak_lrs(cfg).items():
         if g == "mask_head":
-            e.append("optim.lr.mask_head: SAM2 stays frozen in every stage of Table 5; train mask_adapter instead")
+            e.append(
+                "optim.lr.mask_head: SAM2 stays frozen in every stage of Table 5; train mask_adapter instead"
+            )
         elif g not in GROUP_SOURCES:
             e.append(f"optim.lr.{g}: unknown group; known: {', '.join(g2 for g2 in GROUP_SOURCES)}")
         elif GROUP_TASK.get(g) and GROUP_TASK[g] not in specs:
-            e.append(f"optim.lr.{g}: the model has no {GROUP_TASK[g]} head (model.heads has {sorted(specs) or 'none'})")
+            e.append(
+                f"optim.lr.{g}: the model has no {GROUP_TASK[g]} head (model.heads has "
+                f"{sorted(specs) or 'none'})"
+            )
         elif g == "new_rows" and not m.train_new_rows:
             e.append("optim.lr.new_rows: set model.train_new_rows: true to have new-row tables to train")
         if v <= 0:
@@ -215,8 +287,10 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
         e.append("optim: warmup_ratio and min_lr_ratio must be in [0, 1]; weight_decay and grad_clip >= 0")
     # --- loop
     if t.batch_size < 1 or t.micro_batch_size < 1 or t.batch_size % t.micro_batch_size:
-        e.append(f"train.batch_size ({t.batch_size}) must be a positive multiple of micro_batch_size "
-                 f"({t.micro_batch_size})")
+        e.append(
+            f"train.batch_size ({t.batch_size}) must be a positive multiple of micro_batch_size "
+            f"({t.micro_batch_size})"
+        )
     for k in ("epochs", "max_steps", "save_every", "log_every"):
         v = getattr(t, k)
         if v is not None and v < 1:
@@ -225,7 +299,10 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
     if not d.sources:
         e.append("data.sources: no sources")
     if d.textualize and specs:
-        e.append(f"data.textualize: textualized task data trains no heads; set model.heads: {{}} (has {sorted(specs)})")
+        e.append(
+            f"data.textualize: textualized task data trains no heads; set model.heads: {{}} (has "
+            f"{sorted(specs)})"
+        )
     if not 0 <= d.max_bad_fraction <= 1:
         e.append(f"data.max_bad_fraction: must be in [0, 1], got {d.max_bad_fraction}")
     for name, s in d.sources.items():
@@ -243,12 +320,17 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
         from .data.sources import is_unbuilt, resolve
 
         if check_paths and not is_unbuilt(d.root):  # validation never builds the tiny data
-            files = [("path", s.path)] + [(f"features.{k}", getattr(s.features, k)) for k in ("video", "text")
-                                          if s.features is not None and getattr(s.features, k)]
+            files = [("path", s.path)] + [
+                (f"features.{k}", getattr(s.features, k))
+                for k in ("video", "text")
+                if s.features is not None and getattr(s.features, k)
+            ]
             for label, rel in files:
                 if not resolve(d.root, rel, build=False).exists():
-                    e.append(f"{where}.{label}: {resolve(d.root, rel, build=False)} does not exist "
-                             f"(data.root={d.root!r})")
+                    e.append(
+                        f"{where}.{label}: {resolve(d.root, rel, build=False)} does not exist "
+                        f"(data.root={d.root!r})"
+                    )
     return e
 
 
@@ -263,23 +345,35 @@ def check_parent(cfg: TPOConfig, path: Path) -> list[str]:
     e = []
     parents = STAGE_PARENTS[cfg.stage]
     if man.get("stage") not in parents:
-        e.append(f"init_from: {path} is a {man.get('stage')} checkpoint; {cfg.stage} starts from {' or '.join(parents)}")
+        e.append(
+            f"init_from: {path} is a {man.get('stage')} checkpoint; {cfg.stage} starts from "
+            f"{' or '.join(parents)}"
+        )
     if not man.get("final"):
-        e.append(f"init_from: {path} is a mid-stage checkpoint (step {man.get('step')}); use its run's final/ folder "
-                 f"or resume that run with train.resume")
+        e.append(
+            f"init_from: {path} is a mid-stage checkpoint (step {man.get('step')}); use its run's final/ "
+            "folder "
+            f"or resume that run with train.resume"
+        )
     pm = man.get("config", {}).get("model", {})
     if pm.get("base") != cfg.model.base:
-        e.append(f"init_from: parent was trained on base {pm.get('base')!r}, this config uses {cfg.model.base!r}")
+        e.append(
+            f"init_from: parent was trained on base {pm.get('base')!r}, this config uses {cfg.model.base!r}"
+        )
     if pm.get("lora") != cfg.to_dict()["model"]["lora"]:
         e.append(f"init_from: LoRA settings differ from the parent's ({pm.get('lora')})")
     for task, spec in (pm.get("heads") or {}).items():
         mine = cfg.to_dict()["model"]["heads"].get(task)
         if mine != spec:
-            e.append(f"init_from: parent has a {task} head {spec} but this config has {mine}: its weights would not load")
+            e.append(
+                f"init_from: parent has a {task} head {spec} but this config has {mine}: its weights would "
+                "not load"
+            )
     return e
 
 
-# ---------------------------------------------------------------------------------------------- applying a stage
+# ---------------------------------------------------------------------------------------------- applying a
+# stage
 def table5_groups(model: Any) -> dict[str, list[tuple[str, Any]]]:
     """Table-5 / extra group → [(state-dict name, parameter)] of a built TPO model (absent parts → empty)."""
     src = model.param_groups()
@@ -326,8 +420,14 @@ def apply_stage(model: Any, cfg: TPOConfig) -> list[dict[str, Any]]:
         for decay in (True, False):
             ps = [p for p in params if (id(p) not in no_decay) == decay]
             if ps:
-                out.append({"name": g, "params": ps, "lr": lr,
-                            "weight_decay": cfg.optim.weight_decay if decay else 0.0})
+                out.append(
+                    {
+                        "name": g,
+                        "params": ps,
+                        "lr": lr,
+                        "weight_decay": cfg.optim.weight_decay if decay else 0.0,
+                    }
+                )
     if empty:
         raise ValueError(f"optim.lr names group(s) {empty} but the model has no parameters there")
     model.train()  # re-applies eval mode to towers that just became frozen

@@ -1,13 +1,17 @@
 """A synthetic stand-in for every data source the shipped configs name, for CPU tests and smoke runs.
 
-``data.root: tiny`` resolves to a folder built here on first use (under ``$TPO_TRAIN_CACHE``): for each source of
+``data.root: tiny`` resolves to a folder built here on first use (under ``$TPO_TRAIN_CACHE``): for each source
+of
 every config in ``tpo_train/configs`` it writes a few records in that source's real layout (CG-DETR JSONL with
-InternVideo2/LLaMA-sized features, RefCOCO-style JSONL with images, SA-V masklets and MeViS expressions with JPEG
+InternVideo2/LLaMA-sized features, RefCOCO-style JSONL with images, SA-V masklets and MeViS expressions with
+JPEG
 frames, VideoChat2-IT conversations with videos), so any shipped config runs with ``model.base=tiny
-data.root=tiny`` and a small batch. Content is random but seeded by the source name: the folder is reproducible.
+data.root=tiny`` and a small batch. Content is random but seeded by the source name: the folder is
+reproducible.
 
 Also runnable: ``python -m tpo_train.tiny_data OUT_DIR``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,8 +72,13 @@ def _temporal(root: Path, s: dict[str, Any], rng: np.random.Generator) -> None:
         duration = float(rng.integers(8, 17)) * clip
         st = float(rng.integers(0, int(duration / 2)))
         ed = min(duration, st + float(rng.integers(2, 6)))
-        row: dict[str, Any] = {"qid": qid, "query": f"a person opens the door {i}", "duration": duration,
-                               "vid": vid, "relevant_windows": [[st, ed]]}
+        row: dict[str, Any] = {
+            "qid": qid,
+            "query": f"a person opens the door {i}",
+            "duration": duration,
+            "vid": vid,
+            "relevant_windows": [[st, ed]],
+        }
         if name.startswith("qvh"):
             ids = list(range(int(st // clip), int(ed // clip)))
             row["relevant_clip_ids"] = ids
@@ -84,7 +93,9 @@ def _temporal(root: Path, s: dict[str, Any], rng: np.random.Generator) -> None:
                 if sub in f:
                     d = root / f[sub]
                     d.mkdir(parents=True, exist_ok=True)
-                    torch.save(torch.from_numpy(rng.standard_normal(shape).astype(np.float32)), d / f"{key}.pt")
+                    torch.save(
+                        torch.from_numpy(rng.standard_normal(shape).astype(np.float32)), d / f"{key}.pt"
+                    )
     _write_jsonl(root / s["path"], rows)
 
 
@@ -95,8 +106,16 @@ def _region(root: Path, s: dict[str, Any], rng: np.random.Generator) -> None:
         w, h = int(rng.integers(4, 16)), int(rng.integers(4, 16))
         image = f"{s['name']}_{i}.png"
         _image(root / s.get("media", "") / image, (x, y, x + w, y + h), rng)
-        rows.append({"id": i, "image": image, "width": SIZE, "height": SIZE, "bbox": [x, y, w, h],
-                     "sentences": [f"the red box {i}", f"red square number {i}"]})
+        rows.append(
+            {
+                "id": i,
+                "image": image,
+                "width": SIZE,
+                "height": SIZE,
+                "bbox": [x, y, w, h],
+                "sentences": [f"the red box {i}", f"red square number {i}"],
+            }
+        )
     _write_jsonl(root / s["path"], rows)
 
 
@@ -116,7 +135,7 @@ def _moving_masks(rng: np.random.Generator, n: int) -> list[np.ndarray]:
     out = []
     for t in range(n):
         m = np.zeros((SIZE, SIZE), bool)
-        m[y + t: y + t + 10, x + t: x + t + 8] = True
+        m[y + t : y + t + 10, x + t : x + t + 8] = True
         out.append(m)
     return out
 
@@ -132,9 +151,18 @@ def _sav(root: Path, s: dict[str, Any], rng: np.random.Generator) -> None:
         masklet = [[rle.encode(o[t]) for o in objs] for t in range(4)]
         frames = [f"{4 * t:05d}" for t in range(4)]
         _mask_frames(root, s.get("media", ""), vid, frames, [objs[0][t] | objs[1][t] for t in range(4)])
-        (folder / f"{vid}_manual.json").write_text(json.dumps(
-            {"video_id": vid, "video_height": SIZE, "video_width": SIZE, "masklet": masklet,
-             "masklet_id": [0, 1], "masklet_num": 2}))
+        (folder / f"{vid}_manual.json").write_text(
+            json.dumps(
+                {
+                    "video_id": vid,
+                    "video_height": SIZE,
+                    "video_width": SIZE,
+                    "masklet": masklet,
+                    "masklet_id": [0, 1],
+                    "masklet_num": 2,
+                }
+            )
+        )
 
 
 def _mevis(root: Path, s: dict[str, Any], rng: np.random.Generator) -> None:
@@ -168,8 +196,12 @@ def _conversation(root: Path, s: dict[str, Any], rng: np.random.Generator) -> No
             _image(root / s["media"] / name, (4, 4, 20, 20), rng)
         elif s.get("media"):
             _video(root / s["media"] / name)
-        items.append({key: name, "QA": [{"i": "", "q": f"What is the person doing {i}?",
-                                        "a": "The person opens the door."}]})
+        items.append(
+            {
+                key: name,
+                "QA": [{"i": "", "q": f"What is the person doing {i}?", "a": "The person opens the door."}],
+            }
+        )
     p = root / s["path"]
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(items))
@@ -180,8 +212,13 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-_WRITERS = {"cgdetr_jsonl": _temporal, "refcoco_jsonl": _region, "sav": _sav, "mevis": _mevis,
-            "videochat2_it": _conversation}
+_WRITERS = {
+    "cgdetr_jsonl": _temporal,
+    "refcoco_jsonl": _region,
+    "sav": _sav,
+    "mevis": _mevis,
+    "videochat2_it": _conversation,
+}
 
 
 def write_tiny_data(root: str | Path) -> Path:

@@ -1,6 +1,7 @@
 """The whole mission, shortened (``tpo-train demo --preset ci``: the tiny synthetic world, 2 steps per stage):
 world → TPO stages 1-3 and the baselines → ``tpo-eval run`` on the held-out splits → table, plot, gate. The
 table's rows must be exactly the runs' results.json numbers, and a rerun must reuse everything."""
+
 from __future__ import annotations
 
 import json
@@ -27,19 +28,37 @@ def test_table_rows_equal_the_runs(demo):
 
     d, res = demo
     md = (res / "ablation.md").read_text()
-    rows = {ln.split("|")[1].strip(): [c.strip().strip("*").replace("<ins>", "").replace("</ins>", "")
-                                       for c in ln.split("|")[2:-1]]
-            for ln in md.splitlines() if ln.startswith("| ") and not ln.startswith("| Model")}
+    rows = {
+        ln.split("|")[1].strip(): [
+            c.strip().strip("*").replace("<ins>", "").replace("</ins>", "") for c in ln.split("|")[2:-1]
+        ]
+        for ln in md.splitlines()
+        if ln.startswith("| ") and not ln.startswith("| Model")
+    }
     assert set(rows) == {LABELS[m] for m in LABELS}
-    cols = [("synth_charades", "official/R1@0.3"), ("synth_charades", "official/R1@0.5"),
-            ("synth_charades", "official/R1@0.7"), ("synth_charades", "official/mIoU"),
-            ("synth_qvh", "official/MR-full-R1@0.5"), ("synth_qvh", "official/MR-full-mAP"),
-            ("synth_qvh", "official/HL-min-VeryGood-Hit1"), ("synth_mcq", "strict/acc")]
+    cols = [
+        ("synth_charades", "official/R1@0.3"),
+        ("synth_charades", "official/R1@0.5"),
+        ("synth_charades", "official/R1@0.7"),
+        ("synth_charades", "official/mIoU"),
+        ("synth_qvh", "official/MR-full-R1@0.5"),
+        ("synth_qvh", "official/MR-full-mAP"),
+        ("synth_qvh", "official/HL-min-VeryGood-Hit1"),
+        ("synth_mcq", "strict/acc"),
+    ]
     for model, label in LABELS.items():
-        docs = {b: json.loads((res / "runs" / model / f"{b}.json").read_text()) for b in BENCHMARKS
-                if (res / "runs" / model / f"{b}.json").is_file()}
-        assert set(docs) == ({"synth_mcq"} if model == "text_only" else {"synth_charades", "synth_qvh"}
-                             if model == "constant_span" else set(BENCHMARKS))
+        docs = {
+            b: json.loads((res / "runs" / model / f"{b}.json").read_text())
+            for b in BENCHMARKS
+            if (res / "runs" / model / f"{b}.json").is_file()
+        }
+        assert set(docs) == (
+            {"synth_mcq"}
+            if model == "text_only"
+            else {"synth_charades", "synth_qvh"}
+            if model == "constant_span"
+            else set(BENCHMARKS)
+        )
         for cell, (bench, metric) in zip(rows[label], cols):
             have = docs[bench]["overall"]["micro"].get(metric) if bench in docs else None
             assert cell == ("–" if have is None else f"{_metric(docs[bench], metric):.1f}"), (label, metric)

@@ -3,27 +3,41 @@
 The runner that writes real ones (tpo_eval/records.py) is someone else's module; these tests build the two
 files by hand from per-sample outcomes so the numbers in results.json are exactly the outcomes' means.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 
-def write_run(path: Path, outcomes: Mapping[str, Mapping[str, Sequence[float]]], benchmark: str = "mvbench",
-              primary: Optional[str] = None, predictions: bool = True,
-              ids: Optional[Mapping[str, Sequence[str]]] = None,
-              rows_extra: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Path:
-    """``outcomes[metric_key][task]`` = per-sample values; sample ids are ``<task>/<i>`` unless ``ids`` says."""
+def write_run(
+    path: Path,
+    outcomes: Mapping[str, Mapping[str, Sequence[float]]],
+    benchmark: str = "mvbench",
+    primary: Optional[str] = None,
+    predictions: bool = True,
+    ids: Optional[Mapping[str, Sequence[str]]] = None,
+    rows_extra: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> Path:
+    """``outcomes[metric_key][task]`` = per-sample values; sample ids are ``<task>/<i>`` unless ``ids``
+    says."""
     path.mkdir(parents=True, exist_ok=True)
     keys = list(outcomes)
     tasks = list(next(iter(outcomes.values())))
     ids = ids or {t: [f"{t}/{i}" for i in range(len(outcomes[keys[0]][t]))] for t in tasks}
     doc: dict[str, Any] = {
-        "schema_version": 1, "benchmark": benchmark, "benchmark_version": "1", "family": "mcq",
-        "extractors": {k.split("/")[0]: "x" for k in keys}, "primary": primary or keys[0], "metrics": keys,
-        "tasks": {}, "overall": {"micro": {}, "macro": {}},
+        "schema_version": 1,
+        "benchmark": benchmark,
+        "benchmark_version": "1",
+        "family": "mcq",
+        "extractors": {k.split("/")[0]: "x" for k in keys},
+        "primary": primary or keys[0],
+        "metrics": keys,
+        "tasks": {},
+        "overall": {"micro": {}, "macro": {}},
     }
     for t in tasks:
         n = len(ids[t])
@@ -46,8 +60,19 @@ def write_run(path: Path, outcomes: Mapping[str, Mapping[str, Sequence[float]]],
                     for k in keys:
                         label, metric = k.split("/")
                         scores.setdefault(label, {})[metric] = outcomes[k][t][n]
-                    row = {"id": sid, "task": t, "settings": "s0", "prompt_hash": "p0", "output": "",
-                           "windows": None, "saliency": None, "error": None, "answers": {}, "parsed": {},
-                           "scores": scores, **(rows_extra or {}).get(sid, {})}
+                    row = {
+                        "id": sid,
+                        "task": t,
+                        "settings": "s0",
+                        "prompt_hash": "p0",
+                        "output": "",
+                        "windows": None,
+                        "saliency": None,
+                        "error": None,
+                        "answers": {},
+                        "parsed": {},
+                        "scores": scores,
+                        **(rows_extra or {}).get(sid, {}),
+                    }
                     f.write(json.dumps(row) + "\n")
     return path

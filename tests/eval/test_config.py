@@ -1,5 +1,4 @@
 """Benchmark configs: every shipped YAML validates; a bad one reports every problem at once."""
-from pathlib import Path
 
 import pytest
 import yaml
@@ -30,9 +29,13 @@ def test_all_errors_reported_at_once(tmp_path):
     errs = e.value.errors
     assert len(errs) == 5, errs
     text = str(e.value)
-    for needle in ("unknown key 'samplr' (did you mean 'sampler'?)", "unknown extractor 'no_such_extractor'",
-                   "tasks[0]: unknown key 'bund' (did you mean 'bound'?)", "read_mode 'frames' needs fps",
-                   "unknown 'mean'"):
+    for needle in (
+        "unknown key 'samplr' (did you mean 'sampler'?)",
+        "unknown extractor 'no_such_extractor'",
+        "tasks[0]: unknown key 'bund' (did you mean 'bound'?)",
+        "read_mode 'frames' needs fps",
+        "unknown 'mean'",
+    ):
         assert needle in text
 
 

@@ -1,4 +1,5 @@
 """Decoder backends: one frame-exact contract, seek-only reads, the measured ``auto`` order, runs using it."""
+
 import json
 
 import numpy as np
@@ -11,8 +12,15 @@ from tpo_eval.cli import main
 from tpo_eval.registries import DECODERS
 from tpo_eval.rundir import RunDirError
 from tpo_eval.video import auto
-from tpo_eval.video.decode import (VideoDecodeError, decode, decoder_order, open_reader, read_index,
-                                   using_decoders, write_index_video)
+from tpo_eval.video.decode import (
+    VideoDecodeError,
+    decode,
+    decoder_order,
+    open_reader,
+    read_index,
+    using_decoders,
+    write_index_video,
+)
 from tpo_eval.video.sampling import segment_midpoints
 from tpo_eval.video.synth import write_bench_video
 
@@ -37,12 +45,19 @@ LOSSY_MAX, LOSSY_MEAN = 3, 0.5
 
 # RGB in the bitstream, so no colour conversion: every backend must return identical arrays. x264 drops
 # B-frames when lossless (qp 0), so a qp 1 clip adds them (decoding is deterministic; conversion is not).
-LOSSLESS = {"x264rgb_qp0.mp4": dict(codec="libx264rgb", options={"g": "10"}),
-            "x264rgb_qp1_bframes.mp4": dict(codec="libx264rgb", options={"preset": "veryfast", "qp": "1",
-                                                                         "bf": "2", "g": "10"}),
-            "ffv1.mkv": dict(codec="ffv1", options={"g": "10"})}
-LOSSY = {"h264_bframes.mp4": dict(codec="libx264", options={"bf": "3", "g": "12"}),
-         "h264.mkv": dict(codec="libx264"), "mpeg4.avi": {}, "vp8.webm": {}}
+LOSSLESS = {
+    "x264rgb_qp0.mp4": dict(codec="libx264rgb", options={"g": "10"}),
+    "x264rgb_qp1_bframes.mp4": dict(
+        codec="libx264rgb", options={"preset": "veryfast", "qp": "1", "bf": "2", "g": "10"}
+    ),
+    "ffv1.mkv": dict(codec="ffv1", options={"g": "10"}),
+}
+LOSSY = {
+    "h264_bframes.mp4": dict(codec="libx264", options={"bf": "3", "g": "12"}),
+    "h264.mkv": dict(codec="libx264"),
+    "mpeg4.avi": {},
+    "vp8.webm": {},
+}
 
 
 def _read_all(path, idx=IDX):
@@ -154,6 +169,8 @@ def test_run_records_the_decoder_in_settings_and_refuses_mixing(tmp_path):
     doc = evaluate(RunConfig("videomme", data_root=tmp_path, out_dir=tmp_path / "auto", progress=False))
     assert doc["provenance"]["settings"]["decoder"] == "auto"
     assert doc["provenance"]["decoder_order"] == list(auto.BACKENDS)
-    r = CliRunner().invoke(main, ["run", "videomme", "--data-root", str(tmp_path), "--model", "mock:oracle",
-                                  "--decoder", "ffmpeg"])
+    r = CliRunner().invoke(
+        main,
+        ["run", "videomme", "--data-root", str(tmp_path), "--model", "mock:oracle", "--decoder", "ffmpeg"],
+    )
     assert r.exit_code == 2 and "'ffmpeg' is not one of" in r.output

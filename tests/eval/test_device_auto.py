@@ -1,6 +1,7 @@
 """``--device auto --dtype auto``: resolution (GPU present or not, under torchrun), the adapters loading
 straight onto the resolved device, and the runtime (device, dtype, GPU name) recorded in a run's provenance.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ def test_auto_resolves_to_cuda_local_rank_and_bf16_with_a_gpu(gpu, monkeypatch):
     m = VideoModel(device="auto", dtype="auto")
     assert (m.device, m.dtype) == ("cuda:3", "bfloat16")
     assert VideoModel(device="cpu").dtype == "float32"  # auto dtype follows the device, not the GPU
-    assert runtime_info("cuda:3", "bfloat16") == {"device": "cuda:3", "dtype": "bfloat16",
-                                                  "gpu": "Stand-in GPU 3"}
+    assert runtime_info("cuda:3", "bfloat16") == {
+        "device": "cuda:3",
+        "dtype": "bfloat16",
+        "gpu": "Stand-in GPU 3",
+    }
     with pytest.raises(ModelError, match="dtype 'int8'"):
         VideoModel(dtype="int8")
 
@@ -57,9 +61,27 @@ def mvbench(shared_data, tmp_path_factory):
 
 def _run(mvbench, out, *extra):
     root, ann = mvbench
-    res = CliRunner().invoke(main, ["run", "mvbench", "--model", "mock:oracle", "--data-root", str(root),
-                                    "--annotations", str(ann), "--tasks", "action_sequence", "--limit", "1",
-                                    "--no-progress", "--out", str(out), *extra])
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "mvbench",
+            "--model",
+            "mock:oracle",
+            "--data-root",
+            str(root),
+            "--annotations",
+            str(ann),
+            "--tasks",
+            "action_sequence",
+            "--limit",
+            "1",
+            "--no-progress",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
     assert res.exit_code == 0, res.output
     return json.loads((out / "results.json").read_text())["provenance"]
 
@@ -88,8 +110,9 @@ def test_hf_and_tpo_adapters_load_straight_onto_the_resolved_device(tmp_path, mo
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     base = build_tiny_llava_ov(tmp_path / "base")
-    tpo = save_tpo_model(TPOModel.build(TPOModelSpec(base=str(base), heads={"region": RegionHeadSpec()})),
-                         tmp_path / "tpo")
+    tpo = save_tpo_model(
+        TPOModel.build(TPOModelSpec(base=str(base), heads={"region": RegionHeadSpec()})), tmp_path / "tpo"
+    )
     calls, cls = [], LlavaOnevisionForConditionalGeneration  # what hf's Auto class resolves the tiny base to
     real = cls.from_pretrained.__func__
 
@@ -100,8 +123,10 @@ def test_hf_and_tpo_adapters_load_straight_onto_the_resolved_device(tmp_path, mo
     monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
     hf = HFVideoModel(ckpt=str(base))
     adapter = TPOModelAdapter(ckpt=str(tpo), device="auto", dtype="bfloat16")
-    assert calls == [{"device_map": "cpu", "low_cpu_mem_usage": True, "dtype": torch.float32},
-                     {"device_map": "cpu", "low_cpu_mem_usage": True, "dtype": torch.bfloat16}]
+    assert calls == [
+        {"device_map": "cpu", "low_cpu_mem_usage": True, "dtype": torch.float32},
+        {"device_map": "cpu", "low_cpu_mem_usage": True, "dtype": torch.bfloat16},
+    ]
     assert {p.device.type for p in hf.model.parameters()} == {"cpu"}
     assert {p.dtype for p in adapter.model.adapter.model.parameters()} == {torch.bfloat16}
     assert {p.device.type for p in adapter.model.parameters()} == {"cpu"}

@@ -1,4 +1,6 @@
-"""A tiny LLaVA-OneVision (built from a config, saved, loaded from disk) runs end to end through `tpo-eval run`."""
+"""A tiny LLaVA-OneVision (built from a config, saved, loaded from disk) runs end to end through `tpo-eval
+run`."""
+
 import json
 
 import pytest
@@ -20,8 +22,25 @@ def test_tiny_llava_ov_runs_mvbench(shared_data, tiny_ckpt, tmp_path):
     tasks = "action_sequence,episodic_reasoning"  # a bound video task and a frame-folder task
     root = standin_root(tmp_path / "data", "mvbench", ann, limit=2, tasks=tasks.split(","))
     out = tmp_path / "run"
-    base = ["run", "mvbench", "--model", "hf", "--ckpt", str(tiny_ckpt), "--data-root", str(root), "--annotations",
-            str(ann), "--tasks", tasks, "--limit", "2", "--no-progress", "--model-arg", "max_new_tokens=8"]
+    base = [
+        "run",
+        "mvbench",
+        "--model",
+        "hf",
+        "--ckpt",
+        str(tiny_ckpt),
+        "--data-root",
+        str(root),
+        "--annotations",
+        str(ann),
+        "--tasks",
+        tasks,
+        "--limit",
+        "2",
+        "--no-progress",
+        "--model-arg",
+        "max_new_tokens=8",
+    ]
     res = CliRunner().invoke(main, base + ["--out", str(out), "--batch-size", "2"])
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "results.json").read_text())
@@ -30,8 +49,12 @@ def test_tiny_llava_ov_runs_mvbench(shared_data, tiny_ckpt, tmp_path):
     assert prov["model"] == "hf" and prov["architecture"] == "LlavaOnevisionForConditionalGeneration"
     assert len(prov["checkpoint_sha256"]) == 64
     rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["action_sequence/0", "action_sequence/1", "episodic_reasoning/0",
-                                       "episodic_reasoning/1"]
+    assert [r["id"] for r in rows] == [
+        "action_sequence/0",
+        "action_sequence/1",
+        "episodic_reasoning/0",
+        "episodic_reasoning/1",
+    ]
     assert all(r["error"] is None and isinstance(r["output"], str) for r in rows)
     # Greedy decoding is deterministic: a second run into a fresh dir gives identical outputs.
     res = CliRunner().invoke(main, base + ["--out", str(tmp_path / "run2"), "--batch-size", "1"])

@@ -1,6 +1,8 @@
-"""``--model auto`` (the default with ``--ckpt``) picks the adapter from the checkpoint folder's files: a TPO model
+"""``--model auto`` (the default with ``--ckpt``) picks the adapter from the checkpoint folder's files: a TPO
+model
 folder from tpo-train, a transformers image-text-to-text model, or a remote-code checkpoint (which then needs
 ``--trust-remote-code``). Detection reads JSON only: no weights, no model code."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +26,16 @@ def _folder(tmp_path, name, files):
 
 def test_three_folder_kinds(tmp_path):
     tpo = _folder(tmp_path, "tpo", {TPO_MANIFEST: {"format_version": 1, "spec": {}}})
-    ov = _folder(tmp_path, "ov", {"config.json": {"model_type": "llava_onevision",
-                                                  "architectures": ["LlavaOnevisionForConditionalGeneration"]}})
+    ov = _folder(
+        tmp_path,
+        "ov",
+        {
+            "config.json": {
+                "model_type": "llava_onevision",
+                "architectures": ["LlavaOnevisionForConditionalGeneration"],
+            }
+        },
+    )
     remote = _folder(tmp_path, "VideoChat-TPO", {"config.json": VIDEOCHAT_TPO_CONFIG})
     assert detect(tpo)[::2] == ("tpo", False)
     assert detect(ov)[::2] == ("hf", False)
@@ -36,8 +46,19 @@ def test_three_folder_kinds(tmp_path):
 
 
 def test_other_remote_code_and_unknown_folders(tmp_path):
-    itt = _folder(tmp_path, "itt", {"config.json": {"model_type": "custom_vlm", "auto_map": {
-        "AutoConfig": "cfg.C", "AutoModelForImageTextToText": "modeling_custom.CustomVLM"}}})
+    itt = _folder(
+        tmp_path,
+        "itt",
+        {
+            "config.json": {
+                "model_type": "custom_vlm",
+                "auto_map": {
+                    "AutoConfig": "cfg.C",
+                    "AutoModelForImageTextToText": "modeling_custom.CustomVLM",
+                },
+            }
+        },
+    )
     assert detect(itt)[::2] == ("hf", True)
     other = _folder(tmp_path, "other", {"config.json": {"auto_map": {"AutoModel": "m.Thing"}}})
     with pytest.raises(ModelError, match="remote code .*AutoModel.* that no adapter knows"):
@@ -46,7 +67,9 @@ def test_other_remote_code_and_unknown_folders(tmp_path):
     with pytest.raises(ModelError, match="model_type 'bert', not an image-text-to-text model"):
         detect(bert)
     empty = _folder(tmp_path, "empty", {"notes.json": {}})
-    with pytest.raises(ModelError, match=r"neither tpo_model.json nor config.json \(found: \['notes.json'\]\)"):
+    with pytest.raises(
+        ModelError, match=r"neither tpo_model.json nor config.json \(found: \['notes.json'\]\)"
+    ):
         detect(empty)
     with pytest.raises(ModelError, match="no such folder"):
         detect(tmp_path / "missing")
@@ -62,8 +85,11 @@ def test_manifest_name_matches_tpo_train():
 
 def test_auto_builds_the_detected_adapter(tmp_path):
     remote = _folder(tmp_path, "VideoChat-TPO", {"config.json": VIDEOCHAT_TPO_CONFIG})
-    with pytest.raises(ModelError, match=r"^--ckpt .*VideoChat-TPO runs its own Python: config.json auto_map loads "
-                                         r"modeling_videochate.MultiModalLLM_PT .*--trust-remote-code$"):
+    with pytest.raises(
+        ModelError,
+        match=r"^--ckpt .*VideoChat-TPO runs its own Python: config.json auto_map loads "
+        r"modeling_videochate.MultiModalLLM_PT .*--trust-remote-code$",
+    ):
         auto_model(ckpt=str(remote))
     pytest.importorskip("torch")
     tpo = _folder(tmp_path, "tpo", {TPO_MANIFEST: {"format_version": -1, "spec": {}}})
@@ -75,8 +101,8 @@ def test_auto_builds_the_detected_adapter(tmp_path):
 
 def test_auto_builds_hf_for_a_transformers_checkpoint(tmp_path):
     pytest.importorskip("torch")
-    from tpo_train.tiny import build_tiny_llava_ov
     from tpo_eval.models.hf import HFVideoModel
+    from tpo_train.tiny import build_tiny_llava_ov
 
     m = auto_model(ckpt=str(build_tiny_llava_ov(tmp_path / "ov", seed=0)))
     assert isinstance(m, HFVideoModel) and m.fingerprint()["model"] == "hf"
@@ -88,8 +114,19 @@ def test_cli_default_model(tmp_path, shared_data):
 
     ann = shared_data / "mvbench"
     root = standin_root(tmp_path / "data", "mvbench", ann, limit=1, tasks=["action_antonym"])
-    base = ["run", "mvbench", "--data-root", str(root), "--annotations", str(ann), "--tasks", "action_antonym",
-            "--limit", "1", "--no-progress"]
+    base = [
+        "run",
+        "mvbench",
+        "--data-root",
+        str(root),
+        "--annotations",
+        str(ann),
+        "--tasks",
+        "action_antonym",
+        "--limit",
+        "1",
+        "--no-progress",
+    ]
     r = CliRunner().invoke(main, base)
     assert r.exit_code == 2 and "--model hf needs --ckpt" in r.stderr
     bert = _folder(tmp_path, "bert", {"config.json": {"model_type": "bert"}})

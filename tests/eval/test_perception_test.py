@@ -1,5 +1,7 @@
 """PerceptionTest MC (valid split) from the official mc_question JSON and the lmms-lab parquet layout, with
-generated videos: oracle/random runs, area/reasoning/tag breakdowns, the cut-frame mapping, malformed files."""
+generated videos: oracle/random runs, area/reasoning/tag breakdowns, the cut-frame mapping, malformed
+files."""
+
 import json
 
 import pytest
@@ -12,10 +14,18 @@ from tpo_eval.families.base import AnnotationError
 # perception_official(4, 3): video_100v question q has answer_id (v + q) % 3; area physics (v even) / memory;
 # reasoning descriptive / predictive / explanatory by q; tags ["motion"] (+ "counting" for q = 1).
 SCRIPT = {
-    "video_1000/0": "A", "video_1000/1": "The answer is C", "video_1000/2": "C",
-    "video_1001/0": "B", "video_1001/1": "A man, so C", "video_1001/2": "D",
-    "video_1002/0": "(C) o2 video_1002-0", "video_1002/1": "", "video_1002/2": "B",
-    "video_1003/0": "B", "video_1003/1": "I pick B", "video_1003/2": "C",
+    "video_1000/0": "A",
+    "video_1000/1": "The answer is C",
+    "video_1000/2": "C",
+    "video_1001/0": "B",
+    "video_1001/1": "A man, so C",
+    "video_1001/2": "D",
+    "video_1002/0": "(C) o2 video_1002-0",
+    "video_1002/1": "",
+    "video_1002/2": "B",
+    "video_1003/0": "B",
+    "video_1003/1": "I pick B",
+    "video_1003/2": "C",
 }
 
 
@@ -56,9 +66,17 @@ def test_breakdowns_hand_computed(root, tmp_path):
     assert b["area"]["physics"]["official/acc"] == pytest.approx(100 * 4 / 6)
     assert b["area"]["memory"]["official/acc"] == 50.0
     assert b["area"]["memory"]["strict/acc"] == pytest.approx(100 * 2 / 6)
-    assert b["reasoning"]["descriptive"]["official/acc"] == 75.0 and b["reasoning"]["predictive"]["official/acc"] == 25.0
-    assert b["reasoning"]["predictive"]["strict/acc"] == 0.0 and b["reasoning"]["explanatory"]["strict/acc"] == 75.0
-    assert b["tag"]["motion"]["n_total"] == 12 and b["tag"]["motion"]["official/acc"] == pytest.approx(100 * 7 / 12)
+    assert (
+        b["reasoning"]["descriptive"]["official/acc"] == 75.0
+        and b["reasoning"]["predictive"]["official/acc"] == 25.0
+    )
+    assert (
+        b["reasoning"]["predictive"]["strict/acc"] == 0.0
+        and b["reasoning"]["explanatory"]["strict/acc"] == 75.0
+    )
+    assert b["tag"]["motion"]["n_total"] == 12 and b["tag"]["motion"]["official/acc"] == pytest.approx(
+        100 * 7 / 12
+    )
     assert b["tag"]["counting"] == b["reasoning"]["predictive"]  # the same four questions
     assert doc["overall"]["n_parsed"] == {"official": 11, "strict": 7}
 
@@ -66,9 +84,20 @@ def test_breakdowns_hand_computed(root, tmp_path):
 def test_parquet_layout_loads_the_same_questions(root, tmp_path):
     import pandas as pd
 
-    rows = [{"video_name": v, "question": q["question"], "question_id": q["id"], "options": q["options"],
-             "answer_id": str(q["answer_id"]), "area": q["area"], "reasoning": q["reasoning"], "tag": q["tag"]}
-            for v, e in perception_official(4, 3).items() for q in e["mc_question"]]
+    rows = [
+        {
+            "video_name": v,
+            "question": q["question"],
+            "question_id": q["id"],
+            "options": q["options"],
+            "answer_id": str(q["answer_id"]),
+            "area": q["area"],
+            "reasoning": q["reasoning"],
+            "tag": q["tag"],
+        }
+        for v, e in perception_official(4, 3).items()
+        for q in e["mc_question"]
+    ]
     pq = tmp_path / "mc_question_val.parquet"
     pd.DataFrame(rows).to_parquet(pq)
     cfg = load_benchmark("perception_test")
@@ -89,13 +118,28 @@ def test_cut_frame_mapping_bounds_the_video(root):
     assert whole.media.bound is None and max(r._request(whole, set(), True).timestamps) == pytest.approx(2.9)
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda d: d["video_1001"]["mc_question"][2].pop("area"), r"video_1001 mc_question 2: missing field\(s\) area"),
-    (lambda d: d["video_1002"]["mc_question"][0]["options"].pop(), r"video_1002 mc_question 0: expected 3 options, got 2"),
-    (lambda d: d["video_1000"]["mc_question"][1].update(answer_id=3), r"mc_question 1: answer_id 3 is not 0, 1 or 2"),
-    (lambda d: d["video_1003"]["mc_question"][0].pop("answer_id"), r"missing field answer_id \(the test split"),
-    (lambda d: d.update(video_1001=[]), r"video_1001: expected an object with an 'mc_question' list"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            lambda d: d["video_1001"]["mc_question"][2].pop("area"),
+            r"video_1001 mc_question 2: missing field\(s\) area",
+        ),
+        (
+            lambda d: d["video_1002"]["mc_question"][0]["options"].pop(),
+            r"video_1002 mc_question 0: expected 3 options, got 2",
+        ),
+        (
+            lambda d: d["video_1000"]["mc_question"][1].update(answer_id=3),
+            r"mc_question 1: answer_id 3 is not 0, 1 or 2",
+        ),
+        (
+            lambda d: d["video_1003"]["mc_question"][0].pop("answer_id"),
+            r"missing field answer_id \(the test split",
+        ),
+        (lambda d: d.update(video_1001=[]), r"video_1001: expected an object with an 'mc_question' list"),
+    ],
+)
 def test_malformed_annotations_name_file_and_item(tmp_path, change, message):
     data = perception_official(4, 3)
     change(data)

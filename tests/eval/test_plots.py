@@ -1,4 +1,5 @@
 """`tpo-eval plot`: per-task delta bars and the moment-retrieval figure, written as non-empty PNG + PDF."""
+
 from __future__ import annotations
 
 import json
@@ -7,34 +8,49 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.eval._synthetic_runs import write_run
 from tpo_eval.cli import main
 from tpo_eval.plots import PlotInputError, plot_deltas, plot_moment, task_scores
-
-from tests.eval._synthetic_runs import write_run
 
 MV_TASKS = ("action_sequence", "action_prediction", "action_antonym", "fine_grained_action")
 
 
 def _is_png_and_pdf(paths: list[Path]) -> bool:
     png, pdf = paths
-    return (png.suffix, pdf.suffix) == (".png", ".pdf") and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" \
-        and pdf.read_bytes()[:5] == b"%PDF-" and png.stat().st_size > 5000 and pdf.stat().st_size > 1000
+    return (
+        (png.suffix, pdf.suffix) == (".png", ".pdf")
+        and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        and pdf.read_bytes()[:5] == b"%PDF-"
+        and png.stat().st_size > 5000
+        and pdf.stat().st_size > 1000
+    )
 
 
 def _runs(tmp: Path) -> tuple[Path, Path]:
-    a = write_run(tmp / "new", {"official/acc": {t: [1.0] * (k + 2) + [0.0] * 2 for k, t in enumerate(MV_TASKS)}})
-    b = write_run(tmp / "old", {"official/acc": {t: [1.0] * 3 + [0.0] * (k + 1) for k, t in enumerate(MV_TASKS)}})
+    a = write_run(
+        tmp / "new", {"official/acc": {t: [1.0] * (k + 2) + [0.0] * 2 for k, t in enumerate(MV_TASKS)}}
+    )
+    b = write_run(
+        tmp / "old", {"official/acc": {t: [1.0] * 3 + [0.0] * (k + 1) for k, t in enumerate(MV_TASKS)}}
+    )
     return a, b
 
 
 def test_plot_deltas_between_two_runs_and_against_a_published_row(tmp_path: Path) -> None:
     a, b = _runs(tmp_path)
     bench, key, scores, overall = task_scores(a)
-    assert (bench, key, scores["action_sequence"], scores["fine_grained_action"]) == ("mvbench", "official/acc",
-                                                                                       50.0, 71.42857142857143)
+    assert (bench, key, scores["action_sequence"], scores["fine_grained_action"]) == (
+        "mvbench",
+        "official/acc",
+        50.0,
+        71.42857142857143,
+    )
     res = CliRunner().invoke(main, ["plot", "deltas", str(a), str(b), "-o", str(tmp_path / "fig" / "d")])
     assert res.exit_code == 0, res.output
-    assert res.output.splitlines() == [f"wrote {tmp_path / 'fig' / 'd.png'}", f"wrote {tmp_path / 'fig' / 'd.pdf'}"]
+    assert res.output.splitlines() == [
+        f"wrote {tmp_path / 'fig' / 'd.png'}",
+        f"wrote {tmp_path / 'fig' / 'd.pdf'}",
+    ]
     assert _is_png_and_pdf([tmp_path / "fig" / "d.png", tmp_path / "fig" / "d.pdf"])
     paths = plot_deltas(a, tmp_path / "paper", table="mvbench", row="videochat_tpo")
     assert _is_png_and_pdf(paths)
@@ -52,8 +68,9 @@ def test_plot_deltas_refuses_different_sample_sets_unless_allowed(tmp_path: Path
     assert res.exit_code == 2 and not (tmp_path / "d.png").exists()
     assert res.output.startswith("error: different sample sets: 14 id(s) only in the candidate")
     assert res.output.rstrip().endswith("(pass --allow-different-samples to plot anyway)")
-    res = CliRunner().invoke(main, ["plot", "deltas", str(a), str(fewer), "-o", str(tmp_path / "d"),
-                                    "--allow-different-samples"])
+    res = CliRunner().invoke(
+        main, ["plot", "deltas", str(a), str(fewer), "-o", str(tmp_path / "d"), "--allow-different-samples"]
+    )
     assert res.exit_code == 0 and "warning: deltas over different samples" in res.output
     assert _is_png_and_pdf([tmp_path / "d.png", tmp_path / "d.pdf"])
     # A partial run against a published (full-benchmark) row is refused the same way.
@@ -65,10 +82,16 @@ def test_plot_deltas_refuses_different_sample_sets_unless_allowed(tmp_path: Path
 
 
 def _moment_run(tmp: Path) -> Path:
-    extra = {"test/7": {"windows": [[12.0, 30.0, 0.9], [40.0, 52.0, 0.4]],
-                        "saliency": [0.1, 0.2, 0.5, 0.9, 1.0, 0.8, 0.7, 0.4, 0.2, 0.1, 0.1, 0.3, 0.2, 0.1, 0.1],
-                        "duration": 60.0}}
-    return write_run(tmp / "qvh", {"official/mIoU": {"test": [0.5] * 8}}, benchmark="qvhighlights", rows_extra=extra)
+    extra = {
+        "test/7": {
+            "windows": [[12.0, 30.0, 0.9], [40.0, 52.0, 0.4]],
+            "saliency": [0.1, 0.2, 0.5, 0.9, 1.0, 0.8, 0.7, 0.4, 0.2, 0.1, 0.1, 0.3, 0.2, 0.1, 0.1],
+            "duration": 60.0,
+        }
+    }
+    return write_run(
+        tmp / "qvh", {"official/mIoU": {"test": [0.5] * 8}}, benchmark="qvhighlights", rows_extra=extra
+    )
 
 
 def test_plot_moment_with_ground_truth_from_the_command_line_or_annotations(tmp_path: Path) -> None:
@@ -77,7 +100,9 @@ def test_plot_moment_with_ground_truth_from_the_command_line_or_annotations(tmp_
     assert res.exit_code == 0, res.output
     assert _is_png_and_pdf([run / "plots" / "moment_test_7.png", run / "plots" / "moment_test_7.pdf"])
     ann = tmp_path / "ann.jsonl"
-    ann.write_text(json.dumps({"qid": 7, "query": "a dog runs", "duration": 60, "relevant_windows": [[10, 26]]}) + "\n")
+    ann.write_text(
+        json.dumps({"qid": 7, "query": "a dog runs", "duration": 60, "relevant_windows": [[10, 26]]}) + "\n"
+    )
     assert _is_png_and_pdf(plot_moment(run, "test/7", tmp_path / "m", annotations=ann))
     res = CliRunner().invoke(main, ["plot", "moment", str(run), "--id", "test/99"])
     assert res.exit_code == 2 and "no row with id 'test/99'" in res.output
@@ -94,8 +119,12 @@ def test_plot_moment_on_a_real_qvhighlights_prediction(tmp_path: Path, shared_da
     with open(preds) as f:
         p = json.loads(f.readline())
     sid = f"val/{p['qid']}"
-    run = write_run(tmp_path / "mdetr", {"official/mIoU": {"val": [0.0]}}, benchmark="qvhighlights",
-                    ids={"val": [sid]},
-                    rows_extra={sid: {"windows": p["pred_relevant_windows"], "saliency": p["pred_saliency_scores"]}})
+    run = write_run(
+        tmp_path / "mdetr",
+        {"official/mIoU": {"val": [0.0]}},
+        benchmark="qvhighlights",
+        ids={"val": [sid]},
+        rows_extra={sid: {"windows": p["pred_relevant_windows"], "saliency": p["pred_saliency_scores"]}},
+    )
     paths = plot_moment(run, sid, tmp_path / "real", annotations=gt)
     assert _is_png_and_pdf(paths)

@@ -1,7 +1,7 @@
 import pytest
 
-from tpo_eval.registry import Registry, RegistryError
 from tpo_eval.registries import EXTRACTORS, FAMILIES, MODELS, SAMPLERS
+from tpo_eval.registry import Registry, RegistryError
 
 
 def test_lazy_entry_imported_on_first_get():

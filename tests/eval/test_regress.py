@@ -1,4 +1,5 @@
 """`tpo-eval regress`: McNemar / bootstrap gate on synthetic per-sample outcomes, fallbacks and refusals."""
+
 from __future__ import annotations
 
 import json
@@ -10,17 +11,25 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from tpo_eval.cli import main
-from tpo_eval.regress import RegressInputError, binomial_two_sided_half, bootstrap_p, compare, holm, mcnemar_exact
-
 from tests.eval._synthetic_runs import write_run
+from tpo_eval.cli import main
+from tpo_eval.regress import (
+    RegressInputError,
+    binomial_two_sided_half,
+    bootstrap_p,
+    compare,
+    holm,
+    mcnemar_exact,
+)
 
 
 def _acc(correct: list[int], tasks: tuple[str, ...] = ("a", "b")) -> dict[str, dict[str, list[float]]]:
     """200 items split over ``tasks``; ``correct`` holds the indices (0..199) answered right."""
     per = 200 // len(tasks)
     hits = set(correct)
-    return {"official/acc": {t: [float(k * per + i in hits) for i in range(per)] for k, t in enumerate(tasks)}}
+    return {
+        "official/acc": {t: [float(k * per + i in hits) for i in range(per)] for k, t in enumerate(tasks)}
+    }
 
 
 BASE = list(range(0, 200, 2)) + list(range(1, 41, 2))  # 120 of 200 right: 60.0 %
@@ -36,7 +45,10 @@ def test_identical_runs_pass(tmp_path: Path) -> None:
     cand = write_run(tmp_path / "cand", _acc(BASE))
     code, out = _regress(tmp_path, cand, base)
     assert code == 0 and out.startswith("# tpo-eval regress: PASS")
-    assert "| overall (micro) | official/acc | 60.00 | 60.00 | +0.00 | 200 | mcnemar (b=0, c=0) | 1 |  | ok |" in out
+    assert (
+        "| overall (micro) | official/acc | 60.00 | 60.00 | +0.00 | 200 | mcnemar (b=0, c=0) | 1 |  | ok |"
+        in out
+    )
 
 
 def test_one_point_drop_is_not_significant_and_passes(tmp_path: Path) -> None:
@@ -45,8 +57,10 @@ def test_one_point_drop_is_not_significant_and_passes(tmp_path: Path) -> None:
     code, out = _regress(tmp_path, cand, base)
     assert code == 0, out
     row = next(x for x in out.splitlines() if x.startswith("| overall (micro)"))
-    assert row == ("| overall (micro) | official/acc | 60.00 | 59.00 | -1.00 | 200 | mcnemar (b=2, c=0) | 0.5 |  | "
-                   "drop, not significant |")
+    assert row == (
+        "| overall (micro) | official/acc | 60.00 | 59.00 | -1.00 | 200 | mcnemar (b=2, c=0) | 0.5 |  | "
+        "drop, not significant |"
+    )
 
 
 def test_ten_point_drop_fails_with_exit_code_1(tmp_path: Path) -> None:
@@ -76,7 +90,9 @@ def test_mismatched_sample_sets_exit_2(tmp_path: Path) -> None:
     code, out = _regress(tmp_path, cand, base)
     assert code == 2 and "different sample sets: sample_ids_sha256" in out
     # A different subset size is caught by the per-task counts even without digests.
-    small = write_run(tmp_path / "small", {"official/acc": {"a": [1.0] * 50, "b": [1.0] * 100}}, predictions=False)
+    small = write_run(
+        tmp_path / "small", {"official/acc": {"a": [1.0] * 50, "b": [1.0] * 100}}, predictions=False
+    )
     doc = json.loads((small / "results.json").read_text())
     del doc["sample_ids_sha256"]
     (small / "results.json").write_text(json.dumps(doc))
@@ -131,7 +147,9 @@ def test_continuous_outcomes_use_a_seeded_paired_bootstrap(tmp_path: Path) -> No
     iou = rng.uniform(0, 1, 200)
     base = write_run(tmp_path / "base", {"official/mIoU": {"test": iou.tolist()}})
     noise = rng.normal(0, 0.2, 200)
-    small = write_run(tmp_path / "small", {"official/mIoU": {"test": (iou - 0.01 + noise - noise.mean()).tolist()}})
+    small = write_run(
+        tmp_path / "small", {"official/mIoU": {"test": (iou - 0.01 + noise - noise.mean()).tolist()}}
+    )
     big = write_run(tmp_path / "big", {"official/mIoU": {"test": (iou * 0.8).tolist()}})
     r_small, r_big = compare(small, base), compare(big, base)
     s, b = r_small.comparisons[0], r_big.comparisons[0]
@@ -143,11 +161,17 @@ def test_continuous_outcomes_use_a_seeded_paired_bootstrap(tmp_path: Path) -> No
 
 
 def test_statistics_helpers() -> None:
-    p, b, c = mcnemar_exact(np.array([1.0] * 12 + [0.0] * 8), np.array([0.0] * 10 + [1.0] * 2 + [1.0] * 3 + [0.0] * 5))
+    p, b, c = mcnemar_exact(
+        np.array([1.0] * 12 + [0.0] * 8), np.array([0.0] * 10 + [1.0] * 2 + [1.0] * 3 + [0.0] * 5)
+    )
     assert (b, c) == (10, 3) and p == pytest.approx(0.09228515625)  # 2 × P(X ≤ 3), X ~ Bin(13, 1/2)
     from scipy.stats import binomtest  # the reference the exact-integer tail must reproduce
 
-    for n, c in [(n, c) for n in range(31) for c in range(n + 1)] + [(1000, 430), (4000, 1950), (20001, 9000)]:
+    for n, c in [(m, k) for m in range(31) for k in range(m + 1)] + [
+        (1000, 430),
+        (4000, 1950),
+        (20001, 9000),
+    ]:
         ref = binomtest(c, n, 0.5).pvalue if n else 1.0
         assert binomial_two_sided_half(min(c, n - c), n) == pytest.approx(ref, rel=1e-12, abs=0), (n, c)
     assert holm([0.01, None, 0.04, 0.03]) == [0.03, None, pytest.approx(0.06), pytest.approx(0.06)]
@@ -158,7 +182,8 @@ def test_statistics_helpers() -> None:
 
 
 def test_4000_samples_regress(tmp_path: Path) -> None:
-    """MVBench size: 20 tasks × 200 binary outcomes, all compared; the time is printed, never asserted (a loaded
+    """MVBench size: 20 tasks × 200 binary outcomes, all compared; the time is printed, never asserted (a
+    loaded
     machine would fail a wall-clock bound)."""
     rng = np.random.default_rng(0)
     tasks = {f"t{k:02d}": (rng.random(200) < 0.6).astype(float) for k in range(20)}

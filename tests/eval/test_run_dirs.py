@@ -2,6 +2,7 @@
 independent shards, resume keyed by content, retrying failures, bad samples as counted failures, exit codes.
 
 Everything runs on small synthetic MVBench-format data (tiny generated videos) with the mock models."""
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,33 @@ def data(tmp_path_factory):
 def _cfg(root, out=None, **kw):
     kw.setdefault("model", "mock:random")
     kw.setdefault("tasks", TASKS)
-    return RunConfig("mvbench", data_root=root, annotations=root / "json", out_dir=out, progress=False, seed=3, **kw)
+    return RunConfig(
+        "mvbench", data_root=root, annotations=root / "json", out_dir=out, progress=False, seed=3, **kw
+    )
 
 
 def _cli(root, out, *extra):
-    return [sys.executable, "-m", "tpo_eval.cli", "run", "mvbench", "--model", "mock:random", "--seed", "3",
-            "--data-root", str(root), "--annotations", str(root / "json"), "--tasks", ",".join(TASKS), "--out",
-            str(out), "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "tpo_eval.cli",
+        "run",
+        "mvbench",
+        "--model",
+        "mock:random",
+        "--seed",
+        "3",
+        "--data-root",
+        str(root),
+        "--annotations",
+        str(root / "json"),
+        "--tasks",
+        ",".join(TASKS),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _comparable(doc):
@@ -88,8 +109,9 @@ def test_second_writer_is_refused_and_a_killed_writer_does_not_block(data, tmp_p
     out = tmp_path / "run"
     out.mkdir()
     (out / "results.json").write_text("{}")  # left by an earlier run: stale once new rows land
-    first = subprocess.Popen(_cli(data, out, "--model-arg", "delay=0.3"), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        _cli(data, out, "--model-arg", "delay=0.3"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     _wait_rows(out / "predictions.jsonl", 1, first)
     assert not (out / "results.json").exists()
     second = CliRunner().invoke(main, _cli(data, out)[3:])
@@ -97,7 +119,11 @@ def test_second_writer_is_refused_and_a_killed_writer_does_not_block(data, tmp_p
     assert f"host {socket.gethostname()} pid {first.pid}" in second.stderr and "another run" in second.stderr
     first.send_signal(signal.SIGKILL)  # its lock file stays behind, naming a dead process
     first.wait()
-    assert (out / ".predictions.jsonl.lock").read_text().startswith(f"host {socket.gethostname()} pid {first.pid}")
+    assert (
+        (out / ".predictions.jsonl.lock")
+        .read_text()
+        .startswith(f"host {socket.gethostname()} pid {first.pid}")
+    )
     third = CliRunner().invoke(main, _cli(data, out)[3:] + ["--json"])
     assert third.exit_code == 0, third.output
     ids = [r["id"] for r in _rows(out)]
@@ -107,8 +133,17 @@ def test_second_writer_is_refused_and_a_killed_writer_does_not_block(data, tmp_p
 
 # ---- 2. torchrun and independent shards --------------------------------------------------------------------
 def _torchrun(root, out, *extra):
-    return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-            str(29500 + os.getpid() % 1000), "-m", "tpo_eval.cli"] + _cli(root, out, *extra)[3:]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(29500 + os.getpid() % 1000),
+        "-m",
+        "tpo_eval.cli",
+    ] + _cli(root, out, *extra)[3:]
 
 
 def test_torchrun_and_three_resumed_shards_equal_one_process(data, tmp_path):
@@ -116,8 +151,10 @@ def test_torchrun_and_three_resumed_shards_equal_one_process(data, tmp_path):
     out = tmp_path / "tr"
     r = subprocess.run(_torchrun(data, out), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert sorted(p.name for p in out.glob("predictions*.jsonl")) == ["predictions.shard0-of2.jsonl",
-                                                                       "predictions.shard1-of2.jsonl"]
+    assert sorted(p.name for p in out.glob("predictions*.jsonl")) == [
+        "predictions.shard0-of2.jsonl",
+        "predictions.shard1-of2.jsonl",
+    ]
     assert len(_rows(out)) == 10
     assert _comparable(json.loads((out / "results.json").read_text())) == _comparable(single)
     # a run killed part-way: keep the first row of each shard file, then finish with three independent shards
@@ -134,8 +171,9 @@ def test_torchrun_and_three_resumed_shards_equal_one_process(data, tmp_path):
 
 def test_killing_the_torchrun_launcher_stops_its_workers(data, tmp_path):
     out = tmp_path / "tr"
-    launcher = subprocess.Popen(_torchrun(data, out, "--model-arg", "delay=0.5"), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    launcher = subprocess.Popen(
+        _torchrun(data, out, "--model-arg", "delay=0.5"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _wait_rows(out / "predictions.shard0-of2.jsonl", 1, launcher)
     pids = [int(p.read_text().split()[3]) for p in out.glob(".predictions.shard*.lock")]
     assert len(pids) == 2
@@ -156,14 +194,32 @@ def test_reordered_annotations_are_refused_not_mixed(data, tmp_path):
     shutil.copytree(data / "json", ann)
     out = tmp_path / "run"
     cfg = dict(model="mock:oracle", tasks=("action_count",))
-    evaluate(RunConfig("mvbench", data_root=data, annotations=ann, out_dir=out, progress=False, limit=3, **cfg))
+    evaluate(
+        RunConfig("mvbench", data_root=data, annotations=ann, out_dir=out, progress=False, limit=3, **cfg)
+    )
     items = json.loads((ann / "action_count.json").read_text())
     (ann / "action_count.json").write_text(json.dumps(items[::-1]))
     (out / "results.json").unlink()
     with pytest.raises(RuntimeError, match="other annotation content.*first: action_count/0"):
-        evaluate(RunConfig("mvbench", data_root=data, annotations=ann, out_dir=out, progress=False, limit=5, **cfg))
-    r = CliRunner().invoke(main, ["score", "mvbench", "--predictions", str(out), "--data-root", str(data),
-                                  "--annotations", str(ann), "--tasks", "action_count", "--allow-partial"])
+        evaluate(
+            RunConfig("mvbench", data_root=data, annotations=ann, out_dir=out, progress=False, limit=5, **cfg)
+        )
+    r = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "mvbench",
+            "--predictions",
+            str(out),
+            "--data-root",
+            str(data),
+            "--annotations",
+            str(ann),
+            "--tasks",
+            "action_count",
+            "--allow-partial",
+        ],
+    )
     assert r.exit_code == 2 and "reordered or edited" in r.stderr
 
 
@@ -176,15 +232,26 @@ def test_score_refuses_mixed_settings_and_repeated_ids(data, tmp_path):
     mixed.mkdir()
     shutil.copy(a / "predictions.shard0-of2.jsonl", mixed)
     shutil.copy(b / "predictions.shard1-of2.jsonl", mixed)
-    args = ["score", "mvbench", "--data-root", str(data), "--annotations", str(data / "json"), "--tasks",
-            ",".join(TASKS)]
+    args = [
+        "score",
+        "mvbench",
+        "--data-root",
+        str(data),
+        "--annotations",
+        str(data / "json"),
+        "--tasks",
+        ",".join(TASKS),
+    ]
     r = CliRunner().invoke(main, args + ["--predictions", str(mixed)])
     assert r.exit_code == 2 and "mixes predictions made with different settings" in r.stderr
     full = tmp_path / "full"
     evaluate(_cfg(data, full))
     shutil.copy(full / "predictions.jsonl", full / "predictions.shard0-of2.jsonl")
     r = CliRunner().invoke(main, args + ["--predictions", str(full)])
-    assert r.exit_code == 2 and "has two predictions (predictions.jsonl and predictions.shard0-of2.jsonl)" in r.stderr
+    assert (
+        r.exit_code == 2
+        and "has two predictions (predictions.jsonl and predictions.shard0-of2.jsonl)" in r.stderr
+    )
 
 
 # ---- 4. retrying failures ----------------------------------------------------------------------------------
@@ -201,8 +268,11 @@ def test_failed_rows_are_kept_by_default_and_retried_on_request(data, tmp_path):
     r = CliRunner().invoke(main, _cli(root, out)[3:] + ["--model", "mock:oracle", "--tasks", "action_count"])
     assert r.exit_code == 0 and "keeping 1 failed sample(s)" in r.stderr
     assert json.loads((out / "results.json").read_text())["overall"]["n_failed"] == 1
-    r = CliRunner().invoke(main, _cli(root, out)[3:] + ["--model", "mock:oracle", "--tasks", "action_count",
-                                                        "--retry-failed", "--json"])
+    r = CliRunner().invoke(
+        main,
+        _cli(root, out)[3:]
+        + ["--model", "mock:oracle", "--tasks", "action_count", "--retry-failed", "--json"],
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["overall"]["n_failed"] == 0 and doc["overall"]["micro"]["official/acc"] == 100.0
@@ -222,21 +292,32 @@ def test_bad_samples_become_counted_failures(tmp_path):
     shutil.copy(sta / "still.png", sta / "still.mp4")
     outside = tmp_path / "outside.mp4"
     write_index_video(outside, 40)
-    loc = [_item("ok.mp4", 0, start=0.0, end=3.0),
-           _item("ok.mp4", 1, start=3.0, end=1.0),                    # starts after it ends
-           _item("ok.mp4", 2, start=6.0, end=9.0),                    # the video is shorter than the bound
-           _item("ok.mp4", 3, start=0.0, end=1e308),                  # today: OverflowError, the run dies
-           _item("still.mp4", 4, start=0.0, end=1.0),                 # a still image given as a video
-           _item("../../../../outside.mp4", 5, start=0.0, end=1.0),   # escapes the data root
-           _item(str(outside), 6, start=0.0, end=1.0)]                # absolute path
+    loc = [
+        _item("ok.mp4", 0, start=0.0, end=3.0),
+        _item("ok.mp4", 1, start=3.0, end=1.0),  # starts after it ends
+        _item("ok.mp4", 2, start=6.0, end=9.0),  # the video is shorter than the bound
+        _item("ok.mp4", 3, start=0.0, end=1e308),  # today: OverflowError, the run dies
+        _item("still.mp4", 4, start=0.0, end=1.0),  # a still image given as a video
+        _item("../../../../outside.mp4", 5, start=0.0, end=1.0),  # escapes the data root
+        _item(str(outside), 6, start=0.0, end=1.0),
+    ]  # absolute path
     (root / "json" / "action_localization.json").write_text(json.dumps(loc))
     write_index_frames(root / "video" / "tvqa" / "frames_fps3_hq" / "f0", 12)
     (root / "json" / "episodic_reasoning.json").write_text(
         '[{"video": "f0", "question": "q?", "candidates": ["a", "b"], "answer": "a", "start": 0, "end": 2, '
-        '"fps": Infinity}]')
-    doc = evaluate(RunConfig("mvbench", model="mock:oracle", data_root=root, annotations=root / "json",
-                             tasks=("action_localization", "episodic_reasoning"), out_dir=tmp_path / "o",
-                             progress=False))
+        '"fps": Infinity}]'
+    )
+    doc = evaluate(
+        RunConfig(
+            "mvbench",
+            model="mock:oracle",
+            data_root=root,
+            annotations=root / "json",
+            tasks=("action_localization", "episodic_reasoning"),
+            out_dir=tmp_path / "o",
+            progress=False,
+        )
+    )
     assert doc["tasks"]["action_localization"]["n_failed"] == 6
     assert doc["tasks"]["action_localization"]["official/acc"] == pytest.approx(100 / 7)
     assert doc["tasks"]["episodic_reasoning"]["n_failed"] == 1
@@ -253,14 +334,29 @@ def test_bad_samples_become_counted_failures(tmp_path):
 
 # ---- 8. exit codes and messages ----------------------------------------------------------------------------
 def test_exit_codes_and_messages(data, tmp_path):
-    base = ["run", "mvbench", "--model", "mock:oracle", "--data-root", str(data), "--annotations",
-            str(data / "json"), "--tasks", "action_count", "--no-progress"]
+    base = [
+        "run",
+        "mvbench",
+        "--model",
+        "mock:oracle",
+        "--data-root",
+        str(data),
+        "--annotations",
+        str(data / "json"),
+        "--tasks",
+        "action_count",
+        "--no-progress",
+    ]
     inv = CliRunner().invoke
     for bad in (["--num-frames", "0"], ["--num-frames", "-4"], ["--limit", "-1"], ["--shard", "3/2"]):
         r = inv(main, base + bad)
         assert r.exit_code == 2, (bad, r.output)
     r = inv(main, base + ["--model-arg", "max_new_tokns=2"])
-    assert r.exit_code == 2 and "'max_new_tokns'" in r.stderr and "not an argument of --model mock:oracle" in r.stderr
+    assert (
+        r.exit_code == 2
+        and "'max_new_tokns'" in r.stderr
+        and "not an argument of --model mock:oracle" in r.stderr
+    )
     # every sample failed: results are written, the exit status says so
     no_videos = base[:5] + [str(tmp_path / "nothing")] + base[6:]
     r = inv(main, no_videos + ["--skip-missing", "--out", str(tmp_path / "f")])
@@ -271,25 +367,43 @@ def test_exit_codes_and_messages(data, tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "u" / "results.json").stat().st_mode & 0o777 == 0o644
-    assert json.loads((tmp_path / "u" / "results.json").read_text())["provenance"]["model_args"] == {"delay": "0"}
+    assert json.loads((tmp_path / "u" / "results.json").read_text())["provenance"]["model_args"] == {
+        "delay": "0"
+    }
     ann = tmp_path / "json"
     ann.mkdir()
     (ann / "action_count.json").write_text("[]")
     r = inv(main, base[:7] + [str(ann)] + base[8:])
     assert r.exit_code == 2 and "no mvbench samples selected" in r.stderr
-    (ann / "action_count.json").write_bytes(json.dumps([_item("c0.mp4", 0)]).encode().replace(b"question",
-                                                                                             b"qu\xe9stion", 1))
+    (ann / "action_count.json").write_bytes(
+        json.dumps([_item("c0.mp4", 0)]).encode().replace(b"question", b"qu\xe9stion", 1)
+    )
     r = inv(main, base[:7] + [str(ann)] + base[8:])
     assert r.exit_code == 2 and "action_count.json: not UTF-8 text (byte 0xe9" in r.stderr
-    (ann / "action_count.json").write_text(json.dumps([_item("c0.mp4", 0), _item("c1.mp4", 1) | {"question": 7}]))
+    (ann / "action_count.json").write_text(
+        json.dumps([_item("c0.mp4", 0), _item("c1.mp4", 1) | {"question": 7}])
+    )
     r = inv(main, base[:7] + [str(ann)] + base[8:])
-    assert r.exit_code == 2 and "action_count.json item 1: field(s) question must be strings, got int" in r.stderr
+    assert (
+        r.exit_code == 2
+        and "action_count.json item 1: field(s) question must be strings, got int" in r.stderr
+    )
 
 
 def test_duplicate_qvhighlights_qid_is_refused(shared_data, tmp_path):
     lines = (shared_data / "qvhighlights" / "highlight_val_release.jsonl").read_text().splitlines()[:3]
     ann = tmp_path / "highlight_val_release.jsonl"
     ann.write_text("\n".join(lines + lines[:1]) + "\n")
-    with pytest.raises(AnnotationError, match=r"highlight_val_release.jsonl item val/\d+: duplicate sample id"):
-        evaluate(RunConfig("qvhighlights", model="mock:oracle", annotations=ann, data_root=tmp_path,
-                           skip_missing=True, progress=False))
+    with pytest.raises(
+        AnnotationError, match=r"highlight_val_release.jsonl item val/\d+: duplicate sample id"
+    ):
+        evaluate(
+            RunConfig(
+                "qvhighlights",
+                model="mock:oracle",
+                annotations=ann,
+                data_root=tmp_path,
+                skip_missing=True,
+                progress=False,
+            )
+        )

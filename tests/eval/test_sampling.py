@@ -1,4 +1,5 @@
 """Frame selection: exact indices, checked on decoded videos whose frames encode their own index."""
+
 import pytest
 
 from tpo_eval.video.decode import decode, read_index, write_index_frames, write_index_video
@@ -44,7 +45,7 @@ def test_invalid_ranges_raise(bad):
 def test_decoded_frames_are_the_sampled_frames(tmp_path, ext):
     p = write_index_video(tmp_path / f"v{ext}", 100, fps=10)
     for bound in (None, (1.5, 4.5)):
-        d = decode(p, "video", lambda a, b, fps: segment_midpoints(a, b, fps, 16, bound))
+        d = decode(p, "video", lambda a, b, fps, bound=bound: segment_midpoints(a, b, fps, 16, bound))
         assert d.fps == 10.0
         assert [read_index(f) for f in d.frames] == segment_midpoints(0, 99, 10.0, 16, bound)
         assert d.timestamps[0] == d.indices[0] / 10.0

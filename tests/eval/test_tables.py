@@ -1,4 +1,6 @@
-"""Paper tables: loading results/paper, rendering (golden LaTeX, Markdown, console), ranks, deltas, run rows."""
+"""Paper tables: loading results/paper, rendering (golden LaTeX, Markdown, console), ranks, deltas, run
+rows."""
+
 from __future__ import annotations
 
 import json
@@ -7,16 +9,26 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.eval._synthetic_runs import write_run
 from tpo_eval.cli import main
 from tpo_eval.tables import TableError, list_tables, load_table, parse_cell, render, run_row
-
-from tests.eval._synthetic_runs import write_run
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
 SEED_TABLES = ("mvbench", "mmiu", "ablation-tasks", "llava-ov")
-MAIN_TABLES = ("video-understanding", "nextgqa", "image-understanding", "charades-zeroshot", "moment-finetuned",
-               "refcoco", "tracking", "refseg", "llava-ov-mvbench", "ablation-heads", "ablation-components")
+MAIN_TABLES = (
+    "video-understanding",
+    "nextgqa",
+    "image-understanding",
+    "charades-zeroshot",
+    "moment-finetuned",
+    "refcoco",
+    "tracking",
+    "refseg",
+    "llava-ov-mvbench",
+    "ablation-heads",
+    "ablation-components",
+)
 
 
 @pytest.mark.parametrize("name", SEED_TABLES)
@@ -45,7 +57,11 @@ def test_mvbench_columns_use_the_benchmark_task_ids() -> None:
     assert t.column("action_sequence").label == "AS" and t.column("counterfactual_inference").label == "CI"
     assert t.column("avg").aggregate.of == tuple(c.id for c in t.columns[1:])  # "of: tasks" = the 20 tasks
     tpo = t.row("videochat_tpo")
-    assert tpo.value("avg") == 66.8 and tpo.value("episodic_reasoning") == 60.0 and tpo.cells["avg"].decimals == 1
+    assert (
+        tpo.value("avg") == 66.8
+        and tpo.value("episodic_reasoning") == 60.0
+        and tpo.cells["avg"].decimals == 1
+    )
 
 
 def test_mmiu_reconstructs_52_columns_in_two_header_rows() -> None:
@@ -69,10 +85,10 @@ def test_seed_numbers_match_the_seed_text(shared_data: Path) -> None:
         pytest.skip("seed text ../shared/seed/000_*.txt is absent")
     lines = seed.read_text(encoding="utf-8").splitlines()
     mv, i = load_table("mvbench"), next(n for n, x in enumerate(lines) if x.startswith("Model\tAvg."))
-    for row, line in zip(mv.rows, lines[i + 1:i + 13]):
+    for row, line in zip(mv.rows, lines[i + 1 : i + 13]):
         assert [c.text for c in row.cells.values()] == line.split("\t")[1:], row.model
     mm, i = load_table("mmiu"), next(n for n, x in enumerate(lines) if x.startswith("Model\tOverall"))
-    for row, line in zip(mm.rows, lines[i + 1:i + 10]):
+    for row, line in zip(mm.rows, lines[i + 1 : i + 10]):
         cells = line.split("\t")
         pairs = [c.split() for c in cells[2:]]
         want = [cells[1]] + [a for a, _ in pairs] + [b for _, b in pairs]
@@ -83,7 +99,9 @@ def test_best_bold_second_underlined_in_markdown_and_console() -> None:
     md = render(load_table("mvbench"), "markdown")
     tpo = next(x for x in md.splitlines() if x.startswith("| VideoChat-TPO "))
     cells = [c.strip() for c in tpo.strip("|").split("|")]
-    assert cells[:4] == ["VideoChat-TPO", "**66.8**", "**84.0**", "**69.5**"] and cells[4] == "<ins>87.5</ins>"
+    assert (
+        cells[:4] == ["VideoChat-TPO", "**66.8**", "**84.0**", "**69.5**"] and cells[4] == "<ins>87.5</ins>"
+    )
     assert md.startswith("Table: Results on MVBench") and "|:--" in md
     # Ties: UA has 77.0 twice → both bold; then 66.5 is second.
     ua = [x.split("|")[7].strip() for x in md.splitlines()[4:]]
@@ -98,7 +116,8 @@ def test_best_bold_second_underlined_in_markdown_and_console() -> None:
         "VideoChat-TPO                     58.3                  40.2                  18.4"
         "                 38.1           66.8\n"
         "Only QVHighlight                  54.8                  34.6                  15.1"
-        "                 35.8           66.5\n")
+        "                 35.8           66.5\n"
+    )
     colored = render(load_table("ablation-tasks"), "console", color=True)
     assert "\033[1m58.3\033[0m" in colored and "\033[4m54.8\033[0m" in colored
 
@@ -110,7 +129,8 @@ def test_llava_ov_markdown_shows_the_papers_deltas_and_baseline_can_be_changed()
         "| Model        |         MVBench |        VideoMME |   PerceptionTest |\n"
         "|:-------------|----------------:|----------------:|-----------------:|\n"
         "| LLaVA-OV     | <ins>56.7</ins> | <ins>58.2</ins> |  <ins>57.1</ins> |\n"
-        "| LLaVA-OV-TPO | **64.8** (+8.1) | **61.3** (+3.1) |  **64.0** (+6.9) |\n")
+        "| LLaVA-OV-TPO | **64.8** (+8.1) | **61.3** (+3.1) |  **64.0** (+6.9) |\n"
+    )
     assert "(" not in render(t, "markdown", baseline="none").split("\n", 2)[2]
     tex = render(t, "latex", baseline="llava_ov_tpo")
     assert r"\underline{56.7}\,{\scriptsize($-$8.1)}" in tex
@@ -147,12 +167,16 @@ def test_run_row_maps_task_ids_onto_the_paper_columns(tmp_path: Path) -> None:
 
 def test_run_row_merges_split_tasks_and_names_what_is_missing(tmp_path: Path) -> None:
     t = load_table("mmiu")
-    outcomes = {"casuality_reasoning_next_qa": [1.0, 1.0, 1.0], "casuality_reasoning_var": [0.0],
-                "spot_the_diff": [1.0, 0.0]}
+    outcomes = {
+        "casuality_reasoning_next_qa": [1.0, 1.0, 1.0],
+        "casuality_reasoning_var": [0.0],
+        "spot_the_diff": [1.0, 0.0],
+    }
     run = write_run(tmp_path / "mmiu", {"official/acc": outcomes}, benchmark="mmiu", predictions=False)
     row = run_row(t, [run], "r")
     assert row.value("casuality_reasoning") == 75.0  # (3 × 100 + 1 × 0) / 4, weighted by n_total
-    # The run's Overall (macro over its 3 tasks) is not the paper's mean over 52: left empty, row marked partial.
+    # The run's Overall (macro over its 3 tasks) is not the paper's mean over 52: left empty, row marked
+    # partial.
     assert row.value("spot_the_diff") == 50.0 and row.value("overall") is None
     assert row.partial == "Overall not shown: 2 of 52 tasks"
     assert "VCor: run lacks tasks.visual_correspondence_blink['official/acc']" in row.notes
@@ -163,16 +187,30 @@ def test_run_row_merges_split_tasks_and_names_what_is_missing(tmp_path: Path) ->
 def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers(tmp_path: Path) -> None:
     from tpo_eval.tables import run_rows
 
-    per_sample = {"official/R1@0.5": [1.0, 0.0], "lenient/R1@0.5": [1.0, 1.0],
-                  "official/R1@0.3": [1.0, 0.0], "lenient/R1@0.3": [1.0, 1.0],
-                  "official/R1@0.7": [0.0, 0.0], "lenient/R1@0.7": [1.0, 0.0],
-                  "official/mIoU": [0.5, 0.0], "lenient/mIoU": [0.5, 0.75]}
-    ch = write_run(tmp_path / "ch", {k: {"test": v} for k, v in per_sample.items()}, benchmark="charades_sta",
-                   predictions=False)
+    per_sample = {
+        "official/R1@0.5": [1.0, 0.0],
+        "lenient/R1@0.5": [1.0, 1.0],
+        "official/R1@0.3": [1.0, 0.0],
+        "lenient/R1@0.3": [1.0, 1.0],
+        "official/R1@0.7": [0.0, 0.0],
+        "lenient/R1@0.7": [1.0, 0.0],
+        "official/mIoU": [0.5, 0.0],
+        "lenient/mIoU": [0.5, 0.75],
+    }
+    ch = write_run(
+        tmp_path / "ch",
+        {k: {"test": v} for k, v in per_sample.items()},
+        benchmark="charades_sta",
+        predictions=False,
+    )
     main_row, lenient = run_rows(load_table("charades-zeroshot"), [ch], "r")
     assert [main_row.value(c) for c in ("r03", "r05", "r07", "miou")] == [50.0, 50.0, 0.0, 25.0]
     assert lenient.model == "r (lenient)" and [lenient.value(c) for c in ("r03", "r05", "r07", "miou")] == [
-        100.0, 100.0, 50.0, 62.5]
+        100.0,
+        100.0,
+        50.0,
+        62.5,
+    ]
     table = load_table("mmiu")
     tasks = [p for c in table.score_columns if c.aggregate is None for p in (c.parts or (c.id,))]
     per_task = {t: [1.0, 0.0] for t in tasks}  # every released task: 50 % each
@@ -187,8 +225,12 @@ def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers
     assert released.model == "r (macro_released)" and released.value("overall") == 62.5
     assert [c for c, cell in released.cells.items() if cell.text] == ["overall"]  # only the changed column
     # A run over one of the tasks shows neither overall (partial: not the paper's Overall).
-    part = write_run(tmp_path / "part", {"official/acc": {"casuality_reasoning_next_qa": [1.0]}}, benchmark="mmiu",
-                     predictions=False)
+    part = write_run(
+        tmp_path / "part",
+        {"official/acc": {"casuality_reasoning_next_qa": [1.0]}},
+        benchmark="mmiu",
+        predictions=False,
+    )
     rows = run_rows(table, [part], "r")
     assert all(r.value("overall") is None for r in rows) and "not shown" in rows[0].partial
     # A variant for a benchmark the runs do not cover adds no row (ablation-heads: an MVBench-only run).
@@ -197,11 +239,28 @@ def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers
 
 def test_runs_sharing_a_label_fill_one_row_via_the_cli(tmp_path: Path) -> None:
     mv = _mvbench_run(tmp_path, 50.0)
-    vm = write_run(tmp_path / "vm", {"official/acc": {"short": [1.0, 0.0, 1.0, 1.0]}}, benchmark="videomme",
-                   predictions=False)
+    vm = write_run(
+        tmp_path / "vm",
+        {"official/acc": {"short": [1.0, 0.0, 1.0, 1.0]}},
+        benchmark="videomme",
+        predictions=False,
+    )
     out = tmp_path / "t.md"
-    res = CliRunner().invoke(main, ["table", "llava-ov", "--run", f"ov={mv}", "--run", f"ov={vm}",
-                                    "--format", "markdown", "-o", str(out)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "table",
+            "llava-ov",
+            "--run",
+            f"ov={mv}",
+            "--run",
+            f"ov={vm}",
+            "--format",
+            "markdown",
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     line = next(x for x in out.read_text().splitlines() if x.startswith("| ov "))
     assert [c.strip() for c in line.strip("|").split("|")] == ["ov", "52.5 (-4.2)", "**75.0** (+16.8)", "–"]
@@ -211,13 +270,19 @@ def test_runs_sharing_a_label_fill_one_row_via_the_cli(tmp_path: Path) -> None:
 def test_bad_inputs_exit_2_with_every_problem_named(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(
         "name: bad\ncaption: c\nlabel: tab:bad\ncolour: red\ncolumns:\n"
-        "  - {id: avg, label: Avg, aggregate: {method: median, of: tasks}}\n  - {id: a, label: A}\n")
+        "  - {id: avg, label: Avg, aggregate: {method: median, of: tasks}}\n  - {id: a, label: A}\n"
+    )
     (tmp_path / "bad.csv").write_text("key,model,avg,a,b\nx,X,1.0,abc,2\nx,Y,1,2,3\n")
     with pytest.raises(TableError) as e:
         load_table(tmp_path / "bad.yaml")
     msg = str(e.value)
-    for part in ("unknown key 'colour'", "aggregate method 'median' unknown", "column 'b' is not declared",
-                 "row 'x' column 'a': 'abc' is not a number", "row key 'x' is empty or repeated"):
+    for part in (
+        "unknown key 'colour'",
+        "aggregate method 'median' unknown",
+        "column 'b' is not declared",
+        "row 'x' column 'a': 'abc' is not a number",
+        "row key 'x' is empty or repeated",
+    ):
         assert part in msg
     res = CliRunner().invoke(main, ["table", str(tmp_path / "bad.yaml")])
     assert res.exit_code == 2 and "unknown key 'colour'" in res.output
@@ -230,7 +295,9 @@ def test_bad_inputs_exit_2_with_every_problem_named(tmp_path: Path) -> None:
 
 def test_parse_cell() -> None:
     assert parse_cell("64.8 (+8.1)") == parse_cell(" 64.8 (+8.1) ") and parse_cell("64.8 (+8.1)").delta == 8.1
-    assert parse_cell("–").value is None and parse_cell("38.50").decimals == 2 and parse_cell("7").decimals == 0
+    assert (
+        parse_cell("–").value is None and parse_cell("38.50").decimals == 2 and parse_cell("7").decimals == 0
+    )
     assert parse_cell("7B", "info").text == "7B"
     with pytest.raises(ValueError, match="not a number"):
         parse_cell("7B")
@@ -238,7 +305,9 @@ def test_parse_cell() -> None:
 
 def _partial(doc_path: Path, **selection: object) -> None:
     doc = json.loads(doc_path.read_text())
-    doc["provenance"] = {"selection": {"tasks": None, "limit": None, "subset": None, "subset_seed": 0, **selection}}
+    doc["provenance"] = {
+        "selection": {"tasks": None, "limit": None, "subset": None, "subset_seed": 0, **selection}
+    }
     doc_path.write_text(json.dumps(doc))
 
 
@@ -246,24 +315,38 @@ def test_partial_runs_are_footnoted_in_every_format_and_get_no_avg_from_a_task_s
     t = load_table("mvbench")
     sub = _mvbench_run(tmp_path, 50.0, name="sub")
     _partial(sub / "results.json", subset=20, subset_seed=3)
-    two = write_run(tmp_path / "two", {"official/acc": {"action_sequence": [1.0, 0.0], "action_count": [1.0, 1.0]}},
-                    predictions=False)
+    two = write_run(
+        tmp_path / "two",
+        {"official/acc": {"action_sequence": [1.0, 0.0], "action_count": [1.0, 1.0]}},
+        predictions=False,
+    )
     _partial(two / "results.json", tasks=["action_sequence", "action_count"])
-    rows = [run_row(t, [sub], "sub"), run_row(t, [two], "two"), run_row(t, [_mvbench_run(tmp_path, 50.0)], "full")]
+    rows = [
+        run_row(t, [sub], "sub"),
+        run_row(t, [two], "two"),
+        run_row(t, [_mvbench_run(tmp_path, 50.0)], "full"),
+    ]
     assert rows[0].partial == "subset of 20 samples per task (seed 3)" and rows[0].value("avg") == 52.5
-    assert rows[1].partial == "2 selected task(s); Avg. not shown: 2 of 20 tasks" and rows[1].value("avg") is None
+    assert (
+        rows[1].partial == "2 selected task(s); Avg. not shown: 2 of 20 tasks"
+        and rows[1].value("avg") is None
+    )
     assert rows[1].value("action_count") == 100.0 and rows[2].partial == ""
     tt = t.with_rows(rows)
     md = render(tt, "markdown").splitlines()
     assert md[-2:] == [
-        "† sub: partial run (subset of 20 samples per task (seed 3)); not comparable with full-benchmark numbers",
+        "† sub: partial run (subset of 20 samples per task (seed 3)); not comparable with full-benchmark "
+        "numbers",
         "† two: partial run (2 selected task(s); Avg. not shown: 2 of 20 tasks); not comparable with "
-        "full-benchmark numbers"]
+        "full-benchmark numbers",
+    ]
     assert any(x.startswith("| sub† ") for x in md) and any(x.startswith("| full ") for x in md)
     assert any(x.startswith("| two† ") and x.split("|")[2].strip() == "–" for x in md)
     tex = render(tt, "latex")
     assert "\nsub$^\\dagger$ & 52.5 &" in tex and "\nfull & 52.5 &" in tex
-    assert ("\\par\\smallskip{\\footnotesize $^\\dagger$ two: partial run (2 selected task(s); Avg. not "
-            "shown: 2 of 20 tasks); not comparable with full-benchmark numbers\\par}\n\\end{table}\n") in tex
+    assert (
+        "\\par\\smallskip{\\footnotesize $^\\dagger$ two: partial run (2 selected task(s); Avg. not "
+        "shown: 2 of 20 tasks); not comparable with full-benchmark numbers\\par}\n\\end{table}\n"
+    ) in tex
     assert render(tt, "console").splitlines()[-1].startswith("† two: partial run")
     assert "†" not in render(t, "markdown")  # paper rows are never partial

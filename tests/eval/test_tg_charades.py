@@ -1,6 +1,8 @@
 """Charades-STA: every public packaging loads to the same queries, TimeChat's sample scores as published, and
 oracle/random/scripted runs go end to end over the real annotations with generated stand-in videos."""
+
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -13,8 +15,12 @@ from tpo_eval.config import ConfigError, DataPaths, load_benchmark, parse_benchm
 from tpo_eval.tg.charades import load_charades_sta
 from tpo_eval.types import RawOutput
 
-VARIANTS = ["charades_sta_test.txt", "temporal_grounding_charades.json", "timechat_tvg_example_gt_file.json",
-            "charades_test.json"]
+VARIANTS = [
+    "charades_sta_test.txt",
+    "temporal_grounding_charades.json",
+    "timechat_tvg_example_gt_file.json",
+    "charades_test.json",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +31,7 @@ def ann(shared_data):
 def _load(ann, name, **options):
     cfg = load_benchmark("charades_sta")
     if options:
-        raw = yaml.safe_load(open(cfg.path))
+        raw = yaml.safe_load(Path(cfg.path).read_text(encoding="utf-8"))
         raw["options"].update(options)
         cfg = parse_benchmark(raw, cfg.path)
     return cfg, *load_samples(cfg, DataPaths(None, ann / name))
@@ -71,7 +77,12 @@ def test_timechat_sample_with_allow_partial(ann):
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     m = doc["overall"]["micro"]
-    assert [round(m[f"official/{k}"], 1) for k in ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")] == [9.0, 3.4, 1.4, 6.3]
+    assert [round(m[f"official/{k}"], 1) for k in ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")] == [
+        9.0,
+        3.4,
+        1.4,
+        6.3,
+    ]
     assert doc["overall"]["n_total"] == 500
     assert doc["overall"]["n_parsed"] == {"official": 220, "lenient": 220}  # 280 empty
     r = _score_cli(["--predictions", pred, "--annotations", str(ann)])
@@ -90,7 +101,7 @@ def test_frame_index_outputs_are_mapped_through_linspace(ann):
 
 def test_bad_options_are_reported_together():
     cfg = load_benchmark("charades_sta")
-    raw = yaml.safe_load(open(cfg.path))
+    raw = yaml.safe_load(Path(cfg.path).read_text(encoding="utf-8"))
     raw["options"].update(protocol="charades", outputs="frame_indices", clip_end_to_duration="yes")
     with pytest.raises(ConfigError) as e:
         parse_benchmark(raw, cfg.path)
@@ -104,16 +115,32 @@ def standins(ann, tmp_path_factory):
 
 
 def _run_cli(ann, root, out, *extra):
-    r = CliRunner().invoke(main, ["run", "charades_sta", "--data-root", str(root), "--annotations", str(ann),
-                                  "--limit", "6", "--out", str(out), "--json", *extra])
+    r = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "charades_sta",
+            "--data-root",
+            str(root),
+            "--annotations",
+            str(ann),
+            "--limit",
+            "6",
+            "--out",
+            str(out),
+            "--json",
+            *extra,
+        ],
+    )
     assert r.exit_code == 0, r.output
     return json.loads(r.stdout)
 
 
 def test_oracle_run_over_real_annotations(ann, standins, tmp_path):
     doc = _run_cli(ann, standins, tmp_path / "oracle", "--model", "mock:oracle")
-    assert doc["overall"]["micro"] == {f"{lb}/{k}": 100.0 for lb in ("official", "lenient")
-                                       for k in ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")}
+    assert doc["overall"]["micro"] == {
+        f"{lb}/{k}": 100.0 for lb in ("official", "lenient") for k in ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
+    }
     assert doc["overall"]["n_total"] == 6 and doc["overall"]["n_failed"] == 0
     row = json.loads((tmp_path / "oracle" / "predictions.jsonl").read_text().splitlines()[0])
     assert row["id"] == "test/0" and row["answers"]["official"]["windows"] == [[24.3, 30.4, 1.0]]
@@ -127,8 +154,13 @@ def test_random_run_is_seeded_and_below_the_oracle(ann, standins, tmp_path):
 
 def test_scripted_text_answers_are_parsed_and_failures_counted(ann, standins, tmp_path):
     # Samples 0-3 are 3MSZA 24.3-30.4 (a 30.96 s video), 4 is AMT7R 4.3-12.5; the texts exercise the parsers.
-    script = {"test/0": "The event happens in the 24.3 - 30.4 seconds.", "test/1": "30.4 to 24.3",
-              "test/2": "It stops today from 24 to 31 s", "test/3": "I cannot tell.", "test/4": "[4.3, 12.5]"}
+    script = {
+        "test/0": "The event happens in the 24.3 - 30.4 seconds.",
+        "test/1": "30.4 to 24.3",
+        "test/2": "It stops today from 24 to 31 s",
+        "test/3": "I cannot tell.",
+        "test/4": "[4.3, 12.5]",
+    }
     path = tmp_path / "script.json"
     path.write_text(json.dumps(script))
     doc = _run_cli(ann, standins, tmp_path / "s", "--model", "mock:scripted", "--model-arg", f"script={path}")

@@ -1,5 +1,6 @@
 """QVHighlights: official metrics reproduced on every public prediction file that ships its metrics, the
 vectorised code checked against a plain-loop reading of the definitions, and prediction-file handling."""
+
 import json
 import random
 
@@ -14,8 +15,11 @@ from tpo_eval.tg.predictions import MissingPredictionsError, PredictionFileError
 from tpo_eval.tg.qvh import official_document
 
 GOLDEN = [  # prediction file, the metrics file the same repository saved beside it
-    ("sample_val_preds.jsonl", "sample_val_preds_metrics_raw.json"),                      # moment_detr sample
-    ("inference_hl_val_test_code_preds.jsonl", "inference_hl_val_test_code_preds_metrics.json"),  # moment_detr ckpt
+    ("sample_val_preds.jsonl", "sample_val_preds_metrics_raw.json"),  # moment_detr sample
+    (
+        "inference_hl_val_test_code_preds.jsonl",
+        "inference_hl_val_test_code_preds_metrics.json",
+    ),  # moment_detr ckpt
     ("cgdetr_best_hl_val_preds.jsonl", "cgdetr_best_hl_val_preds_metrics.json"),
     ("qddetr_onlyclip_best_hl_val_preds.jsonl", "qddetr_onlyclip_best_hl_val_preds_metrics.json"),
     ("vtggpt_infer_val.jsonl", "vtggpt_infer_val_metrics.json"),
@@ -64,18 +68,29 @@ def test_every_brief_metric_matches_the_official_file(qvh, pred, metrics):
 def test_timechat_highlight_example_does_not_match_its_bundled_metrics(qvh):
     """TimeChat's metrics/vhd/metrics.json was not produced from the example_pred_file.json beside it.
 
-    The file covers 1463 of 1550 val queries (TimeChat's eval_vhd.py scores the intersection, match_number=False);
-    it has saliency scores only, 675 of them all zeros. Every Hit1 in the bundled file is k/1463 for an integer k,
-    so it was computed over the same 1463 queries, yet no reading of the predictions reproduces it (intersection,
-    all 1550 with zeros, all-zero rows as misses, last-max argmax were tried): it belongs to another run. The values
+    The file covers 1463 of 1550 val queries (TimeChat's eval_vhd.py scores the intersection,
+    match_number=False);
+    it has saliency scores only, 675 of them all zeros. Every Hit1 in the bundled file is k/1463 for an
+    integer k,
+    so it was computed over the same 1463 queries, yet no reading of the predictions reproduces it
+    (intersection,
+    all 1550 with zeros, all-zero rows as misses, last-max argmax were tried): it belongs to another run. The
+    values
     pinned here are ours, from the official definitions that reproduce every other file in this folder.
     """
     ours, doc = _score(qvh, qvh[3] / "timechat_vhd_example_pred_file.json", allow_partial=True)
     assert doc["overall"]["n_total"] == 1463
     assert {k: round(v, 2) for k, v in ours.items() if k.startswith("HL")} == {
-        "HL-min-Fair-mAP": 28.80, "HL-min-Fair-Hit1": 24.61, "HL-min-Good-mAP": 22.80, "HL-min-Good-Hit1": 23.17,
-        "HL-min-VeryGood-mAP": 13.24, "HL-min-VeryGood-Hit1": 18.87}
-    assert not any(k.startswith("MR-") and k.endswith("mAP") for k in ours)  # no windows in the file: no MR block
+        "HL-min-Fair-mAP": 28.80,
+        "HL-min-Fair-Hit1": 24.61,
+        "HL-min-Good-mAP": 22.80,
+        "HL-min-Good-Hit1": 23.17,
+        "HL-min-VeryGood-mAP": 13.24,
+        "HL-min-VeryGood-Hit1": 18.87,
+    }
+    assert not any(
+        k.startswith("MR-") and k.endswith("mAP") for k in ours
+    )  # no windows in the file: no MR block
     bundled = json.loads((qvh[3] / "timechat_vhd_metrics.json").read_text())["brief"]
     assert bundled["HL-min-VeryGood-Hit1"] == 16.06 != round(ours["HL-min-VeryGood-Hit1"], 2)
     with pytest.raises(MissingPredictionsError, match="87 of 1550 queries have no prediction"):
@@ -86,20 +101,29 @@ def test_test_split_scores_the_cgdetr_submission(shared_data):
     """The test GT released in 2026 scores CG-DETR's Codalab submission (regression values, full coverage)."""
     cfg = load_benchmark("qvhighlights_test")
     family, samples = load_samples(cfg, DataPaths(None, shared_data / "qvhighlights"))
-    out = family.read_predictions(shared_data / "qvhighlights" / "cgdetr_hl_test_submission.jsonl", cfg, samples,
-                                  allow_partial=False)
+    out = family.read_predictions(
+        shared_data / "qvhighlights" / "cgdetr_hl_test_submission.jsonl", cfg, samples, allow_partial=False
+    )
     doc = family.aggregate(cfg, samples, family.score_all(cfg, samples, out))
     m = doc["overall"]["micro"]
     assert len(samples) == 1542 and samples[0].id.startswith("test/")
     assert (m["official/MR-full-R1@0.5"], m["official/MR-full-mAP"], m["official/HL-min-VeryGood-Hit1"]) == (
-        65.43, 42.86, 66.21)
+        65.43,
+        42.86,
+        66.21,
+    )
 
 
 def test_leaked_gt_in_a_prediction_file_is_ignored(qvh, tmp_path):
-    """VTG-GPT rows carry a copy of the GT; scoring must use the annotation file's GT, never the prediction's."""
+    """VTG-GPT rows carry a copy of the GT; scoring must use the annotation file's GT, never the
+    prediction's."""
     cfg, family, samples, _ = qvh
     gold = samples[0].meta["relevant_windows"]
-    row = {"qid": samples[0].meta["qid"], "pred_relevant_windows": [[*gold[0], 1.0]], "relevant_windows": [[0, 2]]}
+    row = {
+        "qid": samples[0].meta["qid"],
+        "pred_relevant_windows": [[*gold[0], 1.0]],
+        "relevant_windows": [[0, 2]],
+    }
     p = tmp_path / "leak.jsonl"
     p.write_text(json.dumps(row) + "\n")
     out = family.read_predictions(p, cfg, samples, allow_partial=True)
@@ -124,7 +148,8 @@ def test_unanswered_and_unknown_queries(qvh, tmp_path):
         family.read_predictions(p, cfg, samples, allow_partial=True)
 
 
-# ---- the vectorised code against a plain-loop reading of the official definitions ------------------------------
+# ---- the vectorised code against a plain-loop reading of the official definitions
+# ------------------------------
 def _union_iou(a, b):
     inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
     union = (a[1] - a[0]) + (b[1] - b[0]) - inter
@@ -177,11 +202,24 @@ def test_vectorised_metrics_equal_the_loop_definitions():
     gts, preds, sal, gt_scores = [], [], [], []
     for _ in range(150):
         # Integer-second windows make IoU and score ties common; lengths cover all three ranges.
-        g = sorted({(s, s + rng.choice([2, 4, 8, 12, 20, 40])) for s in rng.sample(range(0, 100, 2), rng.randint(1, 4))})
+        g = sorted(
+            {
+                (s, s + rng.choice([2, 4, 8, 12, 20, 40]))
+                for s in rng.sample(range(0, 100, 2), rng.randint(1, 4))
+            }
+        )
         gts.append(np.array(g, dtype=float))
-        preds.append(None if rng.random() < 0.05 else np.array(
-            [(s, s + rng.choice([2, 4, 8, 20]), rng.choice([0.1, 0.5, 0.9])) for s in
-             (rng.randrange(0, 100, 2) for _ in range(rng.randint(1, 12)))], dtype=float))
+        preds.append(
+            None
+            if rng.random() < 0.05
+            else np.array(
+                [
+                    (s, s + rng.choice([2, 4, 8, 20]), rng.choice([0.1, 0.5, 0.9]))
+                    for s in (rng.randrange(0, 100, 2) for _ in range(rng.randint(1, 12)))
+                ],
+                dtype=float,
+            )
+        )
         dur = rng.choice([150, 150, 126, 20])
         ids = sorted(rng.sample(range(dur // 2), rng.randint(1, min(12, dur // 2))))
         gt_scores.append(gt_clip_scores(dur, ids, [[rng.randint(0, 4) for _ in range(3)] for _ in ids]))
@@ -222,25 +260,43 @@ def test_score_cli_prints_the_official_numbers(shared_data):
     from tpo_eval.cli import main
 
     ann = shared_data / "qvhighlights"
-    r = CliRunner().invoke(main, ["score", "qvhighlights", "--predictions", str(ann / "sample_val_preds.jsonl"),
-                                  "--annotations", str(ann), "--json"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "qvhighlights",
+            "--predictions",
+            str(ann / "sample_val_preds.jsonl"),
+            "--annotations",
+            str(ann),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     official = json.loads((ann / "sample_val_preds_metrics_raw.json").read_text())["brief"]
     assert {k: doc["tasks"]["val"][f"official/{k}"] for k in official} == official
-    assert doc["primary"] == "official/MR-full-R1@0.5" and doc["overall"]["micro"]["official/MR-full-R1@0.5"] == 53.94
+    assert (
+        doc["primary"] == "official/MR-full-R1@0.5"
+        and doc["overall"]["micro"]["official/MR-full-R1@0.5"] == 53.94
+    )
 
 
-@pytest.mark.parametrize("content,message", [
-    ('{"qid": 1, "pred_saliency_scores": [0.1, "x"]}', "pred_saliency_scores must be numbers"),
-    ('{"qid": 1, "pred_saliency_scores": [0.1, NaN]}', "pred_saliency_scores must be numbers"),
-    ('{"qid": 1, "pred_relevant_windows": [[1, 2, 0.5], [3]]}', "window \\[3\\] must be"),
-    ('{"qid": 1, "pred_relevant_windows": [[1, 2, 0.5]]}\n{"qid": 1, "pred_relevant_windows": []}',
-     "line 2: query 1 has a second prediction"),
-    ('{"qid": 1}\nnot json', "neither JSON nor JSONL"),
-    ('{"3": {"time": [[1, 2]]}}', "key '3': expected"),
-    ('[{"vid": "a"}]', "item 0: a row needs 'qid'"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"qid": 1, "pred_saliency_scores": [0.1, "x"]}', "pred_saliency_scores must be numbers"),
+        ('{"qid": 1, "pred_saliency_scores": [0.1, NaN]}', "pred_saliency_scores must be numbers"),
+        ('{"qid": 1, "pred_relevant_windows": [[1, 2, 0.5], [3]]}', "window \\[3\\] must be"),
+        (
+            '{"qid": 1, "pred_relevant_windows": [[1, 2, 0.5]]}\n{"qid": 1, "pred_relevant_windows": []}',
+            "line 2: query 1 has a second prediction",
+        ),
+        ('{"qid": 1}\nnot json', "neither JSON nor JSONL"),
+        ('{"3": {"time": [[1, 2]]}}', "key '3': expected"),
+        ('[{"vid": "a"}]', "item 0: a row needs 'qid'"),
+    ],
+)
 def test_malformed_prediction_files_name_the_problem(tmp_path, content, message):
     from tpo_eval.tg.predictions import read_prediction_file
 

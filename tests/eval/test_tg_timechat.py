@@ -1,8 +1,10 @@
 """Charades-STA ``official`` = TimeChat's reference scorer: its text extraction quirk by quirk, the same
 matches as a literal (backtracking) restatement of it on seeded random text, and whole-benchmark answer sets
 over the real 3720 test queries giving the reference's numbers (``lenient`` beside them)."""
+
 import json
 import random
+from pathlib import Path
 
 import pytest
 import yaml
@@ -20,32 +22,32 @@ from tpo_eval.types import RawOutput
 QUIRKS = [
     ("The event happens in the 24.3 - 30.4 seconds.", (24.3, 30.4)),
     ("24.3-30.4", (24.3, 30.4)),
-    ("3 -\n 7", (3.0, 7.0)),                                           # the whitespace may span lines
-    ("The event happens in 30.4 - 24.3 seconds", (24.3, 30.4)),       # reversed: swapped
+    ("3 -\n 7", (3.0, 7.0)),  # the whitespace may span lines
+    ("The event happens in 30.4 - 24.3 seconds", (24.3, 30.4)),  # reversed: swapped
     ("happens in 7 - 7", (7.0, 7.0)),
-    ("24.3 to 30.4 seconds", None),                                   # "to" is not a range (lmms-eval's is)
-    ("The event happens in 24.3 to 30.4 seconds.", None),             # one keyword sentence: one number
-    ("24.3–30.4 seconds", None),                                      # en dash
+    ("24.3 to 30.4 seconds", None),  # "to" is not a range (lmms-eval's is)
+    ("The event happens in 24.3 to 30.4 seconds.", None),  # one keyword sentence: one number
+    ("24.3–30.4 seconds", None),  # en dash
     ("[24.3, 30.4]", None),
     ("between 24.3 and 30.4", None),
-    ("-5 - 10", (5.0, 10.0)),                                         # no signs
-    ("On 2023-10-05 it happens in 3 - 7 seconds", (10.0, 2023.0)),    # the first range anywhere wins
-    ("3. - 7", (3.0, 7.0)),                                           # float("3.") reads
-    ("1..5 - 3", None),                                               # float("1..5") stops the reference
-    ("happens in 3 - 7 s, not 1...2 - 3", None),                      # ... even in a later range
-    ("1.2.3 - 4", (2.3, 4.0)),                                        # the match starts inside the run
+    ("-5 - 10", (5.0, 10.0)),  # no signs
+    ("On 2023-10-05 it happens in 3 - 7 seconds", (10.0, 2023.0)),  # the first range anywhere wins
+    ("3. - 7", (3.0, 7.0)),  # float("3.") reads
+    ("1..5 - 3", None),  # float("1..5") stops the reference
+    ("happens in 3 - 7 s, not 1...2 - 3", None),  # ... even in a later range
+    ("1.2.3 - 4", (2.3, 4.0)),  # the match starts inside the run
     ("A specific example is : 20.8 - 30.0 seconds. It happens in 1 - 2 s.", (20.8, 30.0)),  # not removed
     ("It starts at 24.3 seconds!It ends at 30.4 seconds", (24.3, 30.4)),  # ! splits sentences
-    ("It starts at 24.3 seconds. It ends at 30.4 seconds.", None),    # a full stop does not
-    ("It starts at 24.3s\nIt ends at 30.4s", (24.0, 30.0)),           # "24.3s": no \b after the decimals
-    ("START: 3\nEND: 7", (3.0, 7.0)),                                 # lower-cased first
-    ("He is bending at 5\nHis friend waves at 9", (5.0, 9.0)),        # "end" inside words is a keyword
-    ("starts at 5\nends", None),                                      # an odd number out is dropped
+    ("It starts at 24.3 seconds. It ends at 30.4 seconds.", None),  # a full stop does not
+    ("It starts at 24.3s\nIt ends at 30.4s", (24.0, 30.0)),  # "24.3s": no \b after the decimals
+    ("START: 3\nEND: 7", (3.0, 7.0)),  # lower-cased first
+    ("He is bending at 5\nHis friend waves at 9", (5.0, 9.0)),  # "end" inside words is a keyword
+    ("starts at 5\nends", None),  # an odd number out is dropped
     ("starts at 5\nthe end 9\nend 3", (5.0, 9.0)),
     ("starts at 1\nends at 2\nstarts at 3\nends at 4", (1.0, 2.0)),
-    ("starts at 00:00:18 and ends at 00:00:23", None),                # the hh:mm:ss step can never pair
-    ("starts at 00:00:18\nends at 00:00:23", (0.0, 0.0)),             # first number of each sentence: "00"
-    ("١٢ - ١٥", (12.0, 15.0)),                                        # \d is any Unicode digit
+    ("starts at 00:00:18 and ends at 00:00:23", None),  # the hh:mm:ss step can never pair
+    ("starts at 00:00:18\nends at 00:00:23", (0.0, 0.0)),  # first number of each sentence: "00"
+    ("١٢ - ١٥", (12.0, 15.0)),  # \d is any Unicode digit
     ("", None),
     ("I don't know.", None),
 ]
@@ -83,8 +85,8 @@ def test_adversarial_lengths_still_parse():
 # extract_time + eval_tvg.py) and pinned: R1@0.3, R1@0.5, R1@0.7, mIoU in percent over all 3720 queries.
 REFERENCE = {
     "oracle": (100.0, 100.0, 100.0, 100.0),
-    "constant": (0.0, 0.0, 0.0, 0.7979),          # "0 - 999 seconds"
-    "overshoot": (0.3763, 0.0, 0.0, 13.2848),      # "start - start+60 seconds": 14 gold spans are >= 18 s
+    "constant": (0.0, 0.0, 0.0, 0.7979),  # "0 - 999 seconds"
+    "overshoot": (0.3763, 0.0, 0.0, 13.2848),  # "start - start+60 seconds": 14 gold spans are >= 18 s
     "jittered": (42.2312, 31.3978, 15.7527, 27.7995),
 }
 LENIENT = {**REFERENCE, "jittered": (83.3065, 62.0699, 30.1344, 54.8671)}
@@ -116,8 +118,11 @@ def test_whole_benchmark_cases_give_the_reference_numbers(bench, case):
     for k in KEYS:
         assert m[f"official/{k}"] == pytest.approx(ref[k], abs=1e-9), k
         assert round(m[f"lenient/{k}"], 4) == LENIENT[case][KEYS.index(k)], k
-    assert ov["n_total"] == 3720 and doc["spans"] == {"clip_end_to_duration": False, "n_gt_clipped": 0,
-                                                      "clipped": "nothing"}
+    assert ov["n_total"] == 3720 and doc["spans"] == {
+        "clip_end_to_duration": False,
+        "n_gt_clipped": 0,
+        "clipped": "nothing",
+    }
     assert ov["n_parsed"]["lenient"] == 3720
 
 
@@ -136,15 +141,18 @@ def test_jittered_lenient_reads_every_phrasing_as_written(bench):
 
 def test_clipping_is_one_option_for_ground_truth_and_predictions(bench, shared_data):
     cfg, _, samples = bench
-    raw = yaml.safe_load(open(cfg.path))
+    raw = yaml.safe_load(Path(cfg.path).read_text(encoding="utf-8"))
     raw["options"]["clip_end_to_duration"] = True
     clip_cfg = parse_benchmark(raw, cfg.path)
     family, clipped = load_samples(clip_cfg, DataPaths(None, shared_data / "charades_sta" / TXT))
     # The oracle says the raw annotation; both sides are clipped, so it stays exact.
     doc = _score(clip_cfg, family, clipped, texts("oracle", samples))
     assert doc["overall"]["micro"]["official/mIoU"] == 100.0
-    assert doc["spans"] == {"clip_end_to_duration": True, "n_gt_clipped": 562,
-                            "clipped": "ground truth and predictions"}
+    assert doc["spans"] == {
+        "clip_end_to_duration": True,
+        "n_gt_clipped": 562,
+        "clipped": "ground truth and predictions",
+    }
     # "0 - 999" becomes the whole video: IoU = gold length / duration, for both extractors.
     doc = _score(clip_cfg, family, clipped, texts("constant", samples))
     expect = 100 * sum((s.target[1] - s.target[0]) / s.duration for s in clipped) / 3720
@@ -168,8 +176,19 @@ def test_timechat_sample_file_reads_the_same_under_both_labels(shared_data, tmp_
 
     ann = shared_data / "charades_sta"
     pred = str(ann / "timechat_tvg_example_pred_file.json")
-    r = CliRunner().invoke(main, ["score", "charades_sta", "--predictions", pred, "--annotations", str(ann),
-                                  "--allow-partial", "--json"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "charades_sta",
+            "--predictions",
+            pred,
+            "--annotations",
+            str(ann),
+            "--allow-partial",
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     m = json.loads(r.stdout)["overall"]["micro"]
     published = [9.0, 3.4, 1.4, 6.3]  # R1@0.3/0.5/0.7 as TimeChat states them; mIoU as recomputed

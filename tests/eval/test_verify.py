@@ -1,4 +1,6 @@
-"""`tpo-eval verify`: recomputed aggregates, deltas, claims, cross-table and order checks, and the shipped tables."""
+"""`tpo-eval verify`: recomputed aggregates, deltas, claims, cross-table and order checks, and the shipped
+tables."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,16 +27,19 @@ checks: {checks}
 
 
 def _table(tmp: Path, rows: str, name: str = "synth", exact: bool = False, checks: str = "[]") -> Path:
-    (tmp / f"{name}.yaml").write_text(_YAML.format(name=name, exact=", exact_inputs: true" if exact else "",
-                                                   checks=checks))
+    (tmp / f"{name}.yaml").write_text(
+        _YAML.format(name=name, exact=", exact_inputs: true" if exact else "", checks=checks)
+    )
     (tmp / f"{name}.csv").write_text("key,model,avg,a,b,c\n" + rows)
     return tmp / f"{name}.yaml"
 
 
-ROWS = ("base,Baseline,50.0,40.0,50.0,60.0\n"     # mean 50.000: exact
-        "round,Rounds up,33.4,33.3,33.4,33.4\n"   # mean 33.367 → printed 33.4: within rounding
-        "planted,Planted,61.3,60.0,61.0,62.0\n"   # mean 61.000, printed 61.3: the planted inconsistency
-        "gap,Has a gap,40.0,–,40.0,40.0\n")       # a task not reported: cannot recompute
+ROWS = (
+    "base,Baseline,50.0,40.0,50.0,60.0\n"  # mean 50.000: exact
+    "round,Rounds up,33.4,33.3,33.4,33.4\n"  # mean 33.367 → printed 33.4: within rounding
+    "planted,Planted,61.3,60.0,61.0,62.0\n"  # mean 61.000, printed 61.3: the planted inconsistency
+    "gap,Has a gap,40.0,–,40.0,40.0\n"
+)  # a task not reported: cannot recompute
 
 
 def test_synthetic_table_with_one_planted_inconsistency_finds_exactly_that_row(tmp_path: Path) -> None:
@@ -49,8 +54,10 @@ def test_synthetic_table_with_one_planted_inconsistency_finds_exactly_that_row(t
     res = CliRunner().invoke(main, ["verify", str(tmp_path / "synth.yaml")])
     assert res.exit_code == 1
     bad = [x for x in res.output.splitlines() if "MISMATCH" in x]
-    assert bad == ["  MISMATCH aggregate  Planted · Avg: published 61.3, recomputed 61.000 (allowed ±0.1); "
-                   "mean of 3 columns = 61.000"]
+    assert bad == [
+        "  MISMATCH aggregate  Planted · Avg: published 61.3, recomputed 61.000 (allowed ±0.1); "
+        "mean of 3 columns = 61.000"
+    ]
     assert res.output.splitlines()[-1] == "FAIL: 1 disagreeing number(s) in 1 table(s)"
 
 
@@ -71,15 +78,21 @@ def test_exact_inputs_leave_only_the_aggregates_own_rounding(tmp_path: Path) -> 
 
 
 def test_published_deltas_claims_and_order(tmp_path: Path) -> None:
-    rows = ("base,Baseline,50.0,40.0,50.0,60.0\n"
-            "new,New,54.0 (+4.0),45.0 (+5.0),50.0 (+1.0),67.0\n")
-    checks = ("\n  - {type: claim, row: new, column: c, value: 67.0, delta: 6.0, text: 'C rose by 6'}"
-              "\n  - {type: order, columns: [a, b, c]}")
+    rows = "base,Baseline,50.0,40.0,50.0,60.0\nnew,New,54.0 (+4.0),45.0 (+5.0),50.0 (+1.0),67.0\n"
+    checks = (
+        "\n  - {type: claim, row: new, column: c, value: 67.0, delta: 6.0, text: 'C rose by 6'}"
+        "\n  - {type: order, columns: [a, b, c]}"
+    )
     findings = verify_table(load_table(_table(tmp_path, rows, checks=checks)))
     bad = [(f.check, f.row, f.column) for f in findings if f.status == "mismatch"]
-    # (+1.0) on B is wrong (50.0 − 50.0 = 0); the claim's delta is wrong (67 − 60 = 7); A < B < C breaks the order.
-    assert bad == [("delta", "new", "B"), ("claim", "new", "C"), ("order", "base", "A ≥ B ≥ C"),
-                   ("order", "new", "A ≥ B ≥ C")]
+    # (+1.0) on B is wrong (50.0 − 50.0 = 0); the claim's delta is wrong (67 − 60 = 7); A < B < C breaks the
+    # order.
+    assert bad == [
+        ("delta", "new", "B"),
+        ("claim", "new", "C"),
+        ("order", "base", "A ≥ B ≥ C"),
+        ("order", "new", "A ≥ B ≥ C"),
+    ]
 
 
 def test_equals_compares_the_same_number_across_tables(tmp_path: Path) -> None:
@@ -88,7 +101,9 @@ def test_equals_compares_the_same_number_across_tables(tmp_path: Path) -> None:
     _table(tmp_path, "base,Base,50.0,40.0,50.0,60.0\nx,X,61.3,60.5,61.0,62.0\n", checks=checks)
     eq = [f for f in verify_table(load_table(tmp_path / "synth.yaml")) if f.check == "equals"]
     assert [(f.column, f.status, f.published, f.recomputed) for f in eq] == [
-        ("A = other:A", "mismatch", 60.5, 60.0), ("Avg = other:Avg", "ok", 61.3, 61.3)]
+        ("A = other:A", "mismatch", 60.5, 60.0),
+        ("Avg = other:Avg", "ok", 61.3, 61.3),
+    ]
 
 
 def test_unknown_table_is_a_usage_error() -> None:
@@ -96,7 +111,8 @@ def test_unknown_table_is_a_usage_error() -> None:
     assert res.exit_code == 2 and "no such table 'no-such-table'" in res.output
 
 
-# What verify finds on the shipped tables (the closing note of issue 5 reports this list). A change here means a
+# What verify finds on the shipped tables (the closing note of issue 5 reports this list). A change here means
+# a
 # transcription changed or a check was added: look at it, don't just update the list.
 SHIPPED_MISMATCHES = {
     ("mmiu", "aggregate", "videochat2", "Overall"),
@@ -116,12 +132,19 @@ SHIPPED_MISMATCHES = {
 
 def test_shipped_tables_findings() -> None:
     results = verify_names(list_tables())
-    found = {(f.table, f.check, f.row, f.column) for fs in results.values() for f in fs if f.status == "mismatch"}
+    found = {
+        (f.table, f.check, f.row, f.column) for fs in results.values() for f in fs if f.status == "mismatch"
+    }
     assert found == SHIPPED_MISMATCHES
     ok = {(f.table, f.check) for fs in results.values() for f in fs if f.status == "ok"}
     # Checks that hold: the published deltas of main Tables 2 and 4, cross-table equalities, recall orderings.
-    assert {("video-understanding", "delta"), ("image-understanding", "equals"), ("llava-ov", "equals"),
-            ("charades-zeroshot", "order"), ("ablation-components", "equals")} <= ok
+    assert {
+        ("video-understanding", "delta"),
+        ("image-understanding", "equals"),
+        ("llava-ov", "equals"),
+        ("charades-zeroshot", "order"),
+        ("ablation-components", "equals"),
+    } <= ok
     tpo = next(f for f in results["mvbench"] if f.row == "videochat_tpo" and f.check == "aggregate")
     assert (tpo.status, round(tpo.recomputed, 6), tpo.tolerance) == ("ok", 66.8, 0.05)
     # Every one of them is a recorded erratum, so `verify` passes; --no-errata is the full audit that fails.
@@ -137,8 +160,9 @@ def test_errata_cover_exactly_the_shipped_mismatches_and_verify_passes() -> None
     res = CliRunner().invoke(main, ["verify"])
     assert res.exit_code == 0, res.output
     assert res.output.count("  known    ") == 12 and "MISMATCH" not in res.output
-    assert res.output.splitlines()[-1] == ("OK: 0 disagreeing number(s) in 15 table(s); "
-                                           "12 known published inconsistencies (errata)")
+    assert res.output.splitlines()[-1] == (
+        "OK: 0 disagreeing number(s) in 15 table(s); 12 known published inconsistencies (errata)"
+    )
 
 
 def _copy_paper(tmp: Path) -> Path:
@@ -171,7 +195,10 @@ def test_an_erratum_that_no_longer_occurs_fails_as_stale(tmp_path: Path) -> None
     csv.write_text(csv.read_text().replace("videolisa,VideoLISA,63.7,", "videolisa,VideoLISA,62.7,"))
     res = CliRunner().invoke(main, ["verify", str(d / "refseg.yaml")])
     assert res.exit_code == 1
-    assert "STALE    erratum matches no disagreement any more (remove it): refseg · aggregate · videolisa" in res.output
+    assert (
+        "STALE    erratum matches no disagreement any more (remove it): refseg · aggregate · videolisa"
+        in res.output
+    )
     assert "MISMATCH" not in res.output
 
 

@@ -1,6 +1,8 @@
 """`tpo-eval export videomme RUN_DIR` writes the official result structure; `tpo-eval score videomme
---predictions FILE` reads it back (trailing commas tolerated, gold answers from the file when no annotations are
+--predictions FILE` reads it back (trailing commas tolerated, gold answers from the file when no annotations
+are
 given) and reproduces the run's numbers exactly."""
+
 import json
 import re
 
@@ -23,8 +25,22 @@ def run(tmp_path_factory):
     script.write_text(json.dumps(SCRIPT))
     out = root / "run"
     cli = CliRunner()
-    r = cli.invoke(main, ["run", "videomme", "--model", "mock:scripted", "--model-arg", f"script={script}",
-                          "--data-root", str(root), "--out", str(out), "--no-progress"])
+    r = cli.invoke(
+        main,
+        [
+            "run",
+            "videomme",
+            "--model",
+            "mock:scripted",
+            "--model-arg",
+            f"script={script}",
+            "--data-root",
+            str(root),
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+    )
     assert r.exit_code == 0, r.output
     # the console table shows the count the official denominator left out, and the breakdown tables
     overall = next(ln for ln in r.stdout.splitlines() if ln.startswith("OVERALL (micro)")).split()
@@ -45,11 +61,22 @@ def _score(args):
 def test_export_has_the_official_structure(run):
     _, out, _ = run
     videos = json.loads((out / "videomme_official.json").read_text())
-    assert len(videos) == 6 and set(videos[0]) == {"video_id", "duration", "domain", "sub_category", "questions"}
+    assert len(videos) == 6 and set(videos[0]) == {
+        "video_id",
+        "duration",
+        "domain",
+        "sub_category",
+        "questions",
+    }
     q = videos[1]["questions"][1]
-    assert q == {"question_id": "002-2", "task_type": "OCR Problems", "question": "What happens in video 1 (question 1)?",
-                 "options": ["A. option a of 1-1", "B. option b of 1-1", "C. option c of 1-1", "D. option d of 1-1"],
-                 "answer": "C", "response": "Best option: C"}
+    assert q == {
+        "question_id": "002-2",
+        "task_type": "OCR Problems",
+        "question": "What happens in video 1 (question 1)?",
+        "options": ["A. option a of 1-1", "B. option b of 1-1", "C. option c of 1-1", "D. option d of 1-1"],
+        "answer": "C",
+        "response": "Best option: C",
+    }
 
 
 def test_score_without_annotations_round_trips(run):
@@ -77,7 +104,9 @@ def test_trailing_commas_of_the_official_template_are_tolerated(run, tmp_path):
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)
     doc, err = _score(["--predictions", str(bad)])
-    assert text.count(",\n") > json.dumps(json.loads((out / "videomme_official.json").read_text()), indent=1).count(",\n")
+    assert text.count(",\n") > json.dumps(
+        json.loads((out / "videomme_official.json").read_text()), indent=1
+    ).count(",\n")
     assert "trailing comma(s)" in err and "output_test_template" in err
     assert {k: doc[k] for k in NUMBERS} == {k: ref[k] for k in NUMBERS}
 
@@ -91,7 +120,10 @@ def test_tasks_and_bad_prediction_files(run, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(videos))
     r = CliRunner().invoke(main, ["score", "videomme", "--predictions", str(bad)])
-    assert r.exit_code == 2 and "bad.json item video 2 (video_id '003') question 0: missing field(s) response" in r.output
+    assert (
+        r.exit_code == 2
+        and "bad.json item video 2 (video_id '003') question 0: missing field(s) response" in r.output
+    )
 
 
 def test_export_refuses_benchmarks_without_a_format(run):

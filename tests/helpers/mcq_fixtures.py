@@ -1,10 +1,12 @@
 """Tiny datasets in the official formats of Video-MME, PerceptionTest and MMIU (FORMATS.md §3.4-3.6), with
 generated media. No real file of these benchmarks may be kept, so the tests build them from the schemas."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tpo_eval.video.decode import index_frame, write_index_video
 
@@ -20,17 +22,27 @@ def videomme_rows(n_videos: int = 6, per_video: int = 3) -> list[dict[str, Any]]
     rows = []
     for v in range(n_videos):
         for q in range(per_video):
-            rows.append({
-                "video_id": f"{v + 1:03d}", "duration": DURATIONS[v % 3], "domain": DOMAINS[v // 3 % 3],
-                "sub_category": SUBCATS[v // 3 % 3], "url": f"https://www.youtube.com/watch?v=yt{v:03d}",
-                "videoID": f"yt{v:03d}", "question_id": f"{v + 1:03d}-{q + 1}", "task_type": TASK_TYPES[q % 3],
-                "question": f"What happens in video {v} (question {q})?",
-                "options": [f"{L}. option {L.lower()} of {v}-{q}" for L in "ABCD"], "answer": "ABCD"[(v + q) % 4]})
+            rows.append(
+                {
+                    "video_id": f"{v + 1:03d}",
+                    "duration": DURATIONS[v % 3],
+                    "domain": DOMAINS[v // 3 % 3],
+                    "sub_category": SUBCATS[v // 3 % 3],
+                    "url": f"https://www.youtube.com/watch?v=yt{v:03d}",
+                    "videoID": f"yt{v:03d}",
+                    "question_id": f"{v + 1:03d}-{q + 1}",
+                    "task_type": TASK_TYPES[q % 3],
+                    "question": f"What happens in video {v} (question {q})?",
+                    "options": [f"{L}. option {L.lower()} of {v}-{q}" for L in "ABCD"],
+                    "answer": "ABCD"[(v + q) % 4],
+                }
+            )
     return rows
 
 
-def write_videomme(root: Path, rows: Sequence[dict[str, Any]], subtitles: dict[str, str] | None = None,
-                   videos: bool = True) -> Path:
+def write_videomme(
+    root: Path, rows: Sequence[dict[str, Any]], subtitles: dict[str, str] | None = None, videos: bool = True
+) -> Path:
     """``<root>/videomme/test-00000-of-00001.parquet``, ``<root>/data/<videoID>.mp4`` (3 s at 10 fps) and
     ``<root>/subtitle/<videoID>.srt`` for the ids in ``subtitles``. Returns the parquet path."""
     import pandas as pd
@@ -54,11 +66,29 @@ def perception_official(n_videos: int = 4, per_video: int = 3) -> dict[str, Any]
     out = {}
     for v in range(n_videos):
         vid = f"video_{1000 + v}"
-        qs = [{"id": q, "question": f"Question {q} about {vid}?", "options": [f"o{k} {vid}-{q}" for k in range(3)],
-               "answer_id": (v + q) % 3, "area": areas[v % 2], "reasoning": reasons[q % 3],
-               "tag": ["motion"] + (["counting"] if q % 2 else [])} for q in range(per_video)]
-        out[vid] = {"metadata": {"video_id": vid, "split": "valid", "num_frames": 30, "frame_rate": 10.0,
-                                 "resolution": [32, 32], "is_cup_game": v == 0}, "mc_question": qs}
+        qs = [
+            {
+                "id": q,
+                "question": f"Question {q} about {vid}?",
+                "options": [f"o{k} {vid}-{q}" for k in range(3)],
+                "answer_id": (v + q) % 3,
+                "area": areas[v % 2],
+                "reasoning": reasons[q % 3],
+                "tag": ["motion"] + (["counting"] if q % 2 else []),
+            }
+            for q in range(per_video)
+        ]
+        out[vid] = {
+            "metadata": {
+                "video_id": vid,
+                "split": "valid",
+                "num_frames": 30,
+                "frame_rate": 10.0,
+                "resolution": [32, 32],
+                "is_cup_game": v == 0,
+            },
+            "mc_question": qs,
+        }
     return out
 
 
@@ -84,11 +114,26 @@ def mmiu_rows(sizes: dict[str, int], n_options: int = 4, nested: bool = True) ->
             question, context = f"Which fits {task} {i}?", "Select from the following choices.\n" + lettered
             gold = chr(65 + (i % n_options))
             if nested:
-                rows.append({"task": task, "input": {"input_image_path": imgs, "question": question, "context": context},
-                             "options": lettered, "output": {"output_text": gold}})
+                rows.append(
+                    {
+                        "task": task,
+                        "input": {"input_image_path": imgs, "question": question, "context": context},
+                        "options": lettered,
+                        "output": {"output_text": gold},
+                    }
+                )
             else:
-                rows.append({"task": task, "question": question, "context": context, "options": lettered,
-                             "input_image_path": imgs, "output": gold, "source": task})
+                rows.append(
+                    {
+                        "task": task,
+                        "question": question,
+                        "context": context,
+                        "options": lettered,
+                        "input_image_path": imgs,
+                        "output": gold,
+                        "source": task,
+                    }
+                )
     return rows
 
 

@@ -1,8 +1,9 @@
 """Whole-benchmark synthetic Charades-STA answer sets (one text per query), shared by the tests and
 ``scripts/tg_compare_extractors.py``. ``jittered`` is seeded: the same texts on every machine."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -10,12 +11,12 @@ from tpo_eval.types import Sample
 
 # Phrasings of the jittered model; the comment says what TimeChat's extraction makes of each.
 JITTER_TEMPLATES = (
-    "The event happens in the {a} - {b} seconds.",     # a range: read as written
-    "From {a} to {b} seconds.",                         # "to" is no range, no keyword: a miss
-    "The action starts at {a} s and ends at {b} s.",    # one sentence, so one keyword number: a miss
-    "It starts at {a}s.\nIt ends at {b}s.",             # two keyword sentences, "24.3s" read as 24
-    "[{a}, {b}]",                                       # no range, no keyword: a miss
-    "{a}-{b}",                                          # a range
+    "The event happens in the {a} - {b} seconds.",  # a range: read as written
+    "From {a} to {b} seconds.",  # "to" is no range, no keyword: a miss
+    "The action starts at {a} s and ends at {b} s.",  # one sentence, so one keyword number: a miss
+    "It starts at {a}s.\nIt ends at {b}s.",  # two keyword sentences, "24.3s" read as 24
+    "[{a}, {b}]",  # no range, no keyword: a miss
+    "{a}-{b}",  # a range
 )
 JITTER_SD = 3.0
 CASES = ("oracle", "constant", "overshoot", "jittered")

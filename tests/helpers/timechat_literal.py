@@ -8,10 +8,12 @@ from the original are only where the original stops the whole script: a number `
 (``"1..5"``) returns ``None`` here (the harness counts that query as a miss), and a zero-width hull returns
 IoU 0.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 KEYWORDS = ("starts", "ends", "happens in", "start time", "end time", "start", "end", "happen")
 RANGE = re.compile(r"(\d+\.*\d*)\s*-\s*(\d+\.*\d*)")

@@ -1,4 +1,5 @@
 """One tiny synthetic world per test session (seed 3), shared by the synth tests."""
+
 from __future__ import annotations
 
 from pathlib import Path

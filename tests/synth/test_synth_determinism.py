@@ -1,5 +1,6 @@
 """Same seed → byte-identical annotation files and identical decoded frames; another seed → another world; a
 rerun into the same folder is a no-op; a folder holding other settings is refused."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,9 @@ def test_other_seed_other_world(world, tmp_path):
     assert other.settings_sha256 != world.settings_sha256
     differ = [rel for rel in world.files if other.files.get(rel) != world.files[rel]]
     assert "charades/heldout/charades_sta.txt" in differ and "gt/train.jsonl" in differ
-    assert not np.array_equal(_frames(world.root / "videos" / "train_0000.mp4"),
-                              _frames(other.root / "videos" / "train_0000.mp4"))
+    assert not np.array_equal(
+        _frames(world.root / "videos" / "train_0000.mp4"), _frames(other.root / "videos" / "train_0000.mp4")
+    )
 
 
 def test_rerun_reuses_and_other_settings_are_refused(world, tmp_path):

@@ -1,5 +1,6 @@
 """Every format the world writes is read by the existing readers and benchmark families, unchanged, and a mock
 oracle scores 100 through ``tpo-eval run``."""
+
 from __future__ import annotations
 
 import json
@@ -36,40 +37,75 @@ def test_training_readers_read_every_source_without_bad_records(root, name):
 
 
 def test_training_sources_count_what_the_manifest_says(world, root):
-    n = {name: len(read_source(s["format"], root / s["path"], name, str(root / s["media"])).examples)
-         for name, s in TRAINING_SOURCES.items()}
+    n = {
+        name: len(read_source(s["format"], root / s["path"], name, str(root / s["media"])).examples)
+        for name, s in TRAINING_SOURCES.items()
+    }
     c = world.counts["train"]
     assert n["synth_charades"] == c["charades_queries"] and n["synth_qvh"] == c["qvh_queries"]
     assert n["synth_mcq_it"] == sum(c["mcq"].values()) and n["synth_caption_it"] == c["videos"]
     assert n["synth_mevis"] == c["mevis_objects"] == 3 * c["videos"]
 
 
-@pytest.mark.parametrize("bench,split", [("synth_mcq", "heldout"), ("synth_charades", "heldout"),
-                                         ("synth_qvh", "heldout"), ("synth_charades", "train")])
+@pytest.mark.parametrize(
+    "bench,split",
+    [
+        ("synth_mcq", "heldout"),
+        ("synth_charades", "heldout"),
+        ("synth_qvh", "heldout"),
+        ("synth_charades", "train"),
+    ],
+)
 def test_benchmark_families_load_each_split(world, root, bench, split):
     cfg = load_benchmark(bench)
     sub = {"synth_mcq": "mcq", "synth_charades": "charades", "synth_qvh": "qvh"}[bench]
     ann = None if split == "heldout" else root / sub / split
     _, samples = load_samples(cfg, DataPaths(root, ann))
     c = world.counts[split]
-    expected = {"synth_mcq": sum(c["mcq"].values()), "synth_charades": c["charades_queries"],
-                "synth_qvh": c["qvh_queries"]}[bench]
+    expected = {
+        "synth_mcq": sum(c["mcq"].values()),
+        "synth_charades": c["charades_queries"],
+        "synth_qvh": c["qvh_queries"],
+    }[bench]
     assert len(samples) == expected > 0
     assert all(s.media.paths[0].endswith(".mp4") and split in s.media.paths[0] for s in samples)
     assert {s.media.paths[0] for s in samples} <= {str(p) for p in (root / "videos").glob(f"{split}_*.mp4")}
 
 
 def test_train_and_heldout_share_no_video(root):
-    vids = {split: {line.split()[0] for line in (root / "charades" / split / "charades_sta.txt").read_text()
-                    .splitlines()} for split in ("train", "heldout")}
+    vids = {
+        split: {
+            line.split()[0]
+            for line in (root / "charades" / split / "charades_sta.txt").read_text().splitlines()
+        }
+        for split in ("train", "heldout")
+    }
     assert vids["train"] and vids["heldout"] and not vids["train"] & vids["heldout"]
 
 
-@pytest.mark.parametrize("bench,metric", [("synth_mcq", "official/acc"), ("synth_charades", "official/R1@0.5"),
-                                          ("synth_qvh", "official/MR-full-R1@0.5")])
+@pytest.mark.parametrize(
+    "bench,metric",
+    [
+        ("synth_mcq", "official/acc"),
+        ("synth_charades", "official/R1@0.5"),
+        ("synth_qvh", "official/MR-full-R1@0.5"),
+    ],
+)
 def test_mock_oracle_scores_100(root, tmp_path, bench, metric):
-    r = CliRunner().invoke(eval_main, ["run", bench, "--model", "mock:oracle", "--data-root", str(root), "--out",
-                                       str(tmp_path / "run"), "--json"])
+    r = CliRunner().invoke(
+        eval_main,
+        [
+            "run",
+            bench,
+            "--model",
+            "mock:oracle",
+            "--data-root",
+            str(root),
+            "--out",
+            str(tmp_path / "run"),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["overall"]["micro"][metric] == 100.0 and doc["overall"]["n_failed"] == 0
@@ -80,8 +116,10 @@ def test_qvh_saliency_is_scored_on_the_worlds_clip_length(root):
     the clip ids of an 4-s video (clip 2 and 3 do not exist), which is why the YAML states clip_length."""
     cfg = load_benchmark("synth_qvh")
     fam, samples = load_samples(cfg, DataPaths(root))
-    rows = {f"heldout/{json.loads(x)['qid']}": json.loads(x)
-            for x in (root / "qvh" / "heldout" / "highlight.jsonl").read_text().splitlines()}
+    rows = {
+        f"heldout/{json.loads(x)['qid']}": json.loads(x)
+        for x in (root / "qvh" / "heldout" / "highlight.jsonl").read_text().splitlines()
+    }
     outputs, expected = {}, {lv: [] for lv in LEVELS}
     for i, s in enumerate(samples):
         g = rows[s.id]

@@ -1,5 +1,8 @@
-"""The ground truth agrees with the pixels: boxes bound masks, every event happens in the rendered frames exactly
-in its window, the written files agree with one another, and MCQ answers are balanced in value and position."""
+"""The ground truth agrees with the pixels: boxes bound masks, every event happens in the rendered frames
+exactly
+in its window, the written files agree with one another, and MCQ answers are balanced in value and
+position."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +28,14 @@ def clips(world):
     st = world.settings
     out = []
     for i in range(st["n_train"]):
-        clip = plan_clip(np.random.default_rng([SEED, 0, i]), f"train_{i:04d}", "train", st["frames"], st["fps"],
-                         st["size"])
+        clip = plan_clip(
+            np.random.default_rng([SEED, 0, i]),
+            f"train_{i:04d}",
+            "train",
+            st["frames"],
+            st["fps"],
+            st["size"],
+        )
         out.append((clip, render(clip)))
     return out
 
@@ -52,7 +61,9 @@ def test_written_masks_and_boxes_agree(root):
                 assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x, y, x + w, y + h)
                 assert obj["visible"][f] > 0
                 if f % 4 == 0 and int(eid) in sav["masklet_id"]:
-                    assert np.array_equal(rle.decode(sav["masklet"][f // 4][sav["masklet_id"].index(int(eid))]), m)
+                    assert np.array_equal(
+                        rle.decode(sav["masklet"][f // 4][sav["masklet_id"].index(int(eid))]), m
+                    )
                 checked += 1
     assert checked > 100
     for row in _jsonl(root / "region" / "refcoco_train.jsonl"):
@@ -67,18 +78,21 @@ def test_events_happen_in_the_rendered_frames_within_their_windows(world, root, 
         bg = np.round(background(clip)).astype(np.uint8)
         g = gt[clip.vid]
         for k, tr in enumerate(clip.tracks):  # masks are where the frame shows the object's colour (pixels
-            for f in range(clip.frames):          # under a faint, fading-in shape drawn later are blended)
-                over = [_shape(clip, j, f) for j in range(k + 1, len(clip.tracks)) if clip.tracks[j].alpha[f] > 0]
+            for f in range(clip.frames):  # under a faint, fading-in shape drawn later are blended)
+                over = [
+                    _shape(clip, j, f) for j in range(k + 1, len(clip.tracks)) if clip.tracks[j].alpha[f] > 0
+                ]
                 pure = r.masks[f, k] & ~np.any(over, axis=0) if over else r.masks[f, k]
                 if tr.alpha[f] == 1 and pure.any():
                     assert np.abs(r.frames[f][pure].astype(int) - np.round(tr.rgb[f])).max() <= 1
-            assert [o["boxes"] for o in g["objects"]][k] == [list(b) if b else None
-                                                               for b in (r.box(f, k) for f in range(clip.frames))]
+            assert [o["boxes"] for o in g["objects"]][k] == [
+                list(b) if b else None for b in (r.box(f, k) for f in range(clip.frames))
+            ]
         for e in clip.events:
             seen[e.kind] += 1
             area = r.shape_area[:, e.obj]
             if e.kind == "appear":  # nothing of it before its start: the frame there is the background
-                assert (area[:e.start] == 0).all() and (area[e.start:e.end + 1] > 0).all()
+                assert (area[: e.start] == 0).all() and (area[e.start : e.end + 1] > 0).all()
                 others = np.zeros((clip.size, clip.size), bool)
                 for f in range(e.start):
                     for j in range(len(clip.tracks)):
@@ -88,7 +102,7 @@ def test_events_happen_in_the_rendered_frames_within_their_windows(world, root, 
                 assert all(np.array_equal(r.frames[f][clean], bg[clean]) for f in range(e.start))
                 seen["appear pixels checked"] += int(clean.sum())
             elif e.kind == "disappear":
-                assert (area[e.start:e.end] > 0).all() and (area[e.end:] == 0).all()
+                assert (area[e.start : e.end] > 0).all() and (area[e.end :] == 0).all()
             elif e.kind == "move":
                 tr = clip.tracks[e.obj]
                 dx, dy = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[e.value]
@@ -100,11 +114,13 @@ def test_events_happen_in_the_rendered_frames_within_their_windows(world, root, 
                 assert (c1[1] - c0[1]) * dx + (c1[0] - c0[0]) * dy > 0.5 * step
             elif e.kind == "recolour":
                 tr = clip.tracks[e.obj]
-                assert np.allclose(tr.rgb[e.end], COLOURS[e.value]) and not np.allclose(tr.rgb[e.start],
-                                                                                         COLOURS[e.value])
+                assert np.allclose(tr.rgb[e.end], COLOURS[e.value]) and not np.allclose(
+                    tr.rgb[e.start], COLOURS[e.value]
+                )
         ev = [x for x in g["events"] if x["query"]]
-        assert [(x["start"], x["end"]) for x in ev] == [(x["start_frame"] / clip.fps, x["end_frame"] / clip.fps)
-                                                        for x in ev]
+        assert [(x["start"], x["end"]) for x in ev] == [
+            (x["start_frame"] / clip.fps, x["end_frame"] / clip.fps) for x in ev
+        ]
     assert all(seen[k] for k in ("appear", "disappear", "move", "recolour", "anomaly")), seen
     assert seen["appear pixels checked"] > 100
 
@@ -122,7 +138,7 @@ def test_movement_happens_only_inside_move_windows(clips):
             moving = np.zeros(clip.frames, bool)
             for e in clip.events:
                 if e.obj == k and (e.kind == "move" or (e.kind == "anomaly" and e.value == "jump")):
-                    moving[e.start + 1:e.end + 1] = True
+                    moving[e.start + 1 : e.end + 1] = True
             still = ~moving[1:]
             assert (np.diff(tr.x)[still] == 0).all() and (np.diff(tr.y)[still] == 0).all()
 
@@ -130,7 +146,9 @@ def test_movement_happens_only_inside_move_windows(clips):
 def test_charades_txt_lists_the_gt_events(root):
     for split in ("train", "heldout"):
         lines = (root / "charades" / split / "charades_sta.txt").read_text().splitlines()
-        events = [(g["vid"], x) for g in _jsonl(root / "gt" / f"{split}.jsonl") for x in g["events"] if x["query"]]
+        events = [
+            (g["vid"], x) for g in _jsonl(root / "gt" / f"{split}.jsonl") for x in g["events"] if x["query"]
+        ]
         assert [f"{v} {x['start']:.2f} {x['end']:.2f}##{x['query']}." for v, x in events] == lines
 
 

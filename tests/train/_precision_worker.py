@@ -4,6 +4,7 @@ in.
 
 Usage: ``torchrun --nproc_per_node=2 tests/train/_precision_worker.py OUT.json RUNS_JSON`` where RUNS_JSON is
 a list of ``{"config": name, "overrides": [...]}``."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,14 @@ def main(out_path: str, runs: str) -> None:
     for run in json.loads(runs):
         rec = Recipe(load_config(run["config"], run["overrides"]))
         rec.run()
-        results.append({"engine": type(rec.engine).__name__, "device": str(rec.device),
-                        "history": rec.history, "dtypes": _dtypes(rec.model)})
+        results.append(
+            {
+                "engine": type(rec.engine).__name__,
+                "device": str(rec.device),
+                "history": rec.history,
+                "dtypes": _dtypes(rec.model),
+            }
+        )
     if rec.dist.is_main:
         with open(out_path, "w") as f:
             json.dump(results, f)

@@ -1,5 +1,6 @@
 """Shared pieces of the training-recipe tests: a per-session cache for the tiny base model and tiny data,
 the overrides that shrink a shipped config, and a one-call stage runner."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,17 @@ if not os.environ.get("TPO_TRAIN_TEST_CACHE"):
     atexit.register(shutil.rmtree, _CACHE, True)
 
 #: Overrides that run any shipped config on the tiny model and tiny data in a few seconds.
-TINY = ("model.base=tiny", "data.root=tiny", "model.frames=4", "train.batch_size=4", "train.micro_batch_size=2",
-        "train.precision=fp32", "train.progress=false", "train.loggers=[jsonl]", "train.save_every=null")
+TINY = (
+    "model.base=tiny",
+    "data.root=tiny",
+    "model.frames=4",
+    "train.batch_size=4",
+    "train.micro_batch_size=2",
+    "train.precision=fp32",
+    "train.progress=false",
+    "train.loggers=[jsonl]",
+    "train.save_every=null",
+)
 TINY_MASK = "model.heads.mask={sam2_config: configs/sam2.1/sam2.1_hiera_t.yaml, image_size: 64}"
 
 

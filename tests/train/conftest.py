@@ -1,4 +1,5 @@
 """Fixtures shared by the training tests."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """``scripts/device_check.sh --tiny``: the prepared GPU check runs as-is on the CPU (a tiny random model, the
 same code paths) and prints exactly one ``name: value`` line per figure on stdout, in a fixed order."""
+
 from __future__ import annotations
 
 import os
@@ -12,10 +13,25 @@ import pytest
 from ._recipe_helpers import tiny_cache  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD_EVAL = ["device", "build_s", "base_params_b", "tpo_trainable_params_m", "eval_samples_per_s",
-              "eval_peak_gpu_mem_gib", "eval_failed", "decode_samples_per_s", "model_vs_decode_ratio"]
-TRAIN = ["tpo_step_s", "tpo_peak_gpu_mem_gib", "tpo_loss", "sft_step_s", "sft_peak_gpu_mem_gib",
-         "tpo_over_sft_step_ratio"]
+BUILD_EVAL = [
+    "device",
+    "build_s",
+    "base_params_b",
+    "tpo_trainable_params_m",
+    "eval_samples_per_s",
+    "eval_peak_gpu_mem_gib",
+    "eval_failed",
+    "decode_samples_per_s",
+    "model_vs_decode_ratio",
+]
+TRAIN = [
+    "tpo_step_s",
+    "tpo_peak_gpu_mem_gib",
+    "tpo_loss",
+    "sft_step_s",
+    "sft_peak_gpu_mem_gib",
+    "tpo_over_sft_step_ratio",
+]
 DEEPSPEED = ["deepspeed_zero2_bf16", "deepspeed_step_s", "deepspeed_peak_gpu_mem_gib"]
 
 
@@ -42,8 +58,15 @@ def test_device_check_tiny_without_deepspeed(tmp_path, tiny_cache):
     assert out["device"].startswith("cpu") and out["eval_failed"] == "0 of 20"
     assert "{'device': 'cpu', 'dtype': 'float32', 'gpu': None}" in out["eval_peak_gpu_mem_gib"]
     assert "20 samples x 4 frames, cpu float32" in out["eval_samples_per_s"]
-    for k in ("eval_samples_per_s", "decode_samples_per_s", "model_vs_decode_ratio", "tpo_step_s",
-              "sft_step_s", "tpo_over_sft_step_ratio", "tpo_trainable_params_m"):
+    for k in (
+        "eval_samples_per_s",
+        "decode_samples_per_s",
+        "model_vs_decode_ratio",
+        "tpo_step_s",
+        "sft_step_s",
+        "tpo_over_sft_step_ratio",
+        "tpo_trainable_params_m",
+    ):
         assert _num(out[k]) > 0, k
     ratio = _num(out["tpo_step_s"]) / _num(out["sft_step_s"])  # of the printed (rounded) step times
     assert _num(out["tpo_over_sft_step_ratio"]) == pytest.approx(ratio, rel=0.02)
@@ -68,11 +91,25 @@ def test_random_base_at_the_real_vision_geometry(tmp_path):
     from tpo_train.presets import LLAVA_OV_7B
     from tpo_train.tiny import build_random_llava_ov
 
-    thin = {**LLAVA_OV_7B,
-            "vision": {**LLAVA_OV_7B["vision"], "hidden_size": 32, "intermediate_size": 64,
-                       "num_hidden_layers": 1, "num_attention_heads": 2},
-            "text": {**LLAVA_OV_7B["text"], "vocab_size": 1024, "hidden_size": 64, "intermediate_size": 128,
-                     "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2}}
+    thin = {
+        **LLAVA_OV_7B,
+        "vision": {
+            **LLAVA_OV_7B["vision"],
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+        },
+        "text": {
+            **LLAVA_OV_7B["text"],
+            "vocab_size": 1024,
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+        },
+    }
     base = build_random_llava_ov(tmp_path / "base", thin, dtype="float32")
     model = TPOModel.build(TPOModelSpec(base=str(base)))
     video = np.zeros((2, 224, 224, 3), dtype=np.uint8)

@@ -1,5 +1,7 @@
-"""Mask head with a small random SAM2 (256 px, slim Hiera-T): forward + backward, frozen SAM2, embedding target,
+"""Mask head with a small random SAM2 (256 px, slim Hiera-T): forward + backward, frozen SAM2, embedding
+target,
 and decode through SAM2's video propagation with the adapter's tokens on frame 0."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,7 +14,9 @@ if importlib.util.find_spec("sam2") is None:
     pytest.skip("sam2 is not installed (pip install -r requirements/heavy.txt)", allow_module_level=True)
 
 from tpo_train.heads.base import MaskOutput  # noqa: E402
-from tpo_train.heads.mask import SMALL_SAM2_OVERRIDES, MaskHead, MaskInputs, MaskTargets, sam_images  # noqa: E402
+
+# noqa: E402
+from tpo_train.heads.mask import SMALL_SAM2_OVERRIDES, MaskHead, MaskInputs, MaskTargets, sam_images
 from tpo_train.heads.ops import mask_to_box  # noqa: E402
 from tpo_train.model.spec import MaskHeadSpec  # noqa: E402
 
@@ -73,7 +77,7 @@ def test_decode_puts_the_adapter_tokens_on_frame_zero(head):
     video = _video(2)
     a, b = torch.tensor([0.1, 0.2, 0.5, 0.6]), torch.tensor([0.6, 0.0, 1.0, 0.3])
     with torch.no_grad():
-        own_a = head._propagate(video, None, a)          # SAM2 prompted with box a
+        own_a = head._propagate(video, None, a)  # SAM2 prompted with box a
         own_b = head._propagate(video, None, b)
         swapped = head._propagate(video, head.prompt_embedding(a[None]), b)  # box b carries a's tokens
     assert own_a.shape == (2, 32, 32)
@@ -96,10 +100,20 @@ def test_mask_head_inside_the_tpo_model(tmp_path):
     m = TPOModel.build(TPOModelSpec(base=str(base), lora=LoraSpec(), heads={"mask": spec}))
     a = m.adapter
     video = _video(4)
-    exs = [a.encode("", "Track the object in the video using a box with initial coordinates <track_box>.",
-                    answer="<track_begin><tracking>", video=video),
-           a.encode("", "Show the tracking trajectory of the red square.", answer="<track_begin><tracking>",
-                    video=video)]
+    exs = [
+        a.encode(
+            "",
+            "Track the object in the video using a box with initial coordinates <track_box>.",
+            answer="<track_begin><tracking>",
+            video=video,
+        ),
+        a.encode(
+            "",
+            "Show the tracking trajectory of the red square.",
+            answer="<track_begin><tracking>",
+            video=video,
+        ),
+    ]
     box = torch.tensor([[4 / 32, 8 / 32, 16 / 32, 20 / 32]])
     batch = collate(exs, a.pad_id, input_boxes=box, targets={"mask": MaskTargets(box.repeat(2, 1))})
     out = m(batch)

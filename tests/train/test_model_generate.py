@@ -1,6 +1,7 @@
 """After a few hundred task-assignment steps on a tiny mixture (templates of the seed's Tables 8–11 plus MCQ
 chat), greedy generation emits the right trigger for every instruction template (with fills never seen in
 training) and the routed head returns an output of the right type; chat prompts get no trigger."""
+
 from __future__ import annotations
 
 import random
@@ -23,7 +24,10 @@ STEPS = 500
 TRAIN_FILLS = ("the cat", "a man running", "the red ball", "two dogs", "the door", "a woman", "the blue car")
 TEST_FILLS = ("the green chair", "a person opening a box")
 TASK_OF_SET = {"temporal": "temporal", "region": "region", "segmentation": "mask", "tracking": "mask"}
-MCQ = "Question: What is the person doing?\nOptions:\n(A) {x}\n(B) sitting\n(C) jumping\nOnly give the best option."
+MCQ = (
+    "Question: What is the person doing?\nOptions:\n(A) {x}\n(B) sitting\n(C) jumping\n"
+    "Only give the best option."
+)
 
 
 def _prompt(set_name: str, template: str, fill: str) -> str:
@@ -39,7 +43,11 @@ def _example(a, rng: random.Random, video: np.ndarray, fills=TRAIN_FILLS):
         return a.encode("", MCQ.format(x=fill), answer=ans, video=video), 0
     template = rng.choice(TEMPLATE_SETS[kind])
     task = TASK_OF_SET[kind]
-    trig = {"temporal": "<time_begin><temp>", "region": "<box_begin><boxes>", "mask": "<track_begin><tracking>"}[task]
+    trig = {
+        "temporal": "<time_begin><temp>",
+        "region": "<box_begin><boxes>",
+        "mask": "<track_begin><tracking>",
+    }[task]
     return a.encode("", _prompt(kind, template, fill), answer=trig, video=video), int(kind == "tracking")
 
 
@@ -71,7 +79,9 @@ def test_generation_emits_the_right_trigger_and_head_output(tmp_path):
             for fill in TEST_FILLS:
                 ex = a.encode("", _prompt(set_name, template, fill), video=video)
                 boxes = torch.tensor([[0.1, 0.2, 0.6, 0.7]]) if set_name == "tracking" else None
-                gen = m.generate(ex, head_inputs={"temporal": temporal_inputs}, input_boxes=boxes, max_new_tokens=3)
+                gen = m.generate(
+                    ex, head_inputs={"temporal": temporal_inputs}, input_boxes=boxes, max_new_tokens=3
+                )
                 if not gen.token_ids or gen.token_ids[0] != m.token_ids.trigger[task]:
                     wrong.append((set_name, k, fill, gen.raw_text))
                     continue

@@ -3,6 +3,7 @@ CPU for the plain engine, DeepSpeed's own bf16 on two gloo ranks) — against fp
 three heads (the mask head: a small 256-px SAM2 with the mask loss through its decoder); and device placement:
 the engine's device resolves as documented, and the model, every head and the batches land on it (a ``meta``
 stand-in)."""
+
 from __future__ import annotations
 
 import json
@@ -19,14 +20,15 @@ from tpo_train.heads.mask import SMALL_SAM2_OVERRIDES
 from ._recipe_helpers import TINY, load, tiny_cache  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
-MASK256 = ("model.heads.mask={sam2_config: configs/sam2.1/sam2.1_hiera_t.yaml, image_size: 256, "
-           "mask_loss: true, hydra_overrides: [" + ", ".join(f'"{o}"' for o in SMALL_SAM2_OVERRIDES) + "]}")
+MASK256 = (
+    "model.heads.mask={sam2_config: configs/sam2.1/sam2.1_hiera_t.yaml, image_size: 256, "
+    "mask_loss: true, hydra_overrides: [" + ", ".join(f'"{o}"' for o in SMALL_SAM2_OVERRIDES) + "]}"
+)
 COMMON = (*TINY, "init_from=base", "train.max_steps=3", "model.frames=2", MASK256)
 # stage 2's shipped weights (temporal 25 : region 1) leave region out of 3 tiny steps; equal weights bring
 # it in
 _TEMPORAL = ("didemo", "queryd", "hirest", "activitynet", "tacos", "nlq")
-EXTRA = {"stage2": tuple(f"data.sources.{s}.weight=1" for s in _TEMPORAL),
-         "stage3": ()}
+EXTRA = {"stage2": tuple(f"data.sources.{s}.weight=1" for s in _TEMPORAL), "stage3": ()}
 HEAD_LOSSES = ("temporal_loss", "region_loss", "mask_loss")
 # Measured on this code (3 steps, the same batches as fp32; `pytest -s` prints the gaps): total loss within
 # 8.9e-4 (autocast, frozen base in bf16) and 1.1e-3 (DeepSpeed bf16) of fp32, head losses within 1.0e-2 and
@@ -49,11 +51,17 @@ def _train(stage: str, out: Path, precision: str, hooks: bool = False):
 
     def record(key):
         def hook(mod, args, out):
-            vals = [out] if isinstance(out, torch.Tensor) else [getattr(out, k) for k in vars(out)] \
-                if hasattr(out, "__dict__") else list(out)
+            vals = (
+                [out]
+                if isinstance(out, torch.Tensor)
+                else [getattr(out, k) for k in vars(out)]
+                if hasattr(out, "__dict__")
+                else list(out)
+            )
             for v in vals:
                 if isinstance(v, torch.Tensor) and v.is_floating_point():
                     seen.setdefault(key, set()).add(v.dtype)
+
         return hook
 
     if hooks:
@@ -84,8 +92,10 @@ def _check_close(bf16_rows, fp32_rows) -> float:
         assert any(k in r for r in fp32_rows), k
     assert max(gaps) > 0
     # pytest -s shows the measured gaps
-    print(f"bf16 vs fp32: total-loss relative gap per step {[f'{g:.2e}' for g in gaps]}, "
-          f"largest head-loss gap {max(head_gaps):.2e}")
+    print(
+        f"bf16 vs fp32: total-loss relative gap per step {[f'{g:.2e}' for g in gaps]}, "
+        f"largest head-loss gap {max(head_gaps):.2e}"
+    )
     return max(gaps)
 
 
@@ -113,15 +123,24 @@ def test_deepspeed_bf16_on_two_gloo_ranks_trains_close_to_fp32(tmp_path, fp32_ru
     """ZeRO-2 bf16 (parameters cast by DeepSpeed, fp32 buffers kept) for stage 2 then stage 3 in one torchrun
     launch; ~40 s (DeepSpeed's one-time CPU op build is extra, see test_engine_train)."""
     pytest.importorskip("deepspeed")
-    runs = [{"config": f"{s}_tiny", "overrides": _overrides(s, tmp_path / s, "bf16")}
-            for s in ("stage2", "stage3")]
+    runs = [
+        {"config": f"{s}_tiny", "overrides": _overrides(s, tmp_path / s, "bf16")}
+        for s in ("stage2", "stage3")
+    ]
     out = tmp_path / "ds.json"
     env = {**os.environ, "TPO_TRAIN_CACHE": str(tiny_cache), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     from .test_engine_train import _free_port
 
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           f"--master_port={_free_port()}", str(REPO / "tests" / "train" / "_precision_worker.py"), str(out),
-           json.dumps(runs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={_free_port()}",
+        str(REPO / "tests" / "train" / "_precision_worker.py"),
+        str(out),
+        json.dumps(runs),
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     for stage, res in zip(("stage2", "stage3"), json.loads(out.read_text())):
@@ -165,8 +184,9 @@ def test_model_heads_and_batches_land_on_the_engine_device(tmp_path, monkeypatch
     cpu = fp32_runs["stage2"]  # a real batch with every head's inputs, built by a CPU run
     batch = cpu.builder.build(cpu.plan.micro_batches(0, 0, 1)[0], step=0).to(meta)
     tensors = [batch.input_ids, batch.attention_mask, batch.labels, *batch.vision.values()]
-    tensors += [v for inp in batch.head_inputs.values() for v in vars(inp).values()
-                if isinstance(v, torch.Tensor)]
+    tensors += [
+        v for inp in batch.head_inputs.values() for v in vars(inp).values() if isinstance(v, torch.Tensor)
+    ]
     if batch.input_boxes is not None:
         tensors.append(batch.input_boxes)
     assert "temporal" in batch.head_inputs and all(t.device == meta for t in tensors)

@@ -1,4 +1,5 @@
 """The tiny LLaVA-OneVision builder: saved files load offline and generate from a chat prompt with a video."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,13 @@ def _video(t: int = 4) -> np.ndarray:
 
 def test_files_and_offline_load(tiny_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    for name in ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
-                 "processor_config.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "tokenizer.json",
+        "processor_config.json",
+    ):
         assert (tiny_dir / name).is_file(), name
     model = transformers.LlavaOnevisionForConditionalGeneration.from_pretrained(tiny_dir)
     proc = transformers.AutoProcessor.from_pretrained(tiny_dir)

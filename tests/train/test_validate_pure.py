@@ -1,4 +1,5 @@
 """Validation has no side effects: checking a tiny config does not build the tiny data it names."""
+
 from __future__ import annotations
 
 

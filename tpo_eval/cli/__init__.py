@@ -3,6 +3,7 @@
 Subcommands are loaded lazily from ``_COMMANDS`` so ``tpo-eval --help`` and ``tpo-eval ls`` stay fast
 (no torch import). Each subcommand lives in its own module under ``tpo_eval/cli/``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -16,13 +17,25 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attr, one-line help shown by `tpo-eval --help`)
     "run": ("tpo_eval.cli.run:run", "Evaluate a model on a benchmark (resumable)."),
     "score": ("tpo_eval.cli.score:score", "Score a predictions file made elsewhere, without a model."),
-    "merge": ("tpo_eval.cli.merge:merge", "Write results.json of a run directory from its shards' predictions."),
+    "merge": (
+        "tpo_eval.cli.merge:merge",
+        "Write results.json of a run directory from its shards' predictions.",
+    ),
     "ls": ("tpo_eval.cli.ls:ls", "List benchmarks, task families, models, extractors, samplers."),
     "validate": ("tpo_eval.cli.ls:validate", "Validate benchmark configs; report every problem at once."),
-    "export": ("tpo_eval.cli.export:export", "Write a run's predictions in a benchmark's official submission format."),
+    "export": (
+        "tpo_eval.cli.export:export",
+        "Write a run's predictions in a benchmark's official submission format.",
+    ),
     "table": ("tpo_eval.cli.table:table", "A paper table as LaTeX/Markdown/console, with your runs' rows."),
-    "verify": ("tpo_eval.cli.verify:verify", "Recompute paper tables' published aggregates; exit 1 on mismatch."),
-    "regress": ("tpo_eval.cli.regress:regress", "CI gate: fail when a run regresses beyond tolerance and noise."),
+    "verify": (
+        "tpo_eval.cli.verify:verify",
+        "Recompute paper tables' published aggregates; exit 1 on mismatch.",
+    ),
+    "regress": (
+        "tpo_eval.cli.regress:regress",
+        "CI gate: fail when a run regresses beyond tolerance and noise.",
+    ),
     "plot": ("tpo_eval.cli.plot:plot", "Plot per-task deltas between runs, or one moment-retrieval query."),
 }
 
@@ -43,12 +56,18 @@ class _LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(
+    cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}
+)
 @click.version_option(package_name="tpo-eval")
-@click.option("--benchmarks-dir", "benchmarks_dirs", multiple=True,
-              type=click.Path(exists=True, file_okay=False),
-              help="Folder of your own benchmark YAMLs (repeatable); a name found there overrides a shipped "
-                   "one. [env TPO_EVAL_BENCHMARKS, os.pathsep-separated]")
+@click.option(
+    "--benchmarks-dir",
+    "benchmarks_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder of your own benchmark YAMLs (repeatable); a name found there overrides a shipped "
+    "one. [env TPO_EVAL_BENCHMARKS, os.pathsep-separated]",
+)
 def main(benchmarks_dirs: tuple[str, ...]) -> None:
     """Score video-MLLM checkpoints on MVBench, Charades-STA, QVHighlights, VideoMME, PerceptionTest and MMIU
     with each benchmark's official protocol, and put the numbers beside the TPO paper's tables.

@@ -1,10 +1,12 @@
 """Printing and error helpers shared by subcommands."""
+
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any, Mapping, NoReturn, Optional
+from collections.abc import Mapping
+from typing import Any, NoReturn, Optional
 
 import click
 

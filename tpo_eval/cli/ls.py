@@ -1,4 +1,5 @@
 """``tpo-eval ls`` and ``tpo-eval validate``."""
+
 from __future__ import annotations
 
 import click
@@ -13,8 +14,13 @@ def ls() -> None:
     click.echo("benchmarks:")
     for name, path in benchmark_paths().items():
         click.echo(f"  {name:<22} {path}")
-    for title, reg in (("task families", FAMILIES), ("models", MODELS), ("extractors", EXTRACTORS),
-                       ("metrics", METRICS), ("samplers", SAMPLERS)):
+    for title, reg in (
+        ("task families", FAMILIES),
+        ("models", MODELS),
+        ("extractors", EXTRACTORS),
+        ("metrics", METRICS),
+        ("samplers", SAMPLERS),
+    ):
         click.echo(f"{title}:")
         for n in reg.names():
             click.echo(f"  {n:<22} {reg.help(n)}")

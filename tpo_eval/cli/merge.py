@@ -1,4 +1,5 @@
 """``tpo-eval merge``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,8 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print the results document as JSON.")
 def merge(run_dir: str, as_json: bool) -> None:
     """Write RUN_DIR/results.json from every shard's predictions (independent --shard I/N jobs), with the
-    selection and settings recorded in RUN_DIR/run.json. Refuses a directory that is incomplete, mixes settings
+    selection and settings recorded in RUN_DIR/run.json. Refuses a directory that is incomplete, mixes
+    settings
     or annotation content, or holds a sample twice.
 
     \b

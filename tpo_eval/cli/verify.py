@@ -1,5 +1,6 @@
 """``tpo-eval verify``: recompute published aggregates and cross-checks; exit 1 when a number disagrees that
 is not a known published erratum (results/paper/errata.yaml), or when an erratum no longer occurs."""
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,17 @@ from .common import fail
 @click.argument("names", nargs=-1)
 @click.option("-v", "--verbose", is_flag=True, help="Also list the checks that agree.")
 @click.option("--json", "as_json", is_flag=True, help="Print every finding as JSON instead of text.")
-@click.option("--errata", "errata_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Known published inconsistencies to accept (default: errata.yaml beside the tables).")
+@click.option(
+    "--errata",
+    "errata_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Known published inconsistencies to accept (default: errata.yaml beside the tables).",
+)
 @click.option("--no-errata", is_flag=True, help="Accept nothing: every disagreement fails (a full audit).")
-def verify(names: tuple[str, ...], verbose: bool, as_json: bool, errata_path: Path | None,
-           no_errata: bool) -> None:
+def verify(
+    names: tuple[str, ...], verbose: bool, as_json: bool, errata_path: Path | None, no_errata: bool
+) -> None:
     """Audit paper tables NAMES (default: every shipped table; a path to a table YAML works too).
 
     Each published aggregate (Avg, Overall, J&F, …) is recomputed from the row's per-task numbers with the

@@ -1,8 +1,11 @@
 """Extractors for multiple-choice answers.
 
-``mvbench_official`` reproduces the MVBench reference notebook: ``'(' + first line of the stripped output``, then
-the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the notebook's
-``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is an
+``mvbench_official`` reproduces the MVBench reference notebook: ``'(' + first line of the stripped output``,
+then
+the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the
+notebook's
+``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is
+an
 unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:``, ``A -``, or a capital letter
 and a space: ``C boiling``), optionally followed by text that does not name a different option, or exactly one
 option's text, on the first line; everything else is unparsed. Two guards: a capital ``A`` or ``I`` followed
@@ -10,6 +13,7 @@ by a space is an English word ("A man opens …", "I think …"), accepted only 
 option's own text; on a single-candidate item the letter is always "valid", so text after it must be the
 option's text ("(A) something else" is unparsed).
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +39,8 @@ def check_ans(token: str, gold_index: int) -> bool:
 
 def mvbench_official(raw: RawOutput, sample: Sample) -> Answer:
     tok = official_token(raw.text)
-    # "Parsed" for the official extractor means the token names a real option; scoring still follows check_ans.
+    # "Parsed" for the official extractor means the token names a real option; scoring still follows
+    # check_ans.
     m = re.fullmatch(r"\(([a-z])\)?[.,:;]?", tok)
     parsed = bool(m) and LETTERS.lower().index(m.group(1)) < len(sample.choices)
     return Answer(extractor="mvbench_official", value=tok, parsed=parsed)
@@ -64,7 +69,7 @@ def strict_index(text: str, choices: tuple[str, ...]) -> Optional[int]:
             idx = LETTERS.index(letter.upper())
             if idx >= len(choices):
                 return None
-            rest = _norm(t[m.end():])
+            rest = _norm(t[m.end() :])
             own = rest == norm[idx]
             # "A) <text of option C>" contradicts itself: unparsed.
             if rest and rest in norm and not own and norm.count(rest) == 1:

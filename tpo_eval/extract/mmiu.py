@@ -1,17 +1,21 @@
 """MMIU answer extraction as the official ``evaluate.py`` does it, without its GPT step unless a judge is set.
 
-Official steps: strip; error placeholders (``""``, ``"image none"``, ``"model error"``, …) become ``Z`` (wrong);
+Official steps: strip; error placeholders (``""``, ``"image none"``, ``"model error"``, …) become ``Z``
+(wrong);
 drop non-breaking spaces; strip leading/trailing ``.,()``; a single letter a–n (either case) is the choice as
 written. Anything else went to GPT-4o-mini; here it is unparsed (wrong, still counted) unless the benchmark
 configures a judge (``options.judge``, see :mod:`tpo_eval.families.mmiu`), whose reply then is the choice.
 
-Scoring (``evaluate_correct.py``): correct when ``choice.strip().lower() in gold.strip().lower()``, a substring
+Scoring (``evaluate_correct.py``): correct when ``choice.strip().lower() in gold.strip().lower()``, a
+substring
 test (for single letters, equality). Rows the judge failed on ("GPT error") are skipped from the denominator.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 from ..types import Answer, RawOutput, Sample
 
@@ -42,7 +46,8 @@ def mmiu_official(raw: RawOutput, sample: Sample) -> Answer:
 
 
 def judge_prompt(template: str, question: str, options: Sequence[str], answer: str) -> str:
-    """The matching request sent to a configured judge (our wording; the official one asks GPT-4o-mini to map a
+    """The matching request sent to a configured judge (our wording; the official one asks GPT-4o-mini to map
+    a
     free-form answer to an option letter, or Z when none matches)."""
     from .mcq import LETTERS
 
@@ -52,7 +57,8 @@ def judge_prompt(template: str, question: str, options: Sequence[str], answer: s
 
 DEFAULT_JUDGE_TEMPLATE = (
     "Match a model's answer to one option of a single-choice question. Reply with the option's letter only, "
-    "or Z when no option means the same as the answer. If the options are numbers and the answer is a number in "
+    "or Z when no option means the same as the answer. If the options are numbers and the answer is a number "
+    "in "
     "the same format, pick the closest option.\nQuestion: {question}\nOptions: {options}\nAnswer: {answer}\n"
     "Letter:"
 )

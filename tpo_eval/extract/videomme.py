@@ -8,11 +8,13 @@ The official rule, step by step:
    ``"Best answer:" "Best option:"`` into two long strings that never occur: those four prefixes are **never
    stripped** (``"Best option: C"`` → ``B``, from "Best");
 2. more than 10 words and no capital A–D → ``""``;
-3. otherwise the first capital A–D **anywhere**, inside words too (``"Based on the video…"`` → ``B``), or ``""``.
+3. otherwise the first capital A–D **anywhere**, inside words too (``"Based on the video…"`` → ``B``), or
+``""``.
 
 ``""`` means unanswered: the official scorer leaves such questions out of its denominator (the family marks
 them excluded and counts them; the ``strict`` extractor counts everything).
 """
+
 from __future__ import annotations
 
 import re

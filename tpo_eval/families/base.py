@@ -1,14 +1,17 @@
 """The task-family contract. A benchmark YAML names a family; the family turns annotation files into
-:class:`Sample` records, samples into prompts, raw outputs into answers (via named extractors) and answers into
+:class:`Sample` records, samples into prompts, raw outputs into answers (via named extractors) and answers
+into
 per-sample metric values, then aggregates them.
 
 Failures are never dropped: an unparsed answer or a failed sample scores 0 on every metric and stays in every
 denominator (``n_total`` counts all samples, ``n_parsed``/``n_failed`` say how many were usable).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Optional
 
 from ..config import BenchmarkConfig, DataPaths, TaskSpec
 from ..registries import EXTRACTORS
@@ -33,20 +36,29 @@ class TaskFamily:
     # Overall aggregations the family computes (MMIU adds macro_released, the official script's mean).
     aggregations: ClassVar[frozenset[str]] = frozenset({"micro", "macro"})
 
-    # ---- config ---------------------------------------------------------------------------------------------
+    # ---- config
+    # ---------------------------------------------------------------------------------------------
     def validate(self, cfg: BenchmarkConfig) -> list[str]:
         """Family-specific checks on a parsed config; return every problem found."""
-        errors = [f"options: unknown key {k!r} for family {self.name!r}"
-                  for k in sorted(set(cfg.options) - self.option_keys)]
-        errors += [f"aggregation: family {self.name!r} does not compute {a!r}" for a in cfg.aggregation
-                   if a not in self.aggregations]
+        errors = [
+            f"options: unknown key {k!r} for family {self.name!r}"
+            for k in sorted(set(cfg.options) - self.option_keys)
+        ]
+        errors += [
+            f"aggregation: family {self.name!r} does not compute {a!r}"
+            for a in cfg.aggregation
+            if a not in self.aggregations
+        ]
         return errors
 
-    # ---- data -----------------------------------------------------------------------------------------------
+    # ---- data
+    # -----------------------------------------------------------------------------------------------
     def load_task(self, cfg: BenchmarkConfig, task: TaskSpec, paths: DataPaths) -> list[Sample]:
         raise NotImplementedError
 
-    def load(self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None) -> list[Sample]:
+    def load(
+        self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None
+    ) -> list[Sample]:
         """All samples of the selected tasks, in config order."""
         out: list[Sample] = []
         for t in cfg.tasks:
@@ -54,22 +66,34 @@ class TaskFamily:
                 out.extend(self.load_task(cfg, t, paths))
         return out
 
-    def annotation_files(self, cfg: BenchmarkConfig, paths: DataPaths,
-                         tasks: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    def annotation_files(
+        self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None
+    ) -> dict[str, Any]:
         """Annotation file per task (for provenance hashes)."""
         d = paths.annotation_dir(cfg)
         return {t.name: d / t.annotation for t in cfg.tasks if tasks is None or t.name in tasks}
 
-    # ---- prompting ------------------------------------------------------------------------------------------
-    def build_prompt(self, sample: Sample, cfg: BenchmarkConfig, variant: Optional[str] = None,
-                     timestamps: Sequence[float] = ()) -> Prompt:
-        """The request prompt. ``timestamps`` (seconds) are the sampled frames' times, for prompts that depend on
+    # ---- prompting
+    # ------------------------------------------------------------------------------------------
+    def build_prompt(
+        self,
+        sample: Sample,
+        cfg: BenchmarkConfig,
+        variant: Optional[str] = None,
+        timestamps: Sequence[float] = (),
+    ) -> Prompt:
+        """The request prompt. ``timestamps`` (seconds) are the sampled frames' times, for prompts that depend
+        on
         them (e.g. Video-MME subtitles for the sampled frames); empty when nothing was decoded."""
         p = cfg.prompt(variant)
-        return Prompt(system=p.system, user=p.template.format(question=sample.question) + p.suffix,
-                      assistant_prefix=p.assistant_prefix)
+        return Prompt(
+            system=p.system,
+            user=p.template.format(question=sample.question) + p.suffix,
+            assistant_prefix=p.assistant_prefix,
+        )
 
-    # ---- extraction and scoring -----------------------------------------------------------------------------
+    # ---- extraction and scoring
+    # -----------------------------------------------------------------------------
     def extract(self, label: str, raw: RawOutput, sample: Sample, cfg: BenchmarkConfig) -> Answer:
         """Run the extractor that ``cfg.extractors[label]`` names; a failed sample is never parsed."""
         if raw.error is not None:
@@ -83,18 +107,31 @@ class TaskFamily:
 
     def score_sample(self, label: str, answer: Answer, sample: Sample, failed: bool) -> SampleScore:
         values = {m: 0.0 for m in self.metric_names} if failed else dict(self.score(answer, sample))
-        return SampleScore(sample_id=sample.id, task=sample.task, extractor=label, values=values,
-                           parsed=answer.parsed and not failed, failed=failed)
+        return SampleScore(
+            sample_id=sample.id,
+            task=sample.task,
+            extractor=label,
+            values=values,
+            parsed=answer.parsed and not failed,
+            failed=failed,
+        )
 
-    def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                  scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
-        """Default aggregation: per task, mean of each per-sample metric in percent; overall micro and/or macro."""
+    def aggregate(
+        self, cfg: BenchmarkConfig, samples: Sequence[Sample], scores: Mapping[str, Sequence[SampleScore]]
+    ) -> dict[str, Any]:
+        """Default aggregation: per task, mean of each per-sample metric in percent; overall micro and/or
+        macro."""
         from ..metrics import aggregate_means
 
         return aggregate_means(cfg, samples, scores, self.metric_names)
 
-    def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                         allow_partial: Optional[bool] = None) -> dict[str, RawOutput]:
+    def read_predictions(
+        self,
+        path: Path,
+        cfg: BenchmarkConfig,
+        samples: Sequence[Sample],
+        allow_partial: Optional[bool] = None,
+    ) -> dict[str, RawOutput]:
         """Outputs made elsewhere, by sample id. Default: JSONL (or a JSON list) of ``{"id", "output"}`` rows,
         which includes a run's own predictions.jsonl (its ``windows``/``saliency``/``error`` are kept).
         Families with official prediction formats override this; they may check coverage themselves
@@ -119,7 +156,8 @@ class TaskFamily:
 
     def samples_from_predictions(self, path: Path, cfg: BenchmarkConfig) -> Optional[list[Sample]]:
         """Samples (with gold answers) read from a predictions file that carries them, for ``tpo-eval score``
-        without annotations (Video-MME's official result format does). Default: None, annotations are needed."""
+        without annotations (Video-MME's official result format does). Default: None, annotations are
+        needed."""
         return None
 
     def serialize_answer(self, answer: Answer) -> Any:

@@ -2,24 +2,28 @@
 PerceptionTest, MMIU): file-or-folder annotation sources, JSON/JSONL/parquet readers, extra prompt fields,
 official denominators and breakdown tables.
 
-Denominators. An official scorer may leave a sample out of its count (Video-MME counts only answered questions;
+Denominators. An official scorer may leave a sample out of its count (Video-MME counts only answered
+questions;
 MMIU skips rows its judge could not grade). Extractors say so through the answer's value (the family lists the
 values in ``excluded_values``); :meth:`score` then adds ``"excluded": 1.0`` to the sample's values, and the
 aggregation drops it from that extractor's denominator only, reporting how many it dropped in ``n_excluded``.
 A failed sample (no output at all) is never excluded: it scores 0 everywhere.
 
 Breakdowns. ``breakdown_keys`` names ``Sample.meta`` fields; the results document gets
-``{"breakdown": {key: {value: {<label>/acc, n_total, n_failed, n_parsed, n_excluded}}}}`` computed with the same
+``{"breakdown": {key: {value: {<label>/acc, n_total, n_failed, n_parsed, n_excluded}}}}`` computed with the
+same
 denominators as the tasks. A list-valued field (PerceptionTest ``tag``) puts a sample in every group it lists.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import string
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Optional
 
 from ..config import BenchmarkConfig, DataPaths, TaskSpec
 from ..extract.mcq import LETTERS
@@ -55,7 +59,9 @@ def read_table(path: Path) -> list[Any]:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise AnnotationError(path, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise AnnotationError(
+            path, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
 
 
 def _plain(v: Any) -> Any:
@@ -78,8 +84,9 @@ def letter_index(path: Path, item: Any, letter: Any, n_options: int) -> int:
     """Gold option index from a letter (``"C"``, ``"c"``, ``" C "``); must name one of ``n_options``."""
     s = str(letter).strip().upper()
     if len(s) != 1 or s not in LETTERS[:n_options]:
-        raise AnnotationError(path, item, f"answer {letter!r} is not one of the option letters "
-                                          f"{', '.join(LETTERS[:n_options])}")
+        raise AnnotationError(
+            path, item, f"answer {letter!r} is not one of the option letters {', '.join(LETTERS[:n_options])}"
+        )
     return LETTERS.index(s)
 
 
@@ -88,13 +95,16 @@ _LETTERED = re.compile(r"^\s*\(?([A-Z])\s*[.:)]\s?")
 
 def unletter(path: Path, item: Any, options: Sequence[str]) -> tuple[str, ...]:
     """Option texts without their ``"A. "`` / ``"A:"`` / ``"(A)"`` prefixes. A prefix naming another option of
-    this question (``"C:"`` in second place) is an error; other text (``"U.S. troops"``) is kept as written."""
+    this question (``"C:"`` in second place) is an error; other text (``"U.S. troops"``) is kept as
+    written."""
     out = []
     for i, o in enumerate(options):
         m = _LETTERED.match(o)
-        if m and m.group(1) != LETTERS[i] and m.group(1) in LETTERS[:len(options)]:
-            raise AnnotationError(path, item, f"option {i} is lettered {m.group(1)!r}, expected {LETTERS[i]!r}")
-        out.append(o[m.end():].strip() if m and m.group(1) == LETTERS[i] else o.strip())
+        if m and m.group(1) != LETTERS[i] and m.group(1) in LETTERS[: len(options)]:
+            raise AnnotationError(
+                path, item, f"option {i} is lettered {m.group(1)!r}, expected {LETTERS[i]!r}"
+            )
+        out.append(o[m.end() :].strip() if m and m.group(1) == LETTERS[i] else o.strip())
     return tuple(out)
 
 
@@ -116,28 +126,39 @@ class MultiTaskMCQFamily(MCQFamily):
         for name, p in cfg.prompts.items():
             fields = {f for _, f, _, _ in string.Formatter().parse(p.template) if f is not None}
             for f in sorted(fields - allowed):
-                errors.append(f"prompts.{name}.template: unknown field {{{f}}}; allowed: "
-                              + ", ".join(f"{{{a}}}" for a in sorted(allowed)))
+                errors.append(
+                    f"prompts.{name}.template: unknown field {{{f}}}; allowed: "
+                    + ", ".join(f"{{{a}}}" for a in sorted(allowed))
+                )
             if "question" not in fields or not fields & set(self.answer_fields):
-                errors.append(f"prompts.{name}.template must contain {{question}} and one of "
-                              + ", ".join(f"{{{a}}}" for a in self.answer_fields))
+                errors.append(
+                    f"prompts.{name}.template must contain {{question}} and one of "
+                    + ", ".join(f"{{{a}}}" for a in self.answer_fields)
+                )
         return errors
 
-    # ---- data -----------------------------------------------------------------------------------------------
-    def annotation_files(self, cfg: BenchmarkConfig, paths: DataPaths,
-                         tasks: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    # ---- data
+    # -----------------------------------------------------------------------------------------------
+    def annotation_files(
+        self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None
+    ) -> dict[str, Any]:
         chosen = [t for t in cfg.tasks if tasks is None or t.name in tasks]
-        if paths.annotations is not None and paths.annotations.is_file():  # --annotations names the file itself
+        if (
+            paths.annotations is not None and paths.annotations.is_file()
+        ):  # --annotations names the file itself
             return {t.name: paths.annotations for t in chosen}
         d = paths.annotation_dir(cfg)
         return {t.name: d / t.annotation for t in chosen}
 
     def read_file(self, cfg: BenchmarkConfig, path: Path, paths: DataPaths) -> list[Sample]:
-        """Every sample in ``path``, ``Sample.task`` set to a task name of ``cfg`` (else AnnotationError); media
+        """Every sample in ``path``, ``Sample.task`` set to a task name of ``cfg`` (else AnnotationError);
+        media
         paths under ``paths.media_dir(cfg, cfg.task(task))``."""
         raise NotImplementedError
 
-    def load(self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None) -> list[Sample]:
+    def load(
+        self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None
+    ) -> list[Sample]:
         """Each distinct annotation file is read once; samples come in config task order, then file order."""
         files = self.annotation_files(cfg, paths, tasks)
         by_task: dict[str, list[Sample]] = defaultdict(list)
@@ -156,10 +177,12 @@ class MultiTaskMCQFamily(MCQFamily):
 
     @staticmethod
     def router(cfg: BenchmarkConfig, keys: Callable[[TaskSpec], Sequence[str]]) -> dict[str, str]:
-        """Normalised name → task name, from every alias ``keys(task)`` gives (case and punctuation ignored)."""
+        """Normalised name → task name, from every alias ``keys(task)`` gives (case and punctuation
+        ignored)."""
         return {norm_key(k): t.name for t in cfg.tasks for k in (t.name, *keys(t))}
 
-    # ---- scoring --------------------------------------------------------------------------------------------
+    # ---- scoring
+    # --------------------------------------------------------------------------------------------
     def letter_correct(self, value: str, sample: Sample) -> bool:
         return value.strip().upper() == LETTERS[sample.target]
 
@@ -171,8 +194,9 @@ class MultiTaskMCQFamily(MCQFamily):
             return {"acc": float(self.letter_correct(v, sample))}
         return {"acc": float(answer.parsed and v == sample.target)}
 
-    def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                  scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
+    def aggregate(
+        self, cfg: BenchmarkConfig, samples: Sequence[Sample], scores: Mapping[str, Sequence[SampleScore]]
+    ) -> dict[str, Any]:
         cell = _Cells(list(scores), scores, self.metric_names)
         groups: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(samples):
@@ -185,18 +209,21 @@ class MultiTaskMCQFamily(MCQFamily):
         if "micro" in cfg.aggregation:
             overall["micro"] = {k: everything[k] for k in keys}
         if "macro" in cfg.aggregation:
-            overall["macro"] = {k: (sum(tasks[t][k] for t in order) / len(order) if order else 0.0) for k in keys}
+            overall["macro"] = {
+                k: (sum(tasks[t][k] for t in order) / len(order) if order else 0.0) for k in keys
+            }
         overall.update({k: everything[k] for k in ("n_total", "n_failed", "n_parsed", "n_excluded")})
         return {"tasks": tasks, "overall": overall, "breakdown": self.breakdown(samples, cell)}
 
-    def breakdown(self, samples: Sequence[Sample], cell: Callable[[Sequence[int]], dict[str, Any]]
-                  ) -> dict[str, dict[str, Any]]:
+    def breakdown(
+        self, samples: Sequence[Sample], cell: Callable[[Sequence[int]], dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for key in self.breakdown_keys:
             groups: dict[str, list[int]] = {}
             for i, s in enumerate(samples):
                 v = s.meta.get(key)
-                for g in (v if isinstance(v, (list, tuple)) else [v]):
+                for g in v if isinstance(v, (list, tuple)) else [v]:
                     groups.setdefault(str(g), []).append(i)
             out[key] = {g: cell(idx) for g, idx in groups.items()}
         return out
@@ -205,19 +232,27 @@ class MultiTaskMCQFamily(MCQFamily):
 class _Cells:
     """One results cell (a task, a breakdown group, the whole run) from sample indices."""
 
-    def __init__(self, labels: list[str], scores: Mapping[str, Sequence[SampleScore]], metrics: Sequence[str]):
+    def __init__(
+        self, labels: list[str], scores: Mapping[str, Sequence[SampleScore]], metrics: Sequence[str]
+    ):
         self.labels, self.scores, self.metrics = labels, scores, metrics
 
     def __call__(self, idx: Sequence[int]) -> dict[str, Any]:
         idx = list(idx)
         first = self.scores[self.labels[0]] if self.labels else []
-        out: dict[str, Any] = {"n_total": len(idx), "n_failed": sum(first[i].failed for i in idx),
-                               "n_parsed": {}, "n_excluded": {}}
+        out: dict[str, Any] = {
+            "n_total": len(idx),
+            "n_failed": sum(first[i].failed for i in idx),
+            "n_parsed": {},
+            "n_excluded": {},
+        }
         for label in self.labels:
             rows = [self.scores[label][i] for i in idx]
             kept = [r for r in rows if not r.values.get(EXCLUDED)]
             for m in self.metrics:
-                out[f"{label}/{m}"] = 100.0 * sum(r.values.get(m, 0.0) for r in kept) / len(kept) if kept else 0.0
+                out[f"{label}/{m}"] = (
+                    100.0 * sum(r.values.get(m, 0.0) for r in kept) / len(kept) if kept else 0.0
+                )
             out["n_parsed"][label] = sum(r.parsed for r in rows)
             out["n_excluded"][label] = len(rows) - len(kept)
         return out

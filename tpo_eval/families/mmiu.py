@@ -1,10 +1,12 @@
 """MMIU (Meng et al., 2024): multi-image multiple-choice questions over 52 tasks (benchmarks/mmiu.yaml).
 
 Rows come flat (HF parquet, official ``metadata_info.json`` lists: ``task, question, context, options,
-input_image_path, output``) or nested (InternVL ``mmiu.jsonl``: ``input: {input_image_path, question, context}``,
+input_image_path, output``) or nested (InternVL ``mmiu.jsonl``: ``input: {input_image_path, question,
+context}``,
 ``output: {output_text}``). ``options`` is one string, an option per line, optionally prefixed ``"A:"`` (blank
 lines skipped); up to 14 options (letters A–N). The ``task`` field names the released *source-level* task
-(60 values, e.g. ``casuality_reasoning_var``); the YAML's 52 paper tasks list them under ``extra.sources`` with
+(60 values, e.g. ``casuality_reasoning_var``); the YAML's 52 paper tasks list them under ``extra.sources``
+with
 the seed Table 2 abbreviation (``extra.abbr``) and full name (``extra.title``). Results: per paper task, and
 ``breakdown.source`` per released task; three overalls, each named:
 
@@ -21,16 +23,20 @@ Sample ids are ``<source task>/<n>``, n counting that task's rows.
 Real rows can carry a gold letter past their options (``casuality_reasoning_var`` has an ``F`` for a 4-option
 question); they are kept and scored as the official script does, and counted in a warning.
 
-LLM judge (off by default): ``options.judge: {model: NAME[:VARIANT], ckpt: ..., model_args: {...}, prompt: ...}``
-sends every output the official rule leaves unparsed to that model adapter (a ``generate`` request) and takes its
+LLM judge (off by default): ``options.judge: {model: NAME[:VARIANT], ckpt: ..., model_args: {...}, prompt:
+...}``
+sends every output the official rule leaves unparsed to that model adapter (a ``generate`` request) and takes
+its
 reply as the choice; a judge failure is the official "GPT error": out of the denominator, counted in
 ``n_excluded``.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..config import BenchmarkConfig, DataPaths
 from ..extract import mmiu as ex
@@ -59,10 +65,12 @@ class MMIUFamily(MultiTaskMCQFamily):
             errors.append("options.judge must be null (off) or a mapping with a 'model' adapter name")
         return errors
 
-    # ---- data -----------------------------------------------------------------------------------------------
+    # ---- data
+    # -----------------------------------------------------------------------------------------------
     def read_file(self, cfg: BenchmarkConfig, path: Path, paths: DataPaths) -> list[Sample]:
-        route = self.router(cfg, lambda t: (t.extra.get("abbr", ""), t.extra.get("title", ""),
-                                            *t.extra.get("sources", ())))
+        route = self.router(
+            cfg, lambda t: (t.extra.get("abbr", ""), t.extra.get("title", ""), *t.extra.get("sources", ()))
+        )
         data = read_table(path)
         if not isinstance(data, list):
             raise AnnotationError(path, None, f"expected a list of rows, got {type(data).__name__}")
@@ -73,8 +81,12 @@ class MMIUFamily(MultiTaskMCQFamily):
             source = str(row["task"])
             task = route.get(norm_key(source))
             if task is None:
-                raise AnnotationError(path, i, f"task {source!r} is not one of the 52 MMIU tasks in {cfg.path} "
-                                               "(names, abbreviations, titles or extra.sources)")
+                raise AnnotationError(
+                    path,
+                    i,
+                    f"task {source!r} is not one of the 52 MMIU tasks in {cfg.path} "
+                    "(names, abbreviations, titles or extra.sources)",
+                )
             choices = _options(path, i, row["options"])
             gold = str(row["output"]).strip().upper()
             if len(gold) != 1 or gold not in LETTERS[:MAX_OPTIONS]:
@@ -88,26 +100,43 @@ class MMIUFamily(MultiTaskMCQFamily):
             n = counters[source] = counters.get(source, -1) + 1
             root = paths.media_dir(cfg, cfg.task(task))
             context = row.get("context") or "Select from the following choices.\n" + "\n".join(
-                f"{LETTERS[k]}: {c}" for k, c in enumerate(choices))
-            out.append(Sample(
-                id=f"{source}/{n}", task=task, question=str(row["question"]), choices=choices,
-                target=LETTERS.index(gold), media=Media(paths=tuple(str(root / p) for p in images), mode="images"),
-                meta=freeze_meta({"source": source, "context": str(context), "gold": gold})))
+                f"{LETTERS[k]}: {c}" for k, c in enumerate(choices)
+            )
+            out.append(
+                Sample(
+                    id=f"{source}/{n}",
+                    task=task,
+                    question=str(row["question"]),
+                    choices=choices,
+                    target=LETTERS.index(gold),
+                    media=Media(paths=tuple(str(root / p) for p in images), mode="images"),
+                    meta=freeze_meta({"source": source, "context": str(context), "gold": gold}),
+                )
+            )
         if outside:
-            print(f"[tpo-eval] warning: {path}: {outside} question(s) have a gold letter outside their options; "
-                  "kept and scored as the official script does", file=sys.stderr)
+            print(
+                f"[tpo-eval] warning: {path}: {outside} question(s) have a gold letter outside their "
+                "options; "
+                "kept and scored as the official script does",
+                file=sys.stderr,
+            )
         return out
 
-    def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                  scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
+    def aggregate(
+        self, cfg: BenchmarkConfig, samples: Sequence[Sample], scores: Mapping[str, Sequence[SampleScore]]
+    ) -> dict[str, Any]:
         doc = super().aggregate(cfg, samples, scores)
         if "macro_released" in cfg.aggregation:
-            doc["overall"] = _with_released_mean(doc["overall"], doc["breakdown"]["source"], list(scores),
-                                                 self.metric_names)
+            doc["overall"] = _with_released_mean(
+                doc["overall"], doc["breakdown"]["source"], list(scores), self.metric_names
+            )
         return doc
 
-    # ---- prompting, extraction, scoring ---------------------------------------------------------------------
-    def prompt_fields(self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]) -> dict[str, str]:
+    # ---- prompting, extraction, scoring
+    # ---------------------------------------------------------------------
+    def prompt_fields(
+        self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]
+    ) -> dict[str, str]:
         return {"context": str(sample.meta.get("context", ""))}
 
     def letter_correct(self, value: str, sample: Sample) -> bool:
@@ -126,10 +155,14 @@ class MMIUFamily(MultiTaskMCQFamily):
         from ..models.base import build_model
 
         if getattr(self, "_judge", None) is None:
-            self._judge = build_model(judge["model"], ckpt=judge.get("ckpt"),
-                                      **{str(k): v for k, v in (judge.get("model_args") or {}).items()})
-        text = ex.judge_prompt(judge.get("prompt", ex.DEFAULT_JUDGE_TEMPLATE), sample.question, sample.choices,
-                               raw.text.strip())
+            self._judge = build_model(
+                judge["model"],
+                ckpt=judge.get("ckpt"),
+                **{str(k): v for k, v in (judge.get("model_args") or {}).items()},
+            )
+        text = ex.judge_prompt(
+            judge.get("prompt", ex.DEFAULT_JUDGE_TEMPLATE), sample.question, sample.choices, raw.text.strip()
+        )
         req = Request(sample_id=sample.id, kind="generate", prompt=Prompt(system="", user=text))
         try:
             out = self._judge.predict([req])[0]
@@ -139,8 +172,12 @@ class MMIUFamily(MultiTaskMCQFamily):
         return ex.JUDGE_ERROR if out.error is not None else out.text.strip()
 
 
-def _with_released_mean(overall: dict[str, Any], sources: Mapping[str, Mapping[str, Any]], labels: list[str],
-                        metrics: Sequence[str]) -> dict[str, Any]:
+def _with_released_mean(
+    overall: dict[str, Any],
+    sources: Mapping[str, Mapping[str, Any]],
+    labels: list[str],
+    metrics: Sequence[str],
+) -> dict[str, Any]:
     """``overall`` with ``macro_released``: per extractor, the mean over released tasks (source directories)
     of their accuracies, skipping a source with nothing left in that extractor's denominator."""
     released: dict[str, Any] = {}
@@ -172,7 +209,9 @@ def _flatten(path: Path, i: int, raw: Any) -> dict[str, Any]:
 def _options(path: Path, i: int, options: Any) -> tuple[str, ...]:
     lines = options.split("\n") if isinstance(options, str) else options
     if not isinstance(lines, list) or not all(isinstance(o, str) for o in lines):
-        raise AnnotationError(path, i, "'options' must be a string (one option per line) or a list of strings")
+        raise AnnotationError(
+            path, i, "'options' must be a string (one option per line) or a list of strings"
+        )
     lines = [x for x in lines if x.strip()]
     if not 2 <= len(lines) <= MAX_OPTIONS:
         raise AnnotationError(path, i, f"expected 2 to {MAX_OPTIONS} options, got {len(lines)}")

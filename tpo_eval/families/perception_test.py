@@ -1,9 +1,11 @@
 """PerceptionTest multiple-choice video QA (Pătrăucean et al., 2023), valid split: three options per question,
-top-1 accuracy, with breakdowns by ``area``, ``reasoning`` and ``tag`` (a question counts in each of its tags).
+top-1 accuracy, with breakdowns by ``area``, ``reasoning`` and ``tag`` (a question counts in each of its
+tags).
 
 Two layouts are read:
 
-* the official ``mc_question_<split>.json``: ``{video_id: {"metadata": {...}, "mc_question": [{"id", "question",
+* the official ``mc_question_<split>.json``: ``{video_id: {"metadata": {...}, "mc_question": [{"id",
+"question",
   "options" [3], "answer_id" 0..2, "area", "reasoning", "tag" [...]}]}}``; sample id ``<video_id>/<id>``;
 * the lmms-lab parquet (or a JSON list of the same rows): ``video_name, question, question_id, options,
   answer_id`` (a string), ``area, reasoning, tag``; sample id ``<video_name>/<question_id>``.
@@ -13,6 +15,7 @@ Videos are ``<media>/<video_id><video_ext>``. ``options.cut_frame_mapping`` name
 only up to that frame (``bound = (0, frame / frame_rate)``), as the benchmark requires for cup-game and
 stability questions whose answers the rest of the video shows. Without the file a warning says so.
 """
+
 from __future__ import annotations
 
 import sys
@@ -44,8 +47,11 @@ class PerceptionTestFamily(MultiTaskMCQFamily):
         out = []
         for item, video, qid, meta_video, q in rows:
             if isinstance(q, dict) and "answer_id" not in q:
-                raise AnnotationError(path, item, "missing field answer_id (the test split's answers are hidden: "
-                                                  "it is scored on eval.ai)")
+                raise AnnotationError(
+                    path,
+                    item,
+                    "missing field answer_id (the test split's answers are hidden: it is scored on eval.ai)",
+                )
             require(path, item, q, QUESTION_KEYS)
             opts = q["options"]
             if not isinstance(opts, list) or not all(isinstance(o, str) for o in opts):
@@ -63,11 +69,24 @@ class PerceptionTestFamily(MultiTaskMCQFamily):
             if video in cuts:
                 rate = float(meta_video.get("frame_rate") or cfg.options.get("default_frame_rate", 30.0))
                 bound = (0.0, cuts[video] / rate)
-            out.append(Sample(
-                id=f"{video}/{qid}", task=task, question=str(q["question"]), choices=tuple(opts), target=target,
-                media=Media(paths=(str(media_root / f"{video}{ext}"),), bound=bound),
-                meta=freeze_meta({"video_id": video, "area": q["area"], "reasoning": q["reasoning"],
-                                  "tag": tuple(str(t) for t in tags)})))
+            out.append(
+                Sample(
+                    id=f"{video}/{qid}",
+                    task=task,
+                    question=str(q["question"]),
+                    choices=tuple(opts),
+                    target=target,
+                    media=Media(paths=(str(media_root / f"{video}{ext}"),), bound=bound),
+                    meta=freeze_meta(
+                        {
+                            "video_id": video,
+                            "area": q["area"],
+                            "reasoning": q["reasoning"],
+                            "tag": tuple(str(t) for t in tags),
+                        }
+                    ),
+                )
+            )
         return out
 
     def _cuts(self, cfg: BenchmarkConfig, annotation: Path) -> dict[str, float]:
@@ -76,8 +95,11 @@ class PerceptionTestFamily(MultiTaskMCQFamily):
             return {}
         p = annotation.parent / name
         if not p.is_file():
-            print(f"[tpo-eval] warning: {p} not found: whole videos are read, so cup-game and stability "
-                  "answers can leak (PerceptionTest requires the cut)", file=sys.stderr)
+            print(
+                f"[tpo-eval] warning: {p} not found: whole videos are read, so cup-game and stability "
+                "answers can leak (PerceptionTest requires the cut)",
+                file=sys.stderr,
+            )
             return {}
         data = read_table(p)
         if not isinstance(data, dict):
@@ -103,7 +125,9 @@ def _official_rows(path: Path, data: dict[str, Any]) -> list[tuple[str, str, Any
 
 def _flat_rows(path: Path, data: Any) -> list[tuple[Any, str, Any, dict[str, Any], Any]]:
     if not isinstance(data, list):
-        raise AnnotationError(path, None, f"expected {{video_id: ...}} or a list of rows, got {type(data).__name__}")
+        raise AnnotationError(
+            path, None, f"expected {{video_id: ...}} or a list of rows, got {type(data).__name__}"
+        )
     rows = []
     for i, r in enumerate(data):
         require(path, i, r, ("video_name", "question_id"))

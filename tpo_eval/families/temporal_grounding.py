@@ -15,17 +15,22 @@ windows (plus a per-clip saliency curve for highlight detection); see :mod:`tpo_
   results document records the choice under ``spans``.
 * ``qvhighlights``: the official moment_detr metrics (:mod:`tpo_eval.tg.qvh`), named as the official evaluator
   names them (``MR-full-R1@0.5``, ``MR-full-mAP``, ``HL-min-VeryGood-Hit1``, …) plus ``MR-full-R1@0.3`` and
-  ``MR-full-mIoU``; every per-range, per-threshold value is in the task's results too. ``clip_length`` (seconds,
-  default 2 as in QVHighlights) is the length of the clips that ``relevant_clip_ids`` and saliency curves count.
+  ``MR-full-mIoU``; every per-range, per-threshold value is in the task's results too. ``clip_length``
+  (seconds,
+  default 2 as in QVHighlights) is the length of the clips that ``relevant_clip_ids`` and saliency curves
+  count.
 
 ``options.outputs: frame_indices`` with ``frame_count`` (and ``frame_base``, default 1) reads text answers as
-frame indices over that many frames (PLM style). Sample ids are ``<task>/<index>`` (Charades: the line number of
+frame indices over that many frames (PLM style). Sample ids are ``<task>/<index>`` (Charades: the line number
+of
 ``charades_sta_test.txt``) and ``<task>/<qid>`` (QVHighlights); ``meta["qid"]`` is the annotation's own id.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from ..config import BenchmarkConfig, DataPaths, TaskSpec
 from ..registries import EXTRACTORS
@@ -37,15 +42,33 @@ from .base import TaskFamily
 
 PROTOCOLS = ("charades_sta", "qvhighlights")
 CHARADES_METRICS = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
-QVH_METRICS = ("MR-full-R1@0.3", "MR-full-R1@0.5", "MR-full-R1@0.7", "MR-full-mAP", "MR-full-mIoU",
-               "HL-min-VeryGood-mAP", "HL-min-VeryGood-Hit1")
+QVH_METRICS = (
+    "MR-full-R1@0.3",
+    "MR-full-R1@0.5",
+    "MR-full-R1@0.7",
+    "MR-full-mAP",
+    "MR-full-mIoU",
+    "HL-min-VeryGood-mAP",
+    "HL-min-VeryGood-Hit1",
+)
 
 
 class TemporalGroundingFamily(TaskFamily):
     name = "temporal_grounding"
     kind = "span"
-    option_keys = frozenset({"protocol", "format", "durations", "clip_end_to_duration", "outputs", "frame_count",
-                             "frame_base", "video_ext", "clip_length"})
+    option_keys = frozenset(
+        {
+            "protocol",
+            "format",
+            "durations",
+            "clip_end_to_duration",
+            "outputs",
+            "frame_count",
+            "frame_base",
+            "video_ext",
+            "clip_length",
+        }
+    )
     # The table columns depend on the protocol; load_task sets the instance's names for the loaded benchmark.
     metric_names: tuple[str, ...] = CHARADES_METRICS
 
@@ -53,28 +76,41 @@ class TemporalGroundingFamily(TaskFamily):
         errors = super().validate(cfg)
         o = cfg.options
         if o.get("protocol") not in PROTOCOLS:
-            errors.append(f"options.protocol must be one of {', '.join(PROTOCOLS)}, got {o.get('protocol')!r}")
+            errors.append(
+                f"options.protocol must be one of {', '.join(PROTOCOLS)}, got {o.get('protocol')!r}"
+            )
         if o.get("format", "auto") not in ("auto",) + charades.FORMATS:
             errors.append(f"options.format must be auto or one of {', '.join(charades.FORMATS)}")
         if o.get("outputs", "seconds") not in ("seconds", "frame_indices"):
             errors.append("options.outputs must be 'seconds' or 'frame_indices'")
-        if o.get("outputs") == "frame_indices" and not (isinstance(o.get("frame_count"), int) and o["frame_count"] > 0):
+        if o.get("outputs") == "frame_indices" and not (
+            isinstance(o.get("frame_count"), int) and o["frame_count"] > 0
+        ):
             errors.append("options.outputs frame_indices needs a positive integer options.frame_count")
         cl = o.get("clip_length", qvh.CLIP_LENGTH)
         if isinstance(cl, bool) or not isinstance(cl, (int, float)) or cl <= 0:
             errors.append(f"options.clip_length must be a positive number of seconds, got {cl!r}")
         if not isinstance(o.get("clip_end_to_duration", False), bool):
             errors.append("options.clip_end_to_duration must be true or false")
-        errors += [f"prompts.{n}.template must contain {{question}}" for n, p in cfg.prompts.items()
-                   if "{question}" not in p.template]
+        errors += [
+            f"prompts.{n}.template must contain {{question}}"
+            for n, p in cfg.prompts.items()
+            if "{question}" not in p.template
+        ]
         return errors
 
-    # ---- data -----------------------------------------------------------------------------------------------
-    def annotation_files(self, cfg: BenchmarkConfig, paths: DataPaths,
-                         tasks: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    # ---- data
+    # -----------------------------------------------------------------------------------------------
+    def annotation_files(
+        self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None
+    ) -> dict[str, Any]:
         d = paths.annotation_dir(cfg)
         # --annotations may name one file (any Charades-STA packaging, or a QVHighlights split).
-        return {t.name: d if d.is_file() else d / t.annotation for t in cfg.tasks if tasks is None or t.name in tasks}
+        return {
+            t.name: d if d.is_file() else d / t.annotation
+            for t in cfg.tasks
+            if tasks is None or t.name in tasks
+        }
 
     def load_task(self, cfg: BenchmarkConfig, task: TaskSpec, paths: DataPaths) -> list[Sample]:
         path = Path(self.annotation_files(cfg, paths, [task.name])[task.name])
@@ -83,28 +119,72 @@ class TemporalGroundingFamily(TaskFamily):
         self.metric_names = CHARADES_METRICS if protocol == "charades_sta" else QVH_METRICS
         if protocol == "qvhighlights":
             clip_length = float(cfg.options.get("clip_length", qvh.CLIP_LENGTH))
-            return [Sample(id=f"{task.name}/{g['qid']}", task=task.name,
-                           media=Media(paths=(str(media / f"{g['vid']}{ext}"),)), question=g["query"],
-                           target=tuple(g["relevant_windows"][0]), duration=float(g["duration"]),
-                           meta=freeze_meta({"protocol": protocol, "clip_length": clip_length, **{k: g[k] for k in (
-                               "qid", "vid", "duration", "relevant_windows", "relevant_clip_ids", "saliency_scores")}}))
-                    for g in qvh.load_qvhighlights(path)]
+            return [
+                Sample(
+                    id=f"{task.name}/{g['qid']}",
+                    task=task.name,
+                    media=Media(paths=(str(media / f"{g['vid']}{ext}"),)),
+                    question=g["query"],
+                    target=tuple(g["relevant_windows"][0]),
+                    duration=float(g["duration"]),
+                    meta=freeze_meta(
+                        {
+                            "protocol": protocol,
+                            "clip_length": clip_length,
+                            **{
+                                k: g[k]
+                                for k in (
+                                    "qid",
+                                    "vid",
+                                    "duration",
+                                    "relevant_windows",
+                                    "relevant_clip_ids",
+                                    "saliency_scores",
+                                )
+                            },
+                        }
+                    ),
+                )
+                for g in qvh.load_qvhighlights(path)
+            ]
         dur = cfg.options.get("durations")
         dur_path = path.parent / dur if dur else None
         if dur_path is not None and not dur_path.is_file():
             dur_path = None  # formats that carry durations (tvr, charades_json) do not need the file
         clip = bool(cfg.options.get("clip_end_to_duration"))
-        queries = charades.load_charades_sta(path, durations=dur_path, fmt=cfg.options.get("format", "auto"),
-                                             clip_end_to_duration=clip)
-        return [Sample(id=f"{task.name}/{q.index}", task=task.name, media=Media(paths=(str(media / f"{q.vid}{ext}"),)),
-                       question=q.query, target=(q.start, q.end), duration=q.duration,
-                       meta=freeze_meta({"protocol": protocol, "qid": q.qid, "vid": q.vid,
-                                         "clipped": q.clipped, "clip_to_duration": clip}))
-                for q in queries]
+        queries = charades.load_charades_sta(
+            path, durations=dur_path, fmt=cfg.options.get("format", "auto"), clip_end_to_duration=clip
+        )
+        return [
+            Sample(
+                id=f"{task.name}/{q.index}",
+                task=task.name,
+                media=Media(paths=(str(media / f"{q.vid}{ext}"),)),
+                question=q.query,
+                target=(q.start, q.end),
+                duration=q.duration,
+                meta=freeze_meta(
+                    {
+                        "protocol": protocol,
+                        "qid": q.qid,
+                        "vid": q.vid,
+                        "clipped": q.clipped,
+                        "clip_to_duration": clip,
+                    }
+                ),
+            )
+            for q in queries
+        ]
 
-    def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                         allow_partial: Optional[bool] = None) -> dict[str, RawOutput]:
-        """moment_detr JSONL, TimeChat JSON or tpo-eval rows, by sample id (see :mod:`tpo_eval.tg.predictions`).
+    def read_predictions(
+        self,
+        path: Path,
+        cfg: BenchmarkConfig,
+        samples: Sequence[Sample],
+        allow_partial: Optional[bool] = None,
+    ) -> dict[str, RawOutput]:
+        """moment_detr JSONL, TimeChat JSON or tpo-eval rows, by sample id (see
+        :mod:`tpo_eval.tg.predictions`).
 
         ``allow_partial`` False: every sample must be covered; True: uncovered samples are left out; None: the
         caller checks coverage.
@@ -115,13 +195,16 @@ class TemporalGroundingFamily(TaskFamily):
         """
         return match_predictions(read_prediction_file(path), samples, path, allow_partial is not False)
 
-    # ---- extraction and scoring -----------------------------------------------------------------------------
+    # ---- extraction and scoring
+    # -----------------------------------------------------------------------------
     def extract(self, label: str, raw: RawOutput, sample: Sample, cfg: BenchmarkConfig) -> Answer:
         if raw.error is not None:
             return Answer(extractor=label, value=None, parsed=False)
         o = cfg.options
         frames = o.get("frame_count") if o.get("outputs") == "frame_indices" else None
-        a = EXTRACTORS.get(cfg.extractors[label])(raw, sample, frame_count=frames, frame_base=o.get("frame_base", 1))
+        a = EXTRACTORS.get(cfg.extractors[label])(
+            raw, sample, frame_count=frames, frame_base=o.get("frame_base", 1)
+        )
         return Answer(extractor=label, value=a.value, parsed=a.parsed)
 
     def score(self, answer: Answer, sample: Sample) -> Mapping[str, float]:
@@ -130,36 +213,53 @@ class TemporalGroundingFamily(TaskFamily):
     def score_sample(self, label: str, answer: Answer, sample: Sample, failed: bool) -> SampleScore:
         return self.score_batch(label, [answer], [sample], [failed])[0]
 
-    def score_batch(self, label: str, answers: Sequence[Answer], samples: Sequence[Sample],
-                    failed: Sequence[bool]) -> list[SampleScore]:
+    def score_batch(
+        self, label: str, answers: Sequence[Answer], samples: Sequence[Sample], failed: Sequence[bool]
+    ) -> list[SampleScore]:
         """Score many samples at once (QVHighlights metrics are vectorised over queries). A failed or unparsed
         sample scores 0 on every metric it takes part in."""
         vals = [a.value if a.parsed and not f else None for a, f in zip(answers, failed)]
         if samples and samples[0].meta.get("protocol") == "qvhighlights":
-            rows = qvh.per_query_values([v["windows"] if v else None for v in vals],
-                                        [v["saliency"] if v else None for v in vals], [s.meta for s in samples])
+            rows = qvh.per_query_values(
+                [v["windows"] if v else None for v in vals],
+                [v["saliency"] if v else None for v in vals],
+                [s.meta for s in samples],
+            )
         else:
             rows = [_charades_values(v, s) for v, s in zip(vals, samples)]
-        return [SampleScore(sample_id=s.id, task=s.task, extractor=label, values=r, parsed=a.parsed and not f,
-                            failed=f) for s, a, f, r in zip(samples, answers, failed, rows)]
+        return [
+            SampleScore(
+                sample_id=s.id, task=s.task, extractor=label, values=r, parsed=a.parsed and not f, failed=f
+            )
+            for s, a, f, r in zip(samples, answers, failed, rows)
+        ]
 
-    def score_all(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                  outputs: Mapping[str, RawOutput]) -> dict[str, list[SampleScore]]:
-        """Extract with every declared extractor and score all samples in one vectorised pass per extractor (what
+    def score_all(
+        self, cfg: BenchmarkConfig, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
+    ) -> dict[str, list[SampleScore]]:
+        """Extract with every declared extractor and score all samples in one vectorised pass per extractor
+        (what
         ``api.score_outputs`` does sample by sample). A sample without an output is a failure."""
         raws = [outputs.get(s.id) or RawOutput(s.id, error="no prediction") for s in samples]
         failed = [r.error is not None for r in raws]
-        return {label: self.score_batch(label, [self.extract(label, r, s, cfg) for r, s in zip(raws, samples)],
-                                        samples, failed) for label in cfg.extractors}
+        return {
+            label: self.score_batch(
+                label, [self.extract(label, r, s, cfg) for r, s in zip(raws, samples)], samples, failed
+            )
+            for label in cfg.extractors
+        }
 
-    def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                  scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
+    def aggregate(
+        self, cfg: BenchmarkConfig, samples: Sequence[Sample], scores: Mapping[str, Sequence[SampleScore]]
+    ) -> dict[str, Any]:
         if cfg.options.get("protocol") != "qvhighlights":
             doc = super().aggregate(cfg, samples, scores)
             clip = bool(cfg.options.get("clip_end_to_duration"))
-            doc["spans"] = {"clip_end_to_duration": clip, "n_gt_clipped": sum(bool(s.meta.get("clipped"))
-                                                                              for s in samples),
-                            "clipped": "ground truth and predictions" if clip else "nothing"}
+            doc["spans"] = {
+                "clip_end_to_duration": clip,
+                "n_gt_clipped": sum(bool(s.meta.get("clipped")) for s in samples),
+                "clipped": "ground truth and predictions" if clip else "nothing",
+            }
             return doc
         tasks: dict[str, dict[str, Any]] = {}
         overall: dict[str, Any] = {a: {} for a in cfg.aggregation}
@@ -177,17 +277,26 @@ class TemporalGroundingFamily(TaskFamily):
                 summary = qvh.summarize([r.values for r in rows])
             for agg in overall.values():
                 agg.update({f"{label}/{k}": v for k, v in summary.items()})
-        overall.update(n_total=len(samples), n_failed=sum(t["n_failed"] for t in tasks.values()),
-                       n_parsed={lb: sum(t["n_parsed"][lb] for t in tasks.values()) for lb in scores})
+        overall.update(
+            n_total=len(samples),
+            n_failed=sum(t["n_failed"] for t in tasks.values()),
+            n_parsed={lb: sum(t["n_parsed"][lb] for t in tasks.values()) for lb in scores},
+        )
         return {"tasks": tasks, "overall": overall}
 
 
 def _charades_values(value: Optional[Mapping[str, Any]], sample: Sample) -> dict[str, float]:
-    """R1 hits and the IoU of the first window (named ``mIoU`` so the generic mean gives the benchmark's mIoU)."""
+    """R1 hits and the IoU of the first window (named ``mIoU`` so the generic mean gives the benchmark's
+    mIoU)."""
     if not (value and value["windows"]):
         return {"R1@0.3": 0.0, "R1@0.5": 0.0, "R1@0.7": 0.0, "mIoU": 0.0}
     span = value["windows"][0][:2]
     if sample.meta.get("clip_to_duration"):  # the same clip the loader applied to the ground truth
         span = charades.clip_to_duration(span, sample.duration)
     iou = hull_iou(span, sample.target)
-    return {"R1@0.3": float(iou >= 0.3), "R1@0.5": float(iou >= 0.5), "R1@0.7": float(iou >= 0.7), "mIoU": iou}
+    return {
+        "R1@0.3": float(iou >= 0.3),
+        "R1@0.5": float(iou >= 0.5),
+        "R1@0.7": float(iou >= 0.7),
+        "mIoU": iou,
+    }

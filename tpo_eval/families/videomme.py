@@ -1,9 +1,11 @@
-"""Video-MME (Fu et al., 2024): 900 videos × 3 four-option questions, tasks = duration buckets short / medium /
+"""Video-MME (Fu et al., 2024): 900 videos × 3 four-option questions, tasks = duration buckets short / medium
+/
 long (benchmarks/videomme.yaml, and videomme_subtitles.yaml for the "w/ subs" setting).
 
 Annotations: the HF parquet (``video_id, duration, domain, sub_category, url, videoID, question_id, task_type,
 question, options ["A. …" ×4], answer``) or a JSON file in the official per-video structure (see
-:mod:`.videomme_format`). Sample ids are ``question_id``; the video file is ``<videoID><video_ext>`` (the YouTube
+:mod:`.videomme_format`). Sample ids are ``question_id``; the video file is ``<videoID><video_ext>`` (the
+YouTube
 id; taken from ``url`` or ``video_id`` when the column is absent). Subtitles (``options.subtitles: true``):
 ``<data-root>/<subtitle_dir>/<videoID>.srt``, the cues shown at the sampled frames' times go into
 ``{subtitles}``; a video without a file gets ``no_subtitle_text``.
@@ -11,11 +13,13 @@ id; taken from ``url`` or ``video_id`` when the column is absent). Subtitles (``
 ``tpo-eval score videomme --predictions FILE`` also reads the official result structure (``response`` per
 question), and with no annotations given takes the gold answers from its ``answer`` fields.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from ..config import BenchmarkConfig, DataPaths
 from ..types import Media, RawOutput, Sample, freeze_meta
@@ -28,7 +32,12 @@ N_OPTIONS = 4
 
 class VideoMMEFamily(MultiTaskMCQFamily):
     name = "videomme"
-    option_keys = MultiTaskMCQFamily.option_keys | {"subtitles", "subtitle_dir", "no_subtitle_text", "video_ext"}
+    option_keys = MultiTaskMCQFamily.option_keys | {
+        "subtitles",
+        "subtitle_dir",
+        "no_subtitle_text",
+        "video_ext",
+    }
     breakdown_keys = ("duration", "domain", "sub_category", "task_type")
     excluded_values = frozenset({""})  # the official scorer's "no answer": out of its denominator
     prompt_field_names = ("subtitles",)
@@ -40,11 +49,14 @@ class VideoMMEFamily(MultiTaskMCQFamily):
             errors.append("options.subtitles must be true or false")
         for name, p in cfg.prompts.items():
             if ("{subtitles}" in p.template) != bool(subs):
-                errors.append(f"prompts.{name}.template: {{subtitles}} must appear exactly when options.subtitles "
-                              "is true")
+                errors.append(
+                    f"prompts.{name}.template: {{subtitles}} must appear exactly when options.subtitles "
+                    "is true"
+                )
         return errors
 
-    # ---- data -----------------------------------------------------------------------------------------------
+    # ---- data
+    # -----------------------------------------------------------------------------------------------
     def _rows(self, path: Path) -> list[tuple[Any, dict[str, Any]]]:
         if path.suffix == ".json":
             official = fmt.read_official(path)
@@ -65,8 +77,12 @@ class VideoMMEFamily(MultiTaskMCQFamily):
             require(path, item, row, fmt.VIDEO_KEYS + fmt.QUESTION_KEYS)
             task = route.get(norm_key(row["duration"]))
             if task is None:
-                raise AnnotationError(path, item, f"duration {row['duration']!r} is not one of the tasks "
-                                                  f"{', '.join(t.name for t in cfg.tasks)}")
+                raise AnnotationError(
+                    path,
+                    item,
+                    f"duration {row['duration']!r} is not one of the tasks "
+                    f"{', '.join(t.name for t in cfg.tasks)}",
+                )
             choices = _options(path, item, row["options"])
             file_id = _file_id(row)
             meta = {k: row[k] for k in fmt.VIDEO_KEYS + ("task_type", "answer")}
@@ -76,10 +92,17 @@ class VideoMMEFamily(MultiTaskMCQFamily):
                     srt = subs_dir / f"{file_id}.srt"
                     cues[file_id] = fmt.read_srt(srt) if srt.is_file() else None
                 meta["subtitle_cues"] = cues[file_id]
-            out.append(Sample(
-                id=str(row["question_id"]), task=task, question=str(row["question"]), choices=choices,
-                media=Media(paths=(str(paths.media_dir(cfg, cfg.task(task)) / f"{file_id}{ext}"),)),
-                target=letter_index(path, item, row["answer"], N_OPTIONS), meta=freeze_meta(meta)))
+            out.append(
+                Sample(
+                    id=str(row["question_id"]),
+                    task=task,
+                    question=str(row["question"]),
+                    choices=choices,
+                    media=Media(paths=(str(paths.media_dir(cfg, cfg.task(task)) / f"{file_id}{ext}"),)),
+                    target=letter_index(path, item, row["answer"], N_OPTIONS),
+                    meta=freeze_meta(meta),
+                )
+            )
         return out
 
     def samples_from_predictions(self, path: Path, cfg: BenchmarkConfig) -> Optional[list[Sample]]:
@@ -91,19 +114,29 @@ class VideoMMEFamily(MultiTaskMCQFamily):
         plain = dataclasses.replace(cfg, options={**cfg.options, "subtitles": False})
         return self.load(plain, DataPaths(None, path))
 
-    def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample],
-                         allow_partial: Optional[bool] = None) -> dict[str, RawOutput]:
+    def read_predictions(
+        self,
+        path: Path,
+        cfg: BenchmarkConfig,
+        samples: Sequence[Sample],
+        allow_partial: Optional[bool] = None,
+    ) -> dict[str, RawOutput]:
         rows = fmt.read_official(path) if path.suffix == ".json" else None
         if rows is None:
             return super().read_predictions(path, cfg, samples, allow_partial=allow_partial)
         return fmt.responses(path, rows)
 
-    def export_official(self, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]) -> list[dict[str, Any]]:
+    def export_official(
+        self, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
+    ) -> list[dict[str, Any]]:
         """The official result JSON (``output_test_template`` structure) for ``tpo-eval export``."""
         return fmt.to_official(samples, outputs)
 
-    # ---- prompting ------------------------------------------------------------------------------------------
-    def prompt_fields(self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]) -> dict[str, str]:
+    # ---- prompting
+    # ------------------------------------------------------------------------------------------
+    def prompt_fields(
+        self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]
+    ) -> dict[str, str]:
         if not cfg.options.get("subtitles", False):
             return {}
         cues = sample.meta.get("subtitle_cues")

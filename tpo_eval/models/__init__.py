@@ -1,1 +1,2 @@
-"""Model adapters: things that answer :class:`~tpo_eval.types.Request` s. Registered in tpo_eval.registries."""
+"""Model adapters: things that answer :class:`~tpo_eval.types.Request` s. Registered in
+tpo_eval.registries."""

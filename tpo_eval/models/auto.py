@@ -8,6 +8,7 @@ Only small JSON files are read (no weights, no model code, and never ``tpo_train
   entry → ``hf`` (which then runs that code);
 * ``config.json`` whose ``model_type`` transformers maps to an image-text-to-text model → ``hf``.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def detect(ckpt: str | Path) -> tuple[str, str, bool]:
     cfg_file = p / "config.json"
     if not cfg_file.is_file():
         found = sorted(x.name for x in p.iterdir())[:10]
-        raise ModelError(f"--model auto cannot read {p}: neither {TPO_MANIFEST} nor config.json (found: "
-                         f"{found}); pass --model NAME (see `tpo-eval ls`)")
+        raise ModelError(
+            f"--model auto cannot read {p}: neither {TPO_MANIFEST} nor config.json (found: "
+            f"{found}); pass --model NAME (see `tpo-eval ls`)"
+        )
     try:
         cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
@@ -40,22 +43,31 @@ def detect(ckpt: str | Path) -> tuple[str, str, bool]:
     auto_map = dict(cfg.get("auto_map") or {})
     if auto_map:
         targets = [str(v if isinstance(v, str) else v[0]) for v in auto_map.values()]
-        if any(t.endswith("." + VIDEOCHAT_TPO_CLASS) for t in targets) or \
-                VIDEOCHAT_TPO_CLASS in (cfg.get("architectures") or []):
+        if any(t.endswith("." + VIDEOCHAT_TPO_CLASS) for t in targets) or VIDEOCHAT_TPO_CLASS in (
+            cfg.get("architectures") or []
+        ):
             why = f"{p} is a VideoChat-TPO remote-code checkpoint ({auto_map.get('AutoModel')})"
             return "videochat_tpo", why, True
         if "AutoModelForImageTextToText" in auto_map:
-            return "hf", f"{p} is a remote-code image-text-to-text checkpoint " \
-                         f"({auto_map['AutoModelForImageTextToText']})", True
-        raise ModelError(f"--model auto: {p} ships remote code ({', '.join(sorted(auto_map))}) that no "
-                         "adapter knows; pass --model NAME (see `tpo-eval ls`)")
+            return (
+                "hf",
+                f"{p} is a remote-code image-text-to-text checkpoint "
+                f"({auto_map['AutoModelForImageTextToText']})",
+                True,
+            )
+        raise ModelError(
+            f"--model auto: {p} ships remote code ({', '.join(sorted(auto_map))}) that no "
+            "adapter knows; pass --model NAME (see `tpo-eval ls`)"
+        )
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES as ITT
 
     mtype = cfg.get("model_type")
     if mtype in ITT:
         return "hf", f"{p} is a transformers image-text-to-text model ({mtype} → {ITT[mtype]})", False
-    raise ModelError(f"--model auto: {cfg_file} has model_type {mtype!r}, not an image-text-to-text model "
-                     "that transformers knows, and no auto_map; pass --model NAME (see `tpo-eval ls`)")
+    raise ModelError(
+        f"--model auto: {cfg_file} has model_type {mtype!r}, not an image-text-to-text model "
+        "that transformers knows, and no auto_map; pass --model NAME (see `tpo-eval ls`)"
+    )
 
 
 def auto_model(variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> VideoModel:

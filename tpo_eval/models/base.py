@@ -1,10 +1,12 @@
 """The model-adapter contract and the helper that builds one from ``--model NAME[:VARIANT]``."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Mapping, Optional, Sequence
+from typing import Any, ClassVar, Optional
 
 from ..types import RawOutput, Request, RequestKind
 
@@ -17,7 +19,8 @@ class VideoModel:
     """Base adapter. Subclasses set ``supports`` and implement :meth:`predict`.
 
     ``predict`` answers a batch of requests, one :class:`RawOutput` per request in order. An adapter must not
-    raise for a single bad sample: it returns ``RawOutput(error=...)`` so the runner records a failure and goes on.
+    raise for a single bad sample: it returns ``RawOutput(error=...)`` so the runner records a failure and
+    goes on.
     """
 
     name: ClassVar[str] = ""
@@ -26,12 +29,21 @@ class VideoModel:
     # Generation settings this adapter honours (``--gen-kwargs``), name → type; anything else is refused
     # before the model is loaded. They reach the adapter through ``set_generation`` (over the YAML's values).
     generation_keys: ClassVar[Mapping[str, type]] = MappingProxyType({})
-    # ``--model-arg`` keys the adapter reads; any other key is refused (a misspelling must not run the default).
+    # ``--model-arg`` keys the adapter reads; any other key is refused (a misspelling must not run the
+    # default).
     # None: the adapter does not declare them (third-party adapters) and nothing is checked.
     model_args: ClassVar[Optional[frozenset[str]]] = None
 
-    def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "auto",
-                 dtype: str = "auto", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        variant: Optional[str] = None,
+        ckpt: Optional[str] = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 1,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
         from .device import resolve_device, resolve_dtype
 
         # ``auto`` resolved here, once: the adapter loads with, and provenance records, the concrete values
@@ -48,8 +60,12 @@ class VideoModel:
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this model's answers (goes into the settings hash and the provenance)."""
-        return {"model": self.name, "variant": self.variant, "checkpoint": self.ckpt,
-                "checkpoint_sha256": checkpoint_hash(self.ckpt) if self.ckpt else None}
+        return {
+            "model": self.name,
+            "variant": self.variant,
+            "checkpoint": self.ckpt,
+            "checkpoint_sha256": checkpoint_hash(self.ckpt) if self.ckpt else None,
+        }
 
 
 def checkpoint_hash(ckpt: str | Path) -> str:
@@ -60,7 +76,9 @@ def checkpoint_hash(ckpt: str | Path) -> str:
     p = Path(ckpt)
     if not p.exists():
         raise ModelError(f"checkpoint {p} does not exist")
-    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+    files = (
+        [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+    )
     h = hashlib.sha256()
     for f in files:
         h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
@@ -92,5 +110,3 @@ def parse_gen_kwargs(text: Optional[str]) -> dict[str, Any]:
             raise ValueError(f"--gen-kwargs expects KEY=VALUE[,KEY=VALUE…], got {item.strip()!r}")
         out[key.strip()] = yaml.safe_load(value.strip())
     return out
-
-

@@ -1,10 +1,12 @@
 """Checks of what a user asks an adapter for, before it is built: ``--model-arg`` keys and ``--gen-kwargs``
 against what the adapter declares (``model_args``, ``generation_keys``); ``--model auto`` is resolved from the
 checkpoint folder first, so the chosen adapter's declarations apply."""
+
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from .auto import detect
 from .base import ModelError
@@ -29,10 +31,15 @@ def check_model_args(spec: str, args: Mapping[str, Any], ckpt: Optional[str] = N
         return
     bad = sorted(set(args) - cls.model_args)
     if bad:
-        hints = [f"{b!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(b, cls.model_args, 1))
-                             else "") for b in bad]
+        hints = [
+            f"{b!r}"
+            + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(b, cls.model_args, 1)) else "")
+            for b in bad
+        ]
         known = ", ".join(sorted(cls.model_args)) or "none"
-        raise ModelError(f"--model-arg {', '.join(hints)}: not an argument of --model {spec} (it takes: {known})")
+        raise ModelError(
+            f"--model-arg {', '.join(hints)}: not an argument of --model {spec} (it takes: {known})"
+        )
 
 
 def check_gen_kwargs(spec: str, kwargs: Mapping[str, Any], ckpt: Optional[str] = None) -> dict[str, Any]:
@@ -43,12 +50,17 @@ def check_gen_kwargs(spec: str, kwargs: Mapping[str, Any], ckpt: Optional[str] =
     for k, v in kwargs.items():
         if k not in accepted:
             close = difflib.get_close_matches(k, list(accepted), n=1)
-            errors.append(f"{k!r} is not a generation setting of --model {spec}" +
-                          (f" (did you mean {close[0]!r}?)" if close else ""))
+            errors.append(
+                f"{k!r} is not a generation setting of --model {spec}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
             continue
         typ = accepted[k]
-        ok = isinstance(v, typ) and not (typ is int and isinstance(v, bool)) or (
-            typ is float and isinstance(v, int) and not isinstance(v, bool))
+        ok = (
+            isinstance(v, typ)
+            and not (typ is int and isinstance(v, bool))
+            or (typ is float and isinstance(v, int) and not isinstance(v, bool))
+        )
         if not ok:
             errors.append(f"{k}={v!r}: expected {typ.__name__}")
     if errors:

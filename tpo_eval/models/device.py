@@ -6,6 +6,7 @@ runtime record that goes into a run's provenance.
 the reference numbers were made with). Explicit values pass through unchanged. torch is imported only to
 resolve ``auto`` or to name a GPU, so the mock adapters stay light when given explicit values.
 """
+
 from __future__ import annotations
 
 import os

@@ -2,17 +2,20 @@
 
 Variants: ``oracle`` answers the gold (read from ``Request.reference``, which real adapters ignore);
 ``random`` picks a seeded option/span per sample (same seed and sample id → same answer, on every machine);
-``scripted`` replays outputs from a file (``--model-arg script=FILE``: JSONL rows ``{"id", "output"}`` or a JSON
+``scripted`` replays outputs from a file (``--model-arg script=FILE``: JSONL rows ``{"id", "output"}`` or a
+JSON
 object id → output); a sample missing from the script is a recorded failure.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from ..extract.mcq import LETTERS
 from ..types import RawOutput, Request
@@ -29,7 +32,9 @@ class MockModel(VideoModel):
     def __init__(self, variant: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant or "oracle", **kwargs)
         if self.variant not in ("oracle", "random", "scripted"):
-            raise ModelError(f"unknown mock variant {self.variant!r}: use mock:oracle, mock:random or mock:scripted")
+            raise ModelError(
+                f"unknown mock variant {self.variant!r}: use mock:oracle, mock:random or mock:scripted"
+            )
         self._script: dict[str, str] = {}
         if self.variant == "scripted":
             self._script = _load_script(self.kwargs.get("script"))
@@ -79,7 +84,9 @@ class MockModel(VideoModel):
 
 def _load_script(path: Any) -> dict[str, str]:
     if not path:
-        raise ModelError("mock:scripted needs --model-arg script=FILE (JSONL rows {'id','output'} or a JSON object)")
+        raise ModelError(
+            "mock:scripted needs --model-arg script=FILE (JSONL rows {'id','output'} or a JSON object)"
+        )
     p = Path(path)
     if not p.is_file():
         raise ModelError(f"script file {p} not found")

@@ -21,13 +21,15 @@ Requests, following the authors' public inference code (``generate_answer`` and 
   ``--model-arg temporal_config=FILE.json`` (the release hard-codes internal weight paths): one feature per 8
   consecutive benchmark frames (the demo: 8 fps, one per second, so pass ``--num-frames`` ≈ 8 × duration).
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional
 
 from ..types import RawOutput, Request
 from .base import ModelError, VideoModel
@@ -50,9 +52,11 @@ ANSWER_PREFIX = "Best Option: ("  # hard-coded in the checkpoint's generate_answ
 def remote_code_line(ckpt: Path, auto_map: dict) -> str:
     """The one line said when a remote-code checkpoint is refused."""
     target = auto_map.get("AutoModel") or next(iter(auto_map.values()), "?")
-    return (f"--ckpt {ckpt} runs its own Python: config.json auto_map loads {target} from "
-            f"{ckpt}/{target.split('.')[0]}.py (and the modules it imports); nothing of it runs unless you "
-            "pass --trust-remote-code")
+    return (
+        f"--ckpt {ckpt} runs its own Python: config.json auto_map loads {target} from "
+        f"{ckpt}/{target.split('.')[0]}.py (and the modules it imports); nothing of it runs unless you "
+        "pass --trust-remote-code"
+    )
 
 
 @contextlib.contextmanager
@@ -87,8 +91,10 @@ class VideoChatTPOModel(VideoModel):
         if not self.trust:
             raise ModelError(remote_code_line(self.path, self.auto_map))
         if self.dtype == "float16":
-            raise ModelError("--dtype float16: VideoChat-TPO's own generate_answer casts the video to "
-                             "bfloat16; use bfloat16")
+            raise ModelError(
+                "--dtype float16: VideoChat-TPO's own generate_answer casts the video to "
+                "bfloat16; use bfloat16"
+            )
         # The released methods cast media to bfloat16 and the demo runs the whole model in bfloat16, so the
         # CLI's float32 default means bfloat16 here (recorded in the fingerprint).
         self.dtype = "bfloat16"
@@ -134,14 +140,18 @@ class VideoChatTPOModel(VideoModel):
                 self.model = self._construct(cls, config)
             except (OSError, ValueError, ImportError, AttributeError, TypeError, RuntimeError) as e:
                 # incl. a hub file it asks for that is not cached, and transformers-version drift
-                raise ModelError(f"--ckpt {p}: the checkpoint's own code failed to load (offline, nothing is "
-                                 f"downloaded): {type(e).__name__}: {str(e).splitlines()[0]}") from e
+                raise ModelError(
+                    f"--ckpt {p}: the checkpoint's own code failed to load (offline, nothing is "
+                    f"downloaded): {type(e).__name__}: {str(e).splitlines()[0]}"
+                ) from e
         self.model.eval()
 
     def _construct(self, cls: Any, config: Any) -> Any:
-        """Build the model for real, then copy the weights in. Not ``from_pretrained``: recent transformers build
+        """Build the model for real, then copy the weights in. Not ``from_pretrained``: recent transformers
+        build
         on the meta device, where the release's own ``resize_token_embeddings`` (mean-initialised new rows,
-        Q-Former ``[DEC]``) cannot run. Weights the model has no place for are SAM2's (not built); a weight the
+        Q-Former ``[DEC]``) cannot run. Weights the model has no place for are SAM2's (not built); a weight
+        the
         model expects but the files lack is reported."""
         import torch
         from safetensors.torch import load_file
@@ -160,8 +170,11 @@ class VideoChatTPOModel(VideoModel):
         missing = sorted(expected - seen)
         self.weights = {"loaded": len(seen & expected), "missing": len(missing), "unused": unused}
         if missing:
-            print(f"[tpo-eval] videochat_tpo: {len(missing)} weight(s) of the model are not in the checkpoint "
-                  f"(left as built): {', '.join(missing[:5])}", file=sys.stderr)
+            print(
+                f"[tpo-eval] videochat_tpo: {len(missing)} weight(s) of the model are not in the checkpoint "
+                f"(left as built): {', '.join(missing[:5])}",
+                file=sys.stderr,
+            )
         return model
 
     def set_generation(self, generation: dict[str, Any]) -> None:
@@ -170,11 +183,20 @@ class VideoChatTPOModel(VideoModel):
 
     def fingerprint(self) -> dict[str, Any]:
         fp = super().fingerprint()
-        fp.update({"dtype": self.dtype, "trust_remote_code": self.trust, "remote_code": self.auto_map,
-                   "architecture": type(self.model).__mro__[0].__name__, "answer_prefix": ANSWER_PREFIX,
-                   "span_mode": self.span_mode, "temporal_config": self.temporal_config,
-                   "llm_config": self.kwargs.get("llm_config"), "max_new_tokens": self.max_new_tokens,
-                   "weights": self.weights})
+        fp.update(
+            {
+                "dtype": self.dtype,
+                "trust_remote_code": self.trust,
+                "remote_code": self.auto_map,
+                "architecture": type(self.model).__mro__[0].__name__,
+                "answer_prefix": ANSWER_PREFIX,
+                "span_mode": self.span_mode,
+                "temporal_config": self.temporal_config,
+                "llm_config": self.kwargs.get("llm_config"),
+                "max_new_tokens": self.max_new_tokens,
+                "weights": self.weights,
+            }
+        )
         return fp
 
     # ---- requests ------------------------------------------------------------------------------------------
@@ -206,22 +228,31 @@ class VideoChatTPOModel(VideoModel):
         kind = "image" if r.kind == "multi_image" else "video"
         with torch.no_grad():
             text, _ = self.model.generate_answer(
-                self.tokenizer, r.prompt.system, self._msg(r), r.prompt.user, media_type=kind,
+                self.tokenizer,
+                r.prompt.system,
+                self._msg(r),
+                r.prompt.user,
+                media_type=kind,
                 video_tensor=media if kind == "video" else None,
                 image_tensor=media if kind == "image" else None,
                 answer_prompt=bool(r.prompt.assistant_prefix) or None,
-                generation_config={"max_new_tokens": self.max_new_tokens or 100})  # the release ignores it
+                generation_config={"max_new_tokens": self.max_new_tokens or 100},
+            )  # the release ignores it
         return RawOutput(r.sample_id, text=text)
 
     # ---- temporal head -------------------------------------------------------------------------------------
     def _head_ready(self) -> ClipFeatures:
         if not hasattr(self.model, "cg_model"):
-            raise ModelError(f"{self.path}: the checkpoint's temporal head (cg_model) was not built; its "
-                             "code skips it silently when third_party/cgdetr cannot be imported")
+            raise ModelError(
+                f"{self.path}: the checkpoint's temporal head (cg_model) was not built; its "
+                "code skips it silently when third_party/cgdetr cannot be imported"
+            )
         if not self.temporal_config:
-            raise ModelError("span requests need the temporal head's feature encoder: pass --model-arg "
-                             "temporal_config=FILE.json (app.py's InternVideo2_CLIP `model` mapping with "
-                             "local weight paths); the release hard-codes internal paths")
+            raise ModelError(
+                "span requests need the temporal head's feature encoder: pass --model-arg "
+                "temporal_config=FILE.json (app.py's InternVideo2_CLIP `model` mapping with "
+                "local weight paths); the release hard-codes internal paths"
+            )
         if self._features is None:
             import torch
 
@@ -235,8 +266,10 @@ class VideoChatTPOModel(VideoModel):
 
         from .videochat_tpo_io import VID_TOKEN
 
-        a = self.tokenizer.build_input_ids(["[INST] <Video>" + VID_TOKEN + "</Video>" + self._msg(r).rstrip()
-                                            + "[/INST]"], require_video=True)
+        a = self.tokenizer.build_input_ids(
+            ["[INST] <Video>" + VID_TOKEN + "</Video>" + self._msg(r).rstrip() + "[/INST]"],
+            require_video=True,
+        )
         b = self.tokenizer.build_input_ids([" [INST] " + r.prompt.user + " [/INST] "])
         ids = torch.cat([a["input_ids"], b["input_ids"]])[None].to(self.device)
         idx = torch.cat([a["video_index"], torch.zeros_like(b["input_ids"], dtype=torch.bool)])[None]
@@ -244,8 +277,9 @@ class VideoChatTPOModel(VideoModel):
         return ids, self.model.pad_text_embeds(input_ids=ids, video=video, video_idx=idx.to(self.device))
 
     def _lm(self, embeds: Any, past: Any = None) -> Any:
-        return self.model.lm(inputs_embeds=embeds, past_key_values=past, use_cache=True,
-                             output_hidden_states=True)
+        return self.model.lm(
+            inputs_embeds=embeds, past_key_values=past, use_cache=True, output_hidden_states=True
+        )
 
     def _span(self, r: Request) -> RawOutput:
         import torch
@@ -260,18 +294,25 @@ class VideoChatTPOModel(VideoModel):
             _, emb = self._prompt_embeds(r)
             if self.span_mode == "force":  # training layout: … <time_begin><temp>, state read at <temp>
                 trig = emb_table(torch.tensor([[self.tokenizer.time_start_token]], device=self.device))
-                prompt_token = self._lm(torch.cat([emb, trig.to(emb.dtype), token.to(emb.dtype)], 1)
-                                        ).hidden_states[-1][:, -1:]
+                prompt_token = self._lm(
+                    torch.cat([emb, trig.to(emb.dtype), token.to(emb.dtype)], 1)
+                ).hidden_states[-1][:, -1:]
             else:
                 prompt_token, text = self._generate_until_trigger(emb, token)
                 if prompt_token is None:
                     return RawOutput(r.sample_id, text=text)
             v = feats.video(r.frames)
             q = feats.query(r.prompt.user)
-            out = self.model.cg_model(q[None], torch.ones(1, len(q), device=self.device), v[None],
-                                      torch.ones(1, len(v), device=self.device), prompt_token=prompt_token)
-        windows = span_windows(out["pred_logits"][0], out["pred_spans"][0], float(r.duration),
-                               r.duration / len(v))
+            out = self.model.cg_model(
+                q[None],
+                torch.ones(1, len(q), device=self.device),
+                v[None],
+                torch.ones(1, len(v), device=self.device),
+                prompt_token=prompt_token,
+            )
+        windows = span_windows(
+            out["pred_logits"][0], out["pred_spans"][0], float(r.duration), r.duration / len(v)
+        )
         saliency = tuple(round(float(s), 4) for s in out["saliency_scores"][0][: len(v)].float().tolist())
         return RawOutput(r.sample_id, text=text, windows=windows, saliency=saliency)
 
@@ -291,6 +332,8 @@ class VideoChatTPOModel(VideoModel):
             ids.append(nxt)
             step = self.model.lm.get_input_embeddings()(torch.tensor([[nxt]], device=self.device))
             out = self._lm(step.to(emb.dtype), past=out.past_key_values)
-        print(f"[tpo-eval] videochat_tpo: no <time_begin> in {len(ids)} tokens; the text answer is kept",
-              file=sys.stderr)
+        print(
+            f"[tpo-eval] videochat_tpo: no <time_begin> in {len(ids)} tokens; the text answer is kept",
+            file=sys.stderr,
+        )
         return None, self.tokenizer.decode(ids, skip_special_tokens=True)

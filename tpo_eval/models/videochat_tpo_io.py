@@ -4,6 +4,7 @@ frame transform of the authors' demo, the temporal head's feature encoder and th
 Written from the public OpenGVLab/TPO code (``tokenizer.py``, ``app.py``; see ../shared/reference/tpo.md §2.3,
 §2.4); nothing is copied. Used by :mod:`tpo_eval.models.videochat_tpo`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -11,14 +12,22 @@ import importlib
 import json
 import re
 import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 IMG_TOKEN, VID_TOKEN = "[<IMG_PLH>]", "[<VID_PLH>]"
-TASK_TOKENS = ("<box_begin>", "<time_begin>", "<temp>", "<boxes>", "<track_begin>", "<tracking>",
-               "<track_box>")
+TASK_TOKENS = (
+    "<box_begin>",
+    "<time_begin>",
+    "<temp>",
+    "<boxes>",
+    "<track_begin>",
+    "<tracking>",
+    "<track_box>",
+)
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # app.py get_transform, every head
 _PLACEHOLDER = re.compile(f"({re.escape(IMG_TOKEN)}|{re.escape(VID_TOKEN)})")
 
@@ -26,7 +35,8 @@ _PLACEHOLDER = re.compile(f"({re.escape(IMG_TOKEN)}|{re.escape(VID_TOKEN)})")
 class SegmentTokenizer:
     """The tokenizer the released code calls. Its ``MultimodalLlamaTokenizer`` lives in the authors' GitHub
     repo (``tokenizer.py``), not in the checkpoint, and ``tokenizer_config.json`` names it without an
-    ``auto_map``, so ``AutoTokenizer`` cannot load it: this wraps the checkpoint's own Llama tokenizer and adds
+    ``auto_map``, so ``AutoTokenizer`` cannot load it: this wraps the checkpoint's own Llama tokenizer and
+    adds
     what the model code reads (task-token ids as attributes, ``build_input_ids``); the rest is the wrapped
     tokenizer's."""
 
@@ -51,10 +61,19 @@ class SegmentTokenizer:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._tok(*args, **kwargs)
 
-    def build_input_ids(self, text: Sequence[str], max_length: Any = None, add_special_tokens: Any = True,
-                        truncation: Any = False, padding: Any = False, return_tensors: Any = "pt",
-                        image: Any = None, video: Any = None, require_image: bool = False,
-                        require_video: bool = False) -> dict[str, Any]:
+    def build_input_ids(
+        self,
+        text: Sequence[str],
+        max_length: Any = None,
+        add_special_tokens: Any = True,
+        truncation: Any = False,
+        padding: Any = False,
+        return_tensors: Any = "pt",
+        image: Any = None,
+        video: Any = None,
+        require_image: bool = False,
+        require_video: bool = False,
+    ) -> dict[str, Any]:
         """Text split at the visual placeholders; each piece tokenized on its own and each placeholder
         replaced by ``n_query`` slots (id 0, index 1). The release passes its non-empty special-token list as
         ``add_special_tokens``, so every piece, even an empty one, starts with its own BOS: kept, because the
@@ -72,11 +91,14 @@ class SegmentTokenizer:
                 ids += piece
                 index += [0] * len(piece)
         idx = torch.tensor(index, dtype=torch.bool)
-        return {"input_ids": torch.tensor(ids, dtype=torch.long),
-                "attention_mask": torch.ones(len(ids), dtype=torch.long),
-                "image_index": idx if image is not None or require_image else None,
-                "video_index": idx if video is not None or require_video else None,
-                "image": image, "video": video}
+        return {
+            "input_ids": torch.tensor(ids, dtype=torch.long),
+            "attention_mask": torch.ones(len(ids), dtype=torch.long),
+            "image_index": idx if image is not None or require_image else None,
+            "video_index": idx if video is not None or require_video else None,
+            "image": image,
+            "video": video,
+        }
 
 
 def frames_tensor(frames: Any, size: int, norm: tuple = IMAGENET) -> Any:
@@ -134,7 +156,8 @@ def on_sys_path(folder: Path) -> Iterator[None]:
 def legacy_transformers_names() -> None:
     """The release was written for transformers 4.38: its ``modeling_qformer.py`` imports three helpers from
     ``transformers.modeling_utils`` that transformers 5 moved to ``pytorch_utils`` or dropped. They are put
-    back where that file looks (a no-op on versions that still have them). ``find_pruneable_heads_and_indices``
+    back where that file looks (a no-op on versions that still have them).
+    ``find_pruneable_heads_and_indices``
     only serves head pruning, which inference never calls: its stand-in refuses."""
     import transformers.modeling_utils as mu
     import transformers.pytorch_utils as pu
@@ -143,10 +166,11 @@ def legacy_transformers_names() -> None:
         if not hasattr(mu, name) and hasattr(pu, name):
             setattr(mu, name, getattr(pu, name))
     if not hasattr(mu, "find_pruneable_heads_and_indices"):
+
         def find_pruneable_heads_and_indices(*args: Any, **kwargs: Any) -> Any:
             raise NotImplementedError("head pruning is not supported for the released VideoChat-TPO code")
 
-        setattr(mu, "find_pruneable_heads_and_indices", find_pruneable_heads_and_indices)
+        mu.find_pruneable_heads_and_indices = find_pruneable_heads_and_indices
 
 
 def _invert_attention_mask(self: Any, mask: Any) -> Any:
@@ -158,14 +182,17 @@ def _invert_attention_mask(self: Any, mask: Any) -> Any:
     return (1.0 - ext) * torch.finfo(self.dtype).min
 
 
-def _get_head_mask(self: Any, head_mask: Any, num_hidden_layers: int, is_attention_chunked: bool = False) -> Any:
+def _get_head_mask(
+    self: Any, head_mask: Any, num_hidden_layers: int, is_attention_chunked: bool = False
+) -> Any:
     if head_mask is not None:
         raise NotImplementedError("head masks are not supported for the released VideoChat-TPO code")
     return [None] * num_hidden_layers
 
 
 def legacy_model_classes(cls: Any) -> None:
-    """What the release's models (its Q-Former BERT, the MLLM itself) take from transformers 4.x and 5 removed:
+    """What the release's models (its Q-Former BERT, the MLLM itself) take from transformers 4.x and 5
+    removed:
     ``all_tied_weights_keys`` (5 sets it in ``post_init``, which they call late or never; an empty class-level
     mapping is right, nothing of theirs is tied) and the ``invert_attention_mask`` / ``get_head_mask`` helpers
     of 4.x's ``ModuleUtilsMixin`` (re-implemented above, for inference). No-ops where they exist."""
@@ -180,7 +207,10 @@ def legacy_model_classes(cls: Any) -> None:
                 continue
             if "all_tied_weights_keys" not in vars(obj):
                 obj.all_tied_weights_keys = {}
-            for attr, fn in (("invert_attention_mask", _invert_attention_mask), ("get_head_mask", _get_head_mask)):
+            for attr, fn in (
+                ("invert_attention_mask", _invert_attention_mask),
+                ("get_head_mask", _get_head_mask),
+            ):
                 if not hasattr(obj, attr):
                     setattr(obj, attr, fn)
 
@@ -209,7 +239,9 @@ class ClipFeatures:
         x = torch.cat([x, x[-1:].expand(n - len(x), -1, -1, -1)]) if n > len(x) else x
         clips = x.reshape(n // self.clip_frames, self.clip_frames, *x.shape[1:]).to(self.device, self.dtype)
         with torch.no_grad():  # the demo encodes at most 100 clips at a time
-            feat = torch.cat([self.model.encode_vision(clips[i:i + 100]) for i in range(0, len(clips), 100)])
+            feat = torch.cat(
+                [self.model.encode_vision(clips[i : i + 100]) for i in range(0, len(clips), 100)]
+            )
         st = torch.arange(len(feat), dtype=torch.float32) / len(feat)
         tef = torch.stack([st, st + 1.0 / len(feat)], 1).to(feat.device, feat.dtype)
         return torch.cat([feat, tef], 1)
@@ -225,8 +257,9 @@ class ClipFeatures:
         return h[0][: int(mask[0].sum())][:100].to(self.dtype)
 
 
-def span_windows(logits: Any, spans: Any, duration: float, clip_len: float
-                 ) -> tuple[tuple[float, float, float], ...]:
+def span_windows(
+    logits: Any, spans: Any, duration: float, clip_len: float
+) -> tuple[tuple[float, float, float], ...]:
     """CG-DETR output of one query → ``(start s, end s, score)`` best first: foreground probability (class 0),
     (centre, width) → (start, end) × duration clamped to the video, then rounded to whole clips as
     ``PostProcessorDETR(round_multiple)`` does (clip_len 1 s for Charades in the demo)."""

@@ -1,16 +1,19 @@
-"""Published tables as data: ``results/paper/<name>.yaml`` (what the columns are) + ``<name>.csv`` (the numbers).
+"""Published tables as data: ``results/paper/<name>.yaml`` (what the columns are) + ``<name>.csv`` (the
+numbers).
 
 A cell keeps the text exactly as printed (``"66.8 (+6.4)"`` → value 66.8, published delta +6.4, 1 decimal), so
 that ``verify`` knows each number's printed precision and the renderer reprints published numbers unchanged.
 Every problem in a table's two files is collected and raised once in a :class:`TableError`.
 """
+
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from ..resources import data_dir
 from .schema import Aggregate, Column, parse_meta  # noqa: F401 - Aggregate, Column: public here too
@@ -88,7 +91,9 @@ class PaperTable:
         for c in self.columns:
             if c.id == cid:
                 return c
-        raise KeyError(f"table {self.name!r} has no column {cid!r}; columns: {', '.join(c.id for c in self.columns)}")
+        raise KeyError(
+            f"table {self.name!r} has no column {cid!r}; columns: {', '.join(c.id for c in self.columns)}"
+        )
 
     def row(self, key: str) -> Row:
         for r in self.rows:
@@ -96,7 +101,7 @@ class PaperTable:
                 return r
         raise KeyError(f"table {self.name!r} has no row {key!r}; rows: {', '.join(r.key for r in self.rows)}")
 
-    def with_rows(self, extra: list[Row]) -> "PaperTable":
+    def with_rows(self, extra: list[Row]) -> PaperTable:
         """Run rows go at the end; a reproduction goes right below the published row it repeats."""
         rows = list(self.rows)
         for r in extra:
@@ -175,15 +180,24 @@ def _read_rows(csv_path: Path, columns: tuple[Column, ...], errors: list[str]) -
                     cells[c.id] = parse_cell(raw.get(c.id) or "", c.kind)
                 except ValueError as e:
                     errors.append(f"{csv_path.name}:{line_no} row {key!r} column {c.id!r}: {e}")
-            rows.append(Row(key=key, model=(raw.get("model") or "").strip(), cells=cells,
-                            cite=(raw.get("cite") or "").strip(), notes=(raw.get("notes") or "").strip()))
+            rows.append(
+                Row(
+                    key=key,
+                    model=(raw.get("model") or "").strip(),
+                    cells=cells,
+                    cite=(raw.get("cite") or "").strip(),
+                    notes=(raw.get("notes") or "").strip(),
+                )
+            )
     return rows
 
 
 def _cross_check(meta: Mapping[str, Any], rows: list[Row], errors: list[str]) -> None:
     keys = {r.key for r in rows}
     if meta.get("baseline") and rows and meta["baseline"] not in keys:
-        errors.append(f"baseline row {meta['baseline']!r} is not a row of the CSV (rows: {', '.join(sorted(keys))})")
+        errors.append(
+            f"baseline row {meta['baseline']!r} is not a row of the CSV (rows: {', '.join(sorted(keys))})"
+        )
     for k in meta.get("checkpoints", {}):
         if rows and k not in keys:
             errors.append(f"checkpoints names row {k!r}, which is not in the CSV")

@@ -4,12 +4,14 @@ A column is filled from a run whose ``benchmark`` matches the column's (or the t
 can combine several runs of the same model (MVBench + VideoMME + PerceptionTest for the LLaVA-OV table).
 A value the run does not have stays empty and is named in the row's notes, never guessed.
 """
+
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Mapping, Optional, Sequence
+from pathlib import Path
+from typing import Any, Optional
 
 from .model import Cell, Column, PaperTable, Row, TableError
 
@@ -19,14 +21,18 @@ def read_results(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     f = p / "results.json" if p.is_dir() else p
     if not f.is_file():
-        raise TableError(f, ["no results.json here: pass a run directory of `tpo-eval run`, or its results.json"])
+        raise TableError(
+            f, ["no results.json here: pass a run directory of `tpo-eval run`, or its results.json"]
+        )
     try:
         doc = json.loads(f.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise TableError(f, [f"not valid JSON: {e}"]) from e
     missing = [k for k in ("benchmark", "tasks", "overall") if k not in doc]
     if missing:
-        raise TableError(f, [f"results.json lacks {', '.join(missing)} (see docs/ARCHITECTURE.md, Run directory)"])
+        raise TableError(
+            f, [f"results.json lacks {', '.join(missing)} (see docs/ARCHITECTURE.md, Run directory)"]
+        )
     return doc
 
 
@@ -79,8 +85,9 @@ def partial_reason(doc: Mapping[str, Any]) -> str:
     return ", ".join(why)
 
 
-def _vary(table: PaperTable, col: Column, default: str,
-          variant: Optional[Mapping[str, Any]]) -> Optional[tuple[Column, str]]:
+def _vary(
+    table: PaperTable, col: Column, default: str, variant: Optional[Mapping[str, Any]]
+) -> Optional[tuple[Column, str]]:
     """The column and default metric as ``variant`` reads them; None when the variant does not change it."""
     if variant is None:
         return col, default
@@ -91,16 +98,17 @@ def _vary(table: PaperTable, col: Column, default: str,
     m, o = variant.get("metric"), variant.get("overall")
     if m:
         if spec.get("metric", "").startswith(m["from"]):
-            spec["metric"] = m["to"] + spec["metric"][len(m["from"]):]
+            spec["metric"] = m["to"] + spec["metric"][len(m["from"]) :]
         if default.startswith(m["from"]):
-            default = m["to"] + default[len(m["from"]):]
+            default = m["to"] + default[len(m["from"]) :]
     if o and spec.get("overall") == o["from"]:
         spec["overall"] = o["to"]
     return None if (spec, default) == before else (replace(col, run=spec), default)
 
 
-def run_rows(table: PaperTable, runs: Sequence[str | Path], label: str,
-             metric: Optional[str] = None) -> list[Row]:
+def run_rows(
+    table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None
+) -> list[Row]:
     """The run's row, then one row per ``run_variants`` entry of the table (e.g. Charades-STA's ``lenient``
     extractor beside ``official``, MMIU's ``macro_released`` overall beside the paper's)."""
     rows = [run_row(table, runs, label, metric)]
@@ -112,8 +120,13 @@ def run_rows(table: PaperTable, runs: Sequence[str | Path], label: str,
     return rows
 
 
-def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None,
-            variant: Optional[Mapping[str, Any]] = None) -> Row:
+def run_row(
+    table: PaperTable,
+    runs: Sequence[str | Path],
+    label: str,
+    metric: Optional[str] = None,
+    variant: Optional[Mapping[str, Any]] = None,
+) -> Row:
     """One row from one or more run directories of the same model (each fills its benchmark's columns); with a
     ``variant`` (see :func:`run_rows`), only the columns it changes are filled.
 
@@ -132,9 +145,13 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
         cols = [c for c in table.score_columns if column_benchmark(table, c) == bench]
         if not cols:
             have = sorted({column_benchmark(table, c) for c in table.score_columns})
-            raise TableError(run, [f"this is a {bench!r} run; table {table.name!r} has columns for {', '.join(have)}"])
+            raise TableError(
+                run, [f"this is a {bench!r} run; table {table.name!r} has columns for {', '.join(have)}"]
+            )
         for col in cols:
-            default = metric or (table.metric if not col.benchmark or col.benchmark == table.benchmark else "")
+            default = metric or (
+                table.metric if not col.benchmark or col.benchmark == table.benchmark else ""
+            )
             varied = _vary(table, col, default, variant)
             if varied is None:
                 continue
@@ -156,9 +173,15 @@ def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: O
             partial.append(f"{col.label} not shown: {have} of {len(agg.of)} tasks")
     rep = reproduced_row(table, docs)
     name = label if variant is None else f"{label} ({variant['name']})"
-    return Row(key=f"run:{name}", model=name, cells=cells, notes="; ".join(notes),
-               origin=", ".join(str(r) for r in runs), partial="; ".join(partial),
-               reproduces=rep.key if rep and variant is None else "")
+    return Row(
+        key=f"run:{name}",
+        model=name,
+        cells=cells,
+        notes="; ".join(notes),
+        origin=", ".join(str(r) for r in runs),
+        partial="; ".join(partial),
+        reproduces=rep.key if rep and variant is None else "",
+    )
 
 
 def reproduced_row(table: PaperTable, docs: Sequence[Mapping[str, Any]]) -> Optional[Row]:

@@ -5,11 +5,13 @@ and the list of problems; results/paper/README.md documents each key. The column
 :class:`Aggregate`) live here, with the schema that builds them, so the model imports the schema and never the
 other way round.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import yaml
 
@@ -49,8 +51,24 @@ class Column:
     parts: tuple[str, ...] = ()
 
 
-_TOP = {"name", "title", "caption", "label", "source", "benchmark", "metric", "decimals", "baseline", "columns",
-        "panels", "checks", "notes", "model_label", "run_variants", "checkpoints"}
+_TOP = {
+    "name",
+    "title",
+    "caption",
+    "label",
+    "source",
+    "benchmark",
+    "metric",
+    "decimals",
+    "baseline",
+    "columns",
+    "panels",
+    "checks",
+    "notes",
+    "model_label",
+    "run_variants",
+    "checkpoints",
+}
 _OVERALLS = (None, "micro", "macro", "macro_released")
 _VARIANT = {"name", "benchmark", "metric", "overall"}
 _CHECKPOINT = {"repo", "adapter", "also", "note"}
@@ -92,7 +110,7 @@ def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
             if cid and cid not in ids:
                 errors.append(f"panels[{i}] names unknown column {cid!r}")
     if panels and sorted(c for p in panels for c in p if c) != sorted(ids):
-        errors.append("panels must list every column exactly once (use \"\" for an empty slot)")
+        errors.append('panels must list every column exactly once (use "" for an empty slot)')
     checks = tuple(raw.get("checks") or ())
     for i, chk in enumerate(checks):
         _check_check(i, chk, ids, errors)
@@ -101,12 +119,22 @@ def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
     if not isinstance(decimals, int) or not 0 <= decimals <= 4:
         errors.append(f"decimals must be an integer 0..4, got {decimals!r}")
     meta = dict(
-        name=str(raw.get("name", path.stem)), title=str(raw.get("title", "")), caption=str(raw.get("caption", "")),
-        label=str(raw.get("label", "")), source=dict(raw.get("source") or {}),
-        benchmark=str(raw.get("benchmark", "")), metric=str(raw.get("metric", "")), decimals=int(decimals or 0),
-        columns=columns, baseline=base["row"] if base else None, show_deltas=bool(base and base.get("show")),
-        panels=panels, checks=checks, notes=str(raw.get("notes", "")).strip(),
-        model_label=str(raw.get("model_label", "Model")), checkpoints=checkpoints,
+        name=str(raw.get("name", path.stem)),
+        title=str(raw.get("title", "")),
+        caption=str(raw.get("caption", "")),
+        label=str(raw.get("label", "")),
+        source=dict(raw.get("source") or {}),
+        benchmark=str(raw.get("benchmark", "")),
+        metric=str(raw.get("metric", "")),
+        decimals=int(decimals or 0),
+        columns=columns,
+        baseline=base["row"] if base else None,
+        show_deltas=bool(base and base.get("show")),
+        panels=panels,
+        checks=checks,
+        notes=str(raw.get("notes", "")).strip(),
+        model_label=str(raw.get("model_label", "Model")),
+        checkpoints=checkpoints,
         run_variants=_run_variants(raw.get("run_variants") or [], errors),
     )
     return meta, errors
@@ -132,6 +160,8 @@ def _run_variants(raw: Any, errors: list[str]) -> tuple[dict[str, Any], ...]:
             errors.append(f"{where}: overall.to must be micro, macro or macro_released")
         out.append(dict(v))
     return tuple(out)
+
+
 def _checkpoints(raw: Any, errors: list[str]) -> dict[str, dict[str, Any]]:
     """``{row key: {repo, adapter, also, note}}``: the released weights a published row came from."""
     if not isinstance(raw, dict):
@@ -144,8 +174,12 @@ def _checkpoints(raw: Any, errors: list[str]) -> dict[str, dict[str, Any]]:
             continue
         for k in sorted(set(c) - _CHECKPOINT):
             errors.append(f"checkpoints.{key}: unknown key {k!r} (known: {', '.join(sorted(_CHECKPOINT))})")
-        out[str(key)] = {"repo": c["repo"], "adapter": c["adapter"], "also": list(c.get("also") or []),
-                         "note": str(c.get("note", ""))}
+        out[str(key)] = {
+            "repo": c["repo"],
+            "adapter": c["adapter"],
+            "also": list(c.get("also") or []),
+            "note": str(c.get("note", "")),
+        }
     return out
 
 
@@ -169,8 +203,9 @@ def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
         for k in sorted(set(run) - _RUN):
             errors.append(f"{where}: run has unknown key {k!r} (known: {', '.join(sorted(_RUN))})")
         if run.get("overall") not in _OVERALLS:
-            errors.append(f"{where}: run.overall must be micro, macro or macro_released, "
-                          f"got {run.get('overall')!r}")
+            errors.append(
+                f"{where}: run.overall must be micro, macro or macro_released, got {run.get('overall')!r}"
+            )
         agg = c.get("aggregate")
         aggregate = None
         if agg is not None:
@@ -178,12 +213,25 @@ def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
                 errors.append(f"{where}: aggregate must look like {{method: mean, of: tasks | [column ids]}}")
             else:
                 of = agg["of"]
-                aggregate = Aggregate(method=str(agg["method"]), of=(of,) if isinstance(of, str) else tuple(of),
-                                      exact_inputs=bool(agg.get("exact_inputs", False)))
-        out.append(Column(id=c["id"], label=str(c["label"]), name=str(c.get("name", "")),
-                          kind=c.get("kind", "score"), group=str(c.get("group", "")),
-                          better=c.get("better", "higher"), benchmark=str(c.get("benchmark", "")),
-                          aggregate=aggregate, run=run, parts=tuple(c.get("parts") or ())))
+                aggregate = Aggregate(
+                    method=str(agg["method"]),
+                    of=(of,) if isinstance(of, str) else tuple(of),
+                    exact_inputs=bool(agg.get("exact_inputs", False)),
+                )
+        out.append(
+            Column(
+                id=c["id"],
+                label=str(c["label"]),
+                name=str(c.get("name", "")),
+                kind=c.get("kind", "score"),
+                group=str(c.get("group", "")),
+                better=c.get("better", "higher"),
+                benchmark=str(c.get("benchmark", "")),
+                aggregate=aggregate,
+                run=run,
+                parts=tuple(c.get("parts") or ()),
+            )
+        )
     return out
 
 
@@ -195,7 +243,9 @@ def _resolve_aggregate(col: Any, ids: list[str], score_ids: list[str], errors: l
     if agg is None:
         return col
     if agg.method not in AGGREGATIONS:
-        errors.append(f"column {col.id!r}: aggregate method {agg.method!r} unknown (known: {', '.join(AGGREGATIONS)})")
+        errors.append(
+            f"column {col.id!r}: aggregate method {agg.method!r} unknown (known: {', '.join(AGGREGATIONS)})"
+        )
     of = tuple(score_ids) if agg.of == ("tasks",) else agg.of
     for cid in of:
         if cid not in ids:
@@ -205,7 +255,9 @@ def _resolve_aggregate(col: Any, ids: list[str], score_ids: list[str], errors: l
 
 def _check_check(i: int, chk: Any, ids: list[str], errors: list[str]) -> None:
     if not isinstance(chk, dict) or chk.get("type") not in CHECK_TYPES:
-        errors.append(f"checks[{i}] must be a mapping whose type is one of {', '.join(CHECK_TYPES)}, got {chk!r}")
+        errors.append(
+            f"checks[{i}] must be a mapping whose type is one of {', '.join(CHECK_TYPES)}, got {chk!r}"
+        )
         return
     allowed = CHECK_TYPES[chk["type"]] | {"type"}
     for k in sorted(set(chk) - allowed):

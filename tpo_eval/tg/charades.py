@@ -3,24 +3,29 @@
 Formats (detected from the file's content, or named explicitly):
 
 * ``sta_txt``: the original ``charades_sta_test.txt``, one ``"VID START END##sentence"`` per line;
-* ``caption_json``: VideoChat-Flash ``temporal_grounding_charades.json``, ``[{"video", "caption", "timestamp"}]``;
+* ``caption_json``: VideoChat-Flash ``temporal_grounding_charades.json``, ``[{"video", "caption",
+"timestamp"}]``;
 * ``timechat_json``: TimeChat ``{"annotations": [{"image_id", "caption", "timestamp", "id"}]}``;
 * ``charades_json``: VideoChat-R1 ``charades_test.json``, ``{vid: {"duration", "timestamps", "sentences"}}``;
 * ``tvr_jsonl``: CG-DETR ``charades_sta_test_tvr_format.jsonl``, ``{"qid", "query", "duration", "vid",
-  "relevant_windows"}``. This one has 562 ends **clipped** to the video duration; the others keep the raw ends.
+  "relevant_windows"}``. This one has 562 ends **clipped** to the video duration; the others keep the raw
+  ends.
 
 All keep the order of the txt file, so a query's index (its 0-based line number) is its id everywhere, and
 TimeChat's ``id`` equals it. ``qid`` is the file's own id (tvr: 12404 + index), used to match prediction files
-keyed by it. Durations come from the file (tvr, charades_json) or from a durations file: ``Charades_v1_test.csv``
+keyed by it. Durations come from the file (tvr, charades_json) or from a durations file:
+``Charades_v1_test.csv``
 (column ``length``) or ``charades_test.json``.
 """
+
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from ..families.base import AnnotationError
 
@@ -60,7 +65,8 @@ def detect_format(path: Path, text: str) -> str:
 
 
 def read_durations(path: Path) -> dict[str, float]:
-    """Video id → duration (s) from ``Charades_v1_test.csv`` (``id``, ``length``) or ``charades_test.json``."""
+    """Video id → duration (s) from ``Charades_v1_test.csv`` (``id``, ``length``) or
+    ``charades_test.json``."""
     if not path.is_file():
         raise AnnotationError(path, None, "durations file not found")
     if path.suffix == ".csv":
@@ -77,16 +83,18 @@ def _rows(path: Path, fmt: str, text: str) -> list[tuple[Any, str, float, float,
     """(qid, vid, start, end, query, duration or None) per query, in file order."""
     out: list[tuple[Any, str, float, float, str, Optional[float]]] = []
     if fmt == "sta_txt":
-        for n, line in enumerate(l for l in text.split("\n") if l.strip()):
+        for n, line in enumerate(ln for ln in text.split("\n") if ln.strip()):
             head, sep, sentence = line.partition("##")
             parts = head.split()
             if not sep or len(parts) != 3:
-                raise AnnotationError(path, f"line {n + 1}", f"expected 'VID START END##sentence', got {line!r}")
+                raise AnnotationError(
+                    path, f"line {n + 1}", f"expected 'VID START END##sentence', got {line!r}"
+                )
             out.append((n, parts[0], float(parts[1]), float(parts[2]), sentence, None))
     elif fmt == "tvr_jsonl":
-        for n, line in enumerate(l for l in text.split("\n") if l.strip()):
+        for line in (ln for ln in text.split("\n") if ln.strip()):
             d = json.loads(line)
-            (s, e), = d["relevant_windows"][:1]
+            ((s, e),) = d["relevant_windows"][:1]
             out.append((d["qid"], d["vid"], s, e, d["query"], d["duration"]))
     elif fmt == "caption_json":
         for n, d in enumerate(json.loads(text)):
@@ -103,8 +111,13 @@ def _rows(path: Path, fmt: str, text: str) -> list[tuple[Any, str, float, float,
     return out
 
 
-def load_charades_sta(path: str | Path, *, durations: Optional[str | Path] = None, fmt: str = "auto",
-                      clip_end_to_duration: bool = False) -> list[STAQuery]:
+def load_charades_sta(
+    path: str | Path,
+    *,
+    durations: Optional[str | Path] = None,
+    fmt: str = "auto",
+    clip_end_to_duration: bool = False,
+) -> list[STAQuery]:
     """Load every query of a Charades-STA annotation file.
 
     Args:
@@ -137,13 +150,31 @@ def load_charades_sta(path: str | Path, *, durations: Optional[str | Path] = Non
             if vid not in dur_map:
                 raise AnnotationError(p, i, f"video {vid!r} has no duration in {durations}")
             dur = dur_map[vid]
-        out.append(STAQuery(index=i, qid=int(qid), vid=vid, start=float(s), end=float(e), query=q,
-                            duration=None if dur is None else float(dur)))
+        out.append(
+            STAQuery(
+                index=i,
+                qid=int(qid),
+                vid=vid,
+                start=float(s),
+                end=float(e),
+                query=q,
+                duration=None if dur is None else float(dur),
+            )
+        )
     if clip_end_to_duration:
         if any(x.duration is None for x in out):
             raise AnnotationError(p, None, "clip_end_to_duration needs durations (give a durations file)")
-        out = [replace(x, start=min(x.start, x.duration), end=x.duration,  # type: ignore[arg-type]
-                       clipped=True) if x.end > x.duration else x for x in out]  # type: ignore[operator]
+        out = [
+            replace(
+                x,
+                start=min(x.start, x.duration),
+                end=x.duration,  # type: ignore[arg-type]
+                clipped=True,
+            )
+            if x.end > x.duration
+            else x
+            for x in out
+        ]  # type: ignore[operator]
     return out
 
 

@@ -5,18 +5,22 @@ Definitions follow moment_detr ``standalone_eval/eval.py`` (re-derived, not copi
 * GT: a (num_clips, 3) matrix, ``num_clips = int(duration / 2)``; relevant clips carry the 3 annotators' 0–4
   scores, every other clip 0. ``HL-min-Fair|Good|VeryGood`` binarise it at >= 2 | 3 | 4.
 * Hit1: the clip with the highest predicted saliency (``np.argmax``: the first maximum, taken over the *whole*
-  predicted list before any truncation) is a hit for an annotator if that annotator marked it positive; a query's
+  predicted list before any truncation) is a hit for an annotator if that annotator marked it positive; a
+  query's
   Hit1 is the max over the 3 annotators. A top clip beyond the GT length is a miss.
 * AP: the predicted scores truncated or zero-padded to ``num_clips``; per annotator the interpolated AP of
-  ``get_ap`` (precision at every distinct score threshold where recall grows, each replaced by the best precision
+  ``get_ap`` (precision at every distinct score threshold where recall grows, each replaced by the best
+  precision
   at any lower threshold, averaged); all-negative labels give 0 and all-positive labels 1. A query's AP is the
   mean over the 3 annotators.
 
 A query without saliency scores scores 0 on both (failures are counted, never dropped).
 """
+
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -24,8 +28,12 @@ LEVELS: dict[str, int] = {"Fair": 2, "Good": 3, "VeryGood": 4}
 CLIP_LENGTH = 2.0
 
 
-def gt_clip_scores(duration: float, clip_ids: Sequence[int], scores: Sequence[Sequence[float]],
-                   clip_length: float = CLIP_LENGTH) -> np.ndarray:
+def gt_clip_scores(
+    duration: float,
+    clip_ids: Sequence[int],
+    scores: Sequence[Sequence[float]],
+    clip_length: float = CLIP_LENGTH,
+) -> np.ndarray:
     """The (num_clips, 3) GT score matrix of one query.
 
     Raises:
@@ -57,8 +65,11 @@ def _ap_same_length(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     best_lower = np.maximum.accumulate(prec[..., ::-1], axis=-1)[..., ::-1]
     last_end = np.maximum.accumulate(np.where(is_end, np.arange(c), -1), axis=1)
     prev_end = np.concatenate([np.full((n, 1), -1), last_end[:, :-1]], axis=1)
-    prev_tps = np.where(prev_end[:, None, :] >= 0,
-                        np.take_along_axis(tps, np.maximum(prev_end, 0)[:, None, :].repeat(k, 1), axis=2), 0.0)
+    prev_tps = np.where(
+        prev_end[:, None, :] >= 0,
+        np.take_along_axis(tps, np.maximum(prev_end, 0)[:, None, :].repeat(k, 1), axis=2),
+        0.0,
+    )
     grows = is_end[:, None, :] & (tps != prev_tps)
     n_grow = grows.sum(axis=2)
     ap = np.divide((grows * best_lower).sum(axis=2), n_grow, out=np.zeros((n, k)), where=n_grow > 0)
@@ -66,8 +77,9 @@ def _ap_same_length(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(pos == 0, 0.0, np.where(pos == c, 1.0, ap))
 
 
-def highlight_per_query(pred_saliency: Sequence[Optional[Sequence[float]]],
-                        gt_scores: Sequence[np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+def highlight_per_query(
+    pred_saliency: Sequence[Optional[Sequence[float]]], gt_scores: Sequence[np.ndarray]
+) -> dict[str, dict[str, np.ndarray]]:
     """Per level (``Fair``/``Good``/``VeryGood``): ``hit1`` (Q,) and ``ap`` (Q,) (mean over annotators)."""
     q = len(gt_scores)
     has = np.array([p is not None and len(p) > 0 for p in pred_saliency], dtype=bool)
@@ -81,15 +93,17 @@ def highlight_per_query(pred_saliency: Sequence[Optional[Sequence[float]]],
         y = np.zeros((len(idx), c))
         for r, i in enumerate(idx):
             p = np.asarray(pred_saliency[i], dtype=float)[:c]
-            y[r, :len(p)] = p
+            y[r, : len(p)] = p
         g = np.stack([gt_scores[i] for i in idx])  # (n, C, 3)
         t_top = np.where(top[idx] < c, top[idx], 0)
         in_video = top[idx] < c
         # All levels and annotators in one pass: labels (n, levels × 3, C) share the one sort of the scores.
-        binary = np.concatenate([(g >= lo).transpose(0, 2, 1) for lo in LEVELS.values()], axis=1).astype(float)
+        binary = np.concatenate([(g >= lo).transpose(0, 2, 1) for lo in LEVELS.values()], axis=1).astype(
+            float
+        )
         ap = _ap_same_length(y, binary).reshape(len(idx), len(LEVELS), 3).mean(axis=2)
         for j, name in enumerate(LEVELS):
-            hits = binary[np.arange(len(idx)), 3 * j:3 * j + 3, t_top].max(axis=1)
+            hits = binary[np.arange(len(idx)), 3 * j : 3 * j + 3, t_top].max(axis=1)
             out[name]["hit1"][idx] = np.where(in_video, hits, 0.0)
             out[name]["ap"][idx] = ap[:, j]
     return out

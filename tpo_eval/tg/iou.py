@@ -3,16 +3,18 @@
 Two definitions are in use and they differ only in degenerate cases:
 
 * *hull IoU* (TimeChat ``eval_tvg.py``, lmms-eval, moment_detr's paired IoU): intersection over
-  ``max(end) - min(start)``. For two overlapping spans this is the usual IoU; for disjoint spans the intersection
+  ``max(end) - min(start)``. For two overlapping spans this is the usual IoU; for disjoint spans the
+  intersection
   is 0 anyway.
 * *union IoU* (moment_detr's cross IoU, used to pick the best GT window and for mAP): intersection over
   ``len1 + len2 - intersection``.
 
 Where the official code would divide by zero (two identical zero-length spans) both return 0 here.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -32,7 +34,8 @@ def paired_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 
 def cross_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Union IoU of every span of ``a`` with every span of ``b``, batched: (..., N, 2), (..., M, 2) → (..., N, M)."""
+    """Union IoU of every span of ``a`` with every span of ``b``, batched: (..., N, 2), (..., M, 2) → (..., N,
+    M)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     left = np.maximum(a[..., :, None, 0], b[..., None, :, 0])
     right = np.minimum(a[..., :, None, 1], b[..., None, :, 1])

@@ -6,20 +6,25 @@ Accepted formats (detected from content):
   ``{"qid", "pred_relevant_windows": [[start, end, score], ...], "pred_saliency_scores": [float, ...]}``;
   either key may be absent. Other keys are ignored, including a ``relevant_windows`` GT copy (VTG-GPT): the GT
   always comes from the annotation file.
-* **TimeChat JSON**: ``{"<id>": {"timestamp": [[start, end]] or [], ...}}``; only the first pair is used by the
+* **TimeChat JSON**: ``{"<id>": {"timestamp": [[start, end]] or [], ...}}``; only the first pair is used by
+the
   official scorer, and an empty list is an unanswered query (it scores 0).
 * **tpo-eval rows** (``predictions.jsonl`` of a run, or hand-made): ``{"id", "output"}`` plus optional
   ``"windows"``, ``"saliency"``, ``"error"``.
 
-Rows are matched to samples by sample id, else by the annotation's own query id. By default every sample must have
-a prediction: :class:`MissingPredictionsError` says how many do not. ``allow_partial`` scores the covered ones.
+Rows are matched to samples by sample id, else by the annotation's own query id. By default every sample must
+have
+a prediction: :class:`MissingPredictionsError` says how many do not. ``allow_partial`` scores the covered
+ones.
 Predictions for unknown ids are always an error (they mean the wrong annotation file was given).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -27,7 +32,8 @@ from ..types import RawOutput, Sample
 
 
 class PredictionFileError(ValueError):
-    """A prediction file that cannot be read or does not belong to these annotations; the message says where."""
+    """A prediction file that cannot be read or does not belong to these annotations; the message says
+    where."""
 
 
 class MissingPredictionsError(PredictionFileError):
@@ -36,13 +42,16 @@ class MissingPredictionsError(PredictionFileError):
     def __init__(self, path: Any, n_missing: int, n_total: int, examples: Sequence[str]) -> None:
         self.n_missing, self.n_total = n_missing, n_total
         super().__init__(
-            f"{path}: {n_missing} of {n_total} queries have no prediction (first missing: {', '.join(examples)}). "
+            f"{path}: {n_missing} of {n_total} queries have no prediction (first missing: "
+            f"{', '.join(examples)}). "
             f"Every query must be answered; pass --allow-partial to score only the "
-            f"{n_total - n_missing} covered queries.")
+            f"{n_total - n_missing} covered queries."
+        )
 
 
 def _numbers(where: str, raw: Any, what: str) -> np.ndarray:
-    """``raw`` as a float array; anything that is not a finite number (a string, None, a nested mess) is an error."""
+    """``raw`` as a float array; anything that is not a finite number (a string, None, a nested mess) is an
+    error."""
     try:
         arr = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
@@ -90,9 +99,13 @@ def _row(where: str, d: Any) -> tuple[str, RawOutput]:
     if "id" in d:
         key = str(d["id"])
         win = d.get("windows")
-        return key, RawOutput(key, text=str(d.get("output") or ""), error=d.get("error"),
-                              windows=None if win is None else _windows(where, win, 2),
-                              saliency=_saliency(where, d.get("saliency")))
+        return key, RawOutput(
+            key,
+            text=str(d.get("output") or ""),
+            error=d.get("error"),
+            windows=None if win is None else _windows(where, win, 2),
+            saliency=_saliency(where, d.get("saliency")),
+        )
     raise PredictionFileError(f"{where}: a row needs 'qid' (moment_detr) or 'id' (tpo-eval)")
 
 
@@ -100,7 +113,8 @@ def read_prediction_file(path: str | Path) -> dict[str, RawOutput]:
     """Query key (qid / TimeChat id / sample id, as a string) → raw output, for any format above.
 
     Raises:
-        PredictionFileError: unreadable file, unknown layout, malformed row (named by line or key), duplicate id.
+        PredictionFileError: unreadable file, unknown layout, malformed row (named by line or key), duplicate
+        id.
     """
     p = Path(path)
     if not p.is_file():
@@ -136,8 +150,9 @@ def read_prediction_file(path: str | Path) -> dict[str, RawOutput]:
     return out
 
 
-def match_predictions(preds: Mapping[str, RawOutput], samples: Sequence[Sample], path: Any,
-                      allow_partial: bool = False) -> dict[str, RawOutput]:
+def match_predictions(
+    preds: Mapping[str, RawOutput], samples: Sequence[Sample], path: Any, allow_partial: bool = False
+) -> dict[str, RawOutput]:
     """Sample id → raw output (with ``sample_id`` set), checking coverage.
 
     Raises:
@@ -153,13 +168,16 @@ def match_predictions(preds: Mapping[str, RawOutput], samples: Sequence[Sample],
     if unknown:
         raise PredictionFileError(
             f"{path}: {len(unknown)} prediction(s) for query ids not in the annotations "
-            f"(first: {', '.join(unknown[:5])}); is this the right annotation file / split?")
+            f"(first: {', '.join(unknown[:5])}); is this the right annotation file / split?"
+        )
     out: dict[str, RawOutput] = {}
     for k, raw in preds.items():
         s = by_key[k]
         if s.id in out:
             raise PredictionFileError(f"{path}: sample {s.id} is predicted twice (as {s.id!r} and qid {k!r})")
-        out[s.id] = RawOutput(s.id, text=raw.text, windows=raw.windows, saliency=raw.saliency, error=raw.error)
+        out[s.id] = RawOutput(
+            s.id, text=raw.text, windows=raw.windows, saliency=raw.saliency, error=raw.error
+        )
     missing = [s.id for s in samples if s.id not in out]
     if missing and not allow_partial:
         raise MissingPredictionsError(path, len(missing), len(samples), missing[:5])

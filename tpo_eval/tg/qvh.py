@@ -7,16 +7,20 @@ Per query we compute (see :mod:`.moment`, :mod:`.highlight`):
 * ``MR-answered`` / ``HL-answered``: 1 if the answer had windows / saliency scores.
 
 Every official metric is 100 × the mean of one of these over the queries that have it (``MR-{range}-mAP`` is
-the mean over the 10 thresholds), rounded to 2 decimals as the official evaluator rounds. MR metrics are reported
-when some answer has windows, HL metrics when some answer has saliency scores (as the official evaluator reports
+the mean over the 10 thresholds), rounded to 2 decimals as the official evaluator rounds. MR metrics are
+reported
+when some answer has windows, HL metrics when some answer has saliency scores (as the official evaluator
+reports
 only what the submission contains).
 """
+
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -46,25 +50,47 @@ def load_qvhighlights(path: str | Path) -> list[dict[str, Any]]:
             raise AnnotationError(p, f"line {n + 1}", f"invalid JSON ({e})") from None
         missing = [k for k in _GT_KEYS if k not in d]
         if missing:
-            hint = " (the GT-less test release? use highlight_test_with_gt.jsonl)" if "relevant_windows" in missing else ""
+            hint = (
+                " (the GT-less test release? use highlight_test_with_gt.jsonl)"
+                if "relevant_windows" in missing
+                else ""
+            )
             raise AnnotationError(p, f"line {n + 1}", f"missing field(s) {', '.join(missing)}{hint}")
         if len(d["relevant_clip_ids"]) != len(d["saliency_scores"]) or not d["relevant_windows"]:
-            raise AnnotationError(p, f"qid {d['qid']}", "relevant_clip_ids and saliency_scores differ in length, "
-                                  "or there is no relevant window")
+            raise AnnotationError(
+                p,
+                f"qid {d['qid']}",
+                "relevant_clip_ids and saliency_scores differ in length, or there is no relevant window",
+            )
         rows.append(d)
     return rows
 
 
-def per_query_values(windows: Sequence[Optional[Sequence[Sequence[float]]]],
-                     saliency: Sequence[Optional[Sequence[float]]],
-                     gt: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+def per_query_values(
+    windows: Sequence[Optional[Sequence[Sequence[float]]]],
+    saliency: Sequence[Optional[Sequence[float]]],
+    gt: Sequence[Mapping[str, Any]],
+) -> list[dict[str, float]]:
     """Per-query metric values (names in the module docstring) for answers aligned with GT rows."""
-    mr = moment_retrieval_per_query([None if w is None else np.asarray(w, dtype=float) for w in windows],
-                                    [np.asarray(g["relevant_windows"], dtype=float) for g in gt])
-    hl = highlight_per_query(saliency, [gt_clip_scores(g["duration"], g["relevant_clip_ids"], g["saliency_scores"],
-                                                       float(g.get("clip_length", CLIP_LENGTH))) for g in gt])
+    mr = moment_retrieval_per_query(
+        [None if w is None else np.asarray(w, dtype=float) for w in windows],
+        [np.asarray(g["relevant_windows"], dtype=float) for g in gt],
+    )
+    hl = highlight_per_query(
+        saliency,
+        [
+            gt_clip_scores(
+                g["duration"],
+                g["relevant_clip_ids"],
+                g["saliency_scores"],
+                float(g.get("clip_length", CLIP_LENGTH)),
+            )
+            for g in gt
+        ],
+    )
     out: list[dict[str, float]] = [
-        {"MR-answered": float(bool(w)), "HL-answered": float(bool(s))} for w, s in zip(windows, saliency)]
+        {"MR-answered": float(bool(w)), "HL-answered": float(bool(s))} for w, s in zip(windows, saliency)
+    ]
     for name, v in mr.items():
         ap, r1, iou = v["ap"].tolist(), v["r1"].tolist(), v["iou"].tolist()
         ap_keys = [f"MR-{name}-AP@{t}" for t in MAP_THRESHOLDS]
@@ -108,21 +134,37 @@ def summarize(rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:
     return out
 
 
-BRIEF = ("MR-full-R1@0.3", "MR-full-R1@0.5", "MR-full-R1@0.7", "MR-full-mAP", "MR-full-mAP@0.5", "MR-full-mAP@0.75",
-         "MR-full-mIoU", "MR-long-mAP", "MR-middle-mAP", "MR-short-mAP") + tuple(
-    f"HL-min-{lv}-{m}" for lv in LEVELS for m in ("mAP", "Hit1"))
+BRIEF = (
+    "MR-full-R1@0.3",
+    "MR-full-R1@0.5",
+    "MR-full-R1@0.7",
+    "MR-full-mAP",
+    "MR-full-mAP@0.5",
+    "MR-full-mAP@0.75",
+    "MR-full-mIoU",
+    "MR-long-mAP",
+    "MR-middle-mAP",
+    "MR-short-mAP",
+) + tuple(f"HL-min-{lv}-{m}" for lv in LEVELS for m in ("mAP", "Hit1"))
 
 
 def official_document(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """The flat metrics in the official JSON layout: ``brief`` plus nested ``HL-min-*`` and per-range blocks."""
+    """The flat metrics in the official JSON layout: ``brief`` plus nested ``HL-min-*`` and per-range
+    blocks."""
     doc: dict[str, Any] = {"brief": {k: flat[k] for k in BRIEF if k in flat}}
     for level in LEVELS:
         if f"HL-min-{level}-mAP" in flat:
-            doc[f"HL-min-{level}"] = {"HL-mAP": flat[f"HL-min-{level}-mAP"], "HL-Hit1": flat[f"HL-min-{level}-Hit1"]}
+            doc[f"HL-min-{level}"] = {
+                "HL-mAP": flat[f"HL-min-{level}-mAP"],
+                "HL-Hit1": flat[f"HL-min-{level}-Hit1"],
+            }
     for name in ("full", "long", "middle", "short"):
         if f"MR-{name}-mAP" in flat:
             mAP = {str(t): flat[f"MR-{name}-mAP@{t}"] for t in MAP_THRESHOLDS}
             mAP["average"] = flat[f"MR-{name}-mAP"]
-            doc[name] = {"MR-mAP": mAP, "MR-R1": {str(t): flat[f"MR-{name}-R1@{t}"] for t in R1_THRESHOLDS},
-                         "MR-mIoU": flat[f"MR-{name}-mIoU"]}
+            doc[name] = {
+                "MR-mAP": mAP,
+                "MR-R1": {str(t): flat[f"MR-{name}-R1@{t}"] for t in R1_THRESHOLDS},
+                "MR-mIoU": flat[f"MR-{name}-mIoU"],
+            }
     return doc

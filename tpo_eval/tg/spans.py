@@ -8,7 +8,8 @@ into "s-p"). The forms it accepts, the more specific first:
 1. clock times joined by a range word: ``00:23 - 00:27``, ``0:01:05 to 0:01:10``;
 2. a bracketed pair: ``[23.0, 27.0]``, ``(23, 27)``;
 3. ``between 23 and 27``;
-4. two numbers joined by ``-``, ``–``, ``—``, ``~``, ``to``, ``until``, ``till`` (units optional on either side):
+4. two numbers joined by ``-``, ``–``, ``—``, ``~``, ``to``, ``until``, ``till`` (units optional on either
+side):
    ``23.0 - 27.0 seconds``, ``from 23 to 27``, ``23.0s-27.0s``;
 5. labelled ends: ``start time: 23.0 ... end time: 27.0``, ``starts at 23 s and ends at 27 s``;
 6. an answer that is nothing but two numbers: ``23.0, 27.0``.
@@ -29,10 +30,12 @@ PLM) mapped to seconds through ``np.linspace(0, duration, N)``. In seconds mode 
 applied to ground truth and predictions alike, see :mod:`tpo_eval.families.temporal_grounding`). Every pattern
 runs in time linear in the answer's length (whitespace runs are matched possessively).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from collections.abc import Iterator
+from typing import Optional
 
 import numpy as np
 
@@ -54,9 +57,18 @@ def _patterns(frames: bool) -> tuple[tuple[str, re.Pattern[str]], ...]:
         ("bracket", r"[\[(]\s*+" + _NUM + _UNIT + r"\s*+,\s*+" + _NUM + _UNIT + r"\s*+[\])]"),
         ("between", r"\bbetween\s++" + _NUM + _UNIT + r"\s++and\s++" + _NUM),
         ("range", _LEFT + _NUM + _UNIT + r"\s*+" + _DASH + r"\s*+" + second + r"(?![\d:])"),
-        ("labelled", r"\bstart(?:s|ing)?" + _LABEL_WORD + r"(?:\s++(?:is|at|of|from))*+\s*+[:=]?\s*+" + _NUM
-         + _UNIT + r"[^\d]{0,40}?\bend(?:s|ing)?" + _LABEL_WORD + r"(?:\s++(?:is|at|of))*+\s*+[:=]?\s*+"
-         + _NUM),
+        (
+            "labelled",
+            r"\bstart(?:s|ing)?"
+            + _LABEL_WORD
+            + r"(?:\s++(?:is|at|of|from))*+\s*+[:=]?\s*+"
+            + _NUM
+            + _UNIT
+            + r"[^\d]{0,40}?\bend(?:s|ing)?"
+            + _LABEL_WORD
+            + r"(?:\s++(?:is|at|of))*+\s*+[:=]?\s*+"
+            + _NUM,
+        ),
         ("pair", r"\W*+" + _NUM + _UNIT + r"(?:\s++(?:[,;]\s*+)?|[,;]\s*+)" + _NUM + _UNIT + r"\W*+\Z"),
     )
     return tuple((name, re.compile(p, re.I)) for name, p in forms if not (frames and name == "clock"))
@@ -66,9 +78,15 @@ _FORMS = {False: _patterns(False), True: _patterns(True)}
 _ALWAYS_TIMED = ("clock", "labelled")
 _UNIT_INSIDE = re.compile(r"\d\s*+" + _UNIT_WORD, re.I)
 _UNIT_AFTER = re.compile(r"\s*+" + _UNIT_WORD, re.I)
-_CONTEXT = {f: re.compile(r"\b(?:happen|occur|start|begin|end|time|timestamp|moment|segment|interval|period"
-                          + (r"|frame" if f else "") + r")(?:s|ed|ing|red|ring)?\b", re.I)
-            for f in (False, True)}
+_CONTEXT = {
+    f: re.compile(
+        r"\b(?:happen|occur|start|begin|end|time|timestamp|moment|segment|interval|period"
+        + (r"|frame" if f else "")
+        + r")(?:s|ed|ing|red|ring)?\b",
+        re.I,
+    )
+    for f in (False, True)
+}
 _FRAME_BEFORE = re.compile(r"\bframes?\s*+(?:#|no\.?|number)?\s*+\Z", re.I)
 _CLAUSE_BREAK = re.compile(r"[;!?\n]")
 _LOOKBACK = 40
@@ -84,7 +102,7 @@ def _matches(text: str, pattern: re.Pattern[str], form: str) -> Iterator[re.Matc
 def _timed(text: str, form: str, m: re.Match[str], frames: bool) -> bool:
     if form in _ALWAYS_TIMED or _UNIT_INSIDE.search(m.group(0)) or _UNIT_AFTER.match(text, m.end()):
         return True
-    before = text[max(0, m.start() - _LOOKBACK):m.start()]
+    before = text[max(0, m.start() - _LOOKBACK) : m.start()]
     clause = _CLAUSE_BREAK.split(before)[-1]
     return _CONTEXT[frames].search(clause) is not None
 
@@ -118,9 +136,11 @@ def find_pair(text: str, frames: bool = False) -> Optional[tuple[str, float, flo
     return None if best is None else best[3:]
 
 
-def frames_to_seconds(a: float, b: float, duration: float, frame_count: int,
-                      frame_base: int = 1) -> tuple[float, float]:
-    """Map frame indices (``frame_base``-based, clamped to the valid range) to ``linspace(0, duration, N)``."""
+def frames_to_seconds(
+    a: float, b: float, duration: float, frame_count: int, frame_base: int = 1
+) -> tuple[float, float]:
+    """Map frame indices (``frame_base``-based, clamped to the valid range) to ``linspace(0, duration,
+    N)``."""
     grid = np.linspace(0.0, float(duration), int(frame_count))
 
     def one(x: float) -> float:
@@ -130,8 +150,9 @@ def frames_to_seconds(a: float, b: float, duration: float, frame_count: int,
     return one(a), one(b)
 
 
-def parse_span(text: str, duration: Optional[float] = None, *, frame_count: Optional[int] = None,
-               frame_base: int = 1) -> Optional[tuple[float, float]]:
+def parse_span(
+    text: str, duration: Optional[float] = None, *, frame_count: Optional[int] = None, frame_base: int = 1
+) -> Optional[tuple[float, float]]:
     """Parse ``text`` into ``(start, end)`` seconds with ``start <= end`` (not clamped); None when no span.
 
     Args:

@@ -23,6 +23,7 @@ with a
 The reference's range regex backtracks polynomially (a few KB of digits take minutes); :func:`range_pairs`
 finds exactly the same matches by scanning each run of digits and dots once.
 """
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ are left out of the order. The result is cached per host and per decoder library
 ``$TPO_EVAL_CACHE/decoders.json`` (default ``~/.cache/tpo-eval``); ``scripts/bench_decode.py --save-auto`` can
 replace it with a measurement on long 360p clips.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,9 +16,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 BACKENDS = ("decord", "torchcodec", "pyav")  # the order when nothing can be measured
 _SCHEMA = 1
@@ -47,12 +49,17 @@ def ranking(refresh: bool = False) -> list[str]:
     if not refresh and f"{path} {key}" in _memo:
         return _memo[f"{path} {key}"]
     entry = None if refresh else _load(path).get(key)
-    if not (isinstance(entry, dict) and isinstance(entry.get("order"), list)
-            and set(entry["order"]) <= set(BACKENDS)):  # absent, or edited into something unusable
+    if not (
+        isinstance(entry, dict)
+        and isinstance(entry.get("order"), list)
+        and set(entry["order"]) <= set(BACKENDS)
+    ):  # absent, or edited into something unusable
         entry = None
     if entry is None:
-        print(f"[tpo-eval] measuring the video decoders once for this machine (cached in {path})",
-              file=sys.stderr)
+        print(
+            f"[tpo-eval] measuring the video decoders once for this machine (cached in {path})",
+            file=sys.stderr,
+        )
         order = order_from(measure())
         if not order:  # nothing decodes the probe (no encoder to write it, or no backend): try all, uncached
             order = list(BACKENDS)
@@ -105,8 +112,14 @@ def probe_clip() -> Optional[Path]:
     return p
 
 
-def measure(clip: Optional[Path] = None, num: int = 16, repeats: int = 3, mark: Optional[int] = None,
-            n_frames: Optional[int] = None, backends: Sequence[str] = BACKENDS) -> dict[str, dict[str, Any]]:
+def measure(
+    clip: Optional[Path] = None,
+    num: int = 16,
+    repeats: int = 3,
+    mark: Optional[int] = None,
+    n_frames: Optional[int] = None,
+    backends: Sequence[str] = BACKENDS,
+) -> dict[str, dict[str, Any]]:
     """Per backend: ``ok`` (exact frames), ``seconds`` (CPU, best of ``repeats`` open + sample; every backend
     decodes on one thread, and CPU time barely moves with other processes' load), ``wall``, or ``error``.
 
@@ -144,4 +157,3 @@ def measure(clip: Optional[Path] = None, num: int = 16, repeats: int = 3, mark: 
             first = (str(e).splitlines() or [""])[0]
             out[name] = {"ok": False, "error": f"{type(e).__name__}: {first}"}
     return out
-

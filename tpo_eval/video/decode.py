@@ -9,15 +9,17 @@ frames as RGB uint8 ``(T, H, W, 3)``, reached by seeking to the preceding keyfra
 ``decoder="auto"`` tries the backends fastest-first as measured on this machine (:mod:`tpo_eval.video.auto`);
 a backend that cannot open a file hands it to the next one. A named decoder is used alone.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Protocol, Sequence
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -102,8 +104,9 @@ def open_reader(name: str, path: str | Path) -> Reader:
     return DECODERS.get(name)(Path(path))
 
 
-def decode(path: str | Path, mode: str, sampler: Sampler, fps: Optional[float] = None,
-           decoder: Optional[str] = None) -> Decoded:
+def decode(
+    path: str | Path, mode: str, sampler: Sampler, fps: Optional[float] = None, decoder: Optional[str] = None
+) -> Decoded:
     """Decode the frames ``sampler`` picks from a video file (``mode='video'``) or a frame folder."""
     p = Path(path)
     if mode == "frames":

@@ -1,8 +1,10 @@
 """decord backend (the decoder of the reference pipelines; it indexes packets on open and seeks per frame)."""
+
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -10,10 +12,8 @@ import numpy as np
 def _import_decord():
     # PyAV first: decord loads its own FFmpeg with RTLD_GLOBAL, and a PyAV imported after it binds to those
     # symbols (encoding webm then fails with 'avcodec_open2 returned 22').
-    try:
+    with contextlib.suppress(ImportError):
         import av  # noqa: F401
-    except ImportError:
-        pass
     import decord
 
     return decord

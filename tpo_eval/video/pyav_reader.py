@@ -6,11 +6,12 @@ keyframe before each target, and keeps decoding forward instead of seeking when 
 GOP already being decoded. Memory holds the sampled frames only; ``frames_decoded`` counts every decoded
 frame so tests can check that no read decodes more than one GOP per sampled frame.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

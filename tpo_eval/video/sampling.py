@@ -1,12 +1,15 @@
 """Frame-index selection: pure functions, no I/O, unit-tested against hand-computed indices.
 
 Every sampler receives the inclusive range of decodable indices ``[first, last]`` (a video: ``0 .. len-1``; a
-frame folder numbered from 1 as in TVQA: ``1 .. count``, so indices are the file numbers), the fps, the number of
+frame folder numbered from 1 as in TVQA: ``1 .. count``, so indices are the file numbers), the fps, the number
+of
 frames wanted and an optional bound ``(start, end)`` in seconds.
 """
+
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -14,8 +17,9 @@ import numpy as np
 _NO_BOUND = (-100000.0, 100000.0)
 
 
-def segment_midpoints(first: int, last: int, fps: float, num: int,
-                      bound: Optional[Sequence[float]] = None) -> list[int]:
+def segment_midpoints(
+    first: int, last: int, fps: float, num: int, bound: Optional[Sequence[float]] = None
+) -> list[int]:
     """MVBench's official ``get_index``: ``num`` segment midpoints inside the bound.
 
     ``start_idx = max(first, round(start*fps))``, ``end_idx = min(round(end*fps), last)``,
@@ -32,9 +36,11 @@ def segment_midpoints(first: int, last: int, fps: float, num: int,
     return [min(max(int(start_idx + seg / 2 + np.round(seg * i)), first), last) for i in range(num)]
 
 
-def linspace_indices(first: int, last: int, fps: float, num: int,
-                     bound: Optional[Sequence[float]] = None) -> list[int]:
-    """``np.linspace(lo, hi, num)`` truncated to int, both ends included (lmms-eval's generic ``load_video``)."""
+def linspace_indices(
+    first: int, last: int, fps: float, num: int, bound: Optional[Sequence[float]] = None
+) -> list[int]:
+    """``np.linspace(lo, hi, num)`` truncated to int, both ends included (lmms-eval's generic
+    ``load_video``)."""
     _check(first, last, num)
     lo, hi = first, last
     if bound is not None:

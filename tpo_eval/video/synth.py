@@ -3,6 +3,7 @@
 Frame ``i`` carries :func:`index_frame` (i) (a 4×4 block pattern, robust to lossy codecs), so any decoder's
 output can be checked against the index it was asked for without trusting that decoder.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,7 @@ def index_frame(i: int, size: int = 64) -> np.ndarray:
     for bit in range(_GRID * _GRID):
         if (i >> bit) & 1:
             r, c = divmod(bit, _GRID)
-            img[r * b:(r + 1) * b, c * b:(c + 1) * b] = 255
+            img[r * b : (r + 1) * b, c * b : (c + 1) * b] = 255
     return img
 
 
@@ -30,7 +31,7 @@ def read_index(frame: np.ndarray, size: int | None = None) -> int:
     val = 0
     for bit in range(_GRID * _GRID):
         r, c = divmod(bit, _GRID)
-        if frame[r * b + b // 4:(r + 1) * b - b // 4, c * b + b // 4:(c + 1) * b - b // 4].mean() > 127:
+        if frame[r * b + b // 4 : (r + 1) * b - b // 4, c * b + b // 4 : (c + 1) * b - b // 4].mean() > 127:
             val |= 1 << bit
     return val
 
@@ -60,8 +61,15 @@ def write_video(path: str | Path, frames, fps: float = 10.0, codec: str = "mpeg4
     return p
 
 
-def write_index_video(path: str | Path, n_frames: int, fps: float = 10.0, size: int = 64,
-                      codec: str = "mpeg4", options: dict | None = None, texture: bool = False) -> Path:
+def write_index_video(
+    path: str | Path,
+    n_frames: int,
+    fps: float = 10.0,
+    size: int = 64,
+    codec: str = "mpeg4",
+    options: dict | None = None,
+    texture: bool = False,
+) -> Path:
     """Write a video whose frame i shows :func:`index_frame` (i); the container follows the suffix.
 
     Variants for exact cross-decoder comparisons: ``codec="libx264rgb"`` (qp 0 by default, RGB in the
@@ -89,7 +97,7 @@ def write_index_video(path: str | Path, n_frames: int, fps: float = 10.0, size: 
             img = index_frame(i, size)
             if texture:
                 img = np.roll(noise, i, axis=1)  # moving, so inter frames (P and B) carry real motion
-                img[:size // 2, :size // 2] = index_frame(i, size // 2)
+                img[: size // 2, : size // 2] = index_frame(i, size // 2)
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             for pkt in s.encode(frame):
                 out.mux(pkt)
@@ -98,8 +106,15 @@ def write_index_video(path: str | Path, n_frames: int, fps: float = 10.0, size: 
     return p
 
 
-def write_bench_video(path: str | Path, seconds: float, fps: int = 25, width: int = 640, height: int = 360,
-                      gop: int = 125, mark: int = 128) -> Path:
+def write_bench_video(
+    path: str | Path,
+    seconds: float,
+    fps: int = 25,
+    width: int = 640,
+    height: int = 360,
+    gop: int = 125,
+    mark: int = 128,
+) -> Path:
     """A camera-like H.264 clip: a smooth texture panning under a frame-index mark in the top-left corner.
 
     libx264 ``superfast`` keeps B-frames (3) and a fixed keyframe interval of ``gop`` frames (5 s at 25 fps is
@@ -123,18 +138,25 @@ def write_bench_video(path: str | Path, seconds: float, fps: int = 25, width: in
     with av.open(str(tmp), "w", format="mp4") as out:
         s = out.add_stream("libx264", rate=fps)
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-        s.options = {"preset": "superfast", "crf": "23", "g": str(gop), "keyint_min": str(gop),
-                     "sc_threshold": "0"}
+        s.options = {
+            "preset": "superfast",
+            "crf": "23",
+            "g": str(gop),
+            "keyint_min": str(gop),
+            "sc_threshold": "0",
+        }
         yuv = np.full((height * 3 // 2, width), 128, np.uint8)
         for i in range(n):
             x = (i * 3) % (2 * span)
             x = x if x < span else 2 * span - x  # pan back and forth
-            yuv[:height] = np.clip(big[:height, x:x + width] + grain[i % len(grain)], 0, 255)
+            yuv[:height] = np.clip(big[:height, x : x + width] + grain[i % len(grain)], 0, 255)
             yuv[:mark, :mark] = np.where(index_frame(i, mark)[:, :, 0] > 0, 235, 16)
             for c, plane in enumerate(chroma):  # U then V, each (height/2, width/2) packed as height/4 rows
-                uv = plane[:height // 2, x // 2:x // 2 + width // 2].copy()
-                uv[:mark // 2, :mark // 2] = 128  # the index mark stays grey
-                yuv[height + c * height // 4:height + (c + 1) * height // 4] = uv.reshape(height // 4, width)
+                uv = plane[: height // 2, x // 2 : x // 2 + width // 2].copy()
+                uv[: mark // 2, : mark // 2] = 128  # the index mark stays grey
+                yuv[height + c * height // 4 : height + (c + 1) * height // 4] = uv.reshape(
+                    height // 4, width
+                )
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
             frame.pts = i
             for pkt in s.encode(frame):

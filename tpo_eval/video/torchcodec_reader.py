@@ -3,10 +3,11 @@
 ``seek_mode="exact"`` scans the packets on open, like the other backends, so frame counts and indices come
 from the content, not from header estimates; ``get_frames_at`` seeks to the keyframe before each frame.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

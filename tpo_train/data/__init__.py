@@ -4,8 +4,29 @@
 ``make_plan(...)`` turns them into seeded global batches; ``templates`` renders each example as an instruction
 and a task-assignment target (seed Tables 8–11).
 """
-from .examples import (BadRecord, ConversationExample, DataError, Example, MaskExample, Origin, ReadResult,
-                       RegionExample, TemporalExample, Turn)
 
-__all__ = ["BadRecord", "ConversationExample", "DataError", "Example", "MaskExample", "Origin", "ReadResult",
-           "RegionExample", "TemporalExample", "Turn"]
+from .examples import (
+    BadRecord,
+    ConversationExample,
+    DataError,
+    Example,
+    MaskExample,
+    Origin,
+    ReadResult,
+    RegionExample,
+    TemporalExample,
+    Turn,
+)
+
+__all__ = [
+    "BadRecord",
+    "ConversationExample",
+    "DataError",
+    "Example",
+    "MaskExample",
+    "Origin",
+    "ReadResult",
+    "RegionExample",
+    "TemporalExample",
+    "Turn",
+]

@@ -8,10 +8,12 @@ Units and conventions (every reader converts to these):
   :func:`tpo_train.data.rle.decode`;
 - ``origin`` = ``(file, line)`` with 1-based lines (JSONL) or 1-based item numbers (JSON lists/dicts).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class MaskExample:
 
     ``frames`` are frame file names under ``video`` (a folder); ``masks[i]`` is the RLE of the object(s) in
     ``frames[i]`` (empty where absent). ``box`` = normalised xyxy of the first non-empty mask, found in
-    ``frames[box_frame]`` (the conditioning frame: target of the mask adapter and, for tracking, the prompt box).
+    ``frames[box_frame]`` (the conditioning frame: target of the mask adapter and, for tracking, the prompt
+    box).
     """
 
     uid: str
@@ -120,7 +123,8 @@ class BadRecord:
 
 @dataclass(frozen=True)
 class ReadResult:
-    """Everything a reader produced from one file: the examples, the refusals, and notes (e.g. clipped ends)."""
+    """Everything a reader produced from one file: the examples, the refusals, and notes (e.g. clipped
+    ends)."""
 
     path: str
     examples: tuple[Example, ...]

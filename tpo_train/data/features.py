@@ -1,13 +1,15 @@
 """Precomputed temporal-head features for a training source (CG-DETR layout), checked before training starts.
 
 Files: ``<video dir>/<vid>.{pt,npz,npy}`` → ``(L, Dv)`` one row per clip of ``clip_len`` seconds, and
-``<text dir>/qid<qid>.{pt,npz,npy}`` → ``(Lq, Dt)`` one row per query token. Reading is the temporal head's own
+``<text dir>/qid<qid>.{pt,npz,npy}`` → ``(Lq, Dt)`` one row per query token. Reading is the temporal head's
+own
 :class:`tpo_train.heads.temporal_features.PrecomputedFeatures` (one reader for training and evaluation); this
 module adds what a training run needs on top: the list of files a source's examples need but that are absent
 (so they become bad records with the file named, before the first step), and the per-source settings.
 L2 normalisation (``normalize``) and the temporal endpoint feature (``tef``) are applied by the head's
 ``make_temporal_inputs``; rows are returned raw.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,7 +58,9 @@ class FeatureStore:
             from ..heads.temporal_features import extract_video
 
             if frames is None:
-                raise FeatureError(f"the {self.extractor!r} extractor needs the video's frames (source media:)")
+                raise FeatureError(
+                    f"the {self.extractor!r} extractor needs the video's frames (source media:)"
+                )
             return extract_video(self.extractor, frames)
         try:
             return self._reader().video(vid)

@@ -2,7 +2,8 @@
 
 A stage mixes its sources by *weight* (passes over a source per epoch; 25 = 25 passes, 0.5 = a seeded half)
 or by an exact *samples* count (cycled through fresh permutations when it exceeds the source). Everything is a
-pure function of ``(seed, epoch, source names, sizes)``: the same config gives the same batches on any machine,
+pure function of ``(seed, epoch, source names, sizes)``: the same config gives the same batches on any
+machine,
 and a resumed run finds batch *k* without replaying batches 0…k-1.
 
 The step plan cuts each epoch's mixture into global batches of ``batch_size`` (an incomplete last batch is
@@ -10,12 +11,14 @@ dropped and counted: every optimiser step then sees the same number of examples,
 accumulation identical between one process and many). A batch is cut into micro-batches of
 ``micro_batch_size`` in order, and rank ``r`` of ``W`` takes micro-batches ``r, r + W, …``.
 """
+
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Optional
 
 Ref = tuple[str, int]  # (source name, index into that source's examples)
 
@@ -92,21 +95,25 @@ class StepPlan:
             raise IndexError(f"step {step} outside the plan's {self.total_steps} steps")
         epoch, k = divmod(step, self.steps_per_epoch)
         refs = _cached_mixture(self, epoch)
-        return refs[k * self.batch_size:(k + 1) * self.batch_size]
+        return refs[k * self.batch_size : (k + 1) * self.batch_size]
 
     def micro_batches(self, step: int, rank: int = 0, world: int = 1) -> list[list[Ref]]:
         """This rank's micro-batches of global batch ``step``."""
         refs = self.batch(step)
-        micro = [refs[i:i + self.micro_batch_size] for i in range(0, len(refs), self.micro_batch_size)]
+        micro = [refs[i : i + self.micro_batch_size] for i in range(0, len(refs), self.micro_batch_size)]
         return micro[rank::world]
 
     def accumulation_steps(self, world: int = 1) -> int:
         return math.ceil(self.batch_size / (self.micro_batch_size * world))
 
     def describe(self) -> dict[str, object]:
-        return {"examples_per_epoch": self.examples_per_epoch, "steps_per_epoch": self.steps_per_epoch,
-                "dropped_per_epoch": self.dropped_per_epoch, "total_steps": self.total_steps,
-                "sources": {s.name: {"size": s.size, "per_epoch": s.count} for s in self.shares}}
+        return {
+            "examples_per_epoch": self.examples_per_epoch,
+            "steps_per_epoch": self.steps_per_epoch,
+            "dropped_per_epoch": self.dropped_per_epoch,
+            "total_steps": self.total_steps,
+            "sources": {s.name: {"size": s.size, "per_epoch": s.count} for s in self.shares},
+        }
 
 
 _MIX_CACHE: dict[tuple, list[Ref]] = {}
@@ -121,8 +128,18 @@ def _cached_mixture(plan: StepPlan, epoch: int) -> list[Ref]:
     return _MIX_CACHE[key]
 
 
-def make_plan(sizes: Mapping[str, int], weights: Mapping[str, float], samples: Mapping[str, Optional[int]],
-              *, seed: int, batch_size: int, micro_batch_size: int, epochs: int,
-              max_steps: Optional[int] = None) -> StepPlan:
-    shares = tuple(SourceShare(n, sizes[n], float(weights.get(n, 1.0)), samples.get(n)) for n in sorted(sizes))
+def make_plan(
+    sizes: Mapping[str, int],
+    weights: Mapping[str, float],
+    samples: Mapping[str, Optional[int]],
+    *,
+    seed: int,
+    batch_size: int,
+    micro_batch_size: int,
+    epochs: int,
+    max_steps: Optional[int] = None,
+) -> StepPlan:
+    shares = tuple(
+        SourceShare(n, sizes[n], float(weights.get(n, 1.0)), samples.get(n)) for n in sorted(sizes)
+    )
     return StepPlan(shares, seed, batch_size, micro_batch_size, epochs, max_steps)

@@ -18,22 +18,37 @@ and line (JSONL) or item (JSON), never a silent skip. Layouts:
     one tracking example (no expression) per object.
 ``videochat2_it``: a JSON list of ``{"video" | "image": path, "QA": [{"i", "q", "a"}, …]}``.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 from tpo_eval.registry import Registry
 
 from . import rle
-from .examples import (BadRecord, ConversationExample, MaskExample, Origin, ReadResult, RegionExample,
-                       TemporalExample, Turn)
+from .examples import (
+    BadRecord,
+    ConversationExample,
+    MaskExample,
+    Origin,
+    ReadResult,
+    RegionExample,
+    TemporalExample,
+    Turn,
+)
 
 READERS: Registry = Registry("data reader")
 #: the task each layout feeds (``conversation`` = LM loss only)
-READER_TASKS = {"cgdetr_jsonl": "temporal", "refcoco_jsonl": "region", "mevis": "mask", "sav": "mask",
-                "videochat2_it": "conversation"}
+READER_TASKS = {
+    "cgdetr_jsonl": "temporal",
+    "refcoco_jsonl": "region",
+    "mevis": "mask",
+    "sav": "mask",
+    "videochat2_it": "conversation",
+}
 
 
 class _Bad(ValueError):
@@ -109,9 +124,20 @@ def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
         except _Bad as e:
             bad.append(BadRecord(origin, str(e)))
             continue
-        out.append(TemporalExample(uid=f"{source}/{qid}", source=source, origin=origin, qid=str(qid), vid=vid,
-                                   query=query.strip(), duration=duration, windows=tuple(windows),
-                                   saliency=saliency, media=f"{media}/{vid}" if media else None))
+        out.append(
+            TemporalExample(
+                uid=f"{source}/{qid}",
+                source=source,
+                origin=origin,
+                qid=str(qid),
+                vid=vid,
+                query=query.strip(),
+                duration=duration,
+                windows=tuple(windows),
+                saliency=saliency,
+                media=f"{media}/{vid}" if media else None,
+            )
+        )
     notes = (f"{clipped} window end(s) past the video duration clipped to it",) if clipped else ()
     return ReadResult(str(path), tuple(out), tuple(bad), notes)
 
@@ -139,13 +165,19 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
         try:
             image, w, h = _str(d, "image"), _num(d, "width"), _num(d, "height")
             box = d.get("bbox")
-            if not (isinstance(box, list) and len(box) == 4 and all(isinstance(x, (int, float)) for x in box)):
+            if not (
+                isinstance(box, list) and len(box) == 4 and all(isinstance(x, (int, float)) for x in box)
+            ):
                 raise _Bad(f"'bbox' must be [x, y, w, h] in pixels, got {box!r}")
             x, y, bw, bh = map(float, box)
             if w <= 0 or h <= 0 or bw <= 0 or bh <= 0 or x < 0 or y < 0 or x + bw > w + 1 or y + bh > h + 1:
                 raise _Bad(f"bbox {box!r} is empty or outside the {int(w)}x{int(h)} image")
             sents = [d["expression"]] if "expression" in d else d.get("sentences")
-            if not isinstance(sents, list) or not sents or not all(isinstance(s, str) and s.strip() for s in sents):
+            if (
+                not isinstance(sents, list)
+                or not sents
+                or not all(isinstance(s, str) and s.strip() for s in sents)
+            ):
                 raise _Bad("needs 'expression' (string) or 'sentences' (non-empty list of strings)")
         except _Bad as e:
             bad.append(BadRecord(origin, str(e)))
@@ -153,9 +185,18 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
         norm = (x / w, y / h, min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))
         rid = d.get("id", origin.line)
         for k, s in enumerate(sents):
-            out.append(RegionExample(uid=f"{source}/{rid}/{k}", source=source, origin=origin,
-                                     image=f"{media}/{image}" if media else image, expression=s.strip(),
-                                     box=norm, width=int(w), height=int(h)))
+            out.append(
+                RegionExample(
+                    uid=f"{source}/{rid}/{k}",
+                    source=source,
+                    origin=origin,
+                    image=f"{media}/{image}" if media else image,
+                    expression=s.strip(),
+                    box=norm,
+                    width=int(w),
+                    height=int(h),
+                )
+            )
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 
@@ -176,13 +217,32 @@ def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, floa
     raise _Bad(f"{where}: no frame has a non-empty mask")
 
 
-def _mask_example(source: str, key: str, origin: Origin, media: str, vid: str, expression: Optional[str],
-                  frames: tuple[str, ...], per_frame: list[tuple], where: str) -> MaskExample:
+def _mask_example(
+    source: str,
+    key: str,
+    origin: Origin,
+    media: str,
+    vid: str,
+    expression: Optional[str],
+    frames: tuple[str, ...],
+    per_frame: list[tuple],
+    where: str,
+) -> MaskExample:
     """A referring/tracking mask example prompted by the box of its first non-empty frame (raises _Bad)."""
     box, h, w, k = _first_box(per_frame, where)
-    return MaskExample(uid=f"{source}/{vid}/{key}", source=source, origin=origin,
-                       video=f"{media}/{vid}" if media else vid, expression=expression, frames=frames,
-                       masks=tuple(per_frame), height=h, width=w, box=box, box_frame=k)
+    return MaskExample(
+        uid=f"{source}/{vid}/{key}",
+        source=source,
+        origin=origin,
+        video=f"{media}/{vid}" if media else vid,
+        expression=expression,
+        frames=frames,
+        masks=tuple(per_frame),
+        height=h,
+        width=w,
+        box=box,
+        box_frame=k,
+    )
 
 
 @READERS.register("mevis", "MeViS layout: meta_expressions.json + mask_dict.json (RLE)")
@@ -208,8 +268,19 @@ def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
                 if any(len(m) != len(frames) for m in per_obj):
                     raise _Bad(f"video {vid} expression {eid}: mask count differs from {len(frames)} frames")
                 per_frame = [tuple(m[i] for m in per_obj if m[i]) for i in range(len(frames))]
-                out.append(_mask_example(source, str(eid), origin, media, vid, exp.strip(), frames, per_frame,
-                                         f"video {vid} expression {eid}"))
+                out.append(
+                    _mask_example(
+                        source,
+                        str(eid),
+                        origin,
+                        media,
+                        vid,
+                        exp.strip(),
+                        frames,
+                        per_frame,
+                        f"video {vid} expression {eid}",
+                    )
+                )
             except _Bad as err:
                 bad.append(BadRecord(origin, str(err)))
     return ReadResult(str(path), tuple(out), tuple(bad))
@@ -235,8 +306,19 @@ def read_sav(path: Path, source: str, media: str = "") -> ReadResult:
         for obj in range(n_obj):
             per_frame = [(fr[obj],) if fr[obj] else () for fr in masklet]
             try:
-                out.append(_mask_example(source, str(obj), Origin(str(f), obj + 1), media, vid, None, frames,
-                                         per_frame, f"object {obj}"))
+                out.append(
+                    _mask_example(
+                        source,
+                        str(obj),
+                        Origin(str(f), obj + 1),
+                        media,
+                        vid,
+                        None,
+                        frames,
+                        per_frame,
+                        f"object {obj}",
+                    )
+                )
             except _Bad as e:
                 bad.append(BadRecord(Origin(str(f), obj + 1), str(e)))
     return ReadResult(str(path), tuple(out), tuple(bad))
@@ -271,13 +353,22 @@ def read_videochat2_it(path: Path, source: str, media: str = "") -> ReadResult:
             bad.append(BadRecord(origin, str(e)))
             continue
         full = f"{media}/{media_path}" if media and media_path else media_path
-        out.append(ConversationExample(uid=f"{source}/{k}", source=source, origin=origin, media=full,
-                                       media_kind=kind, turns=tuple(turns)))
+        out.append(
+            ConversationExample(
+                uid=f"{source}/{k}",
+                source=source,
+                origin=origin,
+                media=full,
+                media_kind=kind,
+                turns=tuple(turns),
+            )
+        )
     return ReadResult(str(path), tuple(out), tuple(bad))
 
 
 def read_source(fmt: str, path: Path, source: str, media: str = "") -> ReadResult:
-    """Run reader ``fmt`` on ``path``; a file-level failure becomes one bad record (line 1) rather than a crash."""
+    """Run reader ``fmt`` on ``path``; a file-level failure becomes one bad record (line 1) rather than a
+    crash."""
     reader: Callable[..., ReadResult] = READERS.get(fmt)
     if not path.exists():
         return ReadResult(str(path), (), (BadRecord(Origin(str(path), 0), "file or folder not found"),))

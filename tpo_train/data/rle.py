@@ -6,9 +6,11 @@ form, where each run is a variable-length signed integer written 5 bits per char
 = "more chunks follow", bit 0x10 of the last chunk = sign) and runs after the second are stored as
 differences to the run two places before.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,12 +55,14 @@ def decode(rle: Mapping[str, Any]) -> np.ndarray:
     counts = rle["counts"]
     runs = _counts_from_string(counts) if isinstance(counts, str) else [int(c) for c in counts]
     if any(r < 0 for r in runs) or sum(runs) != h * w:
-        raise ValueError(f"RLE runs sum to {sum(runs)} (negative: {any(r < 0 for r in runs)}), expected {h}x{w}")
+        raise ValueError(
+            f"RLE runs sum to {sum(runs)} (negative: {any(r < 0 for r in runs)}), expected {h}x{w}"
+        )
     flat = np.zeros(h * w, dtype=bool)
     pos = 0
     for k, r in enumerate(runs):
         if k % 2:
-            flat[pos:pos + r] = True
+            flat[pos : pos + r] = True
         pos += r
     return flat.reshape((w, h)).T
 
@@ -72,11 +76,15 @@ def encode(mask: np.ndarray, compact: bool = True) -> dict[str, Any]:
     runs = np.diff(bounds).tolist()
     if flat.size and flat[0]:
         runs = [0] + runs
-    return {"size": [int(m.shape[0]), int(m.shape[1])], "counts": _counts_to_string(runs) if compact else runs}
+    return {
+        "size": [int(m.shape[0]), int(m.shape[1])],
+        "counts": _counts_to_string(runs) if compact else runs,
+    }
 
 
 def bbox_xyxy(mask: np.ndarray) -> tuple[float, float, float, float] | None:
-    """Normalised xyxy box around the True pixels (pixel edges: a single pixel at (0, 0) → (0, 0, 1/w, 1/h))."""
+    """Normalised xyxy box around the True pixels (pixel edges: a single pixel at (0, 0) → (0, 0, 1/w,
+    1/h))."""
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
         return None

@@ -2,16 +2,19 @@
 
 :func:`load_sources` is the one place a run touches annotation files: it resolves paths under ``data.root``,
 runs the readers, checks the precomputed features each temporal example needs, and raises one
-:class:`DataError` listing files, lines and reasons when more than ``max_bad_fraction`` of the records are bad.
+:class:`DataError` listing files, lines and reasons when more than ``max_bad_fraction`` of the records are
+bad.
 Below that threshold the bad records are skipped *and* kept in the report (it goes to the log and to the
 checkpoint manifest), so nothing disappears silently.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
 from .features import FeatureStore
@@ -30,9 +33,17 @@ class LoadedData:
 
     def manifest(self) -> dict[str, dict]:
         """Per source: file, sha256, counts and the first bad records (for the checkpoint manifest)."""
-        return {n: {"path": r.path, "sha256": self.hashes[n], "n_examples": len(r.examples), "n_bad": len(r.bad),
-                    "bad": [str(b) for b in r.bad[:20]], "notes": list(r.notes)}
-                for n, r in self.reports.items()}
+        return {
+            n: {
+                "path": r.path,
+                "sha256": self.hashes[n],
+                "n_examples": len(r.examples),
+                "n_bad": len(r.bad),
+                "bad": [str(b) for b in r.bad[:20]],
+                "notes": list(r.notes),
+            }
+            for n, r in self.reports.items()
+        }
 
 
 def data_root(root: str, build: bool = True) -> Path:
@@ -56,7 +67,8 @@ def is_unbuilt(root: str) -> bool:
 
 
 def file_hash(path: Path) -> str:
-    """sha256 of a file, or of a folder's files (sorted relative names + contents; ``*.json``/``*.jsonl`` only)."""
+    """sha256 of a file, or of a folder's files (sorted relative names + contents; ``*.json``/``*.jsonl``
+    only)."""
     h = hashlib.sha256()
     if path.is_dir():
         for f in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix in (".json", ".jsonl")):
@@ -78,9 +90,14 @@ def load_sources(cfg: DataCfg) -> LoadedData:
         result = read_source(src.format, path, name, media)
         if src.features is not None:
             f = src.features
-            store = FeatureStore(resolve(cfg.root, f.video) if f.video else None,
-                                 resolve(cfg.root, f.text) if f.text else None, f.clip_len, f.normalize, f.tef,
-                                 extractor=f.extractor)
+            store = FeatureStore(
+                resolve(cfg.root, f.video) if f.video else None,
+                resolve(cfg.root, f.text) if f.text else None,
+                f.clip_len,
+                f.normalize,
+                f.tef,
+                extractor=f.extractor,
+            )
             stores[name] = store
             result = _drop_missing_features(result, store)
         reports[name] = result
@@ -90,8 +107,10 @@ def load_sources(cfg: DataCfg) -> LoadedData:
     n_all = sum(r.n_records for r in reports.values())
     if n_bad and n_bad > cfg.max_bad_fraction * n_all:
         body = "\n".join(r.summary() for r in reports.values() if r.bad)
-        raise DataError(f"{n_bad} of {n_all} records are bad (allowed: data.max_bad_fraction="
-                        f"{cfg.max_bad_fraction}):\n{body}")
+        raise DataError(
+            f"{n_bad} of {n_all} records are bad (allowed: data.max_bad_fraction="
+            f"{cfg.max_bad_fraction}):\n{body}"
+        )
     empty = [n for n, ex in examples.items() if not ex]
     if empty:
         raise DataError(f"source(s) {', '.join(empty)} have no usable examples")

@@ -2,15 +2,18 @@
 
 A head owns its task's token pair (see ``tpo_train.model.spec.TASK_TOKENS``), its forward, loss, decode and
 trainable parameters. The TPO model gathers the last-layer LM hidden state at every placeholder of the head's
-task (batch-major, then position order: the "occurrence order") and calls ``head(hidden, inputs)``; targets and
+task (batch-major, then position order: the "occurrence order") and calls ``head(hidden, inputs)``; targets
+and
 extra inputs for the N occurrences are given in the same order.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator, Optional
+from typing import Any, ClassVar, Optional
 
 import torch
 from torch import nn
@@ -34,7 +37,8 @@ class BoxOutput:
 
 @dataclass(frozen=True)
 class SpanOutput:
-    """A temporal-head answer: ``windows`` (start s, end s, score) best first; ``saliency`` one value per clip."""
+    """A temporal-head answer: ``windows`` (start s, end s, score) best first; ``saliency`` one value per
+    clip."""
 
     windows: tuple[tuple[float, float, float], ...]
     saliency: tuple[float, ...]
@@ -42,7 +46,8 @@ class SpanOutput:
 
 @dataclass(frozen=True, eq=False)
 class MaskOutput:
-    """A mask-head answer: ``masks`` bool (T, H, W) per frame, ``boxes`` xyxy pixels per frame (zeros if empty),
+    """A mask-head answer: ``masks`` bool (T, H, W) per frame, ``boxes`` xyxy pixels per frame (zeros if
+    empty),
     ``box`` the adapter's own normalised xyxy box regression."""
 
     masks: Any
@@ -51,7 +56,8 @@ class MaskOutput:
 
 
 class TaskHead(nn.Module):
-    """Base class. ``forward(hidden (N, D), inputs) -> pred``; ``loss(pred, targets, inputs) -> {term: scalar}``
+    """Base class. ``forward(hidden (N, D), inputs) -> pred``; ``loss(pred, targets, inputs) -> {term:
+    scalar}``
     with the head's weighted sum under ``"total"``; ``decode(pred, inputs) -> list`` of output records."""
 
     task: ClassVar[str] = ""
@@ -77,15 +83,17 @@ def float32(pred: Any) -> Any:
     if isinstance(pred, torch.Tensor):
         return pred.float() if pred.is_floating_point() else pred
     if dataclasses.is_dataclass(pred) and not isinstance(pred, type):
-        return dataclasses.replace(pred, **{f.name: float32(getattr(pred, f.name))
-                                            for f in dataclasses.fields(pred) if f.init})
+        return dataclasses.replace(
+            pred, **{f.name: float32(getattr(pred, f.name)) for f in dataclasses.fields(pred) if f.init}
+        )
     if isinstance(pred, tuple):
         return tuple(float32(v) for v in pred)
     return pred
 
 
 def head_key(task: str, spec: Any) -> str:
-    """The :data:`HEADS` key of ``spec`` for ``task`` (``temporal.mlp`` for ``TemporalHeadSpec(kind="mlp")``)."""
+    """The :data:`HEADS` key of ``spec`` for ``task`` (``temporal.mlp`` for
+    ``TemporalHeadSpec(kind="mlp")``)."""
     kind = getattr(spec, "kind", None)
     return f"{task}.{kind}" if kind is not None else task
 
@@ -100,5 +108,7 @@ def build_head(task: str, spec: Any, llm_hidden: int) -> TaskHead:
 
 def check_count(task: str, n_hidden: int, n_targets: Optional[int]) -> None:
     if n_targets is not None and n_targets != n_hidden:
-        raise ValueError(f"{task} head: {n_hidden} placeholder(s) in the batch but {n_targets} target(s); "
-                         f"targets must be given once per placeholder, in occurrence order")
+        raise ValueError(
+            f"{task} head: {n_hidden} placeholder(s) in the batch but {n_targets} target(s); "
+            f"targets must be given once per placeholder, in occurrence order"
+        )

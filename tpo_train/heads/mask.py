@@ -1,22 +1,29 @@
 """Mask head: a frozen SAM2 driven by the LM's ``<tracking>`` state. The only module that imports ``sam2``.
 
-The trainable *mask adapter* maps the task hidden state to SAM2's sparse prompt embeddings (3 × 256: what SAM2's
-prompt encoder makes of a box given as two corner points plus its padding point); a second MLP regresses the box.
-Training (as the public TPO code): L1 between the adapter's tokens and SAM2's own prompt-encoder embedding of the
+The trainable *mask adapter* maps the task hidden state to SAM2's sparse prompt embeddings (3 × 256: what
+SAM2's
+prompt encoder makes of a box given as two corner points plus its padding point); a second MLP regresses the
+box.
+Training (as the public TPO code): L1 between the adapter's tokens and SAM2's own prompt-encoder embedding of
+the
 ground-truth box, plus box L1; optionally (``MaskHeadSpec.mask_loss``) BCE + Dice of the frozen decoder's mask
 logits on the conditioning frame, with gradients flowing through the frozen decoder into the adapter.
-Decode: the adapter's tokens replace the prompt encoder's output on frame 0, SAM2's video predictor propagates the
+Decode: the adapter's tokens replace the prompt encoder's output on frame 0, SAM2's video predictor propagates
+the
 mask through the clip, and per-frame boxes are read off the masks (for tracking benchmarks).
 
-SAM2 is built from the ``sam2`` package configs (hydra), with weights from ``sam2_checkpoint`` or random (tests);
+SAM2 is built from the ``sam2`` package configs (hydra), with weights from ``sam2_checkpoint`` or random
+(tests);
 ``image_size`` shrinks its input (and the memory-attention RoPE grid) for small test configs.
 """
+
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -28,7 +35,8 @@ from .base import MaskOutput, TaskHead, check_count
 from .ops import mask_to_box
 
 # A slimmer Hiera-T (fewer blocks, 32-d trunk, one memory-attention layer) for CPU tests: with
-# ``MaskHeadSpec(image_size=256, hydra_overrides=SMALL_SAM2_OVERRIDES)`` a forward pass takes well under a second.
+# ``MaskHeadSpec(image_size=256, hydra_overrides=SMALL_SAM2_OVERRIDES)`` a forward pass takes well under a
+# second.
 SMALL_SAM2_OVERRIDES = (
     "++model.image_encoder.trunk.embed_dim=32",
     "++model.image_encoder.neck.backbone_channel_list=[256,128,64,32]",
@@ -42,7 +50,8 @@ _STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
 
 @dataclass(frozen=True, eq=False)
 class MaskTargets:
-    """``boxes`` (N, 4) normalised xyxy on the conditioning frame; ``masks`` (N, H, W) {0, 1} (mask loss only)."""
+    """``boxes`` (N, 4) normalised xyxy on the conditioning frame; ``masks`` (N, H, W) {0, 1} (mask loss
+    only)."""
 
     boxes: torch.Tensor
     masks: Optional[torch.Tensor] = None
@@ -50,19 +59,21 @@ class MaskTargets:
 
 @dataclass(frozen=True, eq=False)
 class MaskInputs:
-    """``images`` (N, 3, S, S) conditioning frames from :func:`sam_images` (mask loss); ``videos`` per occurrence
+    """``images`` (N, 3, S, S) conditioning frames from :func:`sam_images` (mask loss); ``videos`` per
+    occurrence
     (T, H, W, 3) uint8 frames to propagate through (decode)."""
 
     images: Optional[torch.Tensor] = None
     videos: Optional[Sequence[np.ndarray]] = None
 
-    def to(self, device: Any) -> "MaskInputs":
+    def to(self, device: Any) -> MaskInputs:
         return MaskInputs(None if self.images is None else self.images.to(device), self.videos)
 
 
 @dataclass(frozen=True, eq=False)
 class MaskPred:
-    """``sparse`` (N, 3, 256) prompt tokens; ``box`` (N, 4) normalised xyxy; ``mask_logits`` (N, 1, S/4, S/4)."""
+    """``sparse`` (N, 3, 256) prompt tokens; ``box`` (N, 4) normalised xyxy; ``mask_logits`` (N, 1, S/4,
+    S/4)."""
 
     sparse: torch.Tensor
     box: torch.Tensor
@@ -84,13 +95,16 @@ def build_sam2(spec: MaskHeadSpec) -> nn.Module:
         if spec.image_size % 16:
             raise ValueError(f"mask head: image_size must be a multiple of 16, got {spec.image_size}")
         grid = spec.image_size // 16  # stride of SAM2's lowest-resolution features
-        overrides = [f"++model.image_size={spec.image_size}",
-                     f"++model.memory_attention.layer.self_attention.feat_sizes=[{grid},{grid}]",
-                     f"++model.memory_attention.layer.cross_attention.feat_sizes=[{grid},{grid}]"] + overrides
+        overrides = [
+            f"++model.image_size={spec.image_size}",
+            f"++model.memory_attention.layer.self_attention.feat_sizes=[{grid},{grid}]",
+            f"++model.memory_attention.layer.cross_attention.feat_sizes=[{grid},{grid}]",
+        ] + overrides
     if spec.sam2_checkpoint is not None and not Path(spec.sam2_checkpoint).is_file():
         raise FileNotFoundError(f"mask head: SAM2 checkpoint {spec.sam2_checkpoint} not found")
-    return build_sam2_video_predictor(spec.sam2_config, spec.sam2_checkpoint, device="cpu",
-                                      hydra_overrides_extra=overrides)
+    return build_sam2_video_predictor(
+        spec.sam2_config, spec.sam2_checkpoint, device="cpu", hydra_overrides_extra=overrides
+    )
 
 
 class MaskHead(TaskHead):
@@ -104,13 +118,15 @@ class MaskHead(TaskHead):
             p.requires_grad = False
         self.sam.eval()
         dim = int(self.sam.sam_prompt_embed_dim)
-        self.adapter = nn.Sequential(nn.Linear(llm_hidden, llm_hidden), nn.ReLU(), nn.Linear(llm_hidden, 3 * dim))
+        self.adapter = nn.Sequential(
+            nn.Linear(llm_hidden, llm_hidden), nn.ReLU(), nn.Linear(llm_hidden, 3 * dim)
+        )
         self.box_mlp = nn.Sequential(nn.Linear(llm_hidden, llm_hidden), nn.ReLU(), nn.Linear(llm_hidden, 4))
 
     def trainable_named_parameters(self) -> Iterator[tuple[str, nn.Parameter]]:
         return ((n, p) for n, p in self.named_parameters() if not n.startswith("sam."))
 
-    def train(self, mode: bool = True) -> "MaskHead":
+    def train(self, mode: bool = True) -> MaskHead:
         super().train(mode)
         self.sam.eval()  # frozen: always inference numerics
         return self
@@ -120,7 +136,8 @@ class MaskHead(TaskHead):
         return int(self.sam.image_size)
 
     def prompt_embedding(self, boxes: torch.Tensor) -> torch.Tensor:
-        """SAM2's own sparse embedding (N, 3, 256) of normalised xyxy boxes (two corner points, labels 2/3)."""
+        """SAM2's own sparse embedding (N, 3, 256) of normalised xyxy boxes (two corner points, labels
+        2/3)."""
         self._sam_fp32()
         pts = boxes.float().reshape(-1, 2, 2) * self.image_size
         labels = torch.tensor([[2, 3]], device=pts.device).expand(pts.shape[0], 2)
@@ -134,8 +151,10 @@ class MaskHead(TaskHead):
         if self.spec.mask_loss and inputs is not None and inputs.images is not None:
             check_count(self.task, h.shape[0], inputs.images.shape[0])
             if tuple(inputs.images.shape[1:]) != (3, self.image_size, self.image_size):
-                raise ValueError(f"mask head: images must be (N, 3, {self.image_size}, {self.image_size}) "
-                                 f"(sam_images(frames, {self.image_size})), got {tuple(inputs.images.shape)}")
+                raise ValueError(
+                    f"mask head: images must be (N, 3, {self.image_size}, {self.image_size}) "
+                    f"(sam_images(frames, {self.image_size})), got {tuple(inputs.images.shape)}"
+                )
             logits = self._decode_masks(inputs.images.to(sparse), sparse)
         return MaskPred(sparse, self.box_mlp(h), logits)
 
@@ -161,11 +180,17 @@ class MaskHead(TaskHead):
                 feats[-1] = feats[-1] + sam.no_mem_embed
             maps = [f.permute(1, 2, 0).reshape(images.shape[0], -1, *s) for f, s in zip(feats, sizes)]
             dense = sam.sam_prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1).expand(
-                images.shape[0], -1, *sam.sam_prompt_encoder.image_embedding_size)
+                images.shape[0], -1, *sam.sam_prompt_encoder.image_embedding_size
+            )
         logits, _, _, _ = sam.sam_mask_decoder(
-            image_embeddings=maps[-1], image_pe=sam.sam_prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=False,
-            repeat_image=False, high_res_features=maps[:-1])
+            image_embeddings=maps[-1],
+            image_pe=sam.sam_prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=False,
+            repeat_image=False,
+            high_res_features=maps[:-1],
+        )
         return logits
 
     def loss(self, pred: MaskPred, targets: MaskTargets, inputs: Any = None) -> dict[str, torch.Tensor]:
@@ -178,11 +203,17 @@ class MaskHead(TaskHead):
         if pred.mask_logits is not None:
             if targets.masks is None:
                 raise ValueError("mask head: mask_loss is on but the targets carry no masks")
-            m = F.interpolate(targets.masks[:, None].float().to(pred.mask_logits), size=pred.mask_logits.shape[-2:],
-                              mode="bilinear", align_corners=False)
+            m = F.interpolate(
+                targets.masks[:, None].float().to(pred.mask_logits),
+                size=pred.mask_logits.shape[-2:],
+                mode="bilinear",
+                align_corners=False,
+            )
             out["bce"] = F.binary_cross_entropy_with_logits(pred.mask_logits, m)
             p = pred.mask_logits.sigmoid().flatten(1)
-            out["dice"] = (1 - (2 * (p * m.flatten(1)).sum(1) + 1) / (p.sum(1) + m.flatten(1).sum(1) + 1)).mean()
+            out["dice"] = (
+                1 - (2 * (p * m.flatten(1)).sum(1) + 1) / (p.sum(1) + m.flatten(1).sum(1) + 1)
+            ).mean()
             total = total + self.spec.w_bce * out["bce"] + self.spec.w_dice * out["dice"]
         out["total"] = total
         return out
@@ -205,7 +236,8 @@ class MaskHead(TaskHead):
     def _propagate(self, video: np.ndarray, sparse: Optional[torch.Tensor], box: torch.Tensor) -> np.ndarray:
         """Masks (T, H, W) bool: the prompt tokens on frame 0, SAM2's memory carries them through the clip.
 
-        ``sparse`` None = SAM2's own prompt for ``box`` (normalised xyxy); otherwise the box is only a carrier and
+        ``sparse`` None = SAM2's own prompt for ``box`` (normalised xyxy); otherwise the box is only a carrier
+        and
         the prompt encoder's sparse output is replaced by ``sparse`` for this one call.
         """
         from PIL import Image

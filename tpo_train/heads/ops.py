@@ -1,5 +1,7 @@
-"""Box and span geometry (torch, differentiable). Boxes are xyxy, spans (start, end) or (centre, width); all in
+"""Box and span geometry (torch, differentiable). Boxes are xyxy, spans (start, end) or (centre, width); all
+in
 the same units (normalised [0, 1] in the heads)."""
+
 from __future__ import annotations
 
 import torch
@@ -8,7 +10,8 @@ _EPS = 1e-7
 
 
 def box_iou_giou(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Element-wise IoU and generalised IoU of xyxy boxes ``a``, ``b`` (N, 4). Degenerate boxes have area 0."""
+    """Element-wise IoU and generalised IoU of xyxy boxes ``a``, ``b`` (N, 4). Degenerate boxes have area
+    0."""
     # corners as (x, y) pairs: half the ops (and autograd nodes) of per-coordinate arithmetic, same values
     a_lo, a_hi, b_lo, b_hi = a[:, :2], a[:, 2:], b[:, :2], b[:, 2:]
     area_a = (a_hi - a_lo).clamp(min=0).prod(-1)
@@ -34,7 +37,8 @@ def span_xx_to_cxw(s: torch.Tensor) -> torch.Tensor:
 
 
 def pairwise_span_iou_giou(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """IoU and GIoU between every (start, end) span of ``a`` (..., N, 2) and ``b`` (..., M, 2) → (..., N, M)."""
+    """IoU and GIoU between every (start, end) span of ``a`` (..., N, 2) and ``b`` (..., M, 2) → (..., N,
+    M)."""
     a0, a1 = a[..., :, None, :].unbind(-1)
     b0, b1 = b[..., None, :, :].unbind(-1)
     inter = (torch.minimum(a1, b1) - torch.maximum(a0, b0)).clamp(min=0)

@@ -1,4 +1,5 @@
 """Region head: LM hidden state at ``<boxes>`` → normalised xyxy box (two-layer MLP, no squashing, as TPO)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,11 +43,16 @@ class RegionHead(TaskHead):
             mse = F.mse_loss(pred, gt)
             return {"mse": mse, "total": mse}
         l1 = F.l1_loss(pred, gt)
-        # TPO applies GIoU only to well-formed predictions; an inverted box gets the worst value (1 - (-1) = 2)
+        # TPO applies GIoU only to well-formed predictions; an inverted box gets the worst value (1 - (-1) =
+        # 2)
         ok = (pred[:, 2:] >= pred[:, :2]).all(-1)
         _, giou = box_iou_giou(pred, gt)
         giou_loss = torch.where(ok, 1 - giou, 2.0).mean()
-        return {"l1": l1, "giou": giou_loss, "total": self.spec.l1_weight * l1 + self.spec.giou_weight * giou_loss}
+        return {
+            "l1": l1,
+            "giou": giou_loss,
+            "total": self.spec.l1_weight * l1 + self.spec.giou_weight * giou_loss,
+        }
 
     def decode(self, pred: torch.Tensor, inputs: Any = None) -> list[BoxOutput]:
         p = pred.detach().float().clamp(0, 1)

@@ -3,15 +3,21 @@ batch-first), for the temporal head's small layers.
 
 Why: at the head's size (d = 32..256, tens of tokens) a step is dominated by per-op overhead, not arithmetic.
 ``nn.MultiheadAttention`` on the training path converts the bool padding mask to a float mask per call, moves
-batch-first inputs to sequence-first and back, and copies the packed projection apart — about 25 forward ops and a
-dozen autograd nodes per attention, on top of the layer's fast-path checks. Here the same parameters go through
-one projection matmul, views, one ``scaled_dot_product_attention`` (same dropout, same mask semantics) and the output
+batch-first inputs to sequence-first and back, and copies the packed projection apart — about 25 forward ops
+and a
+dozen autograd nodes per attention, on top of the layer's fast-path checks. Here the same parameters go
+through
+one projection matmul, views, one ``scaled_dot_product_attention`` (same dropout, same mask semantics) and the
+output
 projection; the additive key mask is built once per forward and shared by every layer that uses it.
 
-The math, parameter names and dropout sites (and their order, so seeded training draws the same masks) are those of
-the torch layers; results agree with them to float rounding. Inference (eval, no grad) keeps the torch layers' own
+The math, parameter names and dropout sites (and their order, so seeded training draws the same masks) are
+those of
+the torch layers; results agree with them to float rounding. Inference (eval, no grad) keeps the torch layers'
+own
 forward (the encoder's fused fast path is faster still), so decoded outputs are torch's exactly.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -25,11 +31,14 @@ __all__ = ["key_bias", "encoder_layer", "decoder_layer"]
 
 def key_bias(valid: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(N, S) bool, True = attend → additive (N, 1, 1, S) mask: 0 where valid, -inf where padded."""
-    return torch.zeros(valid.shape, dtype=dtype, device=valid.device).masked_fill_(~valid, float("-inf"))[:, None, None]
+    return torch.zeros(valid.shape, dtype=dtype, device=valid.device).masked_fill_(~valid, float("-inf"))[
+        :, None, None
+    ]
 
 
-def _attention(mha: nn.MultiheadAttention, x: torch.Tensor, mem: Optional[torch.Tensor],
-               bias: Optional[torch.Tensor]) -> torch.Tensor:
+def _attention(
+    mha: nn.MultiheadAttention, x: torch.Tensor, mem: Optional[torch.Tensor], bias: Optional[torch.Tensor]
+) -> torch.Tensor:
     """``mha(x, mem, mem)`` (self-attention when ``mem`` is None) without attention weights; ``bias`` from
     :func:`key_bias` over ``mem``'s (or ``x``'s) keys."""
     n, lq, e = x.shape
@@ -60,8 +69,12 @@ def _check(layer: nn.Module) -> None:
         raise ValueError("lean transformer layers support post-norm, batch_first layers only")
 
 
-def encoder_layer(layer: nn.TransformerEncoderLayer, x: torch.Tensor, bias: Optional[torch.Tensor],
-                  valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+def encoder_layer(
+    layer: nn.TransformerEncoderLayer,
+    x: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    valid: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """``layer(x, src_key_padding_mask=~valid)``; ``bias = key_bias(valid)``. In eval mode without grad the
     layer's own (fused) forward runs, so inference numerics are torch's."""
     _check(layer)
@@ -71,8 +84,13 @@ def encoder_layer(layer: nn.TransformerEncoderLayer, x: torch.Tensor, bias: Opti
     return layer.norm2(x + layer.dropout2(_ff(layer, x)))
 
 
-def decoder_layer(layer: nn.TransformerDecoderLayer, x: torch.Tensor, mem: torch.Tensor,
-                  mem_bias: Optional[torch.Tensor], mem_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+def decoder_layer(
+    layer: nn.TransformerDecoderLayer,
+    x: torch.Tensor,
+    mem: torch.Tensor,
+    mem_bias: Optional[torch.Tensor],
+    mem_valid: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """``layer(x, mem, memory_key_padding_mask=~mem_valid)`` with ``mem_bias = key_bias(mem_valid)``; in eval
     mode without grad the layer's own forward runs."""
     _check(layer)

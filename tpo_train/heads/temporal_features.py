@@ -1,25 +1,32 @@
 """Where the temporal head's inputs come from — one definition used by training *and* evaluation.
 
-A temporal head is trained on one kind of video feature and one kind of query feature, and must be fed the same
+A temporal head is trained on one kind of video feature and one kind of query feature, and must be fed the
+same
 kind when it is scored. The kind is part of the head's spec (``TemporalHeadSpec.video_features`` /
 ``text_features``) and so of every checkpoint:
 
-- ``model``: the base model's own frozen encoders through its adapter — one feature per sampled frame (mean of the
+- ``model``: the base model's own frozen encoders through its adapter — one feature per sampled frame (mean of
+the
   frame's projected visual tokens) and the query tokens' input embeddings (dims = the LM hidden size);
 - ``precomputed``: CG-DETR-layout files, ``{video_dir}/{vid}.(pt|npz|npy)`` → (T, Dv) and
-  ``{text_dir}/qid{qid}.(pt|npz|npy)`` → (L, Dt) (e.g. InternVideo2 768-d clips and LLaMA 4096-d tokens, as the
-  paper); ``.npz`` arrays are read from ``features`` (video) or ``last_hidden_state`` (query), else from the single
+  ``{text_dir}/qid{qid}.(pt|npz|npy)`` → (L, Dt) (e.g. InternVideo2 768-d clips and LLaMA 4096-d tokens, as
+  the
+  paper); ``.npz`` arrays are read from ``features`` (video) or ``last_hidden_state`` (query), else from the
+  single
   array stored; ``.pt`` may hold a tensor or a dict with ``features``;
 - a registered *extractor* name (video side only, :data:`VIDEO_EXTRACTORS`): a deterministic function of the
   sampled RGB frames, so the same features are computed from the same frames at training and at evaluation.
 
-:func:`check_dims` is what config validation and the ``tpo`` eval adapter use to refuse a mismatch in one line.
+:func:`check_dims` is what config validation and the ``tpo`` eval adapter use to refuse a mismatch in one
+line.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -88,7 +95,8 @@ class ModelFeatures:
         return self.adapter.text_features(text, self.max_query_tokens).float().cpu()
 
 
-# ---- registered video extractors -----------------------------------------------------------------------------
+# ---- registered video extractors
+# -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VideoExtractor:
     """``fn(frames)`` maps (T, H, W, 3) uint8 RGB frames to (T, dim) float32 features, one row per frame."""
@@ -108,14 +116,20 @@ def _rgb_hist(frames: np.ndarray, bins: int = 4, grid: int = 2) -> np.ndarray:
     t, h, w, _ = f.shape
     q = (f.astype(np.int64) * bins) // 256
     code = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
-    hist = np.stack([np.bincount(c.ravel(), minlength=bins ** 3) for c in code]).astype(np.float32) / (h * w)
-    cells = [f[:, i * h // grid:(i + 1) * h // grid, j * w // grid:(j + 1) * w // grid].reshape(t, -1, 3).mean(1)
-             for i in range(grid) for j in range(grid)]
+    hist = np.stack([np.bincount(c.ravel(), minlength=bins**3) for c in code]).astype(np.float32) / (h * w)
+    cells = [
+        f[:, i * h // grid : (i + 1) * h // grid, j * w // grid : (j + 1) * w // grid]
+        .reshape(t, -1, 3)
+        .mean(1)
+        for i in range(grid)
+        for j in range(grid)
+    ]
     return np.concatenate([hist, np.concatenate(cells, 1).astype(np.float32) / 255.0], 1)
 
 
 def _color_moments(frames: np.ndarray, bins: int = 4) -> np.ndarray:
-    """Per frame and per cell of a ``bins``³ RGB quantisation: the cell's pixel share (×4) and the mean x and y of
+    """Per frame and per cell of a ``bins``³ RGB quantisation: the cell's pixel share (×4) and the mean x and
+    y of
     its pixels in [0, 1] (0 when absent) — what colour is where: objects appearing, moving and changing colour
     move mass and centroids between cells."""
     f = np.asarray(frames)
@@ -123,7 +137,7 @@ def _color_moments(frames: np.ndarray, bins: int = 4) -> np.ndarray:
         raise ValueError(f"color_moments: frames must be (T, H, W, 3), got {f.shape}")
     t, h, w, _ = f.shape
     q = (f.astype(np.int64) * bins) // 256
-    k = bins ** 3
+    k = bins**3
     code = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).reshape(t, -1) + np.arange(t)[:, None] * k
     ys, xs = np.divmod(np.arange(h * w), w)
     flat = code.ravel()
@@ -134,9 +148,13 @@ def _color_moments(frames: np.ndarray, bins: int = 4) -> np.ndarray:
     return np.concatenate([mass / (h * w) * 4, sx / m, sy / m], 1).astype(np.float32)
 
 
-def _with_change(fn: Callable[[np.ndarray], np.ndarray], scale: float = 4.0) -> Callable[[np.ndarray], np.ndarray]:
-    """``fn``'s features followed by their change since the previous sampled frame (×``scale``; 0 for the first):
+def _with_change(
+    fn: Callable[[np.ndarray], np.ndarray], scale: float = 4.0
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``fn``'s features followed by their change since the previous sampled frame (×``scale``; 0 for the
+    first):
     events are changes, and a per-clip head sees them directly."""
+
     def with_change(frames: np.ndarray) -> np.ndarray:
         f = fn(frames)
         d = np.concatenate([np.zeros_like(f[:1]), f[1:] - f[:-1]]) * scale
@@ -146,12 +164,24 @@ def _with_change(fn: Callable[[np.ndarray], np.ndarray], scale: float = 4.0) -> 
 
 
 VIDEO_EXTRACTORS: dict[str, VideoExtractor] = {
-    "rgb_hist": VideoExtractor("rgb_hist", 4 ** 3 + 3 * 2 * 2, _rgb_hist,
-                               "64-bin joint RGB histogram + mean RGB of a 2x2 grid, per sampled frame"),
-    "color_moments": VideoExtractor("color_moments", 3 * 4 ** 3, _color_moments,
-                                    "per 64-bin RGB cell: pixel share and the mean x, y of its pixels"),
-    "color_moments_delta": VideoExtractor("color_moments_delta", 2 * 3 * 4 ** 3, _with_change(_color_moments),
-                                          "color_moments and their change since the previous sampled frame"),
+    "rgb_hist": VideoExtractor(
+        "rgb_hist",
+        4**3 + 3 * 2 * 2,
+        _rgb_hist,
+        "64-bin joint RGB histogram + mean RGB of a 2x2 grid, per sampled frame",
+    ),
+    "color_moments": VideoExtractor(
+        "color_moments",
+        3 * 4**3,
+        _color_moments,
+        "per 64-bin RGB cell: pixel share and the mean x, y of its pixels",
+    ),
+    "color_moments_delta": VideoExtractor(
+        "color_moments_delta",
+        2 * 3 * 4**3,
+        _with_change(_color_moments),
+        "color_moments and their change since the previous sampled frame",
+    ),
 }
 
 
@@ -161,7 +191,9 @@ def kinds() -> tuple[str, ...]:
 
 def extract_video(name: str, frames: np.ndarray) -> torch.Tensor:
     if name not in VIDEO_EXTRACTORS:
-        raise ValueError(f"unknown temporal video feature extractor {name!r}; known: {', '.join(VIDEO_EXTRACTORS)}")
+        raise ValueError(
+            f"unknown temporal video feature extractor {name!r}; known: {', '.join(VIDEO_EXTRACTORS)}"
+        )
     return torch.from_numpy(np.ascontiguousarray(VIDEO_EXTRACTORS[name].fn(frames), dtype=np.float32))
 
 
@@ -173,7 +205,9 @@ def check_dims(spec: Any, llm_hidden: Optional[int]) -> Optional[str]:
     if t not in BUILTIN_KINDS:
         return f"text_features {t!r} is not one of {', '.join(BUILTIN_KINDS)}"
     if v in VIDEO_EXTRACTORS and spec.v_feat_dim not in (None, VIDEO_EXTRACTORS[v].dim):
-        return f"v_feat_dim {spec.v_feat_dim} but the {v!r} extractor gives {VIDEO_EXTRACTORS[v].dim}-d features"
+        return (
+            f"v_feat_dim {spec.v_feat_dim} but the {v!r} extractor gives {VIDEO_EXTRACTORS[v].dim}-d features"
+        )
     if v == "precomputed" and spec.v_feat_dim is None:
         return "video_features 'precomputed' needs v_feat_dim (the files' feature size)"
     if t == "precomputed" and spec.t_feat_dim is None:
@@ -192,6 +226,11 @@ def video_dim(spec: Any, llm_hidden: int) -> int:
 
 def describe(spec: Any, llm_hidden: Optional[int] = None) -> str:
     """E.g. ``video 'precomputed' 768-d, text 'model' 64-d`` (for error messages and logs)."""
-    vd = VIDEO_EXTRACTORS[spec.video_features].dim if spec.video_features in VIDEO_EXTRACTORS else \
-        spec.v_feat_dim or llm_hidden
-    return f"video {spec.video_features!r} {vd}-d, text {spec.text_features!r} {spec.t_feat_dim or llm_hidden}-d"
+    vd = (
+        VIDEO_EXTRACTORS[spec.video_features].dim
+        if spec.video_features in VIDEO_EXTRACTORS
+        else spec.v_feat_dim or llm_hidden
+    )
+    return (
+        f"video {spec.video_features!r} {vd}-d, text {spec.text_features!r} {spec.t_feat_dim or llm_hidden}-d"
+    )

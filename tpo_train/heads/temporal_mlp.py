@@ -1,12 +1,17 @@
 """The "simple" temporal head of the paper's ablation (main paper Table 11, "replace by simple head").
 
-``TemporalHeadSpec(kind="mlp")``: instead of the DETR-style moment decoder, a two-layer MLP maps the ``<temp>``
+``TemporalHeadSpec(kind="mlp")``: instead of the DETR-style moment decoder, a two-layer MLP maps the
+``<temp>``
 hidden state straight to one normalised (start, end) span, trained with L1 + temporal GIoU against the first
-ground-truth window. It takes the same ``TemporalInputs``/``TemporalTargets`` records as the DETR head but reads
-only ``duration`` and the spans (no video or query features), so the data pipeline, the TPO model and the ``tpo``
-eval adapter are the same for both kinds. Decode: one window per occurrence (score 1.0) and no saliency curve —
+ground-truth window. It takes the same ``TemporalInputs``/``TemporalTargets`` records as the DETR head but
+reads
+only ``duration`` and the spans (no video or query features), so the data pipeline, the TPO model and the
+``tpo``
+eval adapter are the same for both kinds. Decode: one window per occurrence (score 1.0) and no saliency curve
+—
 the head has no per-clip output.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,7 +54,10 @@ class MLPTemporalHead(TaskHead):
         return {"l1": l1, "giou": g, "total": self.spec.w_span * l1 + self.spec.w_giou * g}
 
     def decode(self, pred: torch.Tensor, inputs: Any = None) -> list[SpanOutput]:
-        """One window in seconds per occurrence (``inputs.duration``; without inputs, fractions of the video)."""
+        """One window in seconds per occurrence (``inputs.duration``; without inputs, fractions of the
+        video)."""
         durations = inputs.duration.tolist() if inputs is not None else [1.0] * pred.shape[0]
-        return [SpanOutput(((float(p[0]) * d, float(p[1]) * d, 1.0),), ())
-                for p, d in zip(pred.detach().tolist(), durations)]
+        return [
+            SpanOutput(((float(p[0]) * d, float(p[1]) * d, 1.0),), ())
+            for p, d in zip(pred.detach().tolist(), durations)
+        ]

@@ -4,18 +4,53 @@ Public API (see tpo_train/README.md, "Model API")::
 
     from tpo_train.model import TPOModel, TPOModelSpec, collate, save_tpo_model, load_tpo_model
 """
+
 from .base import EncodedExample, MLLMAdapter, load_adapter
 from .batch import TPOBatch, collate
 from .generate import Generation, generate
-from .spec import (BOX_INPUT_TOKEN, NEW_TOKENS, TASK_TOKENS, TASKS, LoraSpec, MaskHeadSpec, RegionHeadSpec,
-                   TemporalHeadSpec, TPOModelSpec)
-from .state import (load_tpo_model, load_trainable_state_dict, read_tpo_spec, save_tpo_model,
-                    trainable_state_dict)
+from .spec import (
+    BOX_INPUT_TOKEN,
+    NEW_TOKENS,
+    TASK_TOKENS,
+    TASKS,
+    LoraSpec,
+    MaskHeadSpec,
+    RegionHeadSpec,
+    TemporalHeadSpec,
+    TPOModelSpec,
+)
+from .state import (
+    load_tpo_model,
+    load_trainable_state_dict,
+    read_tpo_spec,
+    save_tpo_model,
+    trainable_state_dict,
+)
 from .tpo import DEFAULT_TRAINABLE, TPOModel, TPOOutput
 
 __all__ = [
-    "BOX_INPUT_TOKEN", "DEFAULT_TRAINABLE", "EncodedExample", "Generation", "LoraSpec", "MLLMAdapter",
-    "MaskHeadSpec", "NEW_TOKENS", "RegionHeadSpec", "TASKS", "TASK_TOKENS", "TPOBatch", "TPOModel", "TPOModelSpec",
-    "TPOOutput", "TemporalHeadSpec", "collate", "generate", "load_adapter", "load_tpo_model",
-    "load_trainable_state_dict", "read_tpo_spec", "save_tpo_model", "trainable_state_dict",
+    "BOX_INPUT_TOKEN",
+    "DEFAULT_TRAINABLE",
+    "EncodedExample",
+    "Generation",
+    "LoraSpec",
+    "MLLMAdapter",
+    "MaskHeadSpec",
+    "NEW_TOKENS",
+    "RegionHeadSpec",
+    "TASKS",
+    "TASK_TOKENS",
+    "TPOBatch",
+    "TPOModel",
+    "TPOModelSpec",
+    "TPOOutput",
+    "TemporalHeadSpec",
+    "collate",
+    "generate",
+    "load_adapter",
+    "load_tpo_model",
+    "load_trainable_state_dict",
+    "read_tpo_spec",
+    "save_tpo_model",
+    "trainable_state_dict",
 ]

@@ -4,16 +4,19 @@ Everything architecture-specific (which module is the LM, how visual features ar
 sequence, the chat format) lives in one adapter module per model family (``llava_ov.py`` for LLaVA-OneVision).
 The TPO model (``tpo.py``) only talks to :class:`MLLMAdapter`.
 
-Tensor conventions: ``ids`` (B, L) int64; ``embeds``/``hidden`` (B, L, D) in the model dtype; ``vision`` a dict of
+Tensor conventions: ``ids`` (B, L) int64; ``embeds``/``hidden`` (B, L, D) in the model dtype; ``vision`` a
+dict of
 the processor's tensors for the visual inputs of a batch, in reading order (see :func:`batch.collate`).
 """
+
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -41,11 +44,17 @@ class MLLMAdapter:
     processor: Any
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, dtype: torch.dtype = torch.float32,
-                        processor_path: Optional[str | Path] = None, device: Any = None) -> "MLLMAdapter":
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        dtype: torch.dtype = torch.float32,
+        processor_path: Optional[str | Path] = None,
+        device: Any = None,
+    ) -> MLLMAdapter:
         raise NotImplementedError
 
-    # ---- sizes and modules ----------------------------------------------------------------------------------
+    # ---- sizes and modules
+    # ----------------------------------------------------------------------------------
     @property
     def hidden_size(self) -> int:
         raise NotImplementedError
@@ -68,32 +77,51 @@ class MLLMAdapter:
         """``{"vision_tower": ..., "projector": ...}``: the visual side, for freezing and param groups."""
         raise NotImplementedError
 
-    # ---- forward pieces -------------------------------------------------------------------------------------
+    # ---- forward pieces
+    # -------------------------------------------------------------------------------------
     def embed_tokens(self, ids: torch.Tensor) -> torch.Tensor:
         return self.input_embeddings()(ids)
 
-    def merge_vision(self, ids: torch.Tensor, embeds: torch.Tensor, vision: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def merge_vision(
+        self, ids: torch.Tensor, embeds: torch.Tensor, vision: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
         """Write the visual features at the visual placeholder positions of ``ids``."""
         raise NotImplementedError
 
-    def language_forward(self, embeds: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
-                         cache: Any = None, use_cache: bool = False) -> tuple[torch.Tensor, Any]:
+    def language_forward(
+        self,
+        embeds: torch.Tensor,
+        attention_mask: Optional[torch.Tensor] = None,
+        cache: Any = None,
+        use_cache: bool = False,
+    ) -> tuple[torch.Tensor, Any]:
         """Run the LM on embeddings; return (last-layer hidden states after the final norm, cache)."""
         raise NotImplementedError
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.output_embeddings()(hidden)
 
-    # ---- text and visual inputs -----------------------------------------------------------------------------
-    def encode(self, system: str, user: str, assistant_prefix: str = "", answer: Optional[str] = None,
-               video: Any = None, image: Any = None) -> EncodedExample:
-        """Chat-format a single-turn conversation; ``answer`` (if given) is appended with the end-of-turn token
+    # ---- text and visual inputs
+    # -----------------------------------------------------------------------------
+    def encode(
+        self,
+        system: str,
+        user: str,
+        assistant_prefix: str = "",
+        answer: Optional[str] = None,
+        video: Any = None,
+        image: Any = None,
+    ) -> EncodedExample:
+        """Chat-format a single-turn conversation; ``answer`` (if given) is appended with the end-of-turn
+        token
         and is the only labelled part."""
         raise NotImplementedError
 
-    def encode_turns(self, system: str, turns: Sequence[tuple[str, str]], video: Any = None,
-                     image: Any = None) -> EncodedExample:
-        """Chat-format a multi-turn conversation ``turns = [(user, answer), ...]`` (the visual input goes with the
+    def encode_turns(
+        self, system: str, turns: Sequence[tuple[str, str]], video: Any = None, image: Any = None
+    ) -> EncodedExample:
+        """Chat-format a multi-turn conversation ``turns = [(user, answer), ...]`` (the visual input goes with
+        the
         first user message). Every answer, each followed by the end-of-turn token, is labelled; system, user
         messages and the chat scaffolding between turns are -100. One turn encodes as ``encode(system, user,
         answer=answer, ...)``."""
@@ -125,8 +153,12 @@ class MLLMAdapter:
         self.processor.save_pretrained(out_dir)
 
 
-def load_adapter(path: str | Path, dtype: torch.dtype = torch.float32,
-                 processor_path: Optional[str | Path] = None, device: Any = None) -> MLLMAdapter:
+def load_adapter(
+    path: str | Path,
+    dtype: torch.dtype = torch.float32,
+    processor_path: Optional[str | Path] = None,
+    device: Any = None,
+) -> MLLMAdapter:
     """Pick the adapter for the checkpoint at ``path`` by its ``config.json`` ``model_type`` and load it.
 
     ``processor_path`` overrides where the processor/tokenizer is read from (a TPO checkpoint stores its own,
@@ -135,11 +167,14 @@ def load_adapter(path: str | Path, dtype: torch.dtype = torch.float32,
     """
     cfg_file = Path(path) / "config.json"
     if not cfg_file.is_file():
-        raise FileNotFoundError(f"base model {path}: no config.json (expected a transformers checkpoint folder)")
+        raise FileNotFoundError(
+            f"base model {path}: no config.json (expected a transformers checkpoint folder)"
+        )
     model_type = json.loads(cfg_file.read_text()).get("model_type")
     if model_type not in ADAPTERS:
-        raise ValueError(f"base model {path}: model_type {model_type!r} has no TPO adapter; "
-                         f"supported: {sorted(ADAPTERS)}")
+        raise ValueError(
+            f"base model {path}: model_type {model_type!r} has no TPO adapter; supported: {sorted(ADAPTERS)}"
+        )
     module, _, attr = ADAPTERS[model_type].partition(":")
     cls = getattr(importlib.import_module(module), attr)
     return cls.from_pretrained(path, dtype=dtype, processor_path=processor_path, device=device)

@@ -1,13 +1,16 @@
 """What :meth:`TPOModel.forward` consumes: a padded batch plus per-task head inputs and targets.
 
 Occurrence order: the k-th ``<track_box>`` / placeholder of a task in the batch, counted batch-major then by
-position, gets the k-th row of ``input_boxes`` / of that task's head inputs and targets. Vision tensors follow the
+position, gets the k-th row of ``input_boxes`` / of that task's head inputs and targets. Vision tensors follow
+the
 same rule for ``<video>``/``<image>`` (they are concatenated in example order, as the processor emits them).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -32,20 +35,30 @@ class TPOBatch:
     head_inputs: Mapping[str, Any] = field(default_factory=dict)
     targets: Mapping[str, Any] = field(default_factory=dict)
 
-    def to(self, device: Any) -> "TPOBatch":
+    def to(self, device: Any) -> TPOBatch:
         mv = lambda x: x.to(device) if hasattr(x, "to") else x  # noqa: E731  (head records implement .to too)
-        return TPOBatch(self.input_ids.to(device), self.attention_mask.to(device),
-                        None if self.labels is None else self.labels.to(device),
-                        {k: v.to(device) for k, v in self.vision.items()},
-                        None if self.input_boxes is None else self.input_boxes.to(device),
-                        {k: mv(v) for k, v in self.head_inputs.items()}, {k: mv(v) for k, v in self.targets.items()})
+        return TPOBatch(
+            self.input_ids.to(device),
+            self.attention_mask.to(device),
+            None if self.labels is None else self.labels.to(device),
+            {k: v.to(device) for k, v in self.vision.items()},
+            None if self.input_boxes is None else self.input_boxes.to(device),
+            {k: mv(v) for k, v in self.head_inputs.items()},
+            {k: mv(v) for k, v in self.targets.items()},
+        )
 
 
-def collate(examples: Sequence[EncodedExample], pad_id: int, input_boxes: Optional[torch.Tensor] = None,
-            head_inputs: Mapping[str, Any] = _EMPTY, targets: Mapping[str, Any] = _EMPTY) -> TPOBatch:
+def collate(
+    examples: Sequence[EncodedExample],
+    pad_id: int,
+    input_boxes: Optional[torch.Tensor] = None,
+    head_inputs: Mapping[str, Any] = _EMPTY,
+    targets: Mapping[str, Any] = _EMPTY,
+) -> TPOBatch:
     """Right-pad token ids (``pad_id``) and labels (-100); concatenate vision tensors in example order.
 
-    Image pixel tensors of different patch counts (anyres) are zero-padded on the patch axis; videos in one batch
+    Image pixel tensors of different patch counts (anyres) are zero-padded on the patch axis; videos in one
+    batch
     must have the same number of frames.
     """
     if not examples:
@@ -65,6 +78,8 @@ def collate(examples: Sequence[EncodedExample], pad_id: int, input_boxes: Option
             most = max(p.shape[1] for p in parts)
             parts = [F.pad(p, (0, 0, 0, 0, 0, 0, 0, most - p.shape[1])) for p in parts]
         elif key == "pixel_values_videos" and len({p.shape[1:] for p in parts}) > 1:
-            raise ValueError(f"collate: videos of different shapes in one batch: {[tuple(p.shape) for p in parts]}")
+            raise ValueError(
+                f"collate: videos of different shapes in one batch: {[tuple(p.shape) for p in parts]}"
+            )
         vision[key] = torch.cat(parts, 0)
     return TPOBatch(ids, mask, labels, vision, input_boxes, dict(head_inputs), dict(targets))

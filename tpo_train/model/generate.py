@@ -2,14 +2,18 @@
 
 Per step: argmax of the next-token logits. When the token is a task's trigger, the trigger and the task's
 placeholder are fed together (the placeholder's input is the learnable task token, exactly
-as in training: ``…<time_begin><temp>``); the last-layer hidden state at the placeholder goes to the task's head
-(when the model has one), whose decoded output is recorded, and decoding continues from that state (both steps stay in the KV cache, so text after
+as in training: ``…<time_begin><temp>``); the last-layer hidden state at the placeholder goes to the task's
+head
+(when the model has one), whose decoded output is recorded, and decoding continues from that state (both steps
+stay in the KV cache, so text after
 the placeholder is conditioned on it, as in training). Stops at the end-of-turn token or ``max_new_tokens``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 
@@ -36,13 +40,20 @@ class Generation:
 
 
 @torch.no_grad()
-def generate(model: "TPOModel", example: EncodedExample, head_inputs: Optional[Mapping[str, Any]] = None,
-             input_boxes: Optional[torch.Tensor] = None, max_new_tokens: int = 32,
-             missing_inputs: str = "raise") -> Generation:
+def generate(
+    model: TPOModel,
+    example: EncodedExample,
+    head_inputs: Optional[Mapping[str, Any]] = None,
+    input_boxes: Optional[torch.Tensor] = None,
+    max_new_tokens: int = 32,
+    missing_inputs: str = "raise",
+) -> Generation:
     """Answer one encoded prompt (``example`` from ``adapter.encode`` without an answer).
 
-    ``head_inputs``: task → that head's inputs for one occurrence (e.g. ``TemporalInputs`` with N = 1); a trigger
-    whose head needs inputs that are missing raises, or with ``missing_inputs="text"`` is written without running
+    ``head_inputs``: task → that head's inputs for one occurrence (e.g. ``TemporalInputs`` with N = 1); a
+    trigger
+    whose head needs inputs that are missing raises, or with ``missing_inputs="text"`` is written without
+    running
     the head (a text answer that happens to emit a trigger, e.g. on a multiple-choice question).
     """
     if missing_inputs not in ("raise", "text"):
@@ -73,14 +84,21 @@ def generate(model: "TPOModel", example: EncodedExample, head_inputs: Optional[M
                 if task == "temporal" and inputs is None:
                     if missing_inputs == "text":
                         continue
-                    raise ValueError("the model triggered the temporal head but no temporal head inputs were given")
+                    raise ValueError(
+                        "the model triggered the temporal head but no temporal head inputs were given"
+                    )
                 head = model.heads[task]
                 inputs = inputs.to(dev) if hasattr(inputs, "to") else inputs
                 heads_out.append((task, head.decode(head(last, inputs), inputs)[0]))
         else:
-            hidden, cache = adapter.language_forward(model.embed(torch.tensor([[nxt]], device=dev)), cache=cache,
-                                                     use_cache=True)
+            hidden, cache = adapter.language_forward(
+                model.embed(torch.tensor([[nxt]], device=dev)), cache=cache, use_cache=True
+            )
             last = hidden[:, -1]
     tok = adapter.tokenizer
-    return Generation(tok.decode(out, skip_special_tokens=True), tok.decode(out, skip_special_tokens=False),
-                      tuple(out), tuple(heads_out))
+    return Generation(
+        tok.decode(out, skip_special_tokens=True),
+        tok.decode(out, skip_special_tokens=False),
+        tuple(out),
+        tuple(heads_out),
+    )

@@ -1,13 +1,16 @@
-"""LLaVA-OneVision adapter: the only TPO module that knows LLaVA-OV's module layout, visual splicing and chat format.
+"""LLaVA-OneVision adapter: the only TPO module that knows LLaVA-OV's module layout, visual splicing and chat
+format.
 
 Layout (transformers 5): ``model.model.vision_tower`` (SigLIP), ``model.model.multi_modal_projector``,
 ``model.model.language_model`` (Qwen2), ``model.lm_head``. Visual tokens: the processor expands ``<video>`` /
 ``<image>`` into one token per visual feature; :meth:`merge_vision` writes the features there.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -25,17 +28,24 @@ class LlavaOVAdapter(MLLMAdapter):
         self.tokenizer = processor.tokenizer
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, dtype: torch.dtype = torch.float32,
-                        processor_path: Optional[str | Path] = None, device: Any = None) -> "LlavaOVAdapter":
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        dtype: torch.dtype = torch.float32,
+        processor_path: Optional[str | Path] = None,
+        device: Any = None,
+    ) -> LlavaOVAdapter:
         from transformers import AutoProcessor, LlavaOnevisionForConditionalGeneration
 
         place = {} if device is None else {"device_map": str(device)}
         model = LlavaOnevisionForConditionalGeneration.from_pretrained(
-            path, dtype=dtype, low_cpu_mem_usage=True, **place)
+            path, dtype=dtype, low_cpu_mem_usage=True, **place
+        )
         processor = AutoProcessor.from_pretrained(processor_path or path)
         return cls(model, processor)
 
-    # ---- sizes and modules ----------------------------------------------------------------------------------
+    # ---- sizes and modules
+    # ----------------------------------------------------------------------------------
     @property
     def hidden_size(self) -> int:
         return int(self.model.config.text_config.hidden_size)
@@ -65,14 +75,21 @@ class LlavaOVAdapter(MLLMAdapter):
         return names
 
     def vision_modules(self) -> dict[str, nn.Module]:
-        return {"vision_tower": self.model.model.vision_tower, "projector": self.model.model.multi_modal_projector}
+        return {
+            "vision_tower": self.model.model.vision_tower,
+            "projector": self.model.model.multi_modal_projector,
+        }
 
-    # ---- forward pieces -------------------------------------------------------------------------------------
+    # ---- forward pieces
+    # -------------------------------------------------------------------------------------
     def _vision_grad(self) -> bool:
         return torch.is_grad_enabled() and any(
-            p.requires_grad for m in self.vision_modules().values() for p in m.parameters())
+            p.requires_grad for m in self.vision_modules().values() for p in m.parameters()
+        )
 
-    def merge_vision(self, ids: torch.Tensor, embeds: torch.Tensor, vision: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def merge_vision(
+        self, ids: torch.Tensor, embeds: torch.Tensor, vision: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
         core = self.model.model
         cfg = self.model.config
         # A frozen visual side runs without autograd: same numbers, no activations kept.
@@ -87,13 +104,20 @@ class LlavaOVAdapter(MLLMAdapter):
             embeds = _scatter(ids, embeds, cfg.video_token_id, feats.flatten(0, 1), "video")
         return embeds
 
-    def language_forward(self, embeds: torch.Tensor, attention_mask: Optional[torch.Tensor] = None,
-                         cache: Any = None, use_cache: bool = False) -> tuple[torch.Tensor, Any]:
-        out = self.model.model.language_model(inputs_embeds=embeds, attention_mask=attention_mask, cache=cache,
-                                              use_cache=use_cache)
+    def language_forward(
+        self,
+        embeds: torch.Tensor,
+        attention_mask: Optional[torch.Tensor] = None,
+        cache: Any = None,
+        use_cache: bool = False,
+    ) -> tuple[torch.Tensor, Any]:
+        out = self.model.model.language_model(
+            inputs_embeds=embeds, attention_mask=attention_mask, cache=cache, use_cache=use_cache
+        )
         return out.last_hidden_state, out.cache
 
-    # ---- text and visual inputs -----------------------------------------------------------------------------
+    # ---- text and visual inputs
+    # -----------------------------------------------------------------------------
     def _messages(self, system: str, user: str, video: Any, image: Any) -> list[dict[str, Any]]:
         content: list[dict[str, Any]] = []
         if video is not None:
@@ -101,15 +125,18 @@ class LlavaOVAdapter(MLLMAdapter):
         if image is not None:
             content.append({"type": "image"})
         content.append({"type": "text", "text": user})
-        messages = ([{"role": "system", "content": [{"type": "text", "text": system}]}] if system else [])
+        messages = [{"role": "system", "content": [{"type": "text", "text": system}]}] if system else []
         messages.append({"role": "user", "content": content})
         return messages
 
     def _render(self, messages: list[dict[str, Any]], generation_prompt: bool) -> str:
-        return self.processor.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=False)
+        return self.processor.apply_chat_template(
+            messages, add_generation_prompt=generation_prompt, tokenize=False
+        )
 
     def _process(self, prompt: str, video: Any, image: Any) -> tuple[list[int], dict[str, torch.Tensor]]:
-        """Token ids of ``prompt`` with its visual placeholders expanded, and the processor's visual tensors."""
+        """Token ids of ``prompt`` with its visual placeholders expanded, and the processor's visual
+        tensors."""
         kwargs: dict[str, Any] = {}
         if video is not None:
             kwargs["videos"] = [np.asarray(video)]
@@ -122,8 +149,15 @@ class LlavaOVAdapter(MLLMAdapter):
         # tokenised apart from the prompt: generation also starts right after the prompt tokens
         return self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.eos_id]
 
-    def encode(self, system: str, user: str, assistant_prefix: str = "", answer: Optional[str] = None,
-               video: Any = None, image: Any = None) -> EncodedExample:
+    def encode(
+        self,
+        system: str,
+        user: str,
+        assistant_prefix: str = "",
+        answer: Optional[str] = None,
+        video: Any = None,
+        image: Any = None,
+    ) -> EncodedExample:
         prompt = self._render(self._messages(system, user, video, image), True) + assistant_prefix
         ids, vision = self._process(prompt, video, image)
         labels = [-100] * len(ids)
@@ -132,12 +166,14 @@ class LlavaOVAdapter(MLLMAdapter):
             ids, labels = ids + ans, labels + ans
         return EncodedExample(tuple(ids), tuple(labels), vision)
 
-    def encode_turns(self, system: str, turns: Sequence[tuple[str, str]], video: Any = None,
-                     image: Any = None) -> EncodedExample:
+    def encode_turns(
+        self, system: str, turns: Sequence[tuple[str, str]], video: Any = None, image: Any = None
+    ) -> EncodedExample:
         """Each turn is laid out as generation would see it: the prompt so far, then ``answer`` + end-of-turn.
 
         The text between answer k's end-of-turn token and answer k+1 is what the chat template adds for user
-        message k+1 (the difference of its renderings with and without that message, plus whatever the template
+        message k+1 (the difference of its renderings with and without that message, plus whatever the
+        template
         writes after an end-of-turn token, e.g. ChatML's newline), so templates that format past assistant
         messages differently from a generation (LLaVA-OV's ``assistant \n``) still give exact boundaries.
         """
@@ -153,11 +189,13 @@ class LlavaOVAdapter(MLLMAdapter):
                 messages.append({"role": "user", "content": [{"type": "text", "text": user}]})
                 after = self._render(messages, True)
                 if not after.startswith(before):
-                    raise ValueError(f"encode_turns: the chat template rewrites earlier messages when turn {k + 1} "
-                                     f"is added; multi-turn labels need an append-only template")
+                    raise ValueError(
+                        f"encode_turns: the chat template rewrites earlier messages when turn {k + 1} "
+                        f"is added; multi-turn labels need an append-only template"
+                    )
                 cut = before.rfind(eos_text)
-                tail = before[cut + len(eos_text):] if cut >= 0 else ""
-                cont = self.tokenizer(tail + after[len(before):], add_special_tokens=False)["input_ids"]
+                tail = before[cut + len(eos_text) :] if cut >= 0 else ""
+                cont = self.tokenizer(tail + after[len(before) :], add_special_tokens=False)["input_ids"]
                 ids, labels = ids + cont, labels + [-100] * len(cont)
             ans = self._answer_ids(answer)
             ids, labels = ids + ans, labels + ans
@@ -184,10 +222,14 @@ class LlavaOVAdapter(MLLMAdapter):
         return int(pad if pad is not None else self.eos_id)
 
 
-def _scatter(ids: torch.Tensor, embeds: torch.Tensor, token_id: int, feats: torch.Tensor, what: str) -> torch.Tensor:
+def _scatter(
+    ids: torch.Tensor, embeds: torch.Tensor, token_id: int, feats: torch.Tensor, what: str
+) -> torch.Tensor:
     mask = ids == token_id
     n = int(mask.sum())
     if n != feats.shape[0]:
-        raise ValueError(f"{what} features do not match the {what} tokens: {feats.shape[0]} features, {n} tokens "
-                         f"(was the prompt encoded with the same processor and number of frames?)")
+        raise ValueError(
+            f"{what} features do not match the {what} tokens: {feats.shape[0]} features, {n} tokens "
+            f"(was the prompt encoded with the same processor and number of frames?)"
+        )
     return embeds.masked_scatter(mask.unsqueeze(-1), feats.to(embeds.dtype))

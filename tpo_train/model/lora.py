@@ -1,4 +1,5 @@
 """LoRA on the language model through peft (layers injected in place: the HF model object stays the model)."""
+
 from __future__ import annotations
 
 from torch import nn
@@ -16,7 +17,9 @@ def apply_lora(adapter: MLLMAdapter, spec: LoraSpec, seed: int = 0) -> list[str]
     from peft import LoraConfig, inject_adapter_in_model
 
     names = adapter.lora_target_modules(spec.targets)
-    cfg = LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout, target_modules=names, bias="none")
+    cfg = LoraConfig(
+        r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout, target_modules=names, bias="none"
+    )
     with torch.random.fork_rng():  # LoRA A init is random: make it a function of the model seed
         torch.manual_seed(seed)
         inject_adapter_in_model(cfg, adapter.model)

@@ -1,9 +1,12 @@
-"""New special tokens: adding them to the tokenizer, growing the embedding tables, mean-initialising the new rows,
+"""New special tokens: adding them to the tokenizer, growing the embedding tables, mean-initialising the new
+rows,
 and (optionally) learning them through separate delta tables so the base vocabulary can never change.
 
-Why deltas instead of unfreezing the tables: AdamW's decoupled weight decay moves every row of a trainable matrix
+Why deltas instead of unfreezing the tables: AdamW's decoupled weight decay moves every row of a trainable
+matrix
 even where the gradient is zero, so "train only the new rows" of a shared table would drift the base rows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +22,10 @@ from .spec import BOX_INPUT_TOKEN, NEW_TOKENS, TASK_TOKENS
 class TokenIds:
     """Ids of the TPO tokens in the (grown) vocabulary."""
 
-    trigger: dict[str, int]       # task → trigger id
-    placeholder: dict[str, int]   # task → placeholder id
+    trigger: dict[str, int]  # task → trigger id
+    placeholder: dict[str, int]  # task → placeholder id
     box_input: int
-    new_ids: tuple[int, ...]      # ids of NEW_TOKENS in order
+    new_ids: tuple[int, ...]  # ids of NEW_TOKENS in order
 
     def task_of_trigger(self, token_id: int) -> str | None:
         for task, tid in self.trigger.items():
@@ -32,10 +35,12 @@ class TokenIds:
 
 
 def add_tpo_tokens(adapter: MLLMAdapter) -> TokenIds:
-    """Add :data:`NEW_TOKENS` (those missing) as special tokens; grow the model's tables when an id falls outside
+    """Add :data:`NEW_TOKENS` (those missing) as special tokens; grow the model's tables when an id falls
+    outside
     them; set the rows of the new ids to the exact mean of the base rows (input table and LM head alike).
 
-    Base rows = the rows of every id the tokenizer had before (and any unused padding rows are left as they were).
+    Base rows = the rows of every id the tokenizer had before (and any unused padding rows are left as they
+    were).
     """
     tok = adapter.tokenizer
     n_before = len(tok)
@@ -54,9 +59,12 @@ def add_tpo_tokens(adapter: MLLMAdapter) -> TokenIds:
                 rows, into = base.to(table.device), new.to(table.device)
                 table[into] = table[rows].float().mean(0).to(table.dtype)
     lookup = dict(zip(NEW_TOKENS, ids))
-    return TokenIds(trigger={t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
-                    placeholder={t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()},
-                    box_input=lookup[BOX_INPUT_TOKEN], new_ids=ids)
+    return TokenIds(
+        trigger={t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
+        placeholder={t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()},
+        box_input=lookup[BOX_INPUT_TOKEN],
+        new_ids=ids,
+    )
 
 
 class NewRowDeltas(nn.Module):

@@ -1,7 +1,8 @@
 """Baselines of a synthetic world that need no video: the priors a model must beat, as answer scripts.
 
 - text only (MCQ): a logistic regression (numpy only) scores every option from hashed features of the option's
-  words and of (question word, option word) pairs, trained on the train split, and picks the best option of each
+  words and of (question word, option word) pairs, trained on the train split, and picks the best option of
+  each
   held-out question — how far the question and options alone get (a balanced world keeps it near 25 %);
 - best constant span (grounding): the one span with the highest train R1@0.5 (``world.json``), answered for
   every held-out query.
@@ -9,6 +10,7 @@
 Each is written as a ``mock:scripted`` answer file (``{"id", "output"}`` JSONL), so ``tpo-eval run`` scores it
 with the benchmark's own extractors and it becomes a row of the demo's table like any model.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-DIM = 2 ** 14
+DIM = 2**14
 LETTERS = "ABCDEFGH"
 
 
@@ -29,15 +31,19 @@ def _words(text: str) -> list[str]:
 def _features(question: str, option: str) -> np.ndarray:
     x = np.zeros(DIM, np.float32)
     ow = _words(option)
-    keys = [f"o:{w}" for w in ow] + [f"o:{option.lower()}"] + [f"q:{q}|o:{w}" for q in set(_words(question))
-                                                                for w in ow]
+    keys = (
+        [f"o:{w}" for w in ow]
+        + [f"o:{option.lower()}"]
+        + [f"q:{q}|o:{w}" for q in set(_words(question)) for w in ow]
+    )
     for k in keys:
         x[zlib.crc32(k.encode()) % DIM] = 1.0
     return x
 
 
 def load_mcq(root: Path, split: str) -> list[dict]:
-    """Every MCQ of a split, in file order, with its task name and its benchmark sample id (``task/index``)."""
+    """Every MCQ of a split, in file order, with its task name and its benchmark sample id
+    (``task/index``)."""
     items = []
     for f in sorted((Path(root) / "mcq" / split).glob("*.json")):
         for i, it in enumerate(json.loads(f.read_text(encoding="utf-8"))):
@@ -57,7 +63,9 @@ def fit(items: list[dict], epochs: int = 200, lr: float = 0.5, l2: float = 1e-4)
 
 def choose(items: list[dict], w: np.ndarray) -> list[int]:
     """The option index the text-only model picks for each item."""
-    return [int(np.argmax([float(_features(it["question"], c) @ w) for c in it["candidates"]])) for it in items]
+    return [
+        int(np.argmax([float(_features(it["question"], c) @ w) for c in it["candidates"]])) for it in items
+    ]
 
 
 def accuracy(items: list[dict], picks: list[int]) -> dict[str, float]:
@@ -71,11 +79,15 @@ def accuracy(items: list[dict], picks: list[int]) -> dict[str, float]:
 
 
 def text_only_script(root: Path, out: Path, epochs: int = 200) -> Path:
-    """The text-only model's held-out answers as a mock:scripted file (``"B) option text"``, what a model writes
+    """The text-only model's held-out answers as a mock:scripted file (``"B) option text"``, what a model
+    writes
     after MVBench's ``Best option:(`` prefix)."""
     w = fit(load_mcq(root, "train"), epochs)
     items = load_mcq(root, "heldout")
-    rows = [{"id": it["id"], "output": f"{LETTERS[k]}) {it['candidates'][k]}"} for it, k in zip(items, choose(items, w))]
+    rows = [
+        {"id": it["id"], "output": f"{LETTERS[k]}) {it['candidates'][k]}"}
+        for it, k in zip(items, choose(items, w))
+    ]
     return _write(out, rows)
 
 

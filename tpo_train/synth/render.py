@@ -1,11 +1,13 @@
 """Pixels and per-object masks of a :class:`~tpo_train.synth.world.Clip`.
 
-Objects are drawn in index order over a textured background (stripes, checks or smooth noise, in muted tones so
+Objects are drawn in index order over a textured background (stripes, checks or smooth noise, in muted tones
+so
 the saturated shapes stand out), blended by their opacity. An object's mask is the set of pixels where it is
 *visible*: its shape (while its opacity is above 0) minus the pixels of later-drawn objects that are at least
 half opaque, so an occluded part is not in the mask and a fully hidden object has an empty mask. Boxes are the
 tight boxes of those masks, in pixels.
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,8 +54,12 @@ def background(clip: Clip) -> np.ndarray:
         gy, gx = yy / period, xx / period
         y0, x0 = gy.astype(int), gx.astype(int)
         wy, wx = gy - y0, gx - x0
-        pattern = ((1 - wy) * (1 - wx) * grid[y0, x0] + (1 - wy) * wx * grid[y0, x0 + 1]
-                   + wy * (1 - wx) * grid[y0 + 1, x0] + wy * wx * grid[y0 + 1, x0 + 1])
+        pattern = (
+            (1 - wy) * (1 - wx) * grid[y0, x0]
+            + (1 - wy) * wx * grid[y0, x0 + 1]
+            + wy * (1 - wx) * grid[y0 + 1, x0]
+            + wy * wx * grid[y0 + 1, x0 + 1]
+        )
         pattern = np.clip(pattern / 1.5, -1, 1)
     base = np.array([r, g, b], float)
     return np.clip(base + 22.0 * pattern[..., None], 0, 255)
@@ -99,7 +105,7 @@ def render(clip: Clip) -> Rendered:
         for i, (m, _) in enumerate(shapes):
             area[f, i] = m.sum()
             over = np.zeros((s, s), bool)
-            for m2, a2 in shapes[i + 1:]:
+            for m2, a2 in shapes[i + 1 :]:
                 if a2 >= OCCLUDES:
                     over |= m2
             masks[f, i] = m & ~over

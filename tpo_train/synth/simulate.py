@@ -1,11 +1,13 @@
 """The simulation: one clip planned from its own seeded ``numpy`` generator, so any clip can be rebuilt alone.
 
-Per object: half stay all along, a quarter fade in late, a quarter fade out early; 0–3 objects move (one or two
+Per object: half stay all along, a quarter fade in late, a quarter fade out early; 0–3 objects move (one or
+two
 straight segments, distinct directions), and the numbers of movers and pushes are drawn so that 0, 1, 2 and 3
 moving objects are equally likely; a push places the pusher against its target at the moment of contact; 40 %
 of objects change colour once; 80 % of clips have one anomaly. Activities of one object never overlap in time.
 A layout that would leave the frame is redrawn.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -34,8 +36,11 @@ class _Plan:
         self.pusher = False  # placed against the object it pushes
 
     def free(self, a: int, b: int) -> bool:
-        return self.appear + self.fade_in <= a and b <= self.leave - self.fade_out and all(
-            b + 1 < s or a > e + 1 for s, e in self.busy)
+        return (
+            self.appear + self.fade_in <= a
+            and b <= self.leave - self.fade_out
+            and all(b + 1 < s or a > e + 1 for s, e in self.busy)
+        )
 
 
 def _slot(rng: np.random.Generator, p: _Plan, length: int, t: int, tries: int = 20) -> Optional[int]:
@@ -57,8 +62,10 @@ def plan_clip(rng: np.random.Generator, vid: str, split: str, t: int, fps: float
 def _try_plan(rng: np.random.Generator, vid: str, split: str, t: int, fps: float, s: int) -> Optional[Clip]:
     shapes = [SHAPES[i] for i in rng.choice(len(SHAPES), N_OBJECTS, replace=False)]
     names = list(COLOURS)
-    plans = [_Plan(sh, names[int(rng.integers(len(names)))], int(round(s * rng.uniform(0.17, 0.23))), t)
-             for sh in shapes]
+    plans = [
+        _Plan(sh, names[int(rng.integers(len(names)))], int(round(s * rng.uniform(0.17, 0.23))), t)
+        for sh in shapes
+    ]
     fade_max = max(2, t // 8)
     for p in plans:  # half stay all along, a quarter appear late, a quarter leave early
         u = rng.random()
@@ -78,7 +85,7 @@ def _try_plan(rng: np.random.Generator, vid: str, split: str, t: int, fps: float
             return None
         movers = movers[1:]
     for i in movers:
-        for k in range(1 if rng.random() < 0.6 else 2):
+        for _ in range(1 if rng.random() < 0.6 else 2):
             length = int(rng.integers(max(2, t // 8), t // 2 + 1))
             a = _slot(rng, plans[i], length, t)
             used = {m[2] for m in plans[i].moves}
@@ -100,8 +107,13 @@ def _try_plan(rng: np.random.Generator, vid: str, split: str, t: int, fps: float
     if tracks is None:
         return None
     events = sorted(_events(plans), key=lambda e: (e.start, e.obj, e.kind))
-    texture = (int(rng.integers(3)), int(rng.integers(3, 9)), int(rng.integers(0, 4)),
-               *[int(v) for v in rng.integers(40, 120, 3)], int(rng.integers(0, 2**31)))
+    texture = (
+        int(rng.integers(3)),
+        int(rng.integers(3, 9)),
+        int(rng.integers(0, 4)),
+        *[int(v) for v in rng.integers(40, 120, 3)],
+        int(rng.integers(0, 2**31)),
+    )
     return Clip(vid, split, t, fps, s, tuple(tracks), tuple(events), texture)  # type: ignore[arg-type]
 
 
@@ -155,7 +167,7 @@ def _place(rng: np.random.Generator, plans: list[_Plan], t: int, s: int) -> Opti
     order = sorted(range(len(plans)), key=lambda i: plans[i].pusher)  # pushers last
     for i, p in enumerate(plans):
         if p.anomaly and p.anomaly[2] in ("grow", "shrink"):
-            sizes[i][p.anomaly[0] + 1:] = round(p.size * (1.4 if p.anomaly[2] == "grow" else 0.65))
+            sizes[i][p.anomaly[0] + 1 :] = round(p.size * (1.4 if p.anomaly[2] == "grow" else 0.65))
     ranges = [_range(offs[i], sizes[i].max() / 2, s) for i in range(len(plans))]
     if any(np.any(lo > hi) for lo, hi in ranges):
         return None
@@ -180,11 +192,12 @@ def _place(rng: np.random.Generator, plans: list[_Plan], t: int, s: int) -> Opti
             for _ in range(20):
                 target = lo + rng.random(2) * (hi - lo)
                 if np.linalg.norm(target - starts[i]) >= 1.5 * p.size:  # type: ignore[operator]
-                    offs[i][p.anomaly[0] + 1:] += target - starts[i]
+                    offs[i][p.anomaly[0] + 1 :] += target - starts[i]
                     break
             else:
                 return None
-    return [_arrays(p, starts[i] + offs[i], sizes[i], t) for i, p in enumerate(plans)]  # type: ignore[operator]
+    # type: ignore[operator]
+    return [_arrays(p, starts[i] + offs[i], sizes[i], t) for i, p in enumerate(plans)]
 
 
 def _push_shift(rng: np.random.Generator, a: _Plan, b: _Plan) -> np.ndarray:
@@ -208,7 +221,7 @@ def _arrays(p: _Plan, pos: np.ndarray, size: np.ndarray, t: int) -> Track:
         k = (f >= p.leave - p.fade_out) & (f < p.leave)
         alpha[k] = (p.leave - f[k]) / (p.fade_out + 1)
     if p.anomaly and p.anomaly[2] == "blink":
-        alpha[p.anomaly[0]:p.anomaly[1]] = 0.0
+        alpha[p.anomaly[0] : p.anomaly[1]] = 0.0
     rgb = np.tile(np.asarray(COLOURS[p.colour], float), (t, 1))
     names = [p.colour] * t
     if p.recolour:

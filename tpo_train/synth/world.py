@@ -1,6 +1,8 @@
-"""The synthetic world's vocabulary and records: colours, shapes, directions, and the :class:`Clip` a simulation
+"""The synthetic world's vocabulary and records: colours, shapes, directions, and the :class:`Clip` a
+simulation
 (:mod:`tpo_train.synth.simulate`) produces — per object, per frame centre, size, opacity and colour, plus the
-:class:`Event` s that explain every change. Everything downstream (pixels, masks, grounding windows, questions)
+:class:`Event` s that explain every change. Everything downstream (pixels, masks, grounding windows,
+questions)
 is derived from a clip, so the ground truth is exact by construction.
 
 Conventions: frame ``f`` is shown at ``f / fps`` seconds; an event covers frames ``[start, end]`` = seconds
@@ -8,6 +10,7 @@ Conventions: frame ``f`` is shown at ``f / fps`` seconds; an event covers frames
 size happens between frames ``start`` and ``start + 1``). Shapes are unique within a clip, so "the <colour>
 <shape>" always names one object (colour = its colour when the event starts).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +18,12 @@ from typing import Optional
 
 import numpy as np
 
-COLOURS: dict[str, tuple[int, int, int]] = {"red": (225, 45, 45), "green": (40, 185, 70), "blue": (55, 95, 235),
-                                             "yellow": (235, 205, 35)}
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (225, 45, 45),
+    "green": (40, 185, 70),
+    "blue": (55, 95, 235),
+    "yellow": (235, 205, 35),
+}
 SHAPES = ("square", "circle", "triangle", "cross")
 DIRECTIONS: dict[str, tuple[int, int]] = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
 ANOMALIES = ("jump", "blink", "grow", "shrink")
@@ -26,7 +33,8 @@ N_OBJECTS = 3
 @dataclass(frozen=True)
 class Event:
     """A change of one object. kind: appear | disappear | move | recolour | anomaly; ``value``: the direction,
-    the new colour or the anomaly kind; ``cause``: index of the object whose push started a move (else None)."""
+    the new colour or the anomaly kind; ``cause``: index of the object whose push started a move (else
+    None)."""
 
     kind: str
     obj: int

@@ -1,4 +1,5 @@
-"""The world written in the real on-disk formats, so the benchmark families and training readers read it unchanged.
+"""The world written in the real on-disk formats, so the benchmark families and training readers read it
+unchanged.
 
 Every writer is deterministic (fixed key order, fixed float rounding, no timestamps), so the same world gives
 byte-identical annotation files. Videos go through :func:`tpo_eval.video.decode.write_video` (the one PyAV
@@ -6,20 +7,25 @@ module); masks are COCO RLE via :mod:`tpo_train.data.rle`.
 
 Formats (paths relative to the world root; ``<split>`` = ``train`` | ``heldout``):
 
-* MVBench: ``mcq/<split>/<task>.json`` = ``[{"video", "question", "candidates", "answer"}]``, videos in ``videos/``;
+* MVBench: ``mcq/<split>/<task>.json`` = ``[{"video", "question", "candidates", "answer"}]``, videos in
+``videos/``;
 * Charades-STA: ``charades/<split>/charades_sta.txt`` (``vid start end##sentence``) + ``durations.csv``
   (``id,length``);
-* QVHighlights: ``qvh/<split>/highlight.jsonl`` (qid, query, duration, vid, relevant_windows, relevant_clip_ids,
+* QVHighlights: ``qvh/<split>/highlight.jsonl`` (qid, query, duration, vid, relevant_windows,
+relevant_clip_ids,
   saliency_scores);
 * training (train split): ``temporal/{charades,qvh}_train.jsonl`` (CG-DETR), ``region/refcoco_train.jsonl`` +
-  ``images/``, ``mask/mevis_train/`` and ``mask/sav_train/`` + ``frames/<vid>/<frame>.jpg``, ``conversation/*.json``
+  ``images/``, ``mask/mevis_train/`` and ``mask/sav_train/`` + ``frames/<vid>/<frame>.jpg``,
+  ``conversation/*.json``
   (VideoChat2-IT).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..data import rle
 from .grounding import Query
@@ -56,29 +62,48 @@ def media(root: Path, clip: Clip, r: Rendered, *, frames: bool) -> None:
 
 def mcq(root: Path, split: str, by_task: dict[str, list[MCQ]]) -> None:
     for task, items in by_task.items():
-        dump_json(root / "mcq" / split / f"{task}.json",
-                  [{"video": f"{q.vid}.mp4", "question": q.question, "candidates": list(q.candidates),
-                    "answer": q.answer} for q in items])
+        dump_json(
+            root / "mcq" / split / f"{task}.json",
+            [
+                {
+                    "video": f"{q.vid}.mp4",
+                    "question": q.question,
+                    "candidates": list(q.candidates),
+                    "answer": q.answer,
+                }
+                for q in items
+            ],
+        )
 
 
 def charades(root: Path, split: str, queries: Sequence[Query], durations: dict[str, float]) -> None:
     d = root / "charades" / split
     d.mkdir(parents=True, exist_ok=True)
-    (d / "charades_sta.txt").write_text("".join(f"{q.vid} {q.windows[0][0]:.2f} {q.windows[0][1]:.2f}##{q.sentence}.\n"
-                                                for q in queries), encoding="utf-8")
+    (d / "charades_sta.txt").write_text(
+        "".join(f"{q.vid} {q.windows[0][0]:.2f} {q.windows[0][1]:.2f}##{q.sentence}.\n" for q in queries),
+        encoding="utf-8",
+    )
     (d / "durations.csv").write_text("id,length\n" + "".join(f"{v},{t:.2f}\n" for v, t in durations.items()))
 
 
-def cgdetr_row(qid: int, q: Query, saliency: tuple[list[int], list[list[int]]] | None = None) -> dict[str, Any]:
-    row: dict[str, Any] = {"qid": qid, "query": q.sentence, "duration": q.duration, "vid": q.vid,
-                           "relevant_windows": [[round(s, 3), round(e, 3)] for s, e in q.windows]}
+def cgdetr_row(
+    qid: int, q: Query, saliency: tuple[list[int], list[list[int]]] | None = None
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "qid": qid,
+        "query": q.sentence,
+        "duration": q.duration,
+        "vid": q.vid,
+        "relevant_windows": [[round(s, 3), round(e, 3)] for s, e in q.windows],
+    }
     if saliency is not None:
         row["relevant_clip_ids"], row["saliency_scores"] = saliency
     return row
 
 
 def refcoco_rows(clip: Clip, r: Rendered, root: Path) -> list[dict[str, Any]]:
-    """One referred object per row on three still frames (written losslessly as PNG) where it is mostly visible."""
+    """One referred object per row on three still frames (written losslessly as PNG) where it is mostly
+    visible."""
     from PIL import Image
 
     rows = []
@@ -92,13 +117,22 @@ def refcoco_rows(clip: Clip, r: Rendered, root: Path) -> list[dict[str, Any]]:
                 (root / "images").mkdir(parents=True, exist_ok=True)
                 Image.fromarray(r.frames[f]).save(root / "images" / image)
             name = tr.name(f)
-            rows.append({"id": f"{clip.vid}/{f}/{i}", "image": image, "width": clip.size, "height": clip.size,
-                         "bbox": list(box), "sentences": [f"the {name}", name]})
+            rows.append(
+                {
+                    "id": f"{clip.vid}/{f}/{i}",
+                    "image": image,
+                    "width": clip.size,
+                    "height": clip.size,
+                    "bbox": list(box),
+                    "sentences": [f"the {name}", name],
+                }
+            )
     return rows
 
 
 def mevis_entry(clip: Clip, r: Rendered, mask_dict: dict[str, Any]) -> dict[str, Any]:
-    """A MeViS video entry (one expression per object); its per-frame RLEs (None where absent) go to mask_dict."""
+    """A MeViS video entry (one expression per object); its per-frame RLEs (None where absent) go to
+    mask_dict."""
     exps = {}
     for i, tr in enumerate(clip.tracks):
         anno = str(len(mask_dict))
@@ -115,8 +149,15 @@ def sav_record(clip: Clip, r: Rendered) -> dict[str, Any] | None:
     if not keep:
         return None
     masklet = [[rle.encode(r.masks[f, i]) for i in keep] for f in range(0, clip.frames, 4)]
-    return {"video_id": clip.vid, "video_height": clip.size, "video_width": clip.size, "masklet": masklet,
-            "masklet_id": keep, "masklet_num": len(keep), "video_frame_count": clip.frames}
+    return {
+        "video_id": clip.vid,
+        "video_height": clip.size,
+        "video_width": clip.size,
+        "masklet": masklet,
+        "masklet_id": keep,
+        "masklet_num": len(keep),
+        "video_frame_count": clip.frames,
+    }
 
 
 def gt_row(clip: Clip, r: Rendered, sentences: dict[int, str]) -> dict[str, Any]:
@@ -124,17 +165,43 @@ def gt_row(clip: Clip, r: Rendered, sentences: dict[int, str]) -> dict[str, Any]
     visible fraction, opacity, centre and colour name; and every event in frames and seconds."""
     objs = []
     for i, tr in enumerate(clip.tracks):
-        objs.append({"id": i, "shape": tr.shape, "colour": tr.colour0,
-                     "boxes": [_listed(r.box(f, i)) for f in range(clip.frames)],
-                     "visible": [round(r.visible_fraction(f, i), 4) for f in range(clip.frames)],
-                     "alpha": [round(float(a), 4) for a in tr.alpha],
-                     "centre": [[round(float(x), 3), round(float(y), 3)] for x, y in zip(tr.x, tr.y)],
-                     "size": [round(float(v), 3) for v in tr.size], "colours": list(tr.names)})
-    events = [{"kind": e.kind, "obj": e.obj, "start_frame": e.start, "end_frame": e.end, "start": e.start / clip.fps,
-               "end": e.end / clip.fps, "value": e.value, "cause": e.cause, "query": sentences.get(k)}
-              for k, e in enumerate(clip.events)]
-    return {"vid": clip.vid, "split": clip.split, "frames": clip.frames, "fps": clip.fps, "size": clip.size,
-            "duration": clip.duration, "objects": objs, "events": events}
+        objs.append(
+            {
+                "id": i,
+                "shape": tr.shape,
+                "colour": tr.colour0,
+                "boxes": [_listed(r.box(f, i)) for f in range(clip.frames)],
+                "visible": [round(r.visible_fraction(f, i), 4) for f in range(clip.frames)],
+                "alpha": [round(float(a), 4) for a in tr.alpha],
+                "centre": [[round(float(x), 3), round(float(y), 3)] for x, y in zip(tr.x, tr.y)],
+                "size": [round(float(v), 3) for v in tr.size],
+                "colours": list(tr.names),
+            }
+        )
+    events = [
+        {
+            "kind": e.kind,
+            "obj": e.obj,
+            "start_frame": e.start,
+            "end_frame": e.end,
+            "start": e.start / clip.fps,
+            "end": e.end / clip.fps,
+            "value": e.value,
+            "cause": e.cause,
+            "query": sentences.get(k),
+        }
+        for k, e in enumerate(clip.events)
+    ]
+    return {
+        "vid": clip.vid,
+        "split": clip.split,
+        "frames": clip.frames,
+        "fps": clip.fps,
+        "size": clip.size,
+        "duration": clip.duration,
+        "objects": objs,
+        "events": events,
+    }
 
 
 def _listed(box: tuple[int, ...] | None) -> list[int] | None:
@@ -148,16 +215,21 @@ def mcq_turn(q: MCQ, prompt: Any) -> dict[str, str]:
     user = prompt.template.format(question=q.question, options=options).rstrip() + prompt.suffix
     k = q.candidates.index(q.answer)
     prefix = prompt.assistant_prefix
-    answer = f"{prefix}{LETTERS[k]}) {q.answer}" if prefix.endswith("(") else f"{prefix}({LETTERS[k]}) {q.answer}"
+    answer = (
+        f"{prefix}{LETTERS[k]}) {q.answer}" if prefix.endswith("(") else f"{prefix}({LETTERS[k]}) {q.answer}"
+    )
     return {"i": prompt.system.strip(), "q": user, "a": answer}
 
 
 def caption(clip: Clip, queries: Sequence[Query], anomaly: str | None) -> str:
     names = [f"a {tr.colour0} {tr.shape}" for tr in clip.tracks]
     parts = [f"The video shows {', '.join(names[:-1])} and {names[-1]}."]
-    parts += [f"{q.sentence[0].upper()}{q.sentence[1:]} from {q.windows[0][0]:.1f} to {q.windows[0][1]:.1f} "
-              "seconds." for q in queries if len(q.windows) == 1]
+    parts += [
+        f"{q.sentence[0].upper()}{q.sentence[1:]} from {q.windows[0][0]:.1f} to {q.windows[0][1]:.1f} "
+        "seconds."
+        for q in queries
+        if len(q.windows) == 1
+    ]
     if anomaly:
         parts.append(f"Unexpectedly, {anomaly[0].lower()}{anomaly[1:]}")
     return " ".join(parts)
-

@@ -1,7 +1,9 @@
 """Stand-in for the released ``model_config.py``: the config only carries the nested ``model_config`` mapping.
 
-Test fixture, not part of tpo_eval: tests/helpers/videochat_tpo_standin.py copies this folder into a checkpoint.
+Test fixture, not part of tpo_eval: tests/helpers/videochat_tpo_standin.py copies this folder into a
+checkpoint.
 """
+
 from transformers.configuration_utils import PretrainedConfig
 
 

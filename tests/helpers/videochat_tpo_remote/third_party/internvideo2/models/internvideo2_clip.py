@@ -2,6 +2,7 @@
 feature encoder): the same entry points the authors' demo calls, tiny random layers loaded from
 ``vision_ckpt_path``. Test fixture only.
 """
+
 from types import SimpleNamespace
 
 import torch

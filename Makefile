@@ -2,15 +2,18 @@
 # Both install into .venv/ on first use (scripts/install_venv.sh is a no-op once installed).
 PY := .venv/bin/python
 
-.PHONY: venv demo test test-slow clean
+.PHONY: venv demo test lint test-slow clean
 venv:
 	@bash scripts/install_venv.sh
 
 demo: venv
 	$(PY) scripts/demo.py
 
-test: venv
+test: venv lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+lint: venv
+	.venv/bin/ruff check .
 
 test-slow: venv
 	$(PY) -m pytest -q --runslow tests

@@ -18,11 +18,6 @@ from .config import BenchmarkConfig
 from .types import Sample, SampleScore
 
 
-def accuracy(values: Sequence[float]) -> float:
-    """Percent of samples scored 1 (an empty list is 0, not NaN: a run with nothing scored scored nothing)."""
-    return float(np.mean(values) * 100.0) if len(values) else 0.0
-
-
 def aggregate_means(
     cfg: BenchmarkConfig,
     samples: Sequence[Sample],

@@ -11,7 +11,6 @@ from .registry import Registry
 FAMILIES: Registry = Registry("task family")
 MODELS: Registry = Registry("model adapter", entry_points="tpo_eval.models")  # tpo_train adds ``tpo``
 EXTRACTORS: Registry = Registry("extractor")
-METRICS: Registry = Registry("metric")
 SAMPLERS: Registry = Registry("frame sampler")
 DECODERS: Registry = Registry("video decoder")
 
@@ -99,8 +98,6 @@ EXTRACTORS.add(
     "the lenient span parser on the text only, ignoring head windows",
 )
 
-# Metrics (name → callable over per-sample values).
-METRICS.add("accuracy", "tpo_eval.metrics:accuracy", "percent of samples scored 1")
 
 # Frame samplers (pure functions in tpo_eval.video.sampling).
 SAMPLERS.add(

@@ -1,4 +1,4 @@
-"""Typed records passed through every step: Sample → Request → RawOutput → Answer → SampleScore → RunResult.
+"""Typed records passed through every step: Sample → Request → RawOutput → Answer → SampleScore → results.
 
 All are frozen dataclasses. Units: times in seconds, spans as ``(start, end)`` seconds, frames as uint8 arrays
 of shape (T, H, W, 3) in RGB.
@@ -123,22 +123,6 @@ class SampleScore:
     values: Mapping[str, float]
     parsed: bool
     failed: bool = False
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The results document of a run or a re-score (what ``results.json`` holds)."""
-
-    benchmark: str
-    doc: Mapping[str, Any]
-
-    @property
-    def overall(self) -> Mapping[str, Any]:
-        return self.doc["overall"]
-
-    @property
-    def tasks(self) -> Mapping[str, Any]:
-        return self.doc["tasks"]
 
 
 def freeze_meta(d: Mapping[str, Any] | None) -> Mapping[str, Any]:

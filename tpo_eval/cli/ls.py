@@ -9,7 +9,7 @@ import click
 def ls() -> None:
     """List benchmarks, task families, model adapters, extractors and frame samplers."""
     from ..config import benchmark_paths
-    from ..registries import EXTRACTORS, FAMILIES, METRICS, MODELS, SAMPLERS
+    from ..registries import EXTRACTORS, FAMILIES, MODELS, SAMPLERS
 
     click.echo("benchmarks:")
     for name, path in benchmark_paths().items():
@@ -18,7 +18,6 @@ def ls() -> None:
         ("task families", FAMILIES),
         ("models", MODELS),
         ("extractors", EXTRACTORS),
-        ("metrics", METRICS),
         ("samplers", SAMPLERS),
     ):
         click.echo(f"{title}:")

@@ -70,27 +70,42 @@ class TemporalHeadSpec:
     v_feat_dim: Optional[int] = None
     t_feat_dim: Optional[int] = None
     tef: bool = True                # append [t/T, (t+1)/T] to each clip feature
+    # structure: the released TPO CGDETRConfig (3/3/2 layers, 2 dummy layers, 45 dummies, 10 prompts, 1 mixed)
     hidden: int = 256
     nheads: int = 8
-    enc_layers: int = 2
-    t2v_layers: int = 1
-    dec_layers: int = 2
+    enc_layers: int = 3
+    t2v_layers: int = 2
+    dec_layers: int = 3
+    dummy_layers: int = 2
+    moment_layers: int = 1          # moment-token encoder (training only: ms_align / distill)
+    sent_layers: int = 1            # sentence-token encoder (training only)
     num_queries: int = 10
-    num_dummies: int = 10
+    num_dummies: int = 45
+    total_prompts: int = 10         # global prompt bank
+    num_prompts: int = 1            # prompts mixed into the global token (top-k by clip similarity)
     dropout: float = 0.1
     input_dropout: float = 0.5
-    # matching costs and loss weights (CG-DETR/TPO values)
+    # matching costs and loss weights (CG-DETR/TPO values; see docs/TRAINING.md "Temporal objective")
     cost_span: float = 10.0
     cost_giou: float = 1.0
     cost_class: float = 4.0
     w_span: float = 10.0
     w_giou: float = 1.0
     w_label: float = 4.0
-    w_saliency: float = 4.0
-    w_wattn: float = 1.0
+    w_saliency: float = 4.0         # lw_saliency: scales every saliency term, the attention ones included
+    w_wattn: float = 1.0            # lw_wattn: the same terms on the text-to-video word-attention mass
+    w_sal_hinge: float = 1.0        # switches (1 = on as CG-DETR, 0 = off) of the saliency terms, applied to
+    w_sal_rank: float = 1.0         # both the saliency scores and the attention mass
+    w_sal_neg: float = 1.0          # negative-pair branch (query shifted by one in the batch)
+    w_attn_bce: float = 1.0         # BCE(attention mass, binary clip label), attention group only
+    w_ms_align: float = 1.0
+    w_distill: float = 1.0
+    w_ortho: float = 1.0            # CG-DETR weights it with lw_distill
     eos_coef: float = 0.1
     saliency_margin: float = 0.2
-    temperature: float = 0.5
+    temperature: float = 0.5        # tau of the rank-contrastive term
+    rank_levels: int = 11           # thresholds 1..rank_levels; the sum is divided by rank_levels + 1
+    saliency_pairs: int = 2         # pos/neg clips sampled per item (per kind: hard + easy for graded labels)
     aux_loss: bool = True
 
     def __post_init__(self) -> None:

@@ -5,8 +5,9 @@ Labels (CG-DETR ``start_end_dataset.py``): with highlight scores (QVHighlights `
 _all``); without (Charades-STA, …) a row is 1 when its centre lies inside a window, else 0. Pairs for the margin
 hinge, ``pairs`` per kind: graded — the ``pairs`` highest- and lowest-scored relevant clips (hard) plus ``pairs``
 relevant and ``pairs`` irrelevant clips drawn at random (easy; the hard ones repeated when fewer than ``pairs``
-irrelevant clips exist); binary — ``pairs`` clips drawn from inside the windows and ``pairs`` from outside (the
-positives repeated when there are no irrelevant clips, so the hinge is the bare margin, as CG-DETR).
+irrelevant clips exist); binary — ``pairs`` clips drawn from inside the windows and ``pairs`` from outside. When
+fewer than ``pairs`` clips lie outside, CG-DETR falls back to the positives (hinge = bare margin, no gradient);
+here the outside clips are repeated instead, and only with none outside the positives are used.
 """
 from __future__ import annotations
 
@@ -21,12 +22,13 @@ from .temporal_loss import TemporalTargets
 
 def make_temporal_targets(windows: Sequence[Sequence[tuple[float, float]]], durations: Sequence[float],
                           n_clips: Sequence[int], scores: Optional[Sequence[Optional[Mapping[int, float]]]] = None,
-                          clip_len: float = 2.0, rng: Optional[random.Random] = None,
+                          clip_len: float | Sequence[float] = 2.0, rng: Optional[random.Random] = None,
                           pairs: int = 2) -> TemporalTargets:
     """Targets for N occurrences. ``scores[i]``: clip id (clips of ``clip_len`` s) → summed score, or empty/None
     for binary labels. Row k of n covers ``[k, k+1)·duration/n``; it takes the score of the clip holding its
     centre. ``rng`` draws the easy pairs (default: a fixed seed, so a call is reproducible)."""
     rng = rng or random.Random(0)
+    lens = [float(clip_len)] * len(windows) if isinstance(clip_len, (int, float)) else [float(c) for c in clip_len]
     spans, labels = [], torch.zeros(len(windows), max(n_clips))
     pos, neg = [], []
     for i, (ws, dur, n) in enumerate(zip(windows, durations, n_clips)):
@@ -39,7 +41,7 @@ def make_temporal_targets(windows: Sequence[Sequence[tuple[float, float]]], dura
         centres = (torch.arange(n) + 0.5) / n
         sc = scores[i] if scores is not None else None
         if sc:
-            clip = ((centres * dur) // clip_len).long().tolist()
+            clip = ((centres * dur) // lens[i]).long().tolist()
             labels[i, :n] = torch.tensor([float(sc.get(c, 0.0)) for c in clip])
             relevant = [k for k in range(n) if clip[k] in sc]
             p, q = _graded_pairs(labels[i, :n].numpy(), relevant, n, rng, pairs)
@@ -74,7 +76,7 @@ def _binary_pairs(lab: np.ndarray, rng: random.Random, k: int, fallback: int):
     if not inside:  # a window between two clip centres: the clip holding the first window's centre
         inside = [fallback]
     p = rng.sample(inside, k) if len(inside) >= k else _fill(inside, k)
-    q = rng.sample(outside, k) if len(outside) >= k else p
+    q = rng.sample(outside, k) if len(outside) >= k else (_fill(outside, k) if outside else p)
     return p, q
 
 

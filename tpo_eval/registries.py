@@ -8,7 +8,7 @@ from __future__ import annotations
 from .registry import Registry
 
 FAMILIES: Registry = Registry("task family")
-MODELS: Registry = Registry("model adapter")
+MODELS: Registry = Registry("model adapter", entry_points="tpo_eval.models")  # tpo_train adds ``tpo``
 EXTRACTORS: Registry = Registry("extractor")
 METRICS: Registry = Registry("metric")
 SAMPLERS: Registry = Registry("frame sampler")
@@ -27,7 +27,6 @@ FAMILIES.add("mmiu", "tpo_eval.families.mmiu:MMIUFamily",
 # Model adapters. ``mock:oracle`` style names pass the part after ':' as the adapter's variant.
 MODELS.add("mock", "tpo_eval.models.mock:MockModel", "oracle / seeded random / scripted outputs; no weights")
 MODELS.add("hf", "tpo_eval.models.hf:HFVideoModel", "transformers video LLM from a local checkpoint (LLaVA-OneVision, …)")
-MODELS.add("tpo", "tpo_eval.models.tpo:TPOModelAdapter", "TPO model folder from tpo-train: text answers + temporal-head spans")
 
 # Answer extractors (name → callable(raw_text, sample) -> Answer).
 EXTRACTORS.add("mvbench_official", "tpo_eval.extract.mcq:mvbench_official",

@@ -22,10 +22,24 @@ class RegistryError(KeyError):
 class Registry(Generic[T]):
     """Name → object (or lazy ``"module:attr"`` placeholder) mapping with loud errors."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, entry_points: str | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, Any] = {}
         self._help: dict[str, str] = {}
+        # Installed packages add entries through this entry-point group (read once, lazily: the values are
+        # ``module:attr`` strings, so nothing is imported until an entry is used).
+        self._group, self._plugins_loaded = entry_points, entry_points is None
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=self._group):
+            if ep.name not in self._entries:
+                dist = ep.dist.name if ep.dist is not None else "?"
+                self.add(ep.name, ep.value, f"{ep.value} (plugin from {dist})")
 
     def add(self, name: str, target: T | str, help: str = "") -> None:
         """Register ``target`` (an object, or ``"module:attr"`` imported on first use) under ``name``."""
@@ -47,6 +61,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """Return the entry, importing it if it is lazy. Unknown names raise with suggestions."""
+        self._load_plugins()
         if name not in self._entries:
             close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -61,16 +76,20 @@ class Registry(Generic[T]):
         return entry
 
     def help(self, name: str) -> str:
+        self._load_plugins()
         return self._help.get(name, "")
 
     def names(self) -> list[str]:
+        self._load_plugins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self._load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load_plugins()
         return len(self._entries)

@@ -147,7 +147,8 @@ class Runner:
             return RawOutput(s.id, error=f"decode failed: {e}")
         return Request(sample_id=s.id, kind=self.family.kind, prompt=self.family.build_prompt(s, self.cfg,
                        self.run_cfg.prompt, timestamps=tuple(ts)), frames=frames, timestamps=tuple(ts), choices=s.choices,
-                       duration=duration, reference=s.target, seed=self.run_cfg.seed)
+                       duration=duration, reference=s.target, seed=self.run_cfg.seed, question=s.question,
+                       media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}

@@ -66,6 +66,8 @@ class Request:
     """What a model adapter receives. ``frames`` is (T, H, W, 3) uint8 for video, or a list of images.
 
     ``reference`` carries the gold answer and is read only by the mock oracle; real adapters must ignore it.
+    ``question`` is the sample's own text (the query sentence of a grounding sample, not the whole prompt), and
+    ``media_id`` / ``query_id`` the annotation's video and query ids where it has them (precomputed features).
     """
 
     sample_id: str
@@ -77,6 +79,9 @@ class Request:
     duration: Optional[float] = None
     reference: Any = None
     seed: int = 0
+    question: str = ""
+    media_id: str = ""
+    query_id: str = ""
 
 
 @dataclass(frozen=True)

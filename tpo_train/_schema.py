@@ -14,6 +14,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence, Union
 
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # the shipped training configs
+
 import yaml
 
 

@@ -20,12 +20,11 @@ from typing import Any, Literal, Mapping, Optional, Sequence
 
 import yaml
 
-from ._schema import _build, _read_yaml, apply_overrides, deep_merge
+from ._schema import CONFIG_DIR, _build, _read_yaml, apply_overrides, deep_merge
 
 __all__ = ["ConfigError", "TPOConfig", "load_config", "apply_overrides", "deep_merge", "shipped_configs",
            "resolve_config_path", "_read_yaml"]
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 Stage = Literal["stage1", "stage2", "stage3_tasks", "stage3"]
 
@@ -115,9 +114,12 @@ class TrainCfg:
 
 @dataclass(frozen=True)
 class FeaturesCfg:
-    """Precomputed temporal-head features in the CG-DETR layout: ``{video}/{vid}.pt|npz``, ``{text}/qid{qid}``."""
+    """Temporal-head features of a source: precomputed files in the CG-DETR layout (``{video}/{vid}.pt|npz``,
+    ``{text}/qid{qid}``), or ``extractor``: a registered extractor computed from the sampled frames
+    (``tpo_train.heads.temporal_features.VIDEO_EXTRACTORS``; query features then come from the base model)."""
 
-    video: str
+    video: Optional[str] = None
+    extractor: Optional[str] = None
     text: Optional[str] = None
     clip_len: float = 1.0
     normalize: bool = True

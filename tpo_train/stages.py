@@ -27,9 +27,10 @@ Trainer TPO used), cosine decay with warm-up ratio 0.2, LoRA r 16 / α 32, bf16.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
-from .config import TPOConfig
+if TYPE_CHECKING:  # config imports this module to validate: types only here, no import cycle
+    from .config import TPOConfig
 
 TABLE5_GROUPS = ("vision_encoder", "connector", "temporal_head", "region_head", "mask_head", "mask_adapter",
                  "temporal_token", "region_token", "mask_token", "lora")
@@ -86,6 +87,8 @@ def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, 
         for k, v in list(kw.items()):
             if isinstance(v, list):
                 kw[k] = tuple(v)
+        if task == "temporal":
+            kw = {**source_feature_kinds(cfg, errors), **kw}  # the data decides unless the YAML says
         try:
             out[task] = classes[task](**kw)  # the temporal ``kind`` is a spec field: checkpoints record it
         except (TypeError, ValueError) as e:
@@ -96,6 +99,72 @@ def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, 
     return out
 
 
+def source_feature_kinds(cfg: TPOConfig, errors: list[str]) -> dict[str, str]:
+    """The temporal feature kinds the data sources provide (``video_features``/``text_features``); every
+    temporal-grounding source of a stage must feed the head the same kind."""
+    from .data.readers import READER_TASKS
+
+    seen: dict[tuple[str, str], list[str]] = {}
+    for name, s in cfg.data.sources.items():
+        if READER_TASKS.get(s.format) != "temporal":
+            continue
+        f = s.features
+        kind = ("model", "model") if f is None else (f.extractor, "model") if f.extractor else \
+            ("precomputed", "precomputed" if f.text else "model")
+        seen.setdefault(kind, []).append(name)
+    if len(seen) > 1:
+        errors.append("data.sources: temporal sources feed the head different features (" + "; ".join(
+            f"{', '.join(v)}: video {k[0]}, text {k[1]}" for k, v in seen.items()) + "); one head takes one kind")
+    if not seen:
+        return {}
+    (video, text), = list(seen)[:1]
+    return {"video_features": video, "text_features": text}
+
+
+def lm_hidden_size(base: str) -> Optional[int]:
+    """The LM hidden size of ``model.base`` (a preset or a local folder), or None when it cannot be read."""
+    import json
+
+    from .presets import PRESETS
+
+    if base == "tiny":
+        from .tiny import LM_HIDDEN
+
+        return LM_HIDDEN
+    if base in PRESETS:
+        return int(PRESETS[base]["text"]["hidden_size"])
+    try:
+        conf = json.loads((Path(base) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return (conf.get("text_config") or conf).get("hidden_size")
+
+
+def temporal_feature_problems(cfg: TPOConfig, spec: Any, check_paths: bool) -> list[str]:
+    """What would fail mid-run because the head's declared feature dims do not match what the data feeds it:
+    checked against the extractor's dims, the LM hidden size, and (with ``check_paths``) one feature file."""
+    from .heads.temporal_features import check_dims, find_feature_file
+
+    if getattr(spec, "kind", "detr") == "mlp":
+        return []
+    problem = check_dims(spec, lm_hidden_size(cfg.model.base))
+    if problem:
+        return [problem]
+    out = []
+    for name, s in cfg.data.sources.items():
+        f = s.features
+        if not check_paths or f is None or not f.video:
+            continue
+        from .data.sources import resolve
+
+        for side, rel, want in (("video", f.video, spec.v_feat_dim), ("text", f.text, spec.t_feat_dim)):
+            got = find_feature_file(resolve(cfg.data.root, rel)) if rel else None
+            if got is not None and want is not None and got[1] != want:
+                out.append(f"{side} features of source {name} are {got[1]}-d ({got[0]}) but the head declares "
+                           f"{'v' if side == 'video' else 't'}_feat_dim {want}")
+    return out
+
+
 def temporal_kind(cfg: TPOConfig) -> str:
     return str((cfg.model.heads.get("temporal") or {}).get("kind", "detr"))
 
@@ -103,7 +172,7 @@ def temporal_kind(cfg: TPOConfig) -> str:
 def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
     """Every problem in ``cfg`` beyond types: stage chaining, groups vs heads, batch arithmetic, data sources."""
     from .data.readers import READER_TASKS, READERS
-    from .presets import is_preset
+    from .presets import PRESETS, is_preset
 
     e: list[str] = []
     m, o, t, d = cfg.model, cfg.optim, cfg.train, cfg.data
@@ -119,7 +188,12 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
     # --- model
     if not is_preset(m.base) and check_paths and not (Path(m.base) / "config.json").is_file():
         e.append(f"model.base: {m.base!r} is neither a preset (llava-ov-7b, tiny) nor a folder with config.json")
+    if check_paths and m.base in PRESETS:
+        e.append(f"model.base: {m.base!r} is an architecture preset without weights (for `tpo-train plan`); to "
+                 f"train, point model.base at a local checkpoint folder (e.g. llava-onevision-qwen2-7b-ov-hf)")
     specs = head_specs(cfg, e)
+    if "temporal" in specs:
+        e.extend(f"model.heads.temporal: {p}" for p in temporal_feature_problems(cfg, specs["temporal"], check_paths))
     e.extend(f"model.head_weights.{k}: unknown task; known: {', '.join(TASKS)}" for k in m.head_weights
              if k not in TASKS)
     if m.lora.r < 1 or m.lora.alpha <= 0 or not 0 <= m.lora.dropout < 1:
@@ -161,10 +235,15 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
             e.append(f"{where}: weight must be > 0 and samples >= 1")
         if s.features is not None and READER_TASKS.get(s.format) != "temporal":
             e.append(f"{where}.features: only temporal-grounding sources (cgdetr_jsonl) take features")
+        if s.features is not None and (s.features.video is None) == (s.features.extractor is None):
+            e.append(f"{where}.features: give either video: DIR (precomputed files) or extractor: NAME")
+        elif s.features is not None and s.features.extractor and s.features.text:
+            e.append(f"{where}.features: text: DIR goes with precomputed video files, not with an extractor")
         if check_paths:
             from .data.sources import resolve
 
-            for label, rel in [("path", s.path)] + ([("features.video", s.features.video)] if s.features else []) \
+            for label, rel in [("path", s.path)] + ([("features.video", s.features.video)] if s.features and
+                                                    s.features.video else []) \
                     + ([("features.text", s.features.text)] if s.features and s.features.text else []):
                 if not resolve(d.root, rel).exists():
                     e.append(f"{where}.{label}: {resolve(d.root, rel)} does not exist (data.root={d.root!r})")

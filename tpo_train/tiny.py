@@ -31,6 +31,7 @@ from pathlib import Path
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>")
 IMAGE_SIZE = 32
+LM_HIDDEN = 64  # the LM hidden size of the ``tiny`` preset (temporal features from the model have this size)
 PATCH_SIZE = 8
 
 # Jinja ChatML template; a list content renders visual items as their placeholder token followed by a newline.
@@ -131,7 +132,7 @@ def tiny_config(vocab_size: int, image_token_id: int, video_token_id: int, *, te
                                 vision_aspect_ratio="anyres_max_9", tie_word_embeddings=False)
 
 
-def build_tiny_llava_ov(out_dir: Path, seed: int = 0, *, text_hidden: int = 64, text_layers: int = 2) -> Path:
+def build_tiny_llava_ov(out_dir: Path, seed: int = 0, *, text_hidden: int = LM_HIDDEN, text_layers: int = 2) -> Path:
     """Build, save and return ``out_dir`` holding a tiny random LLaVA-OneVision model + processor.
 
     Args:

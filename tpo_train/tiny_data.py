@@ -31,7 +31,7 @@ def _rng(name: str) -> np.random.Generator:
 
 def _sources() -> dict[str, dict[str, Any]]:
     """(format, path) → source settings, over every shipped config (a file is written once)."""
-    from .config import CONFIG_DIR, _read_yaml
+    from ._schema import CONFIG_DIR, _read_yaml
 
     out: dict[str, dict[str, Any]] = {}
     for p in sorted(CONFIG_DIR.glob("*.yaml")):

@@ -157,9 +157,9 @@ def test_statistics_helpers() -> None:
         compare(".", ".", n_boot=10)
 
 
-def test_4000_samples_regress_in_well_under_a_second(tmp_path: Path) -> None:
-    """MVBench size: 20 tasks × 200 binary outcomes. The bound here is generous (slow CI machines); the
-    measured time is printed, and scripts/bench_regress.py reports it on its own."""
+def test_4000_samples_regress(tmp_path: Path) -> None:
+    """MVBench size: 20 tasks × 200 binary outcomes, all compared; the time is printed, never asserted (a loaded
+    machine would fail a wall-clock bound)."""
     rng = np.random.default_rng(0)
     tasks = {f"t{k:02d}": (rng.random(200) < 0.6).astype(float) for k in range(20)}
     flip = {t: np.where(rng.random(200) < 0.05, 1 - v, v) for t, v in tasks.items()}
@@ -169,5 +169,4 @@ def test_4000_samples_regress_in_well_under_a_second(tmp_path: Path) -> None:
     result = compare(cand, base)
     elapsed = time.perf_counter() - start
     print(f"regress over 4000 samples: {elapsed:.3f} s")
-    assert len(result.comparisons) == 22 and result.comparisons[0].n == 4000
-    assert elapsed < 3.0
+    assert len(result.comparisons) == 22 and result.comparisons[0].n == 4000  # timing: scripts/, not a test

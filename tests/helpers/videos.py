@@ -18,10 +18,10 @@ def standin_root(root: Path, benchmark: str, annotations: Path, limit: Optional[
     return root
 
 
-def run_charades_cli(ckpt: Path, annotations: Path, tmp_path: Path, limit: int, model: str = "tpo"
-                     ) -> tuple[dict, list[dict]]:
-    """``tpo-eval run charades_sta --model MODEL --ckpt CKPT`` on stand-in videos for the first ``limit`` real
-    queries; returns the printed results document and the predictions rows (asserting the run succeeded)."""
+def run_charades_cli(ckpt: Path, annotations: Path, tmp_path: Path, limit: int, model: str = "tpo",
+                     extra: Sequence[str] = ()) -> tuple[dict, list[dict]]:
+    """``tpo-eval run charades_sta --model MODEL --ckpt CKPT [EXTRA…]`` on stand-in videos for the first ``limit``
+    real queries; returns the printed results document and the predictions rows (asserting the run succeeded)."""
     import json
 
     from click.testing import CliRunner
@@ -32,7 +32,7 @@ def run_charades_cli(ckpt: Path, annotations: Path, tmp_path: Path, limit: int, 
     out = tmp_path / "run"
     r = CliRunner().invoke(main, ["run", "charades_sta", "--model", model, "--ckpt", str(ckpt), "--data-root",
                                   str(root), "--annotations", str(annotations), "--limit", str(limit), "--out",
-                                  str(out), "--json"])
+                                  str(out), "--json", *extra])
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     return json.loads(r.stdout), rows

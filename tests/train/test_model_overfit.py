@@ -2,7 +2,6 @@
 region IoU > 0.9 and temporal R1@0.5 = 100 on the training items (both decoded from the heads)."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -32,7 +31,6 @@ def test_overfit_region_and_temporal(tmp_path):
     lrs = {"lora": 3e-3, "task_tokens": 1e-2, "heads.region": 1e-2, "heads.temporal": 3e-3}
     opt = torch.optim.AdamW([{"params": [p for _, p in g[k]], "lr": lr} for k, lr in lrs.items()], weight_decay=0.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=list(lrs.values()), total_steps=STEPS, pct_start=0.1)
-    t0 = time.time()
     m.train()
     for _ in range(STEPS):
         opt.zero_grad()
@@ -51,4 +49,3 @@ def test_overfit_region_and_temporal(tmp_path):
     r1_at_05 = 100.0 * float((tiou >= 0.5).float().mean())
     assert r1_at_05 == 100.0, f"temporal top-1 IoU {tiou.tolist()}"
     assert out.lm_loss.item() < 0.05  # the triggers are learned on the way
-    assert time.time() - t0 < 60, f"{STEPS} steps took {time.time() - t0:.0f} s"

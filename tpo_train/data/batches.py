@@ -114,7 +114,7 @@ class BatchBuilder:
         if isinstance(ex, MaskExample) and not ex.expression:
             payload["input_box"] = ex.box
         if ex.task in self.heads:
-            payload[ex.task] = getattr(self, f"_{ex.task}")(ex, enc)
+            payload[ex.task] = getattr(self, f"_{ex.task}")(ex, enc, video)
         return enc, payload
 
     def _conversation(self, ex: ConversationExample, video: Any, image: Any) -> Any:
@@ -148,10 +148,10 @@ class BatchBuilder:
         ids = set(int(getattr(cfg, k)) for k in ("video_token_id", "image_token_id") if hasattr(cfg, k))
         return sum(1 for t in enc.input_ids if t in ids)
 
-    def _temporal(self, ex: TemporalExample, enc: Any) -> dict[str, Any]:
+    def _temporal(self, ex: TemporalExample, enc: Any, frames: Optional[np.ndarray]) -> dict[str, Any]:
         store = self.features.get(ex.source)
         if store is not None:
-            v, q = store.video(ex.vid), store.text(ex.qid)
+            v, q = store.video(ex.vid, frames), store.text(ex.qid)
         else:
             v = self.adapter.frame_features(enc.vision) if "pixel_values_videos" in enc.vision else None
             q = None
@@ -166,10 +166,10 @@ class BatchBuilder:
                 "saliency": dict(ex.saliency), "clip_len": store.clip_len if store else 2.0,
                 "tef": store.tef if store else True, "normalize": store.normalize if store else True}
 
-    def _region(self, ex: RegionExample, enc: Any) -> tuple[float, float, float, float]:
+    def _region(self, ex: RegionExample, enc: Any, media: Any) -> tuple[float, float, float, float]:
         return ex.box
 
-    def _mask(self, ex: MaskExample, enc: Any) -> dict[str, Any]:
+    def _mask(self, ex: MaskExample, enc: Any, media: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"box": ex.box}
         if getattr(self.model.heads["mask"].spec, "mask_loss", False):
             from tpo_eval.video.decode import load_images

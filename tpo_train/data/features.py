@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from .examples import TemporalExample
@@ -37,19 +38,26 @@ def find_feature(folder: Path, stem: str) -> Optional[Path]:
 class FeatureStore:
     """The features of one source. ``text_dir=None``: query features come from the base model instead."""
 
-    video_dir: Path
+    video_dir: Optional[Path]
     text_dir: Optional[Path] = None
     clip_len: float = 1.0
     normalize: bool = True
     tef: bool = True
+    extractor: Optional[str] = None  # computed from the sampled frames instead of read from files
 
     def _reader(self):  # noqa: ANN202 - the head's reader class
         from ..heads.temporal_features import PrecomputedFeatures
 
         return PrecomputedFeatures(self.video_dir, self.text_dir or self.video_dir)
 
-    def video(self, vid: str) -> torch.Tensor:
-        """``(L, Dv)`` float32 rows of video ``vid``."""
+    def video(self, vid: str, frames: Optional[np.ndarray] = None) -> torch.Tensor:
+        """``(L, Dv)`` float32 rows of video ``vid`` (from ``frames`` when the store is an extractor)."""
+        if self.extractor:
+            from ..heads.temporal_features import extract_video
+
+            if frames is None:
+                raise FeatureError(f"the {self.extractor!r} extractor needs the video's frames (source media:)")
+            return extract_video(self.extractor, frames)
         try:
             return self._reader().video(vid)
         except (OSError, ValueError) as e:
@@ -68,6 +76,8 @@ class FeatureStore:
         """The feature files these examples need that do not exist."""
         out = []
         for ex in examples:
+            if self.extractor:
+                continue  # computed from the media, which the batch builder checks
             if find_feature(self.video_dir, ex.vid) is None:
                 out.append(f"{self.video_dir}/{ex.vid}.*")
             if self.text_dir is not None and find_feature(self.text_dir, f"qid{ex.qid}") is None:

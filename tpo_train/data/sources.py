@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from ..config import DataCfg
 from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
 from .features import FeatureStore
 from .readers import read_source
+
+if TYPE_CHECKING:
+    from ..config import DataCfg
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,9 @@ def load_sources(cfg: DataCfg) -> LoadedData:
         result = read_source(src.format, path, name, media)
         if src.features is not None:
             f = src.features
-            store = FeatureStore(resolve(cfg.root, f.video), resolve(cfg.root, f.text) if f.text else None,
-                                 f.clip_len, f.normalize, f.tef)
+            store = FeatureStore(resolve(cfg.root, f.video) if f.video else None,
+                                 resolve(cfg.root, f.text) if f.text else None, f.clip_len, f.normalize, f.tef,
+                                 extractor=f.extractor)
             stores[name] = store
             result = _drop_missing_features(result, store)
         reports[name] = result

@@ -24,6 +24,7 @@ from .base import SpanOutput, TaskHead, check_count
 from .ops import span_cxw_to_xx
 from .temporal_align import AlignBranch
 from .temporal_attn import decoder_layer, encoder_layer, key_bias
+from .temporal_features import check_dims, video_dim
 from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets, _fit
 from .temporal_targets import make_temporal_targets
 
@@ -134,9 +135,12 @@ class TemporalHead(TaskHead):
 
     def __init__(self, spec: TemporalHeadSpec, llm_hidden: int) -> None:
         super().__init__()
+        problem = check_dims(spec, llm_hidden)
+        if problem:  # before any weight is built or loaded: the one line says what does not fit
+            raise ValueError(f"temporal head features: {problem}")
         self.spec = spec
         d, nh, p = spec.hidden, spec.nheads, spec.dropout
-        dv = (spec.v_feat_dim or llm_hidden) + (2 if spec.tef else 0)
+        dv = video_dim(spec, llm_hidden) + (2 if spec.tef else 0)
         dt = spec.t_feat_dim or llm_hidden
         self.vid_proj, self.txt_proj = _proj(dv, d, spec.input_dropout), _proj(dt, d, spec.input_dropout)
         self.prompt_proj = _proj(llm_hidden, d, spec.input_dropout)

@@ -37,12 +37,16 @@ class Generation:
 
 @torch.no_grad()
 def generate(model: "TPOModel", example: EncodedExample, head_inputs: Optional[Mapping[str, Any]] = None,
-             input_boxes: Optional[torch.Tensor] = None, max_new_tokens: int = 32) -> Generation:
+             input_boxes: Optional[torch.Tensor] = None, max_new_tokens: int = 32,
+             missing_inputs: str = "raise") -> Generation:
     """Answer one encoded prompt (``example`` from ``adapter.encode`` without an answer).
 
     ``head_inputs``: task → that head's inputs for one occurrence (e.g. ``TemporalInputs`` with N = 1); a trigger
-    whose head needs inputs that are missing raises.
+    whose head needs inputs that are missing raises, or with ``missing_inputs="text"`` is written without running
+    the head (a text answer that happens to emit a trigger, e.g. on a multiple-choice question).
     """
+    if missing_inputs not in ("raise", "text"):
+        raise ValueError(f"missing_inputs={missing_inputs!r}: use 'raise' or 'text'")
     adapter, ids_info = model.adapter, model.token_ids
     dev = adapter.device
     head_inputs = dict(head_inputs or {})
@@ -67,6 +71,8 @@ def generate(model: "TPOModel", example: EncodedExample, head_inputs: Optional[M
             if task in model.heads:  # a model without this head still writes the pair, as in training
                 inputs = head_inputs.get(task)
                 if task == "temporal" and inputs is None:
+                    if missing_inputs == "text":
+                        continue
                     raise ValueError("the model triggered the temporal head but no temporal head inputs were given")
                 head = model.heads[task]
                 inputs = inputs.to(dev) if hasattr(inputs, "to") else inputs

@@ -63,12 +63,19 @@ class TemporalHeadSpec:
     below except ``mlp_hidden``); ``mlp`` = the "simple head" ablation of paper Table 11, a two-layer MLP from the
     ``<temp>`` state to one span (uses ``mlp_hidden``, default LM hidden // 2, and ``w_span``/``w_giou``).
     Feature dims ``None`` = the LM hidden size (model features). A spec saved before ``kind`` existed reads as
-    ``detr``, which is what those checkpoints hold."""
+    ``detr``, which is what those checkpoints hold.
+
+    ``video_features`` / ``text_features`` name what the head is fed (``tpo_train.heads.temporal_features``):
+    ``model`` (the base model's own encoders), ``precomputed`` (feature files; dims in ``v_feat_dim`` /
+    ``t_feat_dim``) or, for video, a registered extractor such as ``rgb_hist``. Evaluation computes exactly
+    these or refuses; a spec saved before these fields existed reads as ``precomputed`` where it declared dims."""
 
     kind: str = "detr"
     mlp_hidden: Optional[int] = None
     v_feat_dim: Optional[int] = None
     t_feat_dim: Optional[int] = None
+    video_features: str = "model"
+    text_features: str = "model"
     tef: bool = True                # append [t/T, (t+1)/T] to each clip feature
     # structure: the released TPO CGDETRConfig (3/3/2 layers, 2 dummy layers, 45 dummies, 10 prompts, 1 mixed)
     hidden: int = 256
@@ -179,6 +186,9 @@ class TPOModelSpec:
             if task not in _HEAD_SPECS:
                 raise ValueError(f"TPO model spec: unknown head {task!r}; known: {list(TASKS)}")
             hs = dict(hs)
+            if task == "temporal":  # specs written before the feature kinds were recorded
+                hs.setdefault("video_features", "precomputed" if hs.get("v_feat_dim") else "model")
+                hs.setdefault("text_features", "precomputed" if hs.get("t_feat_dim") else "model")
             if "hydra_overrides" in hs:
                 hs["hydra_overrides"] = tuple(hs["hydra_overrides"])
             heads[task] = _HEAD_SPECS[task](**hs)

@@ -108,7 +108,8 @@ def test_task_state_is_inserted_after_the_last_query_token():
 
 def test_temporal_head_forward_backward_and_decode():
     torch.manual_seed(0)
-    spec = TemporalHeadSpec(v_feat_dim=6, t_feat_dim=5, hidden=16, nheads=2, num_queries=4, num_dummies=3)
+    spec = TemporalHeadSpec(v_feat_dim=6, t_feat_dim=5, video_features="precomputed", text_features="precomputed",
+                            hidden=16, nheads=2, num_queries=4, num_dummies=3)
     head = TemporalHead(spec, llm_hidden=12)
     inp = make_temporal_inputs([torch.randn(8, 6), torch.randn(5, 6)], [torch.randn(3, 5), torch.randn(4, 5)],
                                [16.0, 10.0])

@@ -81,7 +81,8 @@ def test_rank_contrastive_over_all_clips_with_its_level_count():
 def test_negative_pair_branch():
     # two items of different videos; item i's clips scored against item i+1's query
     s, s_neg = torch.tensor([[0.3, 0.1], [0.0, 0.5]]), torch.tensor([[0.4, -0.2], [1.0, 0.0]])
-    valid, labels, real = torch.ones(2, 2, dtype=torch.bool), torch.tensor([[0.0, 1.0], [0.0, 1.0]]), torch.ones(2, dtype=torch.bool)
+    valid, real = torch.ones(2, 2, dtype=torch.bool), torch.ones(2, dtype=torch.bool)
+    labels = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
     sp = lambda x: math.log1p(math.exp(x))  # noqa: E731  -log(1 - sigmoid(x))
     want = ((sp(0.4) + sp(-0.2)) + (sp(1.0) + sp(0.0))) / 2
     assert T.neg_pair_logits(s_neg, valid).item() == pytest.approx(want, abs=1e-6)
@@ -184,8 +185,9 @@ def test_graded_targets_and_sampled_pairs():
 
 def test_head_trains_every_term_and_infers_without_the_branches():
     torch.manual_seed(0)
-    spec = TemporalHeadSpec(v_feat_dim=6, t_feat_dim=5, hidden=16, nheads=2, num_queries=4, num_dummies=3,
-                            total_prompts=4, enc_layers=1, dec_layers=2, t2v_layers=1, dummy_layers=1)
+    spec = TemporalHeadSpec(v_feat_dim=6, t_feat_dim=5, video_features="precomputed", text_features="precomputed",
+                            hidden=16, nheads=2, num_queries=4, num_dummies=3, total_prompts=4, enc_layers=1,
+                            dec_layers=2, t2v_layers=1, dummy_layers=1)
     head = TemporalHead(spec, llm_hidden=12)
     inp = make_temporal_inputs([torch.randn(8, 6), torch.randn(5, 6), torch.randn(8, 6)],
                                [torch.randn(3, 5), torch.randn(4, 5), torch.randn(2, 5)], [16.0, 10.0, 16.0],

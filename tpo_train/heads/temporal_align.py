@@ -9,6 +9,7 @@ into the text-to-video attention. Nothing here runs at inference.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .temporal_attn import encoder_layer, key_bias
@@ -39,12 +40,17 @@ class AlignBranch(nn.Module):
         """``feats``: ``vid`` (N, T, d) projected clips, ``txt`` (N, L, d) projected words, ``txt_mask`` (N, L),
         ``dummies`` (N, nd, d); ``moment`` (N, T) bool in-moment clips."""
         vid, txt, tmask, dummies = feats["vid"], feats["txt"], feats["txt_mask"], feats["dummies"]
-        in_m, out_m = moment & vmask, ~moment & vmask
-        m_tok, m_clips = self._run(self.mcls, self.moment_token, vid, in_m)
-        nm_tok, nm_clips = self._run(self.mcls, self.moment_token, vid, out_m)
-        s_tok, words = self._run(self.scls, self.sentence_token, txt, tmask)
-        sd_tok, dwords = self._run(self.scls, self.sentence_token, dummies,
-                                   torch.ones(dummies.shape[:2], dtype=torch.bool, device=dummies.device))
+        n, length, nd = vid.shape[0], txt.shape[1], dummies.shape[1]
+        # each encoder runs once on a double batch (moment | non-moment; words | dummies padded to one length)
+        tok, clips = self._run(self.mcls, self.moment_token, torch.cat([vid, vid]),
+                               torch.cat([moment & vmask, ~moment & vmask]))
+        (m_tok, nm_tok), (m_clips, nm_clips) = tok.split(n), clips.split(n)
+        w = max(length, nd)
+        pad = lambda x: F.pad(x, (0, 0, 0, w - x.shape[1]))  # noqa: E731
+        dvalid = torch.ones(n, nd, dtype=torch.bool, device=vid.device)
+        valid = torch.cat([F.pad(tmask, (0, w - length)), F.pad(dvalid, (0, w - nd))])
+        tok, seq = self._run(self.scls, self.sentence_token, torch.cat([pad(txt), pad(dummies)]), valid)
+        (s_tok, sd_tok), words, dwords = tok.split(n), seq[:n, :length], seq[n:, :nd]
         keys = torch.cat([dwords, words], 1)  # the T2V attention's key order: [dummies + words]
         sim = m_clips @ keys.transpose(1, 2)
         clip_feats = torch.where(moment[..., None], m_clips, nm_clips)

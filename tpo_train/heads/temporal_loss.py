@@ -204,9 +204,9 @@ def _fit(labels: torch.Tensor, t: int) -> torch.Tensor:
 def _pairs(targets: TemporalTargets, labels: torch.Tensor, valid: torch.Tensor):
     """The hinge's (pos, neg, mask) index tensors: the sampled ones, else every (relevant, irrelevant) pair."""
     if targets.pos is not None:
-        dev = labels.device
-        return (targets.pos.to(dev).long(), targets.neg.to(dev).long(),
-                (targets.pair_mask if targets.pair_mask is not None else torch.ones_like(targets.pos, dtype=torch.bool)).to(dev))
+        dev, pm = labels.device, targets.pair_mask
+        pm = torch.ones_like(targets.pos, dtype=torch.bool) if pm is None else pm
+        return targets.pos.to(dev).long(), targets.neg.to(dev).long(), pm.to(dev)
     n, t = labels.shape
     rel, irr = (labels > 0) & valid, (labels <= 0) & valid
     pm = (rel[:, :, None] & irr[:, None, :]).reshape(n, t * t)

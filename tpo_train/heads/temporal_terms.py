@@ -33,14 +33,12 @@ def rank_contrastive(s: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor,
     x = (v * s + (1 - v) * -_BIG) / tau
     x = x - x.max(1, keepdim=True)[0]
     log_prob = x - torch.log(x.exp().sum(1, keepdim=True) + 1e-6)
-    total = s.new_zeros(())
-    for r in range(1, levels + 1):
-        pos = (labels >= r).to(s.dtype)
-        if not bool(pos.any()):
-            continue
-        mean_pos = (pos * log_prob * v).sum(1) / (pos.sum(1) + 1e-6)
-        total = total - (mean_pos * (pos.sum(1) > 0).to(s.dtype)).mean()
-    return total / (levels + 1)
+    # all levels at once: a level without any positive adds exactly 0 (its per-item terms are all 0)
+    r = torch.arange(1, levels + 1, device=s.device, dtype=labels.dtype)[:, None, None]
+    pos = (labels[None] >= r).to(s.dtype)  # (levels, N, T)
+    n_pos = pos.sum(-1)
+    mean_pos = (pos * log_prob * v).sum(-1) / (n_pos + 1e-6)
+    return -(mean_pos * (n_pos > 0).to(s.dtype)).mean(-1).sum() / (levels + 1)
 
 
 def rank_contrastive_with_negatives(s: torch.Tensor, s_neg: Optional[torch.Tensor], labels: torch.Tensor,

@@ -153,12 +153,13 @@ def temporal_feature_problems(cfg: TPOConfig, spec: Any, check_paths: bool) -> l
     out = []
     for name, s in cfg.data.sources.items():
         f = s.features
-        if not check_paths or f is None or not f.video:
+        from .data.sources import is_unbuilt, resolve
+
+        if not check_paths or f is None or not f.video or is_unbuilt(cfg.data.root):
             continue
-        from .data.sources import resolve
 
         for side, rel, want in (("video", f.video, spec.v_feat_dim), ("text", f.text, spec.t_feat_dim)):
-            got = find_feature_file(resolve(cfg.data.root, rel)) if rel else None
+            got = find_feature_file(resolve(cfg.data.root, rel, build=False)) if rel else None
             if got is not None and want is not None and got[1] != want:
                 out.append(f"{side} features of source {name} are {got[1]}-d ({got[0]}) but the head declares "
                            f"{'v' if side == 'video' else 't'}_feat_dim {want}")
@@ -239,14 +240,15 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
             e.append(f"{where}.features: give either video: DIR (precomputed files) or extractor: NAME")
         elif s.features is not None and s.features.extractor and s.features.text:
             e.append(f"{where}.features: text: DIR goes with precomputed video files, not with an extractor")
-        if check_paths:
-            from .data.sources import resolve
+        from .data.sources import is_unbuilt, resolve
 
-            for label, rel in [("path", s.path)] + ([("features.video", s.features.video)] if s.features and
-                                                    s.features.video else []) \
-                    + ([("features.text", s.features.text)] if s.features and s.features.text else []):
-                if not resolve(d.root, rel).exists():
-                    e.append(f"{where}.{label}: {resolve(d.root, rel)} does not exist (data.root={d.root!r})")
+        if check_paths and not is_unbuilt(d.root):  # validation never builds the tiny data
+            files = [("path", s.path)] + [(f"features.{k}", getattr(s.features, k)) for k in ("video", "text")
+                                          if s.features is not None and getattr(s.features, k)]
+            for label, rel in files:
+                if not resolve(d.root, rel, build=False).exists():
+                    e.append(f"{where}.{label}: {resolve(d.root, rel, build=False)} does not exist "
+                             f"(data.root={d.root!r})")
     return e
 
 

@@ -193,12 +193,13 @@ def write_tiny_data(root: str | Path) -> Path:
     return root
 
 
-def tiny_data_root() -> Path:
-    """The cached tiny data folder (built once; rebuilt when :data:`VERSION` changes)."""
+def tiny_data_root(build: bool = True) -> Path:
+    """The cached tiny data folder (built once; rebuilt when :data:`VERSION` changes). ``build=False``: only
+    the path (validation has no side effects; the files appear on the first run)."""
     from .presets import cache_dir
 
     out = cache_dir() / f"tiny-data-v{VERSION}"
-    if not (out / "TINY_DATA_VERSION").is_file():
+    if build and not (out / "TINY_DATA_VERSION").is_file():
         tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
         write_tiny_data(tmp)
         try:

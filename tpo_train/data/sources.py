@@ -35,18 +35,24 @@ class LoadedData:
                 for n, r in self.reports.items()}
 
 
-def data_root(root: str) -> Path:
-    """``data.root``; ``tiny`` = the synthetic stand-in data (built on first use, see ``tpo_train.tiny_data``)."""
+def data_root(root: str, build: bool = True) -> Path:
+    """``data.root``; ``tiny`` = the synthetic stand-in data (built on first use unless ``build=False``, see
+    ``tpo_train.tiny_data``)."""
     if root == "tiny":
         from ..tiny_data import tiny_data_root
 
-        return tiny_data_root()
+        return tiny_data_root(build)
     return Path(root)
 
 
-def resolve(root: str, rel: str) -> Path:
+def resolve(root: str, rel: str, build: bool = True) -> Path:
     p = Path(rel)
-    return p if p.is_absolute() else data_root(root) / p
+    return p if p.is_absolute() else data_root(root, build) / p
+
+
+def is_unbuilt(root: str) -> bool:
+    """The built-on-first-use tiny data root has not been written yet (its files cannot be checked)."""
+    return root == "tiny" and not (data_root(root, build=False) / "TINY_DATA_VERSION").is_file()
 
 
 def file_hash(path: Path) -> str:

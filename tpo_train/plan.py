@@ -44,7 +44,7 @@ def build_meta_model(cfg: TPOConfig) -> Any:
     hf_cfg, n_tok = _hf_config_and_vocab(m.base)
     lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
     spec = TPOModelSpec(base=m.base, lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
-                        train_new_rows=m.train_new_rows, seed=cfg.seed)
+                        train_new_rows=m.train_new_rows, seed=cfg.seed, token_init=m.token_init)
     # accelerate's init_empty_weights moves every parameter to meta as it is registered: unlike a torch.device
     # context it also covers modules that build initial values from computed tensors (the heads' anchors)
     from accelerate import init_empty_weights

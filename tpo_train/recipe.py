@@ -102,7 +102,7 @@ class Recipe:
         base = materialize(m.base)  # the tiny preset is built once per cache dir; real bases are paths
         lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
         spec = TPOModelSpec(base=str(base), lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
-                            train_new_rows=m.train_new_rows, seed=cfg.seed)
+                            train_new_rows=m.train_new_rows, seed=cfg.seed, token_init=m.token_init)
         model = TPOModel.build(spec)
         apply_ablations(model, cfg)
         if cfg.init_from not in (None, "base"):

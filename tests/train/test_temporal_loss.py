@@ -171,16 +171,20 @@ def test_graded_targets_and_sampled_pairs():
                               rng=random.Random(1))
     assert t.saliency.tolist() == [[0.0, 4.0, 7.0, 5.0, 0.0]]
     pos, neg = t.pos[0].tolist(), t.neg[0].tolist()
-    assert pos[:2] == [3, 2] and neg[:2] == [1, 3]  # hard: top-2 and bottom-2 scored relevant clips
-    assert set(pos[2:]) <= {1, 2, 3} and set(neg[2:]) == {0, 4} and t.pair_mask.all()
+    assert pos[0] == 2 and neg[0] == 1  # hard pair: best- vs worst-scored relevant clip (CG-DETR max_n = 1)
+    assert pos[1] in {1, 2, 3} and neg[1] in {0, 4} and t.pair_mask.all()  # easy: relevant vs irrelevant
+    four = make_temporal_targets([[(2.0, 8.0)]], [10.0], [5], scores=[{1: 4.0, 2: 7.0, 3: 5.0}], pairs=4)
+    assert four.pos[0, :2].tolist() == [3, 2] and four.neg[0, :2].tolist() == [1, 3]  # 2 hard (+ 2 easy)
     # 10 feature rows over the same 10 s (1-s rows) read the 2-s clip scores by time
     fine = make_temporal_targets([[(2.0, 8.0)]], [10.0], [10], scores=[{1: 4.0, 2: 7.0, 3: 5.0}], clip_len=2.0)
     assert fine.saliency.tolist() == [[0.0, 0.0, 4.0, 4.0, 7.0, 7.0, 5.0, 5.0, 0.0, 0.0]]
-    # binary (Charades-style) next to a graded item: 2 pairs padded to 4, the pad masked out
+    # binary (Charades-style) next to a graded item: 2 pairs each; the one outside clip is repeated
     mixed = make_temporal_targets([[(1.0, 2.0)], [(2.0, 8.0)]], [2.0, 10.0], [2, 5], scores=[{}, {1: 4.0, 2: 7.0}])
     assert mixed.saliency[0].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
-    assert mixed.pos[0, :2].tolist() == [1, 1] and mixed.neg[0, :2].tolist() == [0, 0]
-    assert mixed.pair_mask.tolist() == [[True, True, False, False], [True] * 4]
+    assert mixed.pos[0].tolist() == [1, 1] and mixed.neg[0].tolist() == [0, 0] and mixed.pair_mask.all()
+    # an odd pair count: binary items draw 3, graded ones 1 hard + 1 easy; the shorter row is masked
+    odd = make_temporal_targets([[(0.0, 1.0)], [(2.0, 8.0)]], [1.0, 10.0], [1, 5], scores=[{}, {1: 4.0}], pairs=3)
+    assert odd.pair_mask.tolist() == [[True, True, True], [True, True, False]]
 
 
 def test_head_trains_every_term_and_infers_without_the_branches():
@@ -238,7 +242,7 @@ def test_qvhighlights_record_gives_graded_saliency_in_the_batch(shared_data, tmp
     want = [qvh.saliency.get(c, 0.0) for c in range(75)]
     assert t.saliency[0].tolist() == want and want[41] == 4.0 and want[48] == 7.0  # [1,1,2] and [2,1,4]
     assert t.saliency[1, :31].tolist() == [1.0 if 24.3 <= (k + 0.5) * 30.96 / 31 <= 30.4 else 0.0 for k in range(31)]
-    assert t.pos.shape == (2, 4) and t.pair_mask[1].tolist() == [True, True, False, False]
+    assert t.pos.shape == (2, 2) and bool(t.pair_mask.all())
     assert batch.head_inputs["temporal"].vids == (qvh.vid, ch.vid)
     again = builder.build([("qvh", 0), ("ch", 0)], step=0).targets["temporal"]
     assert torch.equal(again.pos, t.pos) and torch.equal(again.neg, t.neg)  # seeded: a resume draws the same

@@ -3,9 +3,10 @@
 Labels (CG-DETR ``start_end_dataset.py``): with highlight scores (QVHighlights ``relevant_clip_ids`` +
 ``saliency_scores``) each clip row gets the summed annotator score of the clip it falls in (``get_saliency_labels
 _all``); without (Charades-STA, …) a row is 1 when its centre lies inside a window, else 0. Pairs for the margin
-hinge, ``pairs`` per kind: graded — the ``pairs`` highest- and lowest-scored relevant clips (hard) plus ``pairs``
-relevant and ``pairs`` irrelevant clips drawn at random (easy; the hard ones repeated when fewer than ``pairs``
-irrelevant clips exist); binary — ``pairs`` clips drawn from inside the windows and ``pairs`` from outside. When
+hinge, ``pairs`` per item (CG-DETR: 2 for both kinds): graded — ``pairs // 2`` highest- vs lowest-scored
+relevant clips (hard) plus ``pairs // 2`` relevant vs irrelevant clips drawn at random (easy; the hard ones
+repeated when too few irrelevant clips exist; ``get_saliency_labels_all`` with ``max_n=1``); binary — ``pairs``
+clips drawn from inside the windows vs ``pairs`` from outside (``get_saliency_labels_sub_as_query``, ``max_n=2``). When
 fewer than ``pairs`` clips lie outside, CG-DETR falls back to the positives (hinge = bare margin, no gradient);
 here the outside clips are repeated instead, and only with none outside the positives are used.
 """
@@ -44,7 +45,7 @@ def make_temporal_targets(windows: Sequence[Sequence[tuple[float, float]]], dura
             clip = ((centres * dur) // lens[i]).long().tolist()
             labels[i, :n] = torch.tensor([float(sc.get(c, 0.0)) for c in clip])
             relevant = [k for k in range(n) if clip[k] in sc]
-            p, q = _graded_pairs(labels[i, :n].numpy(), relevant, n, rng, pairs)
+            p, q = _graded_pairs(labels[i, :n].numpy(), relevant, n, rng, max(1, pairs // 2))
         else:
             labels[i, :n] = ((centres[:, None] >= s[:, 0]) & (centres[:, None] <= s[:, 1])).any(-1).float()
             p, q = _binary_pairs(labels[i, :n].numpy(), rng, pairs, min(n - 1, int(float(s[0].mean()) * n)))

@@ -55,6 +55,7 @@ class RegionHeadSpec:
 
 
 TEMPORAL_KINDS = ("detr", "mlp")
+TOKEN_INITS = ("randn", "scaled")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class TemporalHeadSpec:
     saliency_margin: float = 0.2
     temperature: float = 0.5        # tau of the rank-contrastive term
     rank_levels: int = 11           # thresholds 1..rank_levels; the sum is divided by rank_levels + 1
-    saliency_pairs: int = 2         # pos/neg clips sampled per item (per kind: hard + easy for graded labels)
+    saliency_pairs: int = 2         # (pos, neg) clip pairs sampled per item for the hinge (graded: 1 hard + 1 easy)
     aux_loss: bool = True
 
     def __post_init__(self) -> None:
@@ -144,6 +145,9 @@ class TPOModelSpec:
     ``head_weights`` are the weights of each head's loss in the total loss (TPO scales the temporal loss 0.05).
     ``train_new_rows``: also learn the new tokens' embedding/lm_head rows (as separate delta tables, so the base
     vocabulary stays bit-identical). Public TPO keeps them at the mean and learns triggers via ``lm_head`` LoRA.
+    ``token_init``: the task tokens' initial draw — ``randn`` (std 1, the released TPO code's
+    ``nn.Parameter(torch.randn(1, 1, 4096))``) or ``scaled`` (std of the base input-embedding table, so the LM
+    starts from an in-range input). Specs saved before this field existed read as ``scaled``, how they were built.
     """
 
     base: str
@@ -154,8 +158,11 @@ class TPOModelSpec:
     freeze_vision: bool = True
     freeze_projector: bool = True
     seed: int = 0
+    token_init: str = "randn"
 
     def __post_init__(self) -> None:
+        if self.token_init not in TOKEN_INITS:
+            raise ValueError(f"TPOModelSpec.token_init {self.token_init!r} is not one of {', '.join(TOKEN_INITS)}")
         unknown = set(self.heads) - set(TASKS)
         if unknown:
             raise ValueError(f"TPOModelSpec.heads: unknown task(s) {sorted(unknown)}; known: {list(TASKS)}")
@@ -177,6 +184,7 @@ class TPOModelSpec:
         bad = set(d) - known
         if bad:
             raise ValueError(f"TPO model spec: unknown key(s) {sorted(bad)}; known: {sorted(known)}")
+        d.setdefault("token_init", "scaled")  # written before the choice was recorded: built with the scaled draw
         if d.get("lora") is not None:
             lora = dict(d["lora"])
             lora["targets"] = tuple(lora.get("targets", DEFAULT_LORA_TARGETS))

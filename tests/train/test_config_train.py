@@ -11,14 +11,24 @@ from tpo_train.config import CONFIG_DIR, ConfigError, apply_overrides, load_conf
 from ._recipe_helpers import tiny_cache, write  # noqa: F401
 
 STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
-ABLATIONS = ("ablation_qvh_only", "ablation_textualized", "ablation_conversation_only", "ablation_mlp_head")
+ABLATIONS = ("ablation_qvh_only_stage2", "ablation_textualized", "ablation_conversation_only",
+             "ablation_mlp_head_stage2")
+CHAINS = ("ablation_qvh_only", "ablation_mlp_head")  # stage 2 → stage3_tasks → stage3 (tpo_train/chain.py)
 
 
 def test_every_shipped_config_parses_and_none_is_skipped():
+    from tpo_train.chain import chain_stages, is_chain, load_chain_stage
+
     found = sorted(p.stem for p in shipped_configs())
-    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS)
+    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + CHAINS)
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
+        if is_chain(name):
+            stages, parent = chain_stages(name)
+            cfgs = [load_chain_stage(stages, k, parent, check_paths=False) for k in range(len(stages))]
+            assert [c.stage for c in cfgs] == ["stage2", "stage3_tasks", "stage3"] and name in CHAINS
+            assert [c.name for c in cfgs] == [f"{name}_{s}" for s in ("stage2", "stage3_tasks", "stage3")]
+            continue
         cfg = load_config(name, check_paths=False)
         assert cfg.name == name and cfg.stage in STAGES
 
@@ -96,7 +106,7 @@ def test_extends_merges_and_cycles_are_caught(tmp_path):
     write(tmp_path / "b.yaml", "extends: a.yaml\n")
     with pytest.raises(ConfigError, match="extends cycle"):
         load_config(tmp_path / "a.yaml", check_paths=False)
-    cfg = load_config("ablation_qvh_only", check_paths=False)  # extends stage2, removes six sources, adds one
+    cfg = load_config("ablation_qvh_only_stage2", check_paths=False)  # extends stage2, removes six sources, adds one
     temporal = {n for n, s in cfg.data.sources.items() if s.format == "cgdetr_jsonl"}
     assert temporal == {"qvhighlights"} and cfg.stage == "stage2" and cfg.optim.lr["temporal_token"] == 2e-4
 

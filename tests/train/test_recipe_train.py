@@ -86,8 +86,8 @@ def test_stages_chain_through_checked_parents(chain):
 
 
 ABLATIONS = {
-    "ablation_qvh_only": ("init_from=base", TINY_MASK),
-    "ablation_mlp_head": ("init_from=base", TINY_MASK),
+    "ablation_qvh_only_stage2": ("init_from=base", TINY_MASK),
+    "ablation_mlp_head_stage2": ("init_from=base", TINY_MASK),
     "ablation_textualized": (),
     "ablation_conversation_only": (),
 }
@@ -99,10 +99,10 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
     rec, final = run_stage(name, tmp_path, *TINY, "train.max_steps=2", *ABLATIONS[name])
     assert len(rec.history) == 2 and all(r["loss"] > 0 for r in rec.history)
     formats = {n: s.format for n, s in rec.cfg.data.sources.items()}
-    if name == "ablation_qvh_only":
+    if name == "ablation_qvh_only_stage2":
         assert [n for n, f in formats.items() if f == "cgdetr_jsonl"] == ["qvhighlights"]
         assert rec.cfg.stage == "stage2" and sorted(rec.model.heads) == ["mask", "region", "temporal"]
-    elif name == "ablation_mlp_head":
+    elif name == "ablation_mlp_head_stage2":
         from tpo_train.ablations import MLPTemporalHead
 
         assert isinstance(rec.model.heads["temporal"], MLPTemporalHead)

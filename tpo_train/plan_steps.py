@@ -15,9 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: Which task each data format feeds (the readers' example kinds).
-FORMAT_TASK = {"cgdetr_jsonl": "temporal", "refcoco_jsonl": "region", "mevis": "mask", "sav": "mask",
-               "videochat2_it": "conversation"}
+from .data.readers import READER_TASKS as FORMAT_TASK
 #: Paper data volumes per task (seed Table 6) and, for stage 2, the per-task (epochs, batch) of Table 5 / the text.
 PAPER_EXAMPLES = {
     "stage2": {"temporal": 116_500, "region": 540_000, "mask": 114_600},

@@ -11,23 +11,25 @@ from tpo_train.config import CONFIG_DIR, ConfigError, apply_overrides, load_conf
 from ._recipe_helpers import tiny_cache, write  # noqa: F401
 
 STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
-ABLATIONS = ("ablation_qvh_only_stage2", "ablation_textualized", "ablation_conversation_only",
-             "ablation_mlp_head_stage2")
-CHAINS = ("ablation_qvh_only", "ablation_mlp_head")  # stage 2 → stage3_tasks → stage3 (tpo_train/chain.py)
+ABLATIONS = ("ablation_qvh_only_stage2", "ablation_conversation_only", "ablation_mlp_head_stage2") + tuple(
+    f"ablation_textualized_{s}" for s in STAGES)
+#: chain → its stages (tpo_train/chain.py): one changed stage 2 then stage 3 as the main recipe, or all stages
+CHAINS = {"ablation_qvh_only": STAGES[1:], "ablation_mlp_head": STAGES[1:], "ablation_textualized": STAGES}
 
 
 def test_every_shipped_config_parses_and_none_is_skipped():
     from tpo_train.chain import chain_stages, is_chain, load_chain_stage
 
     found = sorted(p.stem for p in shipped_configs())
-    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + CHAINS)
+    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + tuple(CHAINS))
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
         if is_chain(name):
             stages, parent = chain_stages(name)
             cfgs = [load_chain_stage(stages, k, parent, check_paths=False) for k in range(len(stages))]
-            assert [c.stage for c in cfgs] == ["stage2", "stage3_tasks", "stage3"] and name in CHAINS
-            assert [c.name for c in cfgs] == [f"{name}_{s}" for s in ("stage2", "stage3_tasks", "stage3")]
+            assert tuple(c.stage for c in cfgs) == CHAINS[name]
+            assert [c.name for c in cfgs] == [f"{name}_{s}" for s in CHAINS[name]]
+            assert all(c.init_from == str(Path(p.output_dir) / "final") for p, c in zip(cfgs, cfgs[1:]))
             continue
         cfg = load_config(name, check_paths=False)
         assert cfg.name == name and cfg.stage in STAGES
@@ -147,7 +149,7 @@ def test_paths_are_checked_unless_structure_only(tmp_path):
 def test_textualized_data_trains_no_heads():
     with pytest.raises(ConfigError, match="textualized task data trains no heads"):
         load_config("stage2", ["data.textualize=true", "init_from=base"], check_paths=False)
-    cfg = load_config("ablation_textualized", check_paths=False)
+    cfg = load_config("ablation_textualized_stage3", check_paths=False)
     assert cfg.data.textualize and cfg.model.heads == {} and set(cfg.optim.lr) == {"vision_encoder", "connector",
                                                                                    "lora"}
 

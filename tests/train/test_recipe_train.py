@@ -88,7 +88,7 @@ def test_stages_chain_through_checked_parents(chain):
 ABLATIONS = {
     "ablation_qvh_only_stage2": ("init_from=base", TINY_MASK),
     "ablation_mlp_head_stage2": ("init_from=base", TINY_MASK),
-    "ablation_textualized": (),
+    "ablation_textualized_stage3": ("init_from=base",),
     "ablation_conversation_only": (),
 }
 
@@ -112,7 +112,7 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
         loaded = load_model(final)
         assert isinstance(loaded.heads["temporal"], MLPTemporalHead)
         assert torch.equal(loaded.heads["temporal"].mlp[2].weight, rec.model.heads["temporal"].mlp[2].weight)
-    elif name == "ablation_textualized":
+    elif name == "ablation_textualized_stage3":
         assert rec.model.heads.keys() == set() and rec.cfg.data.textualize
         assert all(set(r) & {"temporal_loss", "region_loss", "mask_loss"} == set() for r in rec.history)
         batch = rec.builder.build(rec.plan.batch(0), step=0)

@@ -7,7 +7,8 @@ Requests:
 
 * ``mcq`` / ``generate``: greedy generation (the benchmark's assistant prefix forced), the text answer. A model that
   emits a task trigger on the way is answered as text (the trigger is written, no head runs, the text is kept).
-* ``span``: answered by the temporal head, as the paper scores Charades-STA. ``--model-arg span_mode=force``
+* ``span``: answered by the temporal head, as the paper scores Charades-STA; a model without one (the
+  conversation-only and textualized baselines) answers in text, which the benchmark's text extractor parses. ``--model-arg span_mode=force``
   (default) writes the trigger and the ``<temp>`` placeholder after the prompt and routes the placeholder's state
   to the head; ``span_mode=generate`` decodes freely and uses the head only if the model emits ``<time_begin>``
   (otherwise the text is returned, for the text extractor). The head is fed exactly the features it was trained
@@ -60,8 +61,6 @@ class TPOModelAdapter(VideoModel):
         self.features = None
         if "temporal" in self.model.heads:
             self.features = _HeadFeatures(self.model, self.kwargs, ckpt)
-        else:
-            self.supports = frozenset({"mcq", "generate"})  # no head to answer spans with
 
     def set_generation(self, generation: dict[str, Any]) -> None:
         if self.max_new_tokens is None and "max_new_tokens" in generation:
@@ -97,6 +96,8 @@ class TPOModelAdapter(VideoModel):
 
         from .model import collate
 
+        if self.features is None:  # no temporal head (conversation-only, textualized): the answer is text
+            return self._text(r)
         if r.frames is None or not r.duration:
             raise ValueError("a span request needs frames and a positive duration")
         probe = self._encode(r)

@@ -10,7 +10,8 @@ windows (plus a per-clip saliency curve for highlight detection); see :mod:`tpo_
   ``durations`` (file beside the annotations), ``clip_end_to_duration`` (default false: original annotations).
 * ``qvhighlights``: the official moment_detr metrics (:mod:`tpo_eval.tg.qvh`), named as the official evaluator
   names them (``MR-full-R1@0.5``, ``MR-full-mAP``, ``HL-min-VeryGood-Hit1``, …) plus ``MR-full-R1@0.3`` and
-  ``MR-full-mIoU``; every per-range, per-threshold value is in the task's results too.
+  ``MR-full-mIoU``; every per-range, per-threshold value is in the task's results too. ``clip_length`` (seconds,
+  default 2 as in QVHighlights) is the length of the clips that ``relevant_clip_ids`` and saliency curves count.
 
 ``options.outputs: frame_indices`` with ``frame_count`` (and ``frame_base``, default 1) reads text answers as
 frame indices over that many frames (PLM style). Sample ids are ``<task>/<index>`` (Charades: the line number of
@@ -39,7 +40,7 @@ class TemporalGroundingFamily(TaskFamily):
     name = "temporal_grounding"
     kind = "span"
     option_keys = frozenset({"protocol", "format", "durations", "clip_end_to_duration", "outputs", "frame_count",
-                             "frame_base", "video_ext"})
+                             "frame_base", "video_ext", "clip_length"})
     # The table columns depend on the protocol; load_task sets the instance's names for the loaded benchmark.
     metric_names: tuple[str, ...] = CHARADES_METRICS
 
@@ -54,6 +55,9 @@ class TemporalGroundingFamily(TaskFamily):
             errors.append("options.outputs must be 'seconds' or 'frame_indices'")
         if o.get("outputs") == "frame_indices" and not (isinstance(o.get("frame_count"), int) and o["frame_count"] > 0):
             errors.append("options.outputs frame_indices needs a positive integer options.frame_count")
+        cl = o.get("clip_length", qvh.CLIP_LENGTH)
+        if isinstance(cl, bool) or not isinstance(cl, (int, float)) or cl <= 0:
+            errors.append(f"options.clip_length must be a positive number of seconds, got {cl!r}")
         if not isinstance(o.get("clip_end_to_duration", False), bool):
             errors.append("options.clip_end_to_duration must be true or false")
         errors += [f"prompts.{n}.template must contain {{question}}" for n, p in cfg.prompts.items()
@@ -73,10 +77,11 @@ class TemporalGroundingFamily(TaskFamily):
         protocol = cfg.options["protocol"]
         self.metric_names = CHARADES_METRICS if protocol == "charades_sta" else QVH_METRICS
         if protocol == "qvhighlights":
+            clip_length = float(cfg.options.get("clip_length", qvh.CLIP_LENGTH))
             return [Sample(id=f"{task.name}/{g['qid']}", task=task.name,
                            media=Media(paths=(str(media / f"{g['vid']}{ext}"),)), question=g["query"],
                            target=tuple(g["relevant_windows"][0]), duration=float(g["duration"]),
-                           meta=freeze_meta({"protocol": protocol, **{k: g[k] for k in (
+                           meta=freeze_meta({"protocol": protocol, "clip_length": clip_length, **{k: g[k] for k in (
                                "qid", "vid", "duration", "relevant_windows", "relevant_clip_ids", "saliency_scores")}}))
                     for g in qvh.load_qvhighlights(path)]
         dur = cfg.options.get("durations")

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ..families.base import AnnotationError
-from .highlight import LEVELS, gt_clip_scores, highlight_per_query
+from .highlight import CLIP_LENGTH, LEVELS, gt_clip_scores, highlight_per_query
 from .moment import MAP_THRESHOLDS, R1_THRESHOLDS, RANGES, moment_retrieval_per_query
 
 _GT_KEYS = ("qid", "query", "duration", "vid", "relevant_windows", "relevant_clip_ids", "saliency_scores")
@@ -61,8 +61,8 @@ def per_query_values(windows: Sequence[Optional[Sequence[Sequence[float]]]],
     """Per-query metric values (names in the module docstring) for answers aligned with GT rows."""
     mr = moment_retrieval_per_query([None if w is None else np.asarray(w, dtype=float) for w in windows],
                                     [np.asarray(g["relevant_windows"], dtype=float) for g in gt])
-    hl = highlight_per_query(saliency, [gt_clip_scores(g["duration"], g["relevant_clip_ids"], g["saliency_scores"])
-                                        for g in gt])
+    hl = highlight_per_query(saliency, [gt_clip_scores(g["duration"], g["relevant_clip_ids"], g["saliency_scores"],
+                                                       float(g.get("clip_length", CLIP_LENGTH))) for g in gt])
     out: list[dict[str, float]] = [
         {"MR-answered": float(bool(w)), "HL-answered": float(bool(s))} for w, s in zip(windows, saliency)]
     for name, v in mr.items():

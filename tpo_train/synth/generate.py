@@ -1,0 +1,205 @@
+"""``generate_world``: build the synthetic world (videos + every annotation format) under one folder.
+
+The folder is built beside its destination and renamed into place when complete, with ``world.json`` (the
+settings, their hash, the counts, the sha256 of every annotation file and the baselines). Asking again for the
+same settings is a no-op that returns the stored manifest; a folder holding other settings is refused.
+Clip ``i`` of a split is drawn from its own generator seeded by ``(seed, split, i)``, so the world is
+reproducible file by file; train and held-out clips are distinct videos (``train_0000`` …, ``heldout_0000`` …).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from . import grounding, questions, writers
+from .render import render
+from .world import plan_clip
+
+VERSION = 1
+SPLITS = ("train", "heldout")
+PRESETS: dict[str, dict[str, Any]] = {
+    "demo": {"n_train": 256, "n_heldout": 96, "size": 64, "frames": 32, "fps": 4.0},
+    "tiny": {"n_train": 16, "n_heldout": 16, "size": 48, "frames": 16, "fps": 4.0},
+}
+#: training sources (``data.sources.<name>``) of a world, relative to ``data.root`` = the world folder
+TRAINING_SOURCES: dict[str, dict[str, str]] = {
+    "synth_charades": {"format": "cgdetr_jsonl", "path": "temporal/charades_train.jsonl", "media": "videos"},
+    "synth_qvh": {"format": "cgdetr_jsonl", "path": "temporal/qvh_train.jsonl", "media": "videos"},
+    "synth_refcoco": {"format": "refcoco_jsonl", "path": "region/refcoco_train.jsonl", "media": "images"},
+    "synth_mevis": {"format": "mevis", "path": "mask/mevis_train", "media": "frames"},
+    "synth_sav": {"format": "sav", "path": "mask/sav_train", "media": "frames"},
+    "synth_mcq_it": {"format": "videochat2_it", "path": "conversation/mcq_train.json", "media": "videos"},
+    "synth_caption_it": {"format": "videochat2_it", "path": "conversation/caption_train.json", "media": "videos"},
+    "synth_grounding_it": {"format": "videochat2_it", "path": "conversation/grounding_text_train.json",
+                           "media": "videos"},
+}
+QID_OFFSET = {"train": 0, "heldout": 500_000}
+
+
+class WorldError(ValueError):
+    """The output folder cannot take this world (other settings, or not a world); one line, names the folder."""
+
+
+@dataclass(frozen=True)
+class WorldSettings:
+    seed: int = 0
+    preset: str = "demo"
+    n_train: int = 256
+    n_heldout: int = 96
+    size: int = 64
+    frames: int = 32
+    fps: float = 4.0
+    clip_length: float = 1.0  # QVHighlights clip length in seconds (benchmarks/synth_qvh.yaml says the same)
+    annotators: int = 3
+
+    @classmethod
+    def from_preset(cls, preset: str = "demo", seed: int = 0, **overrides: Any) -> "WorldSettings":
+        if preset not in PRESETS:
+            raise WorldError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        return cls(seed=seed, preset=preset, **{**PRESETS[preset], **overrides})
+
+    def sha256(self) -> str:
+        blob = json.dumps({"version": VERSION, **dataclasses.asdict(self)}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class WorldManifest:
+    root: Path
+    settings: dict[str, Any]
+    settings_sha256: str
+    counts: dict[str, Any]
+    baselines: dict[str, Any]
+    files: dict[str, str] = field(default_factory=dict)  # annotation file → sha256
+    reused: bool = False
+
+    @classmethod
+    def read(cls, root: Path) -> "WorldManifest":
+        d = json.loads((root / "world.json").read_text(encoding="utf-8"))
+        return cls(root, d["settings"], d["settings_sha256"], d["counts"], d["baselines"], d["files"], True)
+
+
+def generate_world(out_dir: str | Path, *, seed: int = 0, preset: str = "demo",
+                   log: Optional[Callable[[str], None]] = None, **overrides: Any) -> WorldManifest:
+    """Write the world for ``(seed, preset, overrides)`` under ``out_dir`` (or reuse the one already there).
+
+    Raises:
+        WorldError: ``out_dir`` holds a world with other settings, or is a non-empty folder without world.json.
+    """
+    settings = WorldSettings.from_preset(preset, seed, **overrides)
+    out, digest = Path(out_dir), settings.sha256()
+    if (out / "world.json").is_file():
+        old = WorldManifest.read(out)
+        if old.settings_sha256 == digest:
+            return old
+        raise WorldError(f"{out} holds another world (seed {old.settings['seed']}, preset "
+                         f"{old.settings['preset']}); choose another --out or delete it")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise WorldError(f"{out} exists and is not a synthetic world (no world.json); choose an empty folder")
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        manifest = _build(tmp, settings, log or (lambda _: None))
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dataclasses.replace(manifest, root=out)
+
+
+def _build(root: Path, st: WorldSettings, log: Callable[[str], None]) -> WorldManifest:
+    from tpo_eval.config import load_benchmark
+
+    prompt = load_benchmark("synth_mcq").prompt(None)
+    counts: dict[str, Any] = {}
+    charades_q: dict[str, list[grounding.Query]] = {}
+    for k, split in enumerate(SPLITS):
+        n = st.n_train if split == "train" else st.n_heldout
+        train = split == "train"
+        cands, qvh_rows, cg_rows, gt, durations, refcoco, sav = [], [], [], [], {}, [], []
+        conv_cap, conv_tg, mevis, mask_dict = [], [], {}, {}
+        qid = QID_OFFSET[split]
+        charades_q[split] = []
+        for i in range(n):
+            clip = plan_clip(np.random.default_rng([st.seed, k, i]), f"{split}_{i:04d}", split, st.frames, st.fps,
+                             st.size)
+            r = render(clip)
+            writers.media(root, clip, r, frames=train)
+            durations[clip.vid] = clip.duration
+            single = grounding.queries(clip)
+            charades_q[split] += single
+            sal_rng = np.random.default_rng([st.seed, k, i, 1])
+            for q in grounding.queries(clip, multi_window=True):
+                qvh_rows.append(writers.cgdetr_row(qid, q, grounding.saliency(clip, r, q, st.clip_length,
+                                                                               st.annotators, sal_rng)))
+                if len(q.windows) == 1:
+                    cg_rows.append(writers.cgdetr_row(qid, q))
+                qid += 1
+            cands += questions.propose(clip, r, np.random.default_rng([st.seed, k, i, 2]))
+            sentences = {j: grounding.sentence(clip, e) for j, e in enumerate(clip.events)
+                         if e.kind in grounding.GROUNDED}
+            gt.append(writers.gt_row(clip, r, sentences))
+            if train:
+                refcoco += writers.refcoco_rows(clip, r, root)
+                mevis[clip.vid] = writers.mevis_entry(clip, r, mask_dict)
+                rec = writers.sav_record(clip, r)
+                if rec is not None:
+                    sav.append(clip.vid)
+                    writers.dump_json(root / "mask" / "sav_train" / f"{clip.vid}_manual.json", rec)
+                anomaly = next((c.answer for c in cands if c.vid == clip.vid and c.task == "unexpected_action"), None)
+                conv_cap.append(_conv(clip.vid, "", "Describe what happens in the video, with the times in seconds.",
+                                      writers.caption(clip, single, anomaly)))
+                conv_tg += [_grounding_turn(clip.vid, q, len(conv_tg)) for q in single]
+        mcqs = questions.select(cands, np.random.default_rng([st.seed, k, 1_000_003]))
+        writers.mcq(root, split, mcqs)
+        writers.charades(root, split, charades_q[split], durations)
+        writers.dump_jsonl(root / "qvh" / split / "highlight.jsonl", qvh_rows)
+        writers.dump_jsonl(root / "gt" / f"{split}.jsonl", gt)
+        if train:
+            writers.dump_jsonl(root / "temporal" / "charades_train.jsonl", cg_rows)
+            writers.dump_jsonl(root / "temporal" / "qvh_train.jsonl", qvh_rows)
+            writers.dump_jsonl(root / "region" / "refcoco_train.jsonl", refcoco)
+            writers.dump_json(root / "mask" / "mevis_train" / "meta_expressions.json", {"videos": mevis})
+            writers.dump_json(root / "mask" / "mevis_train" / "mask_dict.json", mask_dict)
+            conv_mcq = [{"video": f"{q.vid}.mp4", "QA": [writers.mcq_turn(q, prompt)]} for t in mcqs.values()
+                        for q in t]
+            writers.dump_json(root / "conversation" / "mcq_train.json", conv_mcq)
+            writers.dump_json(root / "conversation" / "caption_train.json", conv_cap)
+            writers.dump_json(root / "conversation" / "grounding_text_train.json", conv_tg)
+        counts[split] = {"videos": n, "charades_queries": len(charades_q[split]), "qvh_queries": len(qvh_rows),
+                         "mcq": {t: len(v) for t, v in mcqs.items()}}
+        if train:
+            counts[split].update(refcoco=len(refcoco), mevis_objects=len(mask_dict), sav_videos=len(sav) or None)
+        log(f"{split}: {n} videos, {len(charades_q[split])} grounding queries, {sum(map(len, mcqs.values()))} MCQs")
+    baselines = {"mcq_chance": 25.0,
+                 "constant_span": grounding.best_constant_span(charades_q["train"], charades_q["heldout"],
+                                                               1.0 / st.fps)}
+    files = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in (".json", ".jsonl", ".txt", ".csv")}
+    doc = {"version": VERSION, "settings": dataclasses.asdict(st), "settings_sha256": st.sha256(), "counts": counts,
+           "baselines": baselines, "training_sources": TRAINING_SOURCES, "files": files}
+    writers.dump_json(root / "world.json", doc)
+    return WorldManifest(root, doc["settings"], doc["settings_sha256"], counts, baselines, files)
+
+
+def _conv(vid: str, instruction: str, question: str, answer: str) -> dict[str, Any]:
+    return {"video": f"{vid}.mp4", "QA": [{"i": instruction, "q": question, "a": answer}]}
+
+
+def _grounding_turn(vid: str, q: grounding.Query, k: int) -> dict[str, Any]:
+    """A temporal-grounding instruction (seed Table 8, cycled) answered in text, in the same words the
+    ``data.textualize`` ablation trains on (:func:`tpo_train.data.templates.target_text`)."""
+    from ..data.templates import TEMPORAL_TEMPLATES
+
+    st, ed = q.windows[0]
+    return _conv(vid, "", TEMPORAL_TEMPLATES[k % len(TEMPORAL_TEMPLATES)].format(query=q.sentence),
+                 f"The given query happens in {st:.1f} - {ed:.1f} seconds.")

@@ -13,6 +13,10 @@ from ._recipe_helpers import tiny_cache, write  # noqa: F401
 STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
 ABLATIONS = ("ablation_qvh_only_stage2", "ablation_conversation_only", "ablation_mlp_head_stage2") + tuple(
     f"ablation_textualized_{s}" for s in STAGES)
+#: the miniature recipe of `tpo-train demo` (tpo_train/demo.py)
+DEMO = tuple(f"demo_{s}" for s in ("stage1", "stage2", "stage3", "textualized_stage1", "textualized_stage2",
+                                   "textualized_stage3", "conversation_only", "mlp_stage2", "mlp_stage3",
+                                   "qvh_only_stage2", "qvh_only_stage3"))
 #: chain → its stages (tpo_train/chain.py): one changed stage 2 then stage 3 as the main recipe, or all stages
 CHAINS = {"ablation_qvh_only": STAGES[1:], "ablation_mlp_head": STAGES[1:], "ablation_textualized": STAGES}
 
@@ -21,7 +25,7 @@ def test_every_shipped_config_parses_and_none_is_skipped():
     from tpo_train.chain import chain_stages, is_chain, load_chain_stage
 
     found = sorted(p.stem for p in shipped_configs())
-    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + tuple(CHAINS))
+    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + tuple(CHAINS) + DEMO)
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
         if is_chain(name):

@@ -49,6 +49,7 @@ def test_stage_settings_match_seed_table5():
         assert set(c.optim.lr.values()) == {2e-5} and {"vision_encoder", "connector"} <= set(c.optim.lr)
     for c in (s1, s2, s3t, s3):
         assert (c.optim.weight_decay, c.optim.warmup_ratio, c.optim.schedule) == (0.02, 0.2, "cosine")
+        assert (c.optim.eps, c.optim.min_lr_ratio) == (1e-5, 0.05)  # released training_args.bin
         assert (c.model.lora.r, c.model.lora.alpha, c.model.lora.dropout) == (16, 32, 0.1)
         assert c.train.precision == "bf16" and c.optim.grad_clip == 1.0
     assert [c.train.batch_size for c in (s1, s2, s3t, s3)] == [128, 128, 256, 256]

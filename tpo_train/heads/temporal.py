@@ -4,9 +4,12 @@ Inputs per occurrence: per-clip video features (T, Dv), per-token query features
 (D_llm), which is projected and inserted as one extra "word" right after the last valid query token (TPO's change
 to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose dummy
 slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip is
-a relevance signal) → a global token + clip encoder → saliency per clip → ``num_queries`` moment queries with
-(centre, width) anchors refined layer by layer, each with a foreground/background logit (index 0 = foreground).
-Spans are normalised to [0, 1] of the video duration. Loss: ``temporal_loss.TemporalCriterion``.
+a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip encoder →
+saliency per clip → ``num_queries`` moment queries with (centre, width) anchors refined layer by layer, each with
+a foreground/background logit (index 0 = foreground). Spans are normalised to [0, 1] of the video duration.
+In training the forward also scores every item against the next item's query (CG-DETR's negative pair) and hands
+the moment/sentence branch (``temporal_align.py``) its inputs. Loss: ``temporal_loss.TemporalCriterion``; the
+sizes and weights default to the released TPO configuration (docs/TRAINING.md, "Temporal objective").
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from .config import BenchmarkConfig, DataPaths, load_benchmark
-from .families.base import TaskFamily
+from .families.base import AnnotationError, TaskFamily
 from .records import SCHEMA_VERSION, command_line, git_state, package_versions, sha256_file, sha256_json
 from .registries import FAMILIES
 from .selection import check_tasks, ids_digest, select
@@ -44,6 +44,21 @@ class RunConfig:
     shard_count: int = 1
     model_args: Mapping[str, str] = field(default_factory=dict)
     progress: bool = True
+    gen_kwargs: Mapping[str, Any] = field(default_factory=dict)  # checked by models.base.check_gen_kwargs
+    log_samples: bool = False  # each prediction row also carries its prompt and gold answer (``sample``)
+    retry_failed: bool = False  # re-run rows recorded with an error (fixed media, an OOM) instead of keeping them
+    distributed: bool = False   # launched by torchrun: ranks meet at one barrier, rank 0 writes results.json
+    decoder: str = "auto"  # video backend: auto (fastest correct, measured on this machine) or a backend name
+
+
+def check_run_config(run: RunConfig) -> None:
+    """Refuse numbers that cannot select or sample anything (before any file is read)."""
+    for name, v, least in (("num_frames", run.num_frames, 1), ("limit", run.limit, 0), ("subset", run.subset, 1),
+                           ("batch_size", run.batch_size, 1), ("shard_count", run.shard_count, 1)):
+        if v is not None and v < least:
+            raise ValueError(f"{name} must be at least {least}, got {v}")
+    if not 0 <= run.shard_index < run.shard_count:
+        raise ValueError(f"shard index {run.shard_index} not in 0..{run.shard_count - 1}")
 
 
 @dataclass(frozen=True)
@@ -66,8 +81,28 @@ def load_samples(cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequenc
                if not Path(p).exists()]
     if missing:
         raise ConfigError(cfg.path, missing)
-    samples = family.load(cfg, paths, tasks)
+    try:
+        samples = family.load(cfg, paths, tasks)
+    except UnicodeDecodeError as e:
+        raise _not_utf8(family.annotation_files(cfg, paths, tasks).values(), e) from None
+    seen: dict[str, Sample] = {}
+    for s in samples:  # a repeated id (e.g. a QVHighlights qid listed twice) would be predicted and counted twice
+        if s.id in seen:
+            where = family.annotation_files(cfg, paths, [s.task]).get(s.task)
+            raise AnnotationError(where, s.id, "duplicate sample id: the annotation lists this item twice")
+        seen[s.id] = s
     return family, select(samples, limit, subset, subset_seed)
+
+
+def _not_utf8(files: Any, e: UnicodeDecodeError) -> Exception:
+    for p in dict.fromkeys(Path(f) for f in files):
+        try:
+            if p.is_file():
+                p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return AnnotationError(p, None, f"not UTF-8 text (byte {bad.object[bad.start]:#04x} at offset "
+                                            f"{bad.start}); re-save the file as UTF-8")
+    return AnnotationError("annotation files", None, f"not UTF-8 text ({e})")
 
 
 def missing_media(samples: Sequence[Sample]) -> list[str]:
@@ -117,17 +152,50 @@ def provenance(cfg: BenchmarkConfig, family: TaskFamily, paths: DataPaths, tasks
         if str(p) not in digests:
             digests[str(p)] = sha256_file(p) if Path(p).is_file() else None
         ann[t] = {"path": str(p), "sha256": digests[str(p)]}
+    from .video.decode import active_decoders
+
+    order = active_decoders()  # set while evaluate() runs: the video backends in the order they were tried
     return {"benchmark_config": {"path": cfg.path, "sha256": cfg.sha256, "version": cfg.version},
             "annotations": ann, "packages": package_versions(), "git": git_state(), "command": command_line(),
-            **extra}
+            **({"decoder_order": list(order)} if order else {}), **extra}
 
 
-def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+def evaluate(run: RunConfig, on_sample: Optional[Callable[[str], None]] = None, model: Any = None
+             ) -> dict[str, Any]:
     """Run ``run.model`` on ``run.benchmark``; resumable; returns the results document (also written to
-    ``out_dir/results.json`` once every selected sample has a prediction)."""
+    ``out_dir/results.json`` once every selected sample has a prediction). ``model``: an adapter already
+    built by :func:`build_run_model` (several benchmarks share one), else the run builds its own."""
+    from .runner import Runner
+    from .video.decode import decoder_order, using_decoders
+
+    order = decoder_order(run.decoder)
+    with using_decoders(order):
+        return Runner(run, on_sample=on_sample, model=model).run()
+
+
+def build_run_model(run: RunConfig) -> Any:
+    """The model adapter ``run`` asks for, as the runner builds it."""
+    from .models.base import build_model
+
+    return build_model(run.model, ckpt=run.ckpt, device=run.device, dtype=run.dtype, batch_size=run.batch_size,
+                       seed=run.seed, **dict(run.model_args))
+
+
+def merge(run_dir: Path) -> dict[str, Any]:
+    """Write ``run_dir/results.json`` from every shard's rows (independent ``--shard i/N`` jobs), using the
+    selection and settings recorded in its ``run.json``; refuses an incomplete or mixed directory."""
+    from .rundir import read_run_file
     from .runner import Runner
 
-    return Runner(run, on_sample=on_sample).run()
+    info = read_run_file(run_dir)
+    sel = info["selection"]
+    run = RunConfig(benchmark=info["benchmark"], model=info.get("model") or "mock:oracle", ckpt=info.get("ckpt"),
+                    data_root=Path(info["data_root"]) if info["data_root"] else None,
+                    annotations=Path(info["annotations"]) if info["annotations"] else None, out_dir=run_dir,
+                    tasks=tuple(sel["tasks"]) if sel["tasks"] else None, limit=sel["limit"], subset=sel["subset"],
+                    subset_seed=sel["subset_seed"], prompt=info["prompt"], num_frames=info["num_frames"],
+                    model_args=info.get("model_args") or {}, progress=False)
+    return Runner(run).merge()
 
 
 class CoverageError(ValueError):
@@ -149,6 +217,12 @@ def score_file(benchmark: str, predictions: Path, paths: DataPaths, tasks: Optio
     pred_files = sorted(predictions.glob("predictions*.jsonl")) if predictions.is_dir() else [predictions]
     if not pred_files or not all(p.is_file() for p in pred_files):
         raise FileNotFoundError(f"no predictions file at {predictions}")
+    if predictions.is_dir():  # one run's shard files: one settings hash, each id once, rows for today's content
+        from .rundir import check_digests, check_rows, read_rows
+        from .sample_checks import sample_digest
+
+        by_id = check_rows(read_rows(predictions))
+        check_digests(by_id, {s.id: sample_digest(s, paths.data_root) for s in samples}, predictions)
     outputs: dict[str, RawOutput] = {}
     for pf in pred_files:
         outputs.update(family.read_predictions(pf, cfg, samples, allow_partial=allow_partial))
@@ -186,6 +260,19 @@ def _scoring_samples(cfg: BenchmarkConfig, predictions: Path, paths: DataPaths, 
         if samples is not None:
             return family, [s for s in samples if tasks is None or s.task in tasks]
     return load_samples(cfg, paths, tasks)
+
+
+def sample_log(s: Sample, prompt: Any) -> dict[str, Any]:
+    """What ``--log-samples`` adds to a prediction row: the exact prompt sent (``None`` when the sample never
+    got one, e.g. a missing video) and the gold answer with what it means, so a failure reads without a rerun."""
+    gold: dict[str, Any] = {"target": s.target}
+    if s.choices:
+        gold["choices"] = list(s.choices)
+        if isinstance(s.target, int) and 0 <= s.target < len(s.choices):
+            gold["text"] = s.choices[s.target]
+    p = None if prompt is None else {"system": prompt.system, "user": prompt.user,
+                                     "assistant_prefix": prompt.assistant_prefix}
+    return {"question": s.question, "prompt": p, "gold": gold, "media": list(s.media.paths)}
 
 
 def prompt_hash(cfg: BenchmarkConfig, variant: Optional[str]) -> str:

@@ -14,8 +14,9 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK_DIR = REPO_ROOT / "benchmarks"
+from .resources import REPO_ROOT, data_dir
+
+BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data installed
 
 
 class ConfigError(ValueError):
@@ -87,12 +88,15 @@ _TOP_KEYS = {"name", "version", "family", "description", "sampler", "prompts", "
 _TASK_KEYS = {"name", "annotation", "media_dir", "read_mode", "fps", "bound", "extra"}
 _PROMPT_KEYS = {"system", "template", "suffix", "assistant_prefix"}
 _READ_MODES = {"video", "frames", "images", "none"}
-_AGGREGATIONS = {"micro", "macro"}
+_AGGREGATIONS = {"micro", "macro", "macro_released"}  # macro_released: families that declare it (MMIU)
 
 
 def benchmark_paths() -> dict[str, Path]:
-    """All benchmark YAMLs by name: ``benchmarks/*.yaml`` plus dirs in ``$TPO_EVAL_BENCHMARKS`` (os.pathsep list)."""
-    dirs = [BENCHMARK_DIR] + [Path(p) for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
+    """All benchmark YAMLs by name: the dirs in ``$TPO_EVAL_BENCHMARKS`` (os.pathsep list; ``tpo-eval
+    --benchmarks-dir`` sets it) first, so a user's YAML overrides a shipped one of the same name, then the
+    shipped ones."""
+    users = [Path(p) for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
+    dirs = users + [BENCHMARK_DIR]
     out: dict[str, Path] = {}
     for d in dirs:
         for p in sorted(d.glob("*.yaml")):
@@ -179,7 +183,8 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
     aggregation = tuple(_typed(errors, raw, "aggregation", list, "benchmark", default=["micro"]) or ())
     for a in aggregation:
         if a not in _AGGREGATIONS:
-            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit)")
+            errors.append(f"aggregation: unknown {a!r}; use micro and/or macro (both explicit), "
+                          "or macro_released")
     tasks = _parse_tasks(errors, _typed(errors, raw, "tasks", list, "benchmark", required=True, default=[]) or [])
     layout = dict(_typed(errors, raw, "layout", dict, "benchmark", default={}) or {})
     _unknown(errors, layout, {"annotations", "media"}, "layout")

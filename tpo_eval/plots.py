@@ -6,6 +6,7 @@ headless and in threads. Each figure is written as PNG and PDF beside each other
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -59,9 +60,29 @@ def row_scores(table: PaperTable, row_key: str) -> tuple[dict[str, float], Optio
     return tasks, aggs[0] if aggs else None  # type: ignore[return-value]
 
 
+def same_samples(run_a: str | Path, run_b: Optional[str | Path]) -> str:
+    """"" when A is comparable with B (another run over the same sample ids, or the full benchmark when B is a
+    published row); else why not. The check is ``regress``'s (ids, sample_ids_sha256, per-task counts)."""
+    from .regress import RegressInputError, check_same_samples, load_run
+    from .tables.runs import partial_reason
+
+    if run_b is None:
+        why = partial_reason(read_results(run_a))
+        return f"{run_a} is a partial run ({why}), the published row is the full benchmark" if why else ""
+    try:
+        check_same_samples(load_run(run_a), load_run(run_b))
+    except RegressInputError as e:
+        return str(e)
+    return ""
+
+
 def plot_deltas(run_a: str | Path, out: str | Path, run_b: Optional[str | Path] = None,
-                table: Optional[str] = None, row: Optional[str] = None, metric: Optional[str] = None) -> list[Path]:
-    """Bar chart of per-task A − B (points), B being another run or a published row of a paper table."""
+                table: Optional[str] = None, row: Optional[str] = None, metric: Optional[str] = None,
+                allow_different_samples: bool = False) -> list[Path]:
+    """Bar chart of per-task A − B (points), B being another run or a published row of a paper table.
+
+    Scores over different samples are not comparable: refused (:class:`PlotInputError`), unless
+    ``allow_different_samples``, which warns on stderr and says so in the figure's title."""
     bench, key, a, a_all = task_scores(run_a, metric)
     if run_b is not None:
         bench_b, _, b, b_all = task_scores(run_b, metric)
@@ -74,6 +95,11 @@ def plot_deltas(run_a: str | Path, out: str | Path, run_b: Optional[str | Path] 
         name_b = f"{t.row(row).model} ({t.source.get('table', t.name)})"
     else:
         raise PlotInputError("give a second run directory, or --table NAME --row KEY for a published row")
+    differ = same_samples(run_a, run_b)
+    if differ and not allow_different_samples:
+        raise PlotInputError(f"{differ} (pass --allow-different-samples to plot anyway)")
+    if differ:
+        print(f"warning: deltas over different samples: {differ}", file=sys.stderr)
     common = [t for t in a if t in b]
     if not common:
         raise PlotInputError(f"no task in common: run tasks {sorted(a)[:5]}…, other side {sorted(b)[:5]}…")
@@ -92,6 +118,8 @@ def plot_deltas(run_a: str | Path, out: str | Path, run_b: Optional[str | Path] 
     title = f"{Path(run_a).name} − {name_b} on {bench}"
     if a_all is not None and b_all is not None:
         title += f"   (overall {a_all - b_all:+.1f})"
+    if differ:
+        title += "\n(different sample sets: not a like-for-like comparison)"
     ax.set_title(title, fontsize=10)
     for x, d in zip(xs, deltas):
         ax.annotate(f"{d:+.1f}", (x, d), ha="center", va="bottom" if d >= 0 else "top", fontsize=6)

@@ -101,10 +101,17 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=2, ensure_ascii=False, default=_jsonable)
             f.write("\n")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is shared like any other output
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(o: Any) -> Any:
@@ -117,7 +124,7 @@ def _jsonable(o: Any) -> Any:
     return str(o)
 
 
-_PACKAGES = ("tpo-eval", "torch", "torchvision", "transformers", "peft", "numpy", "av", "decord", "tokenizers")
+_PACKAGES = ("tpo-eval", "torch", "torchvision", "transformers", "peft", "numpy", "av", "decord", "torchcodec", "tokenizers")
 
 
 def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, Optional[str]]:

@@ -12,6 +12,7 @@ MODELS: Registry = Registry("model adapter", entry_points="tpo_eval.models")  # 
 EXTRACTORS: Registry = Registry("extractor")
 METRICS: Registry = Registry("metric")
 SAMPLERS: Registry = Registry("frame sampler")
+DECODERS: Registry = Registry("video decoder")
 
 # Task families: Python adapters that benchmark YAMLs point to with ``family:``.
 FAMILIES.add("mcq", "tpo_eval.families.mcq:MCQFamily", "multiple-choice video QA (MVBench, …)")
@@ -40,10 +41,13 @@ EXTRACTORS.add("letter_word", "tpo_eval.extract.videomme:letter_word",
                "first standalone capital A-D (\\b[A-D]\\b), lmms-eval PerceptionTest generation mode")
 EXTRACTORS.add("mmiu_official", "tpo_eval.extract.mmiu:mmiu_official",
                "MMIU evaluate.py: a bare letter a-n after stripping .,() passes; else unparsed (or the judge)")
+EXTRACTORS.add("tg_timechat", "tpo_eval.tg.extract:span_timechat",
+               "temporal head windows when given, else TimeChat's extract_time on the text "
+               "(Charades-STA reference)")
 EXTRACTORS.add("tg_span", "tpo_eval.tg.extract:span_auto",
-               "temporal head windows (+ saliency) when given, else the first explicit span in the text")
+               "temporal head windows (+ saliency) when given, else the lenient span parser on the text")
 EXTRACTORS.add("tg_text", "tpo_eval.tg.extract:span_text",
-               "the first explicit span in the text only, ignoring head windows")
+               "the lenient span parser on the text only, ignoring head windows")
 
 # Metrics (name → callable over per-sample values).
 METRICS.add("accuracy", "tpo_eval.metrics:accuracy", "percent of samples scored 1")
@@ -53,3 +57,9 @@ SAMPLERS.add("segment_midpoints", "tpo_eval.video.sampling:segment_midpoints",
              "MVBench official get_index: N segment midpoints inside the bound")
 SAMPLERS.add("linspace", "tpo_eval.video.sampling:linspace_indices",
              "np.linspace(first, last, N) rounded: includes both ends (lmms-eval load_video)")
+
+# Video decoder backends (tpo_eval.video; ``auto`` orders them by speed measured on the machine).
+DECODERS.add("decord", "tpo_eval.video.decord_reader:DecordReader", "decord (the reference pipelines' one)")
+DECODERS.add("pyav", "tpo_eval.video.pyav_reader:PyAVReader", "PyAV (bundled FFmpeg), seeking reader")
+DECODERS.add("torchcodec", "tpo_eval.video.torchcodec_reader:TorchCodecReader",
+             "torchcodec (PyTorch's decoder; needs the system FFmpeg libraries)")

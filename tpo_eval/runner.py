@@ -2,6 +2,10 @@
 
 Resume is keyed by sample id plus a hash of the generation settings (model fingerprint, prompt, sampler,
 generation kwargs), never by rank or position, so a rerun with another shard count still skips finished work.
+Each row also carries a digest of its sample's content: a row made for other content than the sample now under
+its id (annotations reordered or edited) is refused, never mixed in. One process writes a predictions file at a
+time (:mod:`tpo_eval.rundir`); whichever shard finishes last, or rank 0 after torchrun's barrier, writes
+``results.json`` from every shard's rows.
 """
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from typing import Any, Callable, Iterator, Optional
 
 from tqdm import tqdm
 
-from . import api
+from . import api, rundir
 from .config import DataPaths, load_benchmark
-from .models.base import ModelError, build_model
-from .records import PredictionWriter, read_run_predictions, sha256_json, write_json_atomic
+from .models.base import ModelError, build_model, check_model_args
+from .records import PredictionWriter, sha256_file, sha256_json, write_json_atomic
 from .registries import SAMPLERS
+from .sample_checks import guarded_sampler, sample_digest, sample_problem, set_digest
 from .selection import shard
 from .types import RawOutput, Request, Sample
 from .video.decode import VideoDecodeError, decode, load_images
@@ -28,26 +33,33 @@ from .video.decode import VideoDecodeError, decode, load_images
 _DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
 
 
-class SettingsMismatchError(RuntimeError):
-    """The output directory holds predictions made with different settings."""
-
-
 class Runner:
-    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None) -> None:
-        self.run_cfg, self.on_sample = run, on_sample
+    def __init__(self, run: api.RunConfig, on_sample: Optional[Callable[[str], None]] = None,
+                 model: Any = None) -> None:
+        self.run_cfg, self.on_sample, self.model = run, on_sample, model  # model: shared across benchmarks
+        api.check_run_config(run)
         self.cfg = load_benchmark(run.benchmark)
         self.paths = DataPaths(run.data_root, run.annotations)
         self.family, self.samples = api.load_samples(self.cfg, self.paths, run.tasks, run.limit, run.subset,
                                                      run.subset_seed)
+        if not self.samples:
+            raise ValueError(f"no {self.cfg.name} samples selected (check --tasks, --limit, --subset and the "
+                             "annotation files)")
         sampler = dict(self.cfg.sampler)
         if run.num_frames:
             sampler["num_frames"] = run.num_frames
         self.sampler_spec = sampler
         self.prompt_hash = api.prompt_hash(self.cfg, run.prompt)
+        # --gen-kwargs override the benchmark's generation block; both are hashed into the settings
+        self.generation = {**self.cfg.generation, **dict(run.gen_kwargs)}
+        self._prompts: dict[str, Any] = {}  # --log-samples: each exact prompt, until its row is written
+        root = run.data_root if run.data_root is not None else Path(".")
+        self.digests = {s.id: sample_digest(s, run.data_root) for s in self.samples}
+        self.problems = {s.id: p for s in self.samples if (p := sample_problem(s, root))}
 
     # ---- setup ----------------------------------------------------------------------------------------------
     def _preflight(self) -> set[str]:
-        missing = api.missing_media(self.samples)
+        missing = api.missing_media([s for s in self.samples if s.id not in self.problems])
         if missing and not self.run_cfg.skip_missing:
             shown = "\n  ".join(missing[:20]) + (f"\n  … and {len(missing) - 20} more" if len(missing) > 20 else "")
             raise api.MissingMediaError(
@@ -59,42 +71,51 @@ class Runner:
     def _settings(self, model_fp: dict[str, Any]) -> dict[str, Any]:
         return {"benchmark": self.cfg.name, "version": self.cfg.version, "prompt": self.run_cfg.prompt or
                 self.cfg.default_prompt, "prompt_hash": self.prompt_hash, "sampler": self.sampler_spec,
-                "generation": dict(self.cfg.generation), "model": model_fp}
+                "generation": dict(self.generation), "model": model_fp,
+                # the decoder joins the settings hash (a resume must not switch decoders); ``auto`` stays ``auto``
+                # so a run resumes on a machine that ranks the backends differently (they return the same frames)
+                "decoder": self.run_cfg.decoder}
+
+    def _build_model(self) -> Any:
+        rc = self.run_cfg
+        if self.model is not None:  # several benchmarks, one adapter (loaded once by the suite)
+            model = self.model
+        else:
+            check_model_args(rc.model, rc.model_args)
+            model = build_model(rc.model, ckpt=rc.ckpt, device=rc.device, dtype=rc.dtype, batch_size=rc.batch_size,
+                                seed=rc.seed, **dict(rc.model_args))
+        if hasattr(model, "set_generation"):
+            model.set_generation(dict(self.generation))
+        if self.family.kind not in model.supports:
+            raise ModelError(f"model {rc.model!r} cannot answer {self.family.kind!r} requests "
+                             f"({self.cfg.name}); it supports {sorted(model.supports)}")
+        return model
 
     # ---- main -----------------------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        from .distributed import TorchrunGroup
+
         start = api.now()
         missing = self._preflight()
-        model = build_model(self.run_cfg.model, ckpt=self.run_cfg.ckpt, device=self.run_cfg.device,
-                            dtype=self.run_cfg.dtype, batch_size=self.run_cfg.batch_size, seed=self.run_cfg.seed,
-                            **dict(self.run_cfg.model_args))
-        if hasattr(model, "set_generation"):
-            model.set_generation(dict(self.cfg.generation))
-        if self.family.kind not in model.supports:
-            raise ModelError(f"model {self.run_cfg.model!r} cannot answer {self.family.kind!r} requests "
-                             f"({self.cfg.name}); it supports {sorted(model.supports)}")
-        settings = self._settings(model.fingerprint())
-        shash = sha256_json(settings)[:16]
+        group = TorchrunGroup() if self.run_cfg.distributed else None
         out = self.run_cfg.out_dir
-        done: dict[str, dict[str, Any]] = {}
-        if out is not None:
-            for row in read_run_predictions(out):
-                if row.get("settings") != shash:
-                    raise SettingsMismatchError(
-                        f"{out} holds predictions made with other settings (row {row.get('id')!r}: "
-                        f"{row.get('settings')} ≠ {shash}); use a new --out directory")
-                done[row["id"]] = row
         mine = shard(self.samples, self.run_cfg.shard_index, self.run_cfg.shard_count)
-        todo = [s for s in mine if s.id not in done]
-        if done:
-            print(f"[tpo-eval] resuming: {len(mine) - len(todo)} of {len(mine)} samples already predicted",
-                  file=sys.stderr)
-        writer = None
-        if out is not None:
-            name = ("predictions.jsonl" if self.run_cfg.shard_count == 1 else
-                    f"predictions.shard{self.run_cfg.shard_index}-of{self.run_cfg.shard_count}.jsonl")
-            writer = PredictionWriter(out / name)
+        writer = lock = None
+        done: dict[str, dict[str, Any]] = {}
+        if out is not None:  # before the model loads, so a second writer is refused at once
+            pred = out / ("predictions.jsonl" if self.run_cfg.shard_count == 1 else
+                          f"predictions.shard{self.run_cfg.shard_index}-of{self.run_cfg.shard_count}.jsonl")
+            lock = rundir.predictions_lock(pred).acquire()
         try:
+            model = self._build_model()
+            gen = self._settings(model.fingerprint())
+            shash = sha256_json(gen)[:16]
+            # The generation settings key the rows; the annotation content is checked per row by digest.
+            settings = {**gen, "annotations": set_digest(self.digests.items())}
+            if out is not None:
+                done = self._resume(out, pred, mine, shash, settings)
+                writer = PredictionWriter(pred)
+            todo = [s for s in mine if s.id not in done]
             for s, raw in self._predict(model, todo, missing):
                 row = self._row(s, raw, shash)
                 done[s.id] = row
@@ -105,7 +126,54 @@ class Runner:
         finally:
             if writer:
                 writer.close()
-        return self._finish(done, settings, model.fingerprint(), start, out)
+            if lock:
+                lock.release()
+        if group is not None:
+            # After the loop only: without --out rank 0 collects the rows; with it they are all on disk now.
+            gathered = group.gather(done) if out is None else done
+            group.barrier()
+            main = group.is_main
+            group.close()
+            if not main:
+                return {}
+            done = gathered
+        return self._finish(done, settings, shash, model.fingerprint(), start, out)
+
+    def _resume(self, out: Path, pred: Path, mine: list[Sample], shash: str, settings: dict[str, Any]
+                ) -> dict[str, dict[str, Any]]:
+        """Rows already made for this run (checked), after dropping failed ones when retrying; removes a
+        results.json that new rows are about to make stale, and records run.json."""
+        ids = {s.id for s in mine}
+        with rundir.dir_lock(out):
+            rows = rundir.read_rows(out)
+            by_id = rundir.check_rows(rows, shash)
+            rundir.check_digests(by_id, self.digests, out)
+            failed = [i for i in ids if i in by_id and by_id[i].get("error") is not None]
+            if failed and self.run_cfg.retry_failed:
+                rundir.drop_rows(out, rows, lambda r: r.get("id") in ids and r.get("error") is not None, pred)
+                for i in failed:
+                    del by_id[i]
+                print(f"[tpo-eval] retrying {len(failed)} failed sample(s)", file=sys.stderr)
+            elif failed:
+                print(f"[tpo-eval] keeping {len(failed)} failed sample(s) from earlier runs as failures; pass "
+                      "--retry-failed to run them again", file=sys.stderr)
+            n_done = sum(i in by_id for i in ids)
+            if n_done:
+                print(f"[tpo-eval] resuming: {n_done} of {len(mine)} samples already predicted", file=sys.stderr)
+            if n_done < len(mine):
+                (out / "results.json").unlink(missing_ok=True)  # stale once new rows land
+            rundir.write_run_file(out, self._run_doc(settings, shash))
+        return {i: r for i, r in by_id.items() if i in self.digests}
+
+    def _run_doc(self, settings: dict[str, Any], shash: str) -> dict[str, Any]:
+        rc = self.run_cfg
+        absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731 - merge may run from another cwd
+        return {"benchmark": rc.benchmark, "data_root": absolute(rc.data_root),
+                "annotations": absolute(rc.annotations), "selection": {
+                    "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit, "subset": rc.subset,
+                    "subset_seed": rc.subset_seed},
+                "prompt": rc.prompt, "num_frames": rc.num_frames, "model": rc.model, "ckpt": rc.ckpt,
+                "model_args": dict(rc.model_args), "settings": settings, "settings_hash": shash}
 
     def _predict(self, model: Any, todo: list[Sample], missing: set[str]) -> Iterator[tuple[Sample, RawOutput]]:
         bs = max(1, self.run_cfg.batch_size)
@@ -130,6 +198,9 @@ class Runner:
         bar.close()
 
     def _request(self, s: Sample, missing: set[str], needs_frames: bool) -> Request | RawOutput:
+        if s.id in self.problems:
+            print(f"[tpo-eval] {s.id}: {self.problems[s.id]}", file=sys.stderr)
+            return RawOutput(s.id, error=f"bad sample: {self.problems[s.id]}")
         if any(p in missing for p in s.media.paths):
             return RawOutput(s.id, error=f"missing media: {', '.join(s.media.paths)}")
         frames, ts, duration = None, (), s.duration
@@ -137,18 +208,21 @@ class Runner:
             if s.media.mode == "images":
                 frames = load_images(s.media.paths)
             elif s.media.mode in ("video", "frames"):
-                fn = SAMPLERS.get(self.sampler_spec["name"])
-                sampler = lambda a, b, fps: fn(a, b, fps, int(self.sampler_spec["num_frames"]), s.media.bound)
+                sampler = guarded_sampler(SAMPLERS.get(self.sampler_spec["name"]),
+                                          int(self.sampler_spec["num_frames"]), s)
                 d = decode(s.media.paths[0], s.media.mode, sampler, s.media.fps)
                 frames, ts = d.frames, d.timestamps
                 duration = duration if duration is not None else d.duration
-        except (VideoDecodeError, OSError, ValueError) as e:
+        except (VideoDecodeError, OSError, ValueError, ArithmeticError) as e:
             print(f"[tpo-eval] {s.id}: {e}", file=sys.stderr)
             return RawOutput(s.id, error=f"decode failed: {e}")
-        return Request(sample_id=s.id, kind=self.family.kind, prompt=self.family.build_prompt(s, self.cfg,
-                       self.run_cfg.prompt, timestamps=tuple(ts)), frames=frames, timestamps=tuple(ts), choices=s.choices,
-                       duration=duration, reference=s.target, seed=self.run_cfg.seed, question=s.question,
-                       media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")))
+        prompt = self.family.build_prompt(s, self.cfg, self.run_cfg.prompt, timestamps=tuple(ts))
+        if self.run_cfg.log_samples:
+            self._prompts[s.id] = prompt
+        return Request(sample_id=s.id, kind=self.family.kind, prompt=prompt, frames=frames, timestamps=tuple(ts),
+                       choices=s.choices, duration=duration, reference=s.target, seed=self.run_cfg.seed,
+                       question=s.question, media_id=str(s.meta.get("vid", "")), query_id=str(s.meta.get("qid", "")),
+                       clip_length=s.meta.get("clip_length"))
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         answers, parsed, scores = {}, {}, {}
@@ -156,29 +230,61 @@ class Runner:
             a = self.family.extract(label, raw, s, self.cfg)
             sc = self.family.score_sample(label, a, s, raw.error is not None)
             answers[label], parsed[label], scores[label] = self.family.serialize_answer(a), sc.parsed, dict(sc.values)
-        return {"id": s.id, "task": s.task, "settings": shash, "prompt_hash": self.prompt_hash, "output": raw.text,
-                "windows": raw.windows, "saliency": raw.saliency, "error": raw.error, "answers": answers,
-                "parsed": parsed, "scores": scores}
+        row = {"id": s.id, "task": s.task, "settings": shash, "digest": self.digests[s.id],
+               "prompt_hash": self.prompt_hash, "output": raw.text, "windows": raw.windows, "saliency": raw.saliency,
+               "error": raw.error, "answers": answers, "parsed": parsed, "scores": scores}
+        if self.run_cfg.log_samples:
+            row["sample"] = api.sample_log(s, self._prompts.pop(s.id, None))
+        return row
 
-    def _finish(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], model_fp: dict[str, Any],
-                start: str, out: Optional[Path]) -> dict[str, Any]:
-        pending = [s.id for s in self.samples if s.id not in done]
-        if pending:  # another shard still owes predictions: no results yet
-            print(f"[tpo-eval] {len(pending)} sample(s) still without predictions (other shards); "
-                  "results.json is written by the last shard to finish, or by `tpo-eval score RUN_DIR`",
-                  file=sys.stderr)
-            return {}
-        outputs = {sid: raw_from_row(r) for sid, r in done.items()}
-        scored = api.score_outputs(self.cfg, self.family, self.samples, outputs)
-        doc = scored.doc
-        doc["provenance"] = api.provenance(self.cfg, self.family, self.paths, self.run_cfg.tasks, {
-            "settings": settings, "settings_hash": sha256_json(settings)[:16], "model": model_fp,
-            "sampler": self.sampler_spec, "prompt_hash": self.prompt_hash, "selection": {
-                "tasks": list(self.run_cfg.tasks) if self.run_cfg.tasks else None, "limit": self.run_cfg.limit,
-                "subset": self.run_cfg.subset, "subset_seed": self.run_cfg.subset_seed},
-            "start_time": start, "end_time": api.now()})
-        if out is not None:
+    def _finish(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
+                model_fp: dict[str, Any], start: str, out: Optional[Path]) -> dict[str, Any]:
+        if out is None:
+            pending = [s.id for s in self.samples if s.id not in done]
+            if pending:
+                print(f"[tpo-eval] {len(pending)} sample(s) belong to other shards; without --out no results are "
+                      "written (pass --out to gather the shards)", file=sys.stderr)
+                return {}
+            return self._document(done, settings, shash, model_fp, start, [])
+        # Under the directory lock, from every shard's rows as they are now (not as they were at start), so
+        # exactly the shard that completes the set writes results.json.
+        with rundir.dir_lock(out):
+            rows = rundir.read_rows(out)
+            by_id = rundir.check_rows(rows, shash)
+            rundir.check_digests(by_id, self.digests, out)
+            pending = [s.id for s in self.samples if s.id not in by_id]
+            if pending:  # another shard still owes predictions: no results yet
+                print(f"[tpo-eval] {len(pending)} sample(s) still without predictions (other shards); "
+                      "results.json is written by the last shard to finish, or by `tpo-eval merge RUN_DIR`",
+                      file=sys.stderr)
+                return {}
+            files = [{"file": p.name, "sha256": sha256_file(p), "n_rows": len(r)} for p, r in rows.items()]
+            doc = self._document(by_id, settings, shash, model_fp, start, files)
             write_json_atomic(out / "results.json", doc)
+        return doc
+
+    def _document(self, done: dict[str, dict[str, Any]], settings: dict[str, Any], shash: str,
+                  model_fp: dict[str, Any], start: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+        outputs = {sid: raw_from_row(r) for sid, r in done.items() if sid in self.digests}
+        doc = api.score_outputs(self.cfg, self.family, self.samples, outputs).doc
+        rc = self.run_cfg
+        doc["provenance"] = api.provenance(self.cfg, self.family, self.paths, rc.tasks, {
+            "settings": settings, "settings_hash": shash, "model": model_fp, "model_args": dict(rc.model_args),
+            "sampler": self.sampler_spec, "prompt_hash": self.prompt_hash, "selection": {
+                "tasks": list(rc.tasks) if rc.tasks else None, "limit": rc.limit,
+                "subset": rc.subset, "subset_seed": rc.subset_seed},
+            "predictions": files, "start_time": start, "end_time": api.now()})
+        return doc
+
+    def merge(self) -> dict[str, Any]:
+        """Write results.json of a finished run directory from its rows and run.json (no model)."""
+        out = self.run_cfg.out_dir
+        assert out is not None
+        info = rundir.read_run_file(out)
+        doc = self._finish({}, info["settings"], info["settings_hash"], info["settings"]["model"], api.now(), out)
+        if not doc:
+            raise rundir.RunDirError(f"{out}: not every selected sample has a prediction yet; finish the shards "
+                                     "(rerun them into this directory) before merging")
         return doc
 
 

@@ -67,7 +67,8 @@ class Request:
 
     ``reference`` carries the gold answer and is read only by the mock oracle; real adapters must ignore it.
     ``question`` is the sample's own text (the query sentence of a grounding sample, not the whole prompt), and
-    ``media_id`` / ``query_id`` the annotation's video and query ids where it has them (precomputed features).
+    ``media_id`` / ``query_id`` the annotation's video and query ids where it has them (precomputed features);
+    ``clip_length`` the clip grid a saliency answer is scored on (QVHighlights: 2 s).
     """
 
     sample_id: str
@@ -82,6 +83,7 @@ class Request:
     question: str = ""
     media_id: str = ""
     query_id: str = ""
+    clip_length: Optional[float] = None  # highlight detection: saliency is scored per clip of this many seconds
 
 
 @dataclass(frozen=True)

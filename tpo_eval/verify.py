@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from .tables.model import PaperTable, Row, TableError, load_table
 from .tables.schema import AGGREGATIONS
@@ -23,7 +23,8 @@ _EPS = 1e-9
 
 @dataclass(frozen=True)
 class Finding:
-    """One check on one row. ``status`` is ``ok``, ``mismatch`` or ``skipped`` (inputs not reported)."""
+    """One check on one row. ``status`` is ``ok``, ``mismatch``, ``skipped`` (inputs not reported) or
+    ``known`` (a mismatch the paper itself carries, listed in results/paper/errata.yaml; :mod:`.errata`)."""
 
     table: str
     check: str
@@ -176,25 +177,33 @@ def _order(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
     return out
 
 
-def format_report(results: Mapping[str, list[Finding]], verbose: bool = False) -> str:
-    """Plain-text report: one header per table, every disagreeing (and, with ``verbose``, every) check."""
+def format_report(results: Mapping[str, list[Finding]], verbose: bool = False,
+                  stale: Sequence[Any] = ()) -> str:
+    """Plain-text report: one header per table, every disagreeing (and, with ``verbose``, every) check; known
+    errata are listed but do not fail, ``stale`` errata (ones that matched nothing) do."""
     lines = []
     for name, findings in results.items():
         bad = [f for f in findings if f.status == "mismatch"]
         skipped = sum(f.status == "skipped" for f in findings)
-        tail = f", {skipped} skipped" if skipped else ""
+        known = sum(f.status == "known" for f in findings)
+        tail = (f", {known} known (errata)" if known else "") + (f", {skipped} skipped" if skipped else "")
         lines.append(f"{name}: {len(findings)} checks, {len(bad)} disagree{tail}")
         for f in findings:
             if f.status == "ok" and not verbose:
                 continue
             lines.append("  " + describe(f))
+    lines += [f"STALE    erratum matches no disagreement any more (remove it): {e.describe()}" for e in stale]
     total_bad = sum(f.status == "mismatch" for fs in results.values() for f in fs)
-    lines.append(f"{'FAIL' if total_bad else 'OK'}: {total_bad} disagreeing number(s) in {len(results)} table(s)")
+    total_known = sum(f.status == "known" for fs in results.values() for f in fs)
+    tail = f"; {total_known} known published inconsistencies (errata)" if total_known else ""
+    tail += f"; {len(stale)} stale erratum/errata" if stale else ""
+    verdict = "FAIL" if total_bad or stale else "OK"
+    lines.append(f"{verdict}: {total_bad} disagreeing number(s) in {len(results)} table(s){tail}")
     return "\n".join(lines) + "\n"
 
 
 def describe(f: Finding) -> str:
-    tag = {"ok": "ok      ", "mismatch": "MISMATCH", "skipped": "skipped "}[f.status]
+    tag = {"ok": "ok      ", "mismatch": "MISMATCH", "skipped": "skipped ", "known": "known   "}[f.status]
     if f.check == "order":
         return f"{tag} order      {f.model} · {f.column}: {f.detail}"
     nums = ""

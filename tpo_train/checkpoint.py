@@ -15,8 +15,12 @@ Layout of ``<output_dir>/step-000040/`` and ``<output_dir>/final/``::
 
 ``manifest.json``: ``schema_version``, ``kind``, ``stage``, ``step``, ``total_steps``, ``final``, ``parent``
 (path, stage, manifest sha256), ``config`` and ``config_sha256``, ``data`` (per source: file, sha256, counts,
-first bad records), ``packages`` (versions), ``git`` (sha, dirty), ``world_size``, ``files`` (sha256 of each
-weight file), ``created``.
+first bad records), ``packages`` (versions), ``git`` (sha, dirty), ``world_size``, ``files`` (sha256 of every
+file in the folder but the manifest, by relative path), ``created``.
+
+Nothing here unpickles code: trainer state holds only tensors and plain Python values (the numpy RNG state is
+stored as a list) and is read with ``torch.load(weights_only=True)``, after every file's hash is checked against
+the manifest, so a tampered or truncated file is refused before any of it is loaded.
 """
 from __future__ import annotations
 
@@ -56,7 +60,10 @@ def package_versions() -> dict[str, Optional[str]]:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    # numpy's key array as a list: a weights_only load accepts tensors and plain Python values, not ndarrays
+    state = {"python": random.getstate(), "numpy": (name, keys.tolist(), pos, has_gauss, gauss),
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -64,7 +71,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -134,7 +142,8 @@ def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int,
     if not final:
         torch.save({"step": step, "engine": engine.state_dict(), "rng": rng_state()}, ckpt / TRAINER_STATE)
     _barrier()
-    files = {f: _sha(ckpt / f) for f in (WEIGHTS_FILE, "tpo_model.json", "config.yaml")}
+    files = {str(f.relative_to(ckpt)): _sha(f) for f in sorted(ckpt.rglob("*"))
+             if f.is_file() and f.name not in (MANIFEST, MANIFEST + ".tmp")}
     man = {"schema_version": SCHEMA_VERSION, "kind": KIND, "stage": cfg.stage, "name": cfg.name, "step": step,
            "total_steps": total_steps, "final": final, "parent": dict(parent) if parent else None,
            "config": cfg.to_dict(), "config_sha256": cfg.sha256, "data": dict(data), "packages": package_versions(),
@@ -163,6 +172,7 @@ def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
 
     from .model.state import WEIGHTS_FILE, load_trainable_state_dict
 
+    verify_checkpoint(ckpt)
     sd = load_file(str(Path(ckpt) / WEIGHTS_FILE))
     load_trainable_state_dict(model, sd, strict=strict)
     vision = set(model.adapter.vision_modules())
@@ -199,15 +209,44 @@ def load_model(ckpt: str | Path, base: Optional[str | Path] = None, dtype: torch
     return model
 
 
-def verify_files(ckpt: Path, man: Mapping[str, Any]) -> list[str]:
-    """Files whose sha256 differs from the manifest (empty = intact)."""
-    return [f for f, h in man.get("files", {}).items() if not (ckpt / f).is_file() or _sha(ckpt / f) != h]
+def verify_files(ckpt: Path, man: Mapping[str, Any], only: Optional[list[str]] = None) -> list[str]:
+    """Files whose sha256 differs from the manifest (empty = intact); ``only`` restricts the check."""
+    files = man.get("files", {})
+    return [f for f, h in files.items() if (only is None or f in only)
+            and (not (Path(ckpt) / f).is_file() or _sha(Path(ckpt) / f) != h)]
+
+
+def verify_checkpoint(ckpt: Path, only: Optional[list[str]] = None) -> None:
+    """Refuse a checkpoint whose files differ from its manifest's hashes, or that holds files it never listed."""
+    ckpt = Path(ckpt)
+    man = read_manifest(ckpt)
+    listed = man.get("files", {})
+    unlisted = [f for f in (only or []) if f not in listed]
+    if unlisted:
+        raise CheckpointError(f"{ckpt}: {', '.join(unlisted)} not hashed in {MANIFEST} (a checkpoint written by an "
+                              "older tpo-train, or a file added since); refusing to load it")
+    bad = verify_files(ckpt, man, only)
+    if bad:
+        raise CheckpointError(f"{ckpt}: {', '.join(bad)} differ from the sha256 in {MANIFEST} (changed or "
+                              "truncated since the checkpoint was written); refusing to load")
+
+
+def _safe_load(path: Path) -> Any:
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError) as e:
+        raise CheckpointError(f"{path}: not loadable as plain tensors and values (weights_only): "
+                              f"{str(e).splitlines()[0]}") from None
 
 
 def load_trainer_state(ckpt: Path, dist: Any) -> dict[str, Any]:
-    state = torch.load(Path(ckpt) / TRAINER_STATE, map_location="cpu", weights_only=False)
-    if not dist.is_main:
-        own = Path(ckpt) / f"rng_rank{dist.rank}.pt"
-        if own.is_file():
-            state["rng"] = torch.load(own, map_location="cpu", weights_only=False)
+    ckpt = Path(ckpt)
+    own = ckpt / f"rng_rank{dist.rank}.pt"
+    names = [TRAINER_STATE] + ([own.name] if not dist.is_main and own.is_file() else [])
+    verify_checkpoint(ckpt, names)
+    state = _safe_load(ckpt / TRAINER_STATE)
+    if len(names) > 1:
+        state["rng"] = _safe_load(own)
     return state

@@ -27,12 +27,14 @@ from tpo_eval.models.base import ModelError, VideoModel
 from tpo_eval.types import RawOutput, Request
 
 _DTYPES = ("float32", "bfloat16", "float16")
-MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_features")
+MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_features", "allow_bin")
 
 
 class TPOModelAdapter(VideoModel):
     name = "tpo"
     supports = frozenset({"mcq", "generate", "span"})
+    generation_keys = {"max_new_tokens": int}  # greedy decoding only
+    model_args = frozenset(MODEL_ARGS)
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)
@@ -47,13 +49,15 @@ class TPOModelAdapter(VideoModel):
         self.span_mode = str(self.kwargs.get("span_mode", "force"))
         if self.span_mode not in ("force", "generate"):
             raise ModelError(f"--model-arg span_mode={self.span_mode!r}: use force or generate")
-        self.max_new_tokens = int(self.kwargs.get("max_new_tokens", 0)) or None
+        self.max_new_tokens = self._max_new_tokens_arg = int(self.kwargs.get("max_new_tokens", 0)) or None
         import torch
 
         from .model import load_tpo_model, read_tpo_spec
 
         try:
             self.spec = read_tpo_spec(ckpt)
+            _refuse_pickled_base(Path(self.kwargs.get("base") or self.spec.base),
+                                 str(self.kwargs.get("allow_bin", "false")).lower() == "true")
             self.model = load_tpo_model(ckpt, base=self.kwargs.get("base"), dtype=getattr(torch, self.dtype))
         except (FileNotFoundError, ValueError) as e:
             raise ModelError(f"--ckpt {ckpt}: {e}") from e
@@ -63,8 +67,8 @@ class TPOModelAdapter(VideoModel):
             self.features = _HeadFeatures(self.model, self.kwargs, ckpt)
 
     def set_generation(self, generation: dict[str, Any]) -> None:
-        if self.max_new_tokens is None and "max_new_tokens" in generation:
-            self.max_new_tokens = int(generation["max_new_tokens"])
+        # --model-arg max_new_tokens wins; else each benchmark's own (an adapter may serve several)
+        self.max_new_tokens = self._max_new_tokens_arg or int(generation.get("max_new_tokens", 0)) or None
 
     def fingerprint(self) -> dict[str, Any]:
         fp = super().fingerprint()
@@ -108,13 +112,14 @@ class TPOModelAdapter(VideoModel):
             span = gen.first("temporal")
             if span is None:
                 return RawOutput(r.sample_id, text=gen.text)
-            return RawOutput(r.sample_id, text=gen.text, windows=span.windows, saliency=span.saliency or None)
+            return RawOutput(r.sample_id, text=gen.text, windows=span.windows,
+                             saliency=clip_saliency(span.saliency, r))
         ex = self._encode(r, "<time_begin><temp>")
         batch = collate([ex], self.model.adapter.pad_id, head_inputs={"temporal": inputs}).to(self.device)
         with torch.no_grad():
             pred = self.model(batch).head_preds["temporal"]
         span = self.model.heads["temporal"].decode(pred, inputs)[0]
-        return RawOutput(r.sample_id, windows=span.windows, saliency=span.saliency or None)  # MLP head: none
+        return RawOutput(r.sample_id, windows=span.windows, saliency=clip_saliency(span.saliency, r))  # MLP: none
 
 
 class _HeadFeatures:
@@ -162,7 +167,34 @@ class _HeadFeatures:
         return make_temporal_inputs([v], [q], [float(r.duration)], tef=self.spec.tef)
 
 
+def clip_saliency(curve: Any, r: Request) -> Optional[tuple[float, ...]]:
+    """The head's saliency (one value per input clip, evenly spread over the video) on the benchmark's clip grid
+    when the request has one (QVHighlights: ``clip_length`` s clips, scored by index): each clip takes the value
+    of the head clip under its centre. Without a grid, the curve as the head gave it; an empty curve is None."""
+    if not curve:
+        return None
+    if not r.clip_length or not r.duration:
+        return tuple(curve)
+    import math
+
+    n_clips = max(1, math.ceil(float(r.duration) / float(r.clip_length) - 1e-9))
+    n = len(curve)
+    centres = [(k + 0.5) * float(r.clip_length) for k in range(n_clips)]
+    return tuple(float(curve[min(n - 1, int(c / float(r.duration) * n))]) for c in centres)
+
+
 def _need(value: str, what: str, r: Request) -> str:
     if not value:
         raise ValueError(f"{r.sample_id}: precomputed features need the annotation's {what}, which it lacks")
     return value
+
+
+def _refuse_pickled_base(base: Path, allowed: bool) -> None:
+    # A .bin file is a pickle: loading it runs whatever code it carries. Like ``hf`` (safetensors only), the base
+    # model must be safetensors unless the user vouches for the file.
+    if allowed or not base.is_dir() or any(base.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for p in base.glob("*.bin"))
+    if pickled:
+        raise ModelError(f"base model {base} has only pickled weights ({', '.join(pickled[:3])}); convert them to "
+                         "safetensors, or pass --model-arg allow_bin=true if you trust the file")

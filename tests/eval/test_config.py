@@ -53,3 +53,22 @@ def test_missing_annotation_files_listed_together(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_samples(cfg, DataPaths(tmp_path, tmp_path / "json"), ("action_count", "state_change"))
     assert len(e.value.errors) == 2 and "action_count.json not found" in str(e.value)
+
+
+def test_benchmarks_dir_adds_users_yamls_and_overrides_a_shipped_name(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tpo_eval.cli import main
+
+    monkeypatch.delenv("TPO_EVAL_BENCHMARKS", raising=False)
+    raw = yaml.safe_load((BENCHMARK_DIR / "mvbench.yaml").read_text())
+    (tmp_path / "mvbench.yaml").write_text(yaml.safe_dump({**raw, "description": "my MVBench"}))
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump({**raw, "name": "mine"}))
+    res = CliRunner().invoke(main, ["--benchmarks-dir", str(tmp_path), "ls"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.split("task families:")[0].splitlines()
+    assert f"  mvbench                {tmp_path / 'mvbench.yaml'}" in lines
+    assert f"  mine                   {tmp_path / 'mine.yaml'}" in lines
+    assert load_benchmark("mvbench").description == "my MVBench"
+    monkeypatch.delenv("TPO_EVAL_BENCHMARKS")
+    assert load_benchmark("mvbench").path == str(BENCHMARK_DIR / "mvbench.yaml")

@@ -38,6 +38,17 @@ CASES = [
     ("A.",                          0, True,  0),
     ("I think B",                   1, False, None),
     ("B: The dog sits",             1, False, 1),      # ◆ token '(b:' is not '(b)' either way round
+    # A capital option letter, then text: the letter answers unless the text names another option.
+    ("C rains",                     2, True,  2),
+    ("C - It rains",                2, True,  2),
+    ("C – rains",                   2, True,  2),      # en dash
+    ("B The dog sits",              1, True,  1),
+    ("C The dog sits",              2, True,  None),   # ◆ letter C, text of option B
+    ("D is my answer",              3, True,  3),
+    ("A The man opens the door.",   0, True,  0),      # "A" then option A's own text
+    ("A It rains",                  0, True,  None),   # ◆
+    ("I think B",                   1, False, None),   # "I" is a word (and no option here)
+    ("c rains",                     2, True,  None),   # ◆ lower case then a space: a word
 ]
 
 
@@ -90,3 +101,25 @@ def test_strict_unparsed_scores_zero_and_counts():
     a = mcq_strict(RawOutput("t/0", text="I am not sure"), s)
     sc = fam.score_sample("strict", Answer("strict", a.value, a.parsed), s, failed=False)
     assert sc.values["acc"] == 0.0 and not sc.parsed
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("(A) something else", None),   # the only letter is always "valid": the text must be the option's
+    ("A something else", None),
+    ("(A)", 0), ("A", 0), ("A.", 0),
+    ("(A) Nothing happens", 0),
+    ("Nothing happens", 0),
+])
+def test_strict_on_a_single_candidate_item(text, expected):
+    s = Sample(id="t/0", task="t", media=Media(paths=("x.mp4",)), question="q", choices=("Nothing happens",),
+               target=0)
+    assert mcq_strict(RawOutput("t/0", text=text), s).value == expected
+
+
+def test_strict_word_letters_need_their_own_text_past_d():
+    choices = tuple(f"option {i}" for i in range(10))  # up to J: "I" is a real option letter here
+    s = Sample(id="t/0", task="t", media=Media(paths=("x.mp4",)), question="q", choices=choices, target=8)
+    assert mcq_strict(RawOutput("t/0", text="I think it is B"), s).value is None
+    assert mcq_strict(RawOutput("t/0", text="I option 8"), s).value == 8
+    assert mcq_strict(RawOutput("t/0", text="I) whatever"), s).value == 8
+    assert mcq_strict(RawOutput("t/0", text="J whatever"), s).value == 9

@@ -41,6 +41,9 @@ def test_oracle_is_100_with_letters_past_d(root):
     doc = _run(root, model="mock:oracle")
     assert list(doc["tasks"]) == ["casuality_reasoning", "spot_the_diff", "jigsaw_puzzle_solving"]
     assert doc["overall"]["macro"] == doc["overall"]["micro"] == {"official/acc": 100.0, "strict/acc": 100.0}
+    assert doc["aggregation"] == ["macro", "macro_released", "micro"]
+    assert doc["overall"]["macro_released"] == {"official/acc": 100.0, "strict/acc": 100.0, "n_sources": 4,
+                                                "n_sources_empty": {"official": 0, "strict": 0}}
 
 
 def test_random_is_near_chance_and_reproducible(tmp_path):
@@ -59,6 +62,12 @@ def test_mean_over_tasks_and_micro_differ_both_exact(root):
     assert ov["micro"]["official/acc"] == pytest.approx(100 * 8 / 12)  # over questions
     assert ov["macro"]["strict/acc"] == pytest.approx((50 + 0 + 100 * 5 / 6) / 3)
     assert ov["micro"]["strict/acc"] == pytest.approx(100 * 7 / 12)
+    # The official evaluate_correct.py's Overall: the mean over the 4 released task directories, by hand:
+    # casuality_reasoning_var 2/3, casuality_reasoning_next_qa 0/1, spot_the_diff 0/2, jigsaw_puzzle_solving
+    # 6/6 (official); strict: 2/3, 0/1, 0/2, 5/6.
+    assert ov["macro_released"]["official/acc"] == pytest.approx((200 / 3 + 0 + 0 + 100) / 4)  # 41.67
+    assert ov["macro_released"]["strict/acc"] == pytest.approx((200 / 3 + 0 + 0 + 500 / 6) / 4)  # 37.5
+    assert ov["macro_released"]["n_sources"] == 4
     src = doc["breakdown"]["source"]
     assert src["casuality_reasoning_var"]["official/acc"] == pytest.approx(100 * 2 / 3)
     assert src["casuality_reasoning_next_qa"]["official/acc"] == 0.0 and len(src) == 4
@@ -78,6 +87,9 @@ def test_judge_hook_is_off_unless_configured(root, tmp_path, monkeypatch):
     assert t["casuality_reasoning"]["n_excluded"] == {"official": 1, "strict": 0}
     assert ov["macro"]["official/acc"] == pytest.approx((200 / 3 + 50 + 100) / 3)
     assert ov["micro"]["official/acc"] == pytest.approx(100 * 9 / 11)
+    # Released directories: var 2/2 (its judge error is out of the denominator), next_qa 0/1, STD 1/2, JPS
+    # 6/6.
+    assert ov["macro_released"]["official/acc"] == pytest.approx((100 + 0 + 50 + 100) / 4)
     assert t["casuality_reasoning"]["strict/acc"] == 50.0               # strict never asks the judge
 
 
@@ -155,3 +167,22 @@ def test_option_prefixes_are_stripped_only_when_they_letter_the_option():
     assert unletter(Path("f"), 0, ["U.S. troops", "B: x"]) == ("U.S. troops", "x")  # U is no option of this question
     with pytest.raises(AnnotationError, match="f item 3: option 1 is lettered 'A', expected 'B'"):
         unletter(Path("f"), 3, ["A: x", "A: y"])
+
+
+def test_a_source_with_every_row_excluded_leaves_the_released_mean(tmp_path):
+    from tpo_eval.families.mmiu import _with_released_mean
+
+    cell = {"official/acc": 50.0, "n_total": 2, "n_excluded": {"official": 0}}
+    gone = {"official/acc": 0.0, "n_total": 1, "n_excluded": {"official": 1}}  # the official script: 0/0
+    ov = _with_released_mean({"macro": {}, "n_total": 3}, {"a": cell, "b": gone}, ["official"], ("acc",))
+    assert ov["macro_released"] == {"official/acc": 50.0, "n_sources": 2, "n_sources_empty": {"official": 1}}
+    assert list(ov) == ["macro", "macro_released", "n_total"]
+
+
+def test_macro_released_is_only_for_families_that_compute_it():
+    from tpo_eval.config import ConfigError, parse_benchmark
+
+    spec = yaml.safe_load((BENCHMARK_DIR / "mvbench.yaml").read_text())
+    spec["aggregation"] = ["micro", "macro_released"]
+    with pytest.raises(ConfigError, match="family 'mcq' does not compute 'macro_released'"):
+        parse_benchmark(spec, BENCHMARK_DIR / "mvbench.yaml")

@@ -45,6 +45,25 @@ def test_plot_deltas_between_two_runs_and_against_a_published_row(tmp_path: Path
         plot_deltas(a, tmp_path / "x", other)
 
 
+def test_plot_deltas_refuses_different_sample_sets_unless_allowed(tmp_path: Path) -> None:
+    a, _ = _runs(tmp_path)
+    fewer = write_run(tmp_path / "fewer", {"official/acc": {t: [1.0, 0.0] for t in MV_TASKS}})
+    res = CliRunner().invoke(main, ["plot", "deltas", str(a), str(fewer), "-o", str(tmp_path / "d")])
+    assert res.exit_code == 2 and not (tmp_path / "d.png").exists()
+    assert res.output.startswith("error: different sample sets: 14 id(s) only in the candidate")
+    assert res.output.rstrip().endswith("(pass --allow-different-samples to plot anyway)")
+    res = CliRunner().invoke(main, ["plot", "deltas", str(a), str(fewer), "-o", str(tmp_path / "d"),
+                                    "--allow-different-samples"])
+    assert res.exit_code == 0 and "warning: deltas over different samples" in res.output
+    assert _is_png_and_pdf([tmp_path / "d.png", tmp_path / "d.pdf"])
+    # A partial run against a published (full-benchmark) row is refused the same way.
+    doc = json.loads((a / "results.json").read_text())
+    doc["provenance"] = {"selection": {"tasks": None, "limit": None, "subset": 4, "subset_seed": 0}}
+    (a / "results.json").write_text(json.dumps(doc))
+    with pytest.raises(PlotInputError, match=r"is a partial run \(subset of 4 samples per task \(seed 0\)\)"):
+        plot_deltas(a, tmp_path / "p", table="mvbench", row="videochat_tpo")
+
+
 def _moment_run(tmp: Path) -> Path:
     extra = {"test/7": {"windows": [[12.0, 30.0, 0.9], [40.0, 52.0, 0.4]],
                         "saliency": [0.1, 0.2, 0.5, 0.9, 1.0, 0.8, 0.7, 0.4, 0.2, 0.1, 0.1, 0.3, 0.2, 0.1, 0.1],

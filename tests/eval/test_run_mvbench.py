@@ -195,13 +195,17 @@ def test_rescoring_a_run_dir_reproduces_its_results(data, tmp_path):
     assert again["tasks"] == doc["tasks"] and again["overall"] == doc["overall"]
 
 
-def test_cli_run_prints_table_and_ls_validate(data, tmp_path):
+def test_cli_run_prints_table_and_ls_validate(data, tmp_path, monkeypatch):
     root, ann = data
+    monkeypatch.chdir(tmp_path)  # without --out the run is saved under ./runs/<benchmark>-<model>-<time>
     res = CliRunner().invoke(main, ["run", "mvbench", "--model", "mock:oracle", "--data-root", str(root),
                                     "--annotations", str(ann), "--limit", "1", "--tasks", "action_count",
                                     "--no-progress"])
     assert res.exit_code == 0, res.output
     assert "action_count" in res.stdout and "OVERALL (micro)" in res.stdout and "100.00" in res.stdout
+    (saved,) = (tmp_path / "runs").iterdir()
+    assert saved.name.startswith("mvbench-mock-oracle-") and (saved / "results.json").is_file()
+    assert f"run directory: runs/{saved.name} (no --out given)" in res.stderr
     res = CliRunner().invoke(main, ["run", "mvbench", "--model", "mock:oracle", "--data-root", str(root),
                                     "--annotations", str(ann), "--tasks", "action_cuont"])
     assert res.exit_code == 2 and "did you mean 'action_count'" in res.stderr

@@ -57,9 +57,8 @@ def test_frame_folder_decoding(tmp_path):
 
 
 def test_pyav_fallback_matches_decord(tmp_path):
-    from tpo_eval.video import decode as D
-
     p = write_index_video(tmp_path / "v.mp4", 60, fps=10)
     s = lambda a, b, fps: segment_midpoints(a, b, fps, 8)  # noqa: E731
-    a, b = D._decode_decord(p, s), D._decode_av(p, s)
+    a, b = decode(p, "video", s, decoder="decord"), decode(p, "video", s, decoder="pyav")
+    assert (a.backend, b.backend) == ("decord", "pyav")
     assert a.indices == b.indices and [read_index(f) for f in b.frames] == list(b.indices)

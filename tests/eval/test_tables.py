@@ -152,10 +152,39 @@ def test_run_row_merges_split_tasks_and_names_what_is_missing(tmp_path: Path) ->
     run = write_run(tmp_path / "mmiu", {"official/acc": outcomes}, benchmark="mmiu", predictions=False)
     row = run_row(t, [run], "r")
     assert row.value("casuality_reasoning") == 75.0  # (3 × 100 + 1 × 0) / 4, weighted by n_total
-    assert row.value("spot_the_diff") == 50.0 and row.value("overall") == 50.0  # macro over the 3 run tasks
+    # The run's Overall (macro over its 3 tasks) is not the paper's mean over 52: left empty, row marked partial.
+    assert row.value("spot_the_diff") == 50.0 and row.value("overall") is None
+    assert row.partial == "Overall not shown: 2 of 52 tasks"
     assert "VCor: run lacks tasks.visual_correspondence_blink['official/acc']" in row.notes
     with pytest.raises(TableError, match="this is a 'mmiu' run; table 'mvbench' has columns for mvbench"):
         run_row(load_table("mvbench"), [run], "r")
+
+
+def test_run_variants_put_lenient_and_macro_released_beside_the_official_numbers(tmp_path: Path) -> None:
+    from tpo_eval.tables import run_rows
+
+    per_sample = {"official/R1@0.5": [1.0, 0.0], "lenient/R1@0.5": [1.0, 1.0],
+                  "official/R1@0.3": [1.0, 0.0], "lenient/R1@0.3": [1.0, 1.0],
+                  "official/R1@0.7": [0.0, 0.0], "lenient/R1@0.7": [1.0, 0.0],
+                  "official/mIoU": [0.5, 0.0], "lenient/mIoU": [0.5, 0.75]}
+    ch = write_run(tmp_path / "ch", {k: {"test": v} for k, v in per_sample.items()}, benchmark="charades_sta",
+                   predictions=False)
+    main_row, lenient = run_rows(load_table("charades-zeroshot"), [ch], "r")
+    assert [main_row.value(c) for c in ("r03", "r05", "r07", "miou")] == [50.0, 50.0, 0.0, 25.0]
+    assert lenient.model == "r (lenient)" and [lenient.value(c) for c in ("r03", "r05", "r07", "miou")] == [
+        100.0, 100.0, 50.0, 62.5]
+    mm = write_run(tmp_path / "mm", {"official/acc": {"casuality_reasoning_next_qa": [1.0, 1.0, 1.0],
+                                                      "casuality_reasoning_var": [0.0]}},
+                   benchmark="mmiu", predictions=False)
+    doc = json.loads((mm / "results.json").read_text())
+    doc["overall"]["macro_released"] = {"official/acc": 62.5}  # any number other than macro's
+    (mm / "results.json").write_text(json.dumps(doc))
+    main_row, released = run_rows(load_table("mmiu"), [mm], "r")
+    assert main_row.value("overall") == 50.0 and main_row.value("casuality_reasoning") == 75.0
+    assert released.model == "r (macro_released)" and released.value("overall") == 62.5
+    assert [c for c, cell in released.cells.items() if cell.text] == ["overall"]  # only the changed column
+    # A variant for a benchmark the runs do not cover adds no row (ablation-heads: an MVBench-only run).
+    assert len(run_rows(load_table("ablation-heads"), [_mvbench_run(tmp_path, 50.0)], "r")) == 1
 
 
 def test_runs_sharing_a_label_fill_one_row_via_the_cli(tmp_path: Path) -> None:
@@ -197,3 +226,36 @@ def test_parse_cell() -> None:
     assert parse_cell("7B", "info").text == "7B"
     with pytest.raises(ValueError, match="not a number"):
         parse_cell("7B")
+
+
+def _partial(doc_path: Path, **selection: object) -> None:
+    doc = json.loads(doc_path.read_text())
+    doc["provenance"] = {"selection": {"tasks": None, "limit": None, "subset": None, "subset_seed": 0, **selection}}
+    doc_path.write_text(json.dumps(doc))
+
+
+def test_partial_runs_are_footnoted_in_every_format_and_get_no_avg_from_a_task_subset(tmp_path: Path) -> None:
+    t = load_table("mvbench")
+    sub = _mvbench_run(tmp_path, 50.0, name="sub")
+    _partial(sub / "results.json", subset=20, subset_seed=3)
+    two = write_run(tmp_path / "two", {"official/acc": {"action_sequence": [1.0, 0.0], "action_count": [1.0, 1.0]}},
+                    predictions=False)
+    _partial(two / "results.json", tasks=["action_sequence", "action_count"])
+    rows = [run_row(t, [sub], "sub"), run_row(t, [two], "two"), run_row(t, [_mvbench_run(tmp_path, 50.0)], "full")]
+    assert rows[0].partial == "subset of 20 samples per task (seed 3)" and rows[0].value("avg") == 52.5
+    assert rows[1].partial == "2 selected task(s); Avg. not shown: 2 of 20 tasks" and rows[1].value("avg") is None
+    assert rows[1].value("action_count") == 100.0 and rows[2].partial == ""
+    tt = t.with_rows(rows)
+    md = render(tt, "markdown").splitlines()
+    assert md[-2:] == [
+        "† sub: partial run (subset of 20 samples per task (seed 3)); not comparable with full-benchmark numbers",
+        "† two: partial run (2 selected task(s); Avg. not shown: 2 of 20 tasks); not comparable with "
+        "full-benchmark numbers"]
+    assert any(x.startswith("| sub† ") for x in md) and any(x.startswith("| full ") for x in md)
+    assert any(x.startswith("| two† ") and x.split("|")[2].strip() == "–" for x in md)
+    tex = render(tt, "latex")
+    assert "\nsub$^\\dagger$ & 52.5 &" in tex and "\nfull & 52.5 &" in tex
+    assert ("\\par\\smallskip{\\footnotesize $^\\dagger$ two: partial run (2 selected task(s); Avg. not "
+            "shown: 2 of 20 tasks); not comparable with full-benchmark numbers\\par}\n\\end{table}\n") in tex
+    assert render(tt, "console").splitlines()[-1].startswith("† two: partial run")
+    assert "†" not in render(t, "markdown")  # paper rows are never partial

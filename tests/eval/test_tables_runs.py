@@ -31,8 +31,12 @@ def test_a_real_run_fills_every_mvbench_column(runs: dict[str, Path]) -> None:
     assert row.notes == "" and all(row.value(c.id) == 100.0 for c in t.score_columns)
     res = CliRunner().invoke(main, ["table", "mvbench", "--run", str(runs["random"]), "--format", "markdown"])
     assert res.exit_code == 0, res.output
-    line = res.output.splitlines()[-1]
-    assert line.startswith("| random ") and line.count("|") == 23
+    # --limit 2 makes it a partial run: the row is marked and a footnote says why.
+    line = next(x for x in res.output.splitlines() if x.startswith("| random"))
+    assert line.startswith("| random† ") and line.count("|") == 23
+    assert res.output.splitlines()[-1] == ("† random: partial run (first 2 samples per task); "
+                                           "not comparable with full-benchmark numbers")
+    assert run_row(t, [runs["oracle"]], "oracle").partial == "first 2 samples per task"
 
 
 def test_regress_on_real_runs(runs: dict[str, Path], tmp_path: Path) -> None:

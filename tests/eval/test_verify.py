@@ -6,7 +6,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tpo_eval.cli import main
-from tpo_eval.tables import list_tables, load_table
+from tpo_eval.errata import ERRATA_FILE, load_errata
+from tpo_eval.tables import PAPER_DIR, list_tables, load_table
 from tpo_eval.verify import verify_names, verify_table
 
 _YAML = """name: {name}
@@ -123,5 +124,59 @@ def test_shipped_tables_findings() -> None:
             ("charades-zeroshot", "order"), ("ablation-components", "equals")} <= ok
     tpo = next(f for f in results["mvbench"] if f.row == "videochat_tpo" and f.check == "aggregate")
     assert (tpo.status, round(tpo.recomputed, 6), tpo.tolerance) == ("ok", 66.8, 0.05)
-    assert CliRunner().invoke(main, ["verify", "mvbench"]).exit_code == 1
+    # Every one of them is a recorded erratum, so `verify` passes; --no-errata is the full audit that fails.
+    assert CliRunner().invoke(main, ["verify", "mvbench"]).exit_code == 0
+    assert CliRunner().invoke(main, ["verify", "mvbench", "--no-errata"]).exit_code == 1
     assert CliRunner().invoke(main, ["verify", "refcoco", "tracking"]).exit_code == 0
+
+
+def test_errata_cover_exactly_the_shipped_mismatches_and_verify_passes() -> None:
+    errata = load_errata(PAPER_DIR / ERRATA_FILE)
+    assert {(e.table, e.check, e.row, e.column) for e in errata} == SHIPPED_MISMATCHES
+    assert all(e.source and e.why for e in errata)
+    res = CliRunner().invoke(main, ["verify"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("  known    ") == 12 and "MISMATCH" not in res.output
+    assert res.output.splitlines()[-1] == ("OK: 0 disagreeing number(s) in 15 table(s); "
+                                           "12 known published inconsistencies (errata)")
+
+
+def _copy_paper(tmp: Path) -> Path:
+    for p in PAPER_DIR.iterdir():
+        (tmp / p.name).write_bytes(p.read_bytes())
+    return tmp
+
+
+def test_a_planted_new_inconsistency_fails_despite_the_errata(tmp_path: Path) -> None:
+    d = _copy_paper(tmp_path)
+    csv = d / "mvbench.csv"
+    # VideoChat-TPO's Action Count 47.5 → 57.5: its published Avg. 66.8 no longer follows (mean 67.3).
+    text = csv.read_text()
+    row = next(x for x in text.splitlines() if x.startswith("videochat_tpo,"))
+    cells = row.split(",")
+    ac = next(i for i, c in enumerate(text.splitlines()[0].split(",")) if c == "action_count")
+    cells[ac] = f"{float(cells[ac]) + 10.0:.1f}"
+    csv.write_text(text.replace(row, ",".join(cells)))
+    res = CliRunner().invoke(main, ["verify", str(d / "mvbench.yaml")])
+    assert res.exit_code == 1
+    bad = [x for x in res.output.splitlines() if "MISMATCH" in x]
+    assert len(bad) == 1 and bad[0].startswith("  MISMATCH aggregate  VideoChat-TPO · Avg.: published 66.8")
+    assert res.output.count("  known    ") == 4  # the four mvbench errata still apply
+    assert res.output.splitlines()[-1].startswith("FAIL: 1 disagreeing number(s) in 1 table(s)")
+
+
+def test_an_erratum_that_no_longer_occurs_fails_as_stale(tmp_path: Path) -> None:
+    d = _copy_paper(tmp_path)
+    csv = d / "refseg.csv"
+    csv.write_text(csv.read_text().replace("videolisa,VideoLISA,63.7,", "videolisa,VideoLISA,62.7,"))
+    res = CliRunner().invoke(main, ["verify", str(d / "refseg.yaml")])
+    assert res.exit_code == 1
+    assert "STALE    erratum matches no disagreement any more (remove it): refseg · aggregate · videolisa" in res.output
+    assert "MISMATCH" not in res.output
+
+
+def test_malformed_errata_are_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "errata.yaml"
+    bad.write_text("errata:\n  - {table: mvbench, check: aggregate}\n")
+    res = CliRunner().invoke(main, ["verify", "mvbench", "--errata", str(bad)])
+    assert res.exit_code == 2 and "errata[0]: needs exactly the keys" in res.output

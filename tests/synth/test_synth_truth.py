@@ -10,7 +10,8 @@ import pytest
 
 from tpo_train.data import rle
 from tpo_train.synth.render import background, render
-from tpo_train.synth.world import COLOURS, plan_clip
+from tpo_train.synth.simulate import plan_clip
+from tpo_train.synth.world import COLOURS
 
 from .conftest import SEED
 

@@ -101,3 +101,46 @@ def test_checkpoint_loads_with_the_tpo_model_loader(interrupted):
     assert sorted(loaded.heads) == ["region", "temporal"]
     a, b = trainable_state_dict(rec.model), trainable_state_dict(loaded)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class _Marker:
+    """A pickle payload that, if ever unpickled, creates a file (harmless proof that code ran)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_tampered_trainer_state_never_runs_code(interrupted, tmp_path):
+    """Issue 13: trainer state loads with weights_only=True after its hash is checked; a payload never runs."""
+    import shutil
+    from types import SimpleNamespace
+
+    import torch
+
+    from tpo_train.checkpoint import load_trainer_state, manifest_sha
+
+    _, out, _ = interrupted
+    ckpt = tmp_path / "step-000002"
+    shutil.copytree(out / "step-000002", ckpt)
+    man = read_manifest(ckpt)
+    # every file is hashed, the resume state and the processor folder included
+    assert {"trainer_state.pt", "config.yaml", "tpo_weights.safetensors", "tpo_model.json"} <= set(man["files"])
+    assert any(f.startswith("processor/") for f in man["files"])
+    main = SimpleNamespace(is_main=True, rank=0)
+    state = load_trainer_state(ckpt, main)  # the real state loads safely
+    assert state["step"] == 2 and isinstance(state["rng"]["numpy"][1], list)
+    marker = tmp_path / "PAYLOAD_RAN"
+    torch.save({"step": 2, "engine": _Marker(marker), "rng": {}}, ckpt / "trainer_state.pt")
+    with pytest.raises(CheckpointError, match="trainer_state.pt differ from the sha256"):
+        load_trainer_state(ckpt, main)
+    assert not marker.exists()
+    # an attacker who also rewrites the manifest's hash still gets no code run: the load is weights_only
+    man["files"]["trainer_state.pt"] = hashlib.sha256((ckpt / "trainer_state.pt").read_bytes()).hexdigest()
+    (ckpt / "manifest.json").write_text(json.dumps(man))
+    assert manifest_sha(ckpt)
+    with pytest.raises(CheckpointError, match="weights_only"):
+        load_trainer_state(ckpt, main)
+    assert not marker.exists()

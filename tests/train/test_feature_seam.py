@@ -110,3 +110,16 @@ def test_extractor_features_train_and_score_through_one_path():
     assert f.shape == (3, VIDEO_EXTRACTORS["rgb_hist"].dim) and f.dtype == torch.float32
     assert f[0, 0] == 1.0 and f[1, 0] == 0.75 and f[1, 3 * 16] == 0.25  # black bin / red bin (r=3, g=0, b=0)
     assert torch.allclose(f[1, 64:67], torch.tensor([1.0, 0.0, 0.0]))  # mean RGB of the top-left cell
+
+
+def test_saliency_lands_on_the_benchmarks_clip_grid():
+    from tpo_eval.types import Prompt, Request
+    from tpo_train.eval_adapter import clip_saliency
+
+    r = Request("q", "span", Prompt("", ""), duration=8.0, clip_length=2.0)
+    curve = tuple(float(i) for i in range(16))  # 16 head clips of 0.5 s
+    assert clip_saliency(curve, r) == (2.0, 6.0, 10.0, 14.0)  # the head clip under each 2-s clip's centre
+    assert clip_saliency(curve, Request("q", "span", Prompt("", ""), duration=8.0)) == curve  # no grid
+    assert clip_saliency((), r) is None
+    r3 = Request("q", "span", Prompt("", ""), duration=7.0, clip_length=2.0)  # a last, shorter clip counts
+    assert len(clip_saliency(curve, r3)) == 4

@@ -6,6 +6,8 @@ Subcommands are loaded lazily from ``_COMMANDS`` so ``tpo-eval --help`` and ``tp
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +16,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module:attr, one-line help shown by `tpo-eval --help`)
     "run": ("tpo_eval.cli.run:run", "Evaluate a model on a benchmark (resumable)."),
     "score": ("tpo_eval.cli.score:score", "Score a predictions file made elsewhere, without a model."),
+    "merge": ("tpo_eval.cli.merge:merge", "Write results.json of a run directory from its shards' predictions."),
     "ls": ("tpo_eval.cli.ls:ls", "List benchmarks, task families, models, extractors, samplers."),
     "validate": ("tpo_eval.cli.ls:validate", "Validate benchmark configs; report every problem at once."),
     "export": ("tpo_eval.cli.export:export", "Write a run's predictions in a benchmark's official submission format."),
@@ -42,7 +45,11 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="tpo-eval")
-def main() -> None:
+@click.option("--benchmarks-dir", "benchmarks_dirs", multiple=True,
+              type=click.Path(exists=True, file_okay=False),
+              help="Folder of your own benchmark YAMLs (repeatable); a name found there overrides a shipped "
+                   "one. [env TPO_EVAL_BENCHMARKS, os.pathsep-separated]")
+def main(benchmarks_dirs: tuple[str, ...]) -> None:
     """Score video-MLLM checkpoints on MVBench, Charades-STA, QVHighlights, VideoMME, PerceptionTest and MMIU
     with each benchmark's official protocol, and put the numbers beside the TPO paper's tables.
 
@@ -52,4 +59,9 @@ def main() -> None:
       tpo-eval run mvbench --model mock:oracle --data-root /data/MVBench --limit 2
       tpo-eval score mvbench --predictions preds.jsonl --annotations /data/MVBench/json --json
       tpo-eval ls
+      tpo-eval --benchmarks-dir ./my_benchmarks run my_bench --model mock:oracle --data-root /data/x
     """
+    if benchmarks_dirs:  # the one place benchmark discovery reads: tpo_eval.config.benchmark_paths
+        old = [p for p in os.environ.get("TPO_EVAL_BENCHMARKS", "").split(os.pathsep) if p]
+        mine = [str(Path(d).resolve()) for d in benchmarks_dirs]
+        os.environ["TPO_EVAL_BENCHMARKS"] = os.pathsep.join(mine + old)

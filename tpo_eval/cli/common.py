@@ -18,9 +18,9 @@ def fail(msg: str, exc: Optional[BaseException] = None, code: int = 2) -> NoRetu
 
 
 def print_results(doc: Mapping[str, Any], as_json: bool) -> None:
-    from ..report import results_table
-
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
+        from ..report import results_table  # tabulate: only for the console table
+
         click.echo(results_table(doc))

@@ -28,9 +28,14 @@ def plot() -> None:
 @click.option("--metric", default=None, help="Metric key (default: RUN_A's primary).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Output path without suffix (default: RUN_A/plots/deltas).")
+@click.option("--allow-different-samples", is_flag=True,
+              help="Plot even when the two sides cover different samples (warns; the title says so).")
 def deltas(run_a: Path, run_b: Optional[Path], table: Optional[str], row: Optional[str], metric: Optional[str],
-           output: Optional[Path]) -> None:
+           output: Optional[Path], allow_different_samples: bool) -> None:
     """Bar chart of per-task RUN_A − RUN_B (or RUN_A − a published row).
+
+    Refused (exit 2) when the two sides cover different samples, as `regress` refuses: different sample ids,
+    or a partial run (--limit/--subset/--tasks) against a published full-benchmark row.
 
     \b
     Examples:
@@ -41,7 +46,8 @@ def deltas(run_a: Path, run_b: Optional[Path], table: Optional[str], row: Option
     from ..tables import TableError
 
     try:
-        _done(plot_deltas(run_a, output or run_a / "plots" / "deltas", run_b, table, row, metric))
+        _done(plot_deltas(run_a, output or run_a / "plots" / "deltas", run_b, table, row, metric,
+                          allow_different_samples))
     except (PlotInputError, TableError, KeyError) as e:
         fail(str(e.args[0]) if isinstance(e, KeyError) else str(e), e)
 

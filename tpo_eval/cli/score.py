@@ -32,8 +32,11 @@ def score(benchmark: str, predictions: str, annotations: str | None, data_root: 
     from ..config import DataPaths
     from .common import fail, print_results
 
-    paths = DataPaths(Path(data_root) if data_root else None, Path(annotations) if annotations else None)
     try:
+        from ..hfdata import resolve_data_root
+
+        paths = DataPaths(resolve_data_root(data_root) if data_root else None,
+                          Path(annotations) if annotations else None)
         doc = score_file(benchmark, Path(predictions), paths, split_tasks(tasks), allow_partial,
                          Path(out_dir) if out_dir else None)
     except Exception as e:  # noqa: BLE001

@@ -33,7 +33,7 @@ def table(name: Optional[str], list_: bool, runs: tuple[str, ...], metric: Optio
     """
     from tabulate import tabulate
 
-    from ..tables import TableError, list_tables, load_table, parse_run_args, render, run_row
+    from ..tables import TableError, list_tables, load_table, parse_run_args, render, run_rows
 
     if list_:
         rows = []
@@ -46,7 +46,7 @@ def table(name: Optional[str], list_: bool, runs: tuple[str, ...], metric: Optio
         raise click.UsageError("give a table NAME (see --list)")
     try:
         t = load_table(name)
-        extra = [run_row(t, paths, label, metric) for label, paths in parse_run_args(runs)]
+        extra = [r for label, paths in parse_run_args(runs) for r in run_rows(t, paths, label, metric)]
         t = t.with_rows(extra)
         text = render(t, fmt, baseline=baseline, color=fmt == "console" and output is None and sys.stdout.isatty())
     except (TableError, KeyError) as e:

@@ -3,9 +3,12 @@
 ``mvbench_official`` reproduces the MVBench reference notebook: ``'(' + first line of the stripped output``, then
 the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the notebook's
 ``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is an
-unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:`` …, optionally followed by text that
-does not name a different option) or exactly one option's text, on the first line; everything else is
-unparsed.
+unambiguous option letter at the start (``A``, ``A)``, ``(A)``, ``A.``, ``A:``, ``A -``, or a capital letter
+and a space: ``C boiling``), optionally followed by text that does not name a different option, or exactly one
+option's text, on the first line; everything else is unparsed. Two guards: a capital ``A`` or ``I`` followed
+by a space is an English word ("A man opens …", "I think …"), accepted only when the text after it is that
+option's own text; on a single-candidate item the letter is always "valid", so text after it must be the
+option's text ("(A) something else" is unparsed).
 """
 from __future__ import annotations
 
@@ -38,7 +41,8 @@ def mvbench_official(raw: RawOutput, sample: Sample) -> Answer:
     return Answer(extractor="mvbench_official", value=tok, parsed=parsed)
 
 
-_LEAD = re.compile(r"^\(?\s*([A-Za-z])\s*(\)|\.|:|$|\s)")
+_LEAD = re.compile(r"^\(?\s*([A-Za-z])\s*(\)|\.|:|-|–|$|\s)")
+_WORD_LETTERS = "AI"  # capital letters that are also English words
 
 
 def strict_index(text: str, choices: tuple[str, ...]) -> Optional[int]:
@@ -53,17 +57,20 @@ def strict_index(text: str, choices: tuple[str, ...]) -> Optional[int]:
     if m:
         letter, closer = m.group(1), m.group(2)
         bracketed = t.startswith("(") or closer == ")"
-        # "A man …" / "a dog …": a letter followed by a space is an article, not an answer, unless bracketed;
-        # a bare lower-case letter counts only when bracketed.
+        # A lower-case letter then a space ("a dog …") is a word, not an answer; a bare lower-case letter
+        # counts only when bracketed. "C boiling" (capital, space, text) is an answer.
         spaced = closer.isspace() and not t.startswith("(")
-        if not spaced and (letter.isupper() or bracketed):
+        if letter.isupper() or (bracketed and not spaced):
             idx = LETTERS.index(letter.upper())
             if idx >= len(choices):
                 return None
             rest = _norm(t[m.end():])
+            own = rest == norm[idx]
             # "A) <text of option C>" contradicts itself: unparsed.
-            if rest and rest in norm and norm.index(rest) != idx and norm.count(rest) == 1:
+            if rest and rest in norm and not own and norm.count(rest) == 1:
                 return None
+            if rest and not own and ((spaced and letter in _WORD_LETTERS) or len(choices) == 1):
+                return None  # "A man …" is an article; "(A) something else" on a one-option item: no option
             return idx
     hits = [i for i, c in enumerate(norm) if c == _norm(t)]
     return hits[0] if len(hits) == 1 else None

@@ -30,11 +30,17 @@ class TaskFamily:
     kind: ClassVar[RequestKind] = "mcq"
     option_keys: ClassVar[frozenset[str]] = frozenset()
     metric_names: ClassVar[tuple[str, ...]] = ("acc",)
+    # Overall aggregations the family computes (MMIU adds macro_released, the official script's mean).
+    aggregations: ClassVar[frozenset[str]] = frozenset({"micro", "macro"})
 
     # ---- config ---------------------------------------------------------------------------------------------
     def validate(self, cfg: BenchmarkConfig) -> list[str]:
         """Family-specific checks on a parsed config; return every problem found."""
-        return [f"options: unknown key {k!r} for family {self.name!r}" for k in sorted(set(cfg.options) - self.option_keys)]
+        errors = [f"options: unknown key {k!r} for family {self.name!r}"
+                  for k in sorted(set(cfg.options) - self.option_keys)]
+        errors += [f"aggregation: family {self.name!r} does not compute {a!r}" for a in cfg.aggregation
+                   if a not in self.aggregations]
+        return errors
 
     # ---- data -----------------------------------------------------------------------------------------------
     def load_task(self, cfg: BenchmarkConfig, task: TaskSpec, paths: DataPaths) -> list[Sample]:

@@ -46,6 +46,10 @@ class MCQFamily(TaskFamily):
         missing = [k for k in ("video", "question", "candidates", "answer") if k not in it]
         if missing:
             raise AnnotationError(path, i, f"missing field(s) {', '.join(missing)}")
+        wrong = [k for k in ("video", "question") if not isinstance(it[k], str)]
+        if wrong:
+            raise AnnotationError(path, i, f"field(s) {', '.join(wrong)} must be strings, got "
+                                           f"{', '.join(type(it[k]).__name__ for k in wrong)}")
         cands = it["candidates"]
         if not isinstance(cands, list) or not cands or not all(isinstance(c, str) for c in cands):
             raise AnnotationError(path, i, "'candidates' must be a non-empty list of strings")

@@ -5,9 +5,18 @@ input_image_path, output``) or nested (InternVL ``mmiu.jsonl``: ``input: {input_
 ``output: {output_text}``). ``options`` is one string, an option per line, optionally prefixed ``"A:"`` (blank
 lines skipped); up to 14 options (letters A–N). The ``task`` field names the released *source-level* task
 (60 values, e.g. ``casuality_reasoning_var``); the YAML's 52 paper tasks list them under ``extra.sources`` with
-the seed Table 2 abbreviation (``extra.abbr``) and full name (``extra.title``). Results: per paper task, the
-official overall = mean over tasks (``overall.macro``), the micro mean over questions beside it, and
-``breakdown.source`` per released task. Sample ids are ``<source task>/<n>``, n counting that task's rows.
+the seed Table 2 abbreviation (``extra.abbr``) and full name (``extra.title``). Results: per paper task, and
+``breakdown.source`` per released task; three overalls, each named:
+
+* ``macro``: the paper's Overall, the unweighted mean over its 52 tasks (what ``verify`` checks);
+* ``macro_released``: what the official ``evaluate_correct.py`` prints, the mean over the released task
+  directories present in the run (60 in the full release: ``casuality_reasoning_next_qa`` and
+  ``casuality_reasoning_var`` count separately). A directory whose every row was excluded (judge errors) would
+  stop the official script with a division by zero; here it is left out of the mean and counted in
+  ``n_sources_empty``;
+* ``micro``: the mean over questions.
+
+Sample ids are ``<source task>/<n>``, n counting that task's rows.
 
 Real rows can carry a gold letter past their options (``casuality_reasoning_var`` has an ``F`` for a 4-option
 question); they are kept and scored as the official script does, and counted in a warning.
@@ -21,12 +30,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..config import BenchmarkConfig, DataPaths
 from ..extract import mmiu as ex
 from ..extract.mcq import LETTERS
-from ..types import Answer, Media, Prompt, RawOutput, Request, Sample, freeze_meta
+from ..types import Answer, Media, Prompt, RawOutput, Request, Sample, SampleScore, freeze_meta
 from .base import AnnotationError
 from .mcq_variants import MultiTaskMCQFamily, norm_key, read_table, require, unletter
 
@@ -39,6 +48,7 @@ class MMIUFamily(MultiTaskMCQFamily):
     option_keys = MultiTaskMCQFamily.option_keys | {"judge"}
     breakdown_keys = ("source",)
     excluded_values = frozenset({ex.JUDGE_ERROR})
+    aggregations = frozenset({"micro", "macro", "macro_released"})
     prompt_field_names = ("context",)
     answer_fields = ("options", "context")
 
@@ -88,6 +98,14 @@ class MMIUFamily(MultiTaskMCQFamily):
                   "kept and scored as the official script does", file=sys.stderr)
         return out
 
+    def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
+                  scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
+        doc = super().aggregate(cfg, samples, scores)
+        if "macro_released" in cfg.aggregation:
+            doc["overall"] = _with_released_mean(doc["overall"], doc["breakdown"]["source"], list(scores),
+                                                 self.metric_names)
+        return doc
+
     # ---- prompting, extraction, scoring ---------------------------------------------------------------------
     def prompt_fields(self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]) -> dict[str, str]:
         return {"context": str(sample.meta.get("context", ""))}
@@ -119,6 +137,26 @@ class MMIUFamily(MultiTaskMCQFamily):
             print(f"[tpo-eval] judge failed on {sample.id}: {e}", file=sys.stderr)
             return ex.JUDGE_ERROR
         return ex.JUDGE_ERROR if out.error is not None else out.text.strip()
+
+
+def _with_released_mean(overall: dict[str, Any], sources: Mapping[str, Mapping[str, Any]], labels: list[str],
+                        metrics: Sequence[str]) -> dict[str, Any]:
+    """``overall`` with ``macro_released``: per extractor, the mean over released tasks (source directories)
+    of their accuracies, skipping a source with nothing left in that extractor's denominator."""
+    released: dict[str, Any] = {}
+    empty: dict[str, int] = {}
+    for label in labels:
+        kept = [c for c in sources.values() if c["n_total"] - c["n_excluded"].get(label, 0) > 0]
+        empty[label] = len(sources) - len(kept)
+        for m in metrics:
+            key = f"{label}/{m}"
+            released[key] = sum(c[key] for c in kept) / len(kept) if kept else 0.0
+    released["n_sources"] = len(sources)
+    released["n_sources_empty"] = empty
+    out = {k: v for k, v in overall.items() if not k.startswith("n_")}
+    out["macro_released"] = released
+    out.update({k: v for k, v in overall.items() if k.startswith("n_")})
+    return out
 
 
 def _flatten(path: Path, i: int, raw: Any) -> dict[str, Any]:

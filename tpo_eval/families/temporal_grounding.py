@@ -5,9 +5,14 @@ windows (plus a per-clip saliency curve for highlight detection); see :mod:`tpo_
 
 ``options.protocol`` picks the data and the scoring:
 
-* ``charades_sta``: R1@0.3/0.5/0.7 (first window, hull IoU >= t) and mIoU, in percent over **all** queries;
-  an unparsed answer has IoU 0. Options: ``format`` (``auto`` or one of :data:`tpo_eval.tg.charades.FORMATS`),
-  ``durations`` (file beside the annotations), ``clip_end_to_duration`` (default false: original annotations).
+* ``charades_sta``: TimeChat's ``metrics/tvg/eval_tvg.py``: R1@0.3/0.5/0.7 (first window, hull IoU >= t) and
+  mIoU (mean IoU, as lmms-eval adds it), in percent over **all** queries; an unparsed answer has IoU 0. The
+  ``official`` extractor is TimeChat's text extraction (``tg_timechat``), ``lenient`` the harness's parser
+  (``tg_span``); both are reported. Options: ``format`` (``auto`` or one of
+  :data:`tpo_eval.tg.charades.FORMATS`), ``durations`` (file beside the annotations), ``clip_end_to_duration``
+  (default false, as the reference: nothing is clipped; true clips the ground-truth ends past the video *and*
+  every predicted span to the video's duration alike, see :func:`tpo_eval.tg.charades.clip_to_duration`). The
+  results document records the choice under ``spans``.
 * ``qvhighlights``: the official moment_detr metrics (:mod:`tpo_eval.tg.qvh`), named as the official evaluator
   names them (``MR-full-R1@0.5``, ``MR-full-mAP``, ``HL-min-VeryGood-Hit1``, …) plus ``MR-full-R1@0.3`` and
   ``MR-full-mIoU``; every per-range, per-threshold value is in the task's results too. ``clip_length`` (seconds,
@@ -88,11 +93,13 @@ class TemporalGroundingFamily(TaskFamily):
         dur_path = path.parent / dur if dur else None
         if dur_path is not None and not dur_path.is_file():
             dur_path = None  # formats that carry durations (tvr, charades_json) do not need the file
+        clip = bool(cfg.options.get("clip_end_to_duration"))
         queries = charades.load_charades_sta(path, durations=dur_path, fmt=cfg.options.get("format", "auto"),
-                                             clip_end_to_duration=bool(cfg.options.get("clip_end_to_duration")))
+                                             clip_end_to_duration=clip)
         return [Sample(id=f"{task.name}/{q.index}", task=task.name, media=Media(paths=(str(media / f"{q.vid}{ext}"),)),
                        question=q.query, target=(q.start, q.end), duration=q.duration,
-                       meta=freeze_meta({"protocol": protocol, "qid": q.qid, "vid": q.vid, "clipped": q.clipped}))
+                       meta=freeze_meta({"protocol": protocol, "qid": q.qid, "vid": q.vid,
+                                         "clipped": q.clipped, "clip_to_duration": clip}))
                 for q in queries]
 
     def read_predictions(self, path: Path, cfg: BenchmarkConfig, samples: Sequence[Sample],
@@ -148,7 +155,12 @@ class TemporalGroundingFamily(TaskFamily):
     def aggregate(self, cfg: BenchmarkConfig, samples: Sequence[Sample],
                   scores: Mapping[str, Sequence[SampleScore]]) -> dict[str, Any]:
         if cfg.options.get("protocol") != "qvhighlights":
-            return super().aggregate(cfg, samples, scores)
+            doc = super().aggregate(cfg, samples, scores)
+            clip = bool(cfg.options.get("clip_end_to_duration"))
+            doc["spans"] = {"clip_end_to_duration": clip, "n_gt_clipped": sum(bool(s.meta.get("clipped"))
+                                                                              for s in samples),
+                            "clipped": "ground truth and predictions" if clip else "nothing"}
+            return doc
         tasks: dict[str, dict[str, Any]] = {}
         overall: dict[str, Any] = {a: {} for a in cfg.aggregation}
         for t in dict.fromkeys(s.task for s in samples):
@@ -172,5 +184,10 @@ class TemporalGroundingFamily(TaskFamily):
 
 def _charades_values(value: Optional[Mapping[str, Any]], sample: Sample) -> dict[str, float]:
     """R1 hits and the IoU of the first window (named ``mIoU`` so the generic mean gives the benchmark's mIoU)."""
-    iou = hull_iou(value["windows"][0][:2], sample.target) if value and value["windows"] else 0.0
+    if not (value and value["windows"]):
+        return {"R1@0.3": 0.0, "R1@0.5": 0.0, "R1@0.7": 0.0, "mIoU": 0.0}
+    span = value["windows"][0][:2]
+    if sample.meta.get("clip_to_duration"):  # the same clip the loader applied to the ground truth
+        span = charades.clip_to_duration(span, sample.duration)
+    iou = hull_iou(span, sample.target)
     return {"R1@0.3": float(iou >= 0.3), "R1@0.5": float(iou >= 0.5), "R1@0.7": float(iou >= 0.7), "mIoU": iou}

@@ -1,9 +1,11 @@
 """The model-adapter contract and the helper that builds one from ``--model NAME[:VARIANT]``."""
 from __future__ import annotations
 
+import difflib
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar, Optional, Sequence
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping, Optional, Sequence
 
 from ..types import RawOutput, Request, RequestKind
 
@@ -22,6 +24,12 @@ class VideoModel:
     name: ClassVar[str] = ""
     supports: ClassVar[frozenset[RequestKind]] = frozenset()
     needs_frames: ClassVar[bool] = True
+    # Generation settings this adapter honours (``--gen-kwargs``), name → type; anything else is refused
+    # before the model is loaded. They reach the adapter through ``set_generation`` (over the YAML's values).
+    generation_keys: ClassVar[Mapping[str, type]] = MappingProxyType({})
+    # ``--model-arg`` keys the adapter reads; any other key is refused (a misspelling must not run the default).
+    # None: the adapter does not declare them (third-party adapters) and nothing is checked.
+    model_args: ClassVar[Optional[frozenset[str]]] = None
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, device: str = "cpu",
                  dtype: str = "float32", batch_size: int = 1, seed: int = 0, **kwargs: Any) -> None:
@@ -55,6 +63,23 @@ def checkpoint_hash(ckpt: str | Path) -> str:
     return h.hexdigest()
 
 
+def check_model_args(spec: str, args: Mapping[str, Any]) -> None:
+    """Refuse ``--model-arg`` keys the adapter does not read, with the closest known key."""
+    import difflib
+
+    from ..registries import MODELS
+
+    cls = MODELS.get(spec.partition(":")[0])
+    if cls.model_args is None:
+        return
+    bad = sorted(set(args) - cls.model_args)
+    if bad:
+        hints = [f"{b!r}" + (f" (did you mean {c[0]!r}?)" if (c := difflib.get_close_matches(b, cls.model_args, 1))
+                             else "") for b in bad]
+        known = ", ".join(sorted(cls.model_args)) or "none"
+        raise ModelError(f"--model-arg {', '.join(hints)}: not an argument of --model {spec} (it takes: {known})")
+
+
 def build_model(spec: str, **kwargs: Any) -> VideoModel:
     """``hf`` → HFVideoModel(); ``mock:oracle`` → MockModel(variant='oracle')."""
     from ..registries import MODELS
@@ -62,3 +87,42 @@ def build_model(spec: str, **kwargs: Any) -> VideoModel:
     name, _, variant = spec.partition(":")
     cls = MODELS.get(name)
     return cls(variant=variant or None, **kwargs)
+
+
+def parse_gen_kwargs(text: Optional[str]) -> dict[str, Any]:
+    """``"max_new_tokens=32,temperature=0.2,do_sample=true"`` → typed values (YAML scalars: 32, 0.2, True)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--gen-kwargs expects KEY=VALUE[,KEY=VALUE…], got {item.strip()!r}")
+        out[key.strip()] = yaml.safe_load(value.strip())
+    return out
+
+
+def check_gen_kwargs(spec: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Refuse keys the adapter of ``spec`` does not honour, and values of the wrong type; every problem in one
+    ValueError (the CLI's exit 2). Ints are accepted where floats are expected (``temperature=0``)."""
+    from ..registries import MODELS
+
+    accepted: Mapping[str, type] = MODELS.get(spec.partition(":")[0]).generation_keys
+    errors = []
+    for k, v in kwargs.items():
+        if k not in accepted:
+            close = difflib.get_close_matches(k, list(accepted), n=1)
+            errors.append(f"{k!r} is not a generation setting of --model {spec}" +
+                          (f" (did you mean {close[0]!r}?)" if close else ""))
+            continue
+        typ = accepted[k]
+        ok = isinstance(v, typ) and not (typ is int and isinstance(v, bool)) or (
+            typ is float and isinstance(v, int) and not isinstance(v, bool))
+        if not ok:
+            errors.append(f"{k}={v!r}: expected {typ.__name__}")
+    if errors:
+        keys = ", ".join(sorted(accepted)) or "none"
+        raise ValueError("--gen-kwargs: " + "; ".join(errors) + f". Accepted by {spec}: {keys}")
+    return {k: float(v) if accepted[k] is float else v for k, v in kwargs.items()}

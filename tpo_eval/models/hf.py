@@ -21,6 +21,9 @@ _DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
 class HFVideoModel(VideoModel):
     name = "hf"
     supports = frozenset({"mcq", "multi_image", "generate", "span"})
+    generation_keys = {"max_new_tokens": int, "do_sample": bool, "temperature": float, "top_p": float,
+                       "top_k": int, "num_beams": int, "repetition_penalty": float}
+    model_args = frozenset({"trust_remote_code", "max_new_tokens"})
 
     def __init__(self, variant: Optional[str] = None, ckpt: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant, ckpt=ckpt, **kwargs)
@@ -34,7 +37,7 @@ class HFVideoModel(VideoModel):
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
         trust = str(self.kwargs.get("trust_remote_code", "false")).lower() == "true"
-        self.max_new_tokens = int(self.kwargs.get("max_new_tokens", 0)) or None
+        self.max_new_tokens = self._max_new_tokens_arg = int(self.kwargs.get("max_new_tokens", 0)) or None
         self.processor = AutoProcessor.from_pretrained(p, local_files_only=True, trust_remote_code=trust)
         tok = getattr(self.processor, "tokenizer", None)
         if tok is not None:
@@ -45,8 +48,11 @@ class HFVideoModel(VideoModel):
         ).to(self.device).eval()
 
     def set_generation(self, generation: dict[str, Any]) -> None:
-        if self.max_new_tokens is None and "max_new_tokens" in generation:
-            self.max_new_tokens = int(generation["max_new_tokens"])
+        # --model-arg max_new_tokens wins; else each benchmark's own (an adapter may serve several)
+        self.max_new_tokens = self._max_new_tokens_arg or int(generation.get("max_new_tokens", 0)) or None
+        # the rest go to generate() as given (greedy unless do_sample=true is asked for)
+        self.gen_kwargs = {k: v for k, v in generation.items()
+                           if k in self.generation_keys and k != "max_new_tokens"}
 
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
         import torch
@@ -75,7 +81,8 @@ class HFVideoModel(VideoModel):
             if torch.is_floating_point(v):
                 inputs[k] = v.to(self.torch_dtype)
         with torch.inference_mode():
-            out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens or 100, do_sample=False)
+            gen = {"do_sample": False, **getattr(self, "gen_kwargs", {})}
+            out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens or 100, **gen)
         new = out[:, inputs["input_ids"].shape[1]:]
         decoded = self.processor.batch_decode(new, skip_special_tokens=True)
         return [RawOutput(r.sample_id, text=t) for r, t in zip(requests, decoded)]

@@ -22,6 +22,9 @@ from .base import ModelError, VideoModel
 class MockModel(VideoModel):
     name = "mock"
     supports = frozenset({"mcq", "span", "multi_image", "generate"})
+    # Accepted so runs and tests exercise --gen-kwargs end to end; mock answers do not depend on them.
+    generation_keys = {"max_new_tokens": int, "do_sample": bool, "temperature": float, "top_p": float}
+    model_args = frozenset({"script", "delay"})
 
     def __init__(self, variant: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(variant=variant or "oracle", **kwargs)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from ..resources import data_dir
 from .schema import parse_meta
 
-PAPER_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
+PAPER_DIR = data_dir("paper")  # results/paper in a checkout, package data when installed
 MISSING = ("", "–", "-", "—")
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)(?:\s*\(\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*\))?$")
 
@@ -41,7 +42,8 @@ class Column:
     """One column. ``kind`` is ``score`` (ranked, deltas) or ``info`` (printed verbatim: LLM size, ✓ marks).
 
     ``run`` says where a run's value comes from: ``{"task": id}``, ``{"tasks": [...]}`` (merged, weighted by
-    ``n_total``) or ``{"overall": "micro"|"macro"}``, each with an optional ``metric`` (default: the table's).
+    ``n_total``) or ``{"overall": "micro"|"macro"|"macro_released"}``, each with an optional ``metric``
+    (default: the table's).
     """
 
     id: str
@@ -77,6 +79,7 @@ class Row:
     cite: str = ""
     notes: str = ""
     origin: str = "paper"  # "paper", or the run directories the row was read from
+    partial: str = ""  # why a run row does not cover the whole benchmark ("" = it does): a footnote
 
     def value(self, col: str) -> Optional[float]:
         c = self.cells.get(col)
@@ -101,6 +104,7 @@ class PaperTable:
     checks: tuple[Mapping[str, Any], ...] = ()
     notes: str = ""
     model_label: str = "Model"
+    run_variants: tuple[Mapping[str, Any], ...] = ()  # extra rows per run (schema._run_variants)
     path: str = ""
 
     @property
@@ -124,8 +128,8 @@ class PaperTable:
 
 
 def list_tables(directory: Path = PAPER_DIR) -> list[str]:
-    """Names of the shipped tables (every ``*.yaml`` under ``results/paper``)."""
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+    """Names of the shipped tables (every ``*.yaml`` under ``results/paper`` but ``errata.yaml``)."""
+    return sorted(p.stem for p in directory.glob("*.yaml") if p.stem != "errata")
 
 
 def load_table(name_or_path: str | Path, directory: Path = PAPER_DIR) -> PaperTable:

@@ -102,13 +102,21 @@ def render(table: PaperTable, fmt: str, baseline: Optional[str] = None, color: b
     if fmt == "latex":
         return _latex(table, body)
     headers = [table.model_label] + [f"{c.group} {c.label}".strip() for c in table.columns]
-    data = [[r.model] + [cells[c.id] for c in table.columns] for r, cells in body]
+    data = [[r.model + ("†" if r.partial else "")] + [cells[c.id] for c in table.columns]
+            for r, cells in body]
+    notes = "".join(f"\n{line}" for line in footnotes(table)) + ("\n" if footnotes(table) else "")
     align = ["left"] + ["center" if c.kind == "info" else "right" for c in table.columns]
     if fmt == "markdown":
         grid = tabulate(data, headers, tablefmt="pipe", colalign=align, disable_numparse=True)
-        return f"Table: {table.caption}\n\n{grid}\n"
+        return f"Table: {table.caption}\n\n{grid}\n{notes}"
     grid = tabulate(data, headers, tablefmt="simple", colalign=align, disable_numparse=True)
-    return f"{table.title or table.name}\n\n{grid}\n"
+    return f"{table.title or table.name}\n\n{grid}\n{notes}"
+
+
+def footnotes(table: PaperTable) -> list[str]:
+    """One line per partial run row: such a row is not comparable with the paper's full-benchmark numbers."""
+    return [f"† {r.model}: partial run ({r.partial}); not comparable with full-benchmark numbers"
+            for r in table.rows if r.partial]
 
 
 def _latex(table: PaperTable, body: list[tuple[Row, dict[str, str]]]) -> str:
@@ -139,9 +147,12 @@ def _latex(table: PaperTable, body: list[tuple[Row, dict[str, str]]]) -> str:
         elif table.panels and n:
             lines.append(r"\addlinespace")
         for i, p in enumerate(panels):
-            name = latex_escape(row.model) if i == 0 else ""
+            name = latex_escape(row.model) + (r"$^\dagger$" if row.partial else "") if i == 0 else ""
             lines.append(" & ".join([name] + [cells.get(c, "") for c in _pad(p, width)]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if width > 8 else ""), r"\end{table}"]
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if width > 8 else "")]
+    lines += [r"\par\smallskip{\footnotesize " + latex_escape(n).replace("†", r"$^\dagger$") + r"\par}"
+              for n in footnotes(table)]
+    lines.append(r"\end{table}")
     return "\n".join(x for x in lines if x) + "\n"
 
 

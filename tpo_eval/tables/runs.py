@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dataclasses import replace
 from typing import Any, Mapping, Optional, Sequence
 
 from .model import Cell, Column, PaperTable, Row, TableError
@@ -61,27 +62,99 @@ def run_value(doc: Mapping[str, Any], col: Column, default_metric: str) -> tuple
     return sum(w * float(tasks[n][metric]) for w, n in zip(weights, names)) / sum(weights), ""
 
 
-def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None) -> Row:
-    """One row from one or more run directories of the same model (each fills its benchmark's columns)."""
+def partial_reason(doc: Mapping[str, Any]) -> str:
+    """Why a run does not cover its whole benchmark, in words ("" when it does): ``--limit``, ``--subset``, a
+    selection of tasks, or a re-score that left samples without a prediction (``--allow-partial``)."""
+    sel = (doc.get("provenance") or {}).get("selection") or {}
+    why = []
+    if sel.get("limit") is not None:
+        why.append(f"first {sel['limit']} samples per task")
+    if sel.get("subset") is not None:
+        why.append(f"subset of {sel['subset']} samples per task (seed {sel.get('subset_seed', 0)})")
+    if sel.get("tasks"):
+        why.append(f"{len(sel['tasks'])} selected task(s)")
+    cov = doc.get("coverage") or {}
+    if cov.get("n_missing"):
+        why.append(f"{cov.get('n_predicted')} of {cov.get('n_selected')} samples predicted")
+    return ", ".join(why)
+
+
+def _vary(table: PaperTable, col: Column, default: str,
+          variant: Optional[Mapping[str, Any]]) -> Optional[tuple[Column, str]]:
+    """The column and default metric as ``variant`` reads them; None when the variant does not change it."""
+    if variant is None:
+        return col, default
+    if variant.get("benchmark") not in (None, column_benchmark(table, col)):
+        return None
+    spec = dict(col.run) or ({"overall": "micro"} if col.aggregate is not None else {"task": col.id})
+    before = (dict(spec), default)
+    m, o = variant.get("metric"), variant.get("overall")
+    if m:
+        if spec.get("metric", "").startswith(m["from"]):
+            spec["metric"] = m["to"] + spec["metric"][len(m["from"]):]
+        if default.startswith(m["from"]):
+            default = m["to"] + default[len(m["from"]):]
+    if o and spec.get("overall") == o["from"]:
+        spec["overall"] = o["to"]
+    return None if (spec, default) == before else (replace(col, run=spec), default)
+
+
+def run_rows(table: PaperTable, runs: Sequence[str | Path], label: str,
+             metric: Optional[str] = None) -> list[Row]:
+    """The run's row, then one row per ``run_variants`` entry of the table (e.g. Charades-STA's ``lenient``
+    extractor beside ``official``, MMIU's ``macro_released`` overall beside the paper's)."""
+    rows = [run_row(table, runs, label, metric)]
+    for v in table.run_variants:
+        row = run_row(table, runs, label, metric, v)
+        # A variant for a benchmark these runs do not cover gives an empty row: leave it out.
+        if row.notes or any(c.text for c in row.cells.values()):
+            rows.append(row)
+    return rows
+
+
+def run_row(table: PaperTable, runs: Sequence[str | Path], label: str, metric: Optional[str] = None,
+            variant: Optional[Mapping[str, Any]] = None) -> Row:
+    """One row from one or more run directories of the same model (each fills its benchmark's columns); with a
+    ``variant`` (see :func:`run_rows`), only the columns it changes are filled.
+
+    A run over part of a benchmark marks the row ``partial`` (a footnote when rendered), and an aggregate
+    column (Avg., Overall) whose inputs the runs do not all fill stays empty: an Avg. of 2 of 20 tasks is not
+    the paper's Avg."""
     cells: dict[str, Cell] = {c.id: Cell(text="") for c in table.columns}
     notes: list[str] = []
+    partial: list[str] = []
     for run in runs:
         doc = read_results(run)
         bench = doc["benchmark"]
+        why = partial_reason(doc)
+        if why:
+            partial.append(f"{bench}: {why}" if len(runs) > 1 else why)
         cols = [c for c in table.score_columns if column_benchmark(table, c) == bench]
         if not cols:
             have = sorted({column_benchmark(table, c) for c in table.score_columns})
             raise TableError(run, [f"this is a {bench!r} run; table {table.name!r} has columns for {', '.join(have)}"])
         for col in cols:
             default = metric or (table.metric if not col.benchmark or col.benchmark == table.benchmark else "")
-            v, why = run_value(doc, col, default)
+            varied = _vary(table, col, default, variant)
+            if varied is None:
+                continue
+            v, why = run_value(doc, *varied)
             if v is None:
                 notes.append(f"{col.label}: run lacks {why}")
                 continue
             text = f"{v:.{table.decimals}f}"
             cells[col.id] = Cell(text=text, value=float(text))
-    return Row(key=f"run:{label}", model=label, cells=cells, notes="; ".join(notes),
-               origin=", ".join(str(r) for r in runs))
+    for col in table.score_columns:
+        agg = col.aggregate
+        if agg is None or cells[col.id].value is None:
+            continue
+        have = sum(cells[c].value is not None for c in agg.of)
+        if have < len(agg.of):
+            cells[col.id] = Cell(text="")
+            partial.append(f"{col.label} not shown: {have} of {len(agg.of)} tasks")
+    name = label if variant is None else f"{label} ({variant['name']})"
+    return Row(key=f"run:{name}", model=name, cells=cells, notes="; ".join(notes),
+               origin=", ".join(str(r) for r in runs), partial="; ".join(partial))
 
 
 def parse_run_args(args: Sequence[str]) -> list[tuple[str, list[str]]]:

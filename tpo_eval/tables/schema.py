@@ -16,7 +16,9 @@ AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
 }
 
 _TOP = {"name", "title", "caption", "label", "source", "benchmark", "metric", "decimals", "baseline", "columns",
-        "panels", "checks", "notes", "model_label"}
+        "panels", "checks", "notes", "model_label", "run_variants"}
+_OVERALLS = (None, "micro", "macro", "macro_released")
+_VARIANT = {"name", "benchmark", "metric", "overall"}
 _COLUMN = {"id", "label", "name", "kind", "group", "better", "benchmark", "aggregate", "run", "parts"}
 _RUN = {"task", "tasks", "overall", "metric"}
 CHECK_TYPES = {
@@ -69,8 +71,31 @@ def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
         columns=columns, baseline=base["row"] if base else None, show_deltas=bool(base and base.get("show")),
         panels=panels, checks=checks, notes=str(raw.get("notes", "")).strip(),
         model_label=str(raw.get("model_label", "Model")),
+        run_variants=_run_variants(raw.get("run_variants") or [], errors),
     )
     return meta, errors
+
+
+def _run_variants(raw: Any, errors: list[str]) -> tuple[dict[str, Any], ...]:
+    """``[{name, benchmark, metric: {from: PREFIX, to: PREFIX}, overall: {from: AGG, to: AGG}}]``: every run
+    added to the table gets one more row per variant, reading the columns (of ``benchmark``, if given) the
+    variant changes (another extractor's metrics, another overall) and leaving the others empty."""
+    out = []
+    for i, v in enumerate(raw if isinstance(raw, list) else [raw]):
+        where = f"run_variants[{i}]"
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+            errors.append(f"{where} must be a mapping with a name, got {v!r}")
+            continue
+        for k in sorted(set(v) - _VARIANT):
+            errors.append(f"{where}: unknown key {k!r} (known: {', '.join(sorted(_VARIANT))})")
+        for k in ("metric", "overall"):
+            sub = v.get(k)
+            if sub is not None and not (isinstance(sub, dict) and set(sub) == {"from", "to"}):
+                errors.append(f"{where}: {k} must look like {{from: ..., to: ...}}")
+        if (v.get("overall") or {}).get("to", "micro") not in _OVERALLS:
+            errors.append(f"{where}: overall.to must be micro, macro or macro_released")
+        out.append(dict(v))
+    return tuple(out)
 
 
 def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
@@ -94,8 +119,9 @@ def _columns(raw: list[Any], errors: list[str]) -> list[Any]:
         run = dict(c.get("run") or {})
         for k in sorted(set(run) - _RUN):
             errors.append(f"{where}: run has unknown key {k!r} (known: {', '.join(sorted(_RUN))})")
-        if run.get("overall") not in (None, "micro", "macro"):
-            errors.append(f"{where}: run.overall must be micro or macro, got {run.get('overall')!r}")
+        if run.get("overall") not in _OVERALLS:
+            errors.append(f"{where}: run.overall must be micro, macro or macro_released, "
+                          f"got {run.get('overall')!r}")
         agg = c.get("aggregate")
         aggregate = None
         if agg is not None:

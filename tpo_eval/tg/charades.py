@@ -20,7 +20,7 @@ import csv
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..families.base import AnnotationError
 
@@ -112,7 +112,8 @@ def load_charades_sta(path: str | Path, *, durations: Optional[str | Path] = Non
         durations: a durations file, needed for formats without durations (else ``duration`` stays None).
         fmt: one of :data:`FORMATS`, or ``auto`` to detect it.
         clip_end_to_duration: clip ends past the video's end to its duration (what the tvr file did to 562
-            test queries). Off by default: the original annotations.
+            test queries). Off by default: the original annotations. The temporal-grounding family then clips
+            predictions the same way (:func:`clip_to_duration`).
 
     Raises:
         AnnotationError: missing file, malformed row (named by line/item), a video without a duration, or
@@ -141,5 +142,14 @@ def load_charades_sta(path: str | Path, *, durations: Optional[str | Path] = Non
     if clip_end_to_duration:
         if any(x.duration is None for x in out):
             raise AnnotationError(p, None, "clip_end_to_duration needs durations (give a durations file)")
-        out = [replace(x, end=x.duration, clipped=True) if x.end > x.duration else x for x in out]  # type: ignore[arg-type, operator]
+        out = [replace(x, start=min(x.start, x.duration), end=x.duration,  # type: ignore[arg-type]
+                       clipped=True) if x.end > x.duration else x for x in out]  # type: ignore[operator]
     return out
+
+
+def clip_to_duration(span: Sequence[float], duration: Optional[float]) -> tuple[float, float]:
+    """``span`` with every time past the video's end moved to the end: what ``clip_end_to_duration`` does to
+    the ground truth, applied to a prediction so that both sides of the IoU are treated alike."""
+    if duration is None:
+        return float(span[0]), float(span[1])
+    return min(float(span[0]), duration), min(float(span[1]), duration)

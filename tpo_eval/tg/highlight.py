@@ -74,7 +74,7 @@ def highlight_per_query(pred_saliency: Sequence[Optional[Sequence[float]]],
     top = np.array([int(np.argmax(p)) if h else -1 for p, h in zip(pred_saliency, has)])
     out = {name: {"hit1": np.zeros(q), "ap": np.zeros(q)} for name in LEVELS}
     lengths = np.array([len(g) for g in gt_scores])
-    for c in np.unique(lengths):
+    for c in sorted(set(lengths.tolist())):  # not np.unique: it imports numpy.ma (~0.05 s of the process)
         idx = np.nonzero((lengths == c) & has)[0]
         if not len(idx) or c == 0:
             continue

@@ -102,7 +102,7 @@ def moment_retrieval_per_query(pred_windows: Sequence[Optional[np.ndarray]],
         iou, ap = np.zeros(q), np.zeros((q, len(MAP_THRESHOLDS)))
         # Queries are processed in buckets of equal GT-window count, so no array is padded to the largest count
         # (25 windows in val, against a median of 1).
-        for k in np.unique(counts[counts > 0]):
+        for k in sorted(set(counts[counts > 0].tolist())):  # not np.unique: it imports numpy.ma (~0.05 s)
             idx = np.nonzero(counts == k)[0]
             gt = np.stack([kept[i] for i in idx])
             iou[idx] = _r1_iou(top1[idx], has_pred[idx], gt)

@@ -114,9 +114,31 @@ def _rgb_hist(frames: np.ndarray, bins: int = 4, grid: int = 2) -> np.ndarray:
     return np.concatenate([hist, np.concatenate(cells, 1).astype(np.float32) / 255.0], 1)
 
 
+def _color_moments(frames: np.ndarray, bins: int = 4) -> np.ndarray:
+    """Per frame and per cell of a ``bins``³ RGB quantisation: the cell's pixel share (×4) and the mean x and y of
+    its pixels in [0, 1] (0 when absent) — what colour is where: objects appearing, moving and changing colour
+    move mass and centroids between cells."""
+    f = np.asarray(frames)
+    if f.ndim != 4 or f.shape[-1] != 3:
+        raise ValueError(f"color_moments: frames must be (T, H, W, 3), got {f.shape}")
+    t, h, w, _ = f.shape
+    q = (f.astype(np.int64) * bins) // 256
+    k = bins ** 3
+    code = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).reshape(t, -1) + np.arange(t)[:, None] * k
+    ys, xs = np.divmod(np.arange(h * w), w)
+    flat = code.ravel()
+    mass = np.bincount(flat, minlength=t * k).reshape(t, k)
+    sx = np.bincount(flat, weights=np.tile(xs / max(1, w - 1), t), minlength=t * k).reshape(t, k)
+    sy = np.bincount(flat, weights=np.tile(ys / max(1, h - 1), t), minlength=t * k).reshape(t, k)
+    m = np.maximum(mass, 1)
+    return np.concatenate([mass / (h * w) * 4, sx / m, sy / m], 1).astype(np.float32)
+
+
 VIDEO_EXTRACTORS: dict[str, VideoExtractor] = {
     "rgb_hist": VideoExtractor("rgb_hist", 4 ** 3 + 3 * 2 * 2, _rgb_hist,
                                "64-bin joint RGB histogram + mean RGB of a 2x2 grid, per sampled frame"),
+    "color_moments": VideoExtractor("color_moments", 3 * 4 ** 3, _color_moments,
+                                    "per 64-bin RGB cell: pixel share and the mean x, y of its pixels"),
 }
 
 

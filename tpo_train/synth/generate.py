@@ -21,7 +21,7 @@ import numpy as np
 
 from . import grounding, questions, writers
 from .render import render
-from .world import plan_clip
+from .simulate import plan_clip
 
 VERSION = 1
 SPLITS = ("train", "heldout")
@@ -100,8 +100,8 @@ def generate_world(out_dir: str | Path, *, seed: int = 0, preset: str = "demo",
         old = WorldManifest.read(out)
         if old.settings_sha256 == digest:
             return old
-        raise WorldError(f"{out} holds another world (seed {old.settings['seed']}, preset "
-                         f"{old.settings['preset']}); choose another --out or delete it")
+        raise WorldError(f"{out} holds another world (seed {old.settings['seed']}, preset {old.settings['preset']}, "
+                         f"settings {old.settings_sha256[:12]}, not {digest[:12]}); choose another --out or delete it")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise WorldError(f"{out} exists and is not a synthetic world (no world.json); choose an empty folder")
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
@@ -111,6 +111,10 @@ def generate_world(out_dir: str | Path, *, seed: int = 0, preset: str = "demo",
         if out.exists():
             out.rmdir()
         tmp.rename(out)
+    except OSError:
+        if (out / "world.json").is_file() and WorldManifest.read(out).settings_sha256 == digest:
+            return WorldManifest.read(out)  # built concurrently by another process: the same files
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dataclasses.replace(manifest, root=out)
@@ -134,6 +138,8 @@ def _build(root: Path, st: WorldSettings, log: Callable[[str], None]) -> WorldMa
                              st.size)
             r = render(clip)
             writers.media(root, clip, r, frames=train)
+            if (i + 1) % 64 == 0:
+                log(f"{split}: {i + 1}/{n} clips")
             durations[clip.vid] = clip.duration
             single = grounding.queries(clip)
             charades_q[split] += single

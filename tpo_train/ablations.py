@@ -8,8 +8,9 @@ and ``tpo_train.model.load_tpo_model`` — hence the ``tpo`` eval adapter — re
 re-exported here for existing imports.
 
 The other three ablations are data/config only: ``ablation_qvh_only`` (stage-2 temporal data = QVHighlights only,
-seed Table 3), ``ablation_textualized`` (``data.textualize: true``, no heads; seed Table 1 / Table 11) and
-``ablation_conversation_only`` (stage 3 on conversation data only, from the base model).
+seed Table 3), ``ablation_textualized`` (``data.textualize: true``, no heads, in every stage; seed Table 1 /
+Table 11) and ``ablation_conversation_only`` (stage 3 on conversation data only, from the base model). The first
+two and ``ablation_mlp_head`` are chains of stage configs (``tpo_train/chain.py``).
 """
 from __future__ import annotations
 

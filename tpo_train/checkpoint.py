@@ -148,6 +148,7 @@ def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int,
            "total_steps": total_steps, "final": final, "parent": dict(parent) if parent else None,
            "config": cfg.to_dict(), "config_sha256": cfg.sha256, "data": dict(data), "packages": package_versions(),
            "git": git_state(), "world_size": dist.world, "files": files,
+           "token_init": getattr(getattr(model, "spec", None), "token_init", None),
            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **dict(extra or {})}
     tmp = ckpt / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(man, indent=2, sort_keys=True, default=str))

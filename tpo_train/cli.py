@@ -40,15 +40,33 @@ def _load(config: str, overrides: tuple[str, ...], check_paths: bool = True):
         sys.exit(2)
 
 
+def _chain(config: str, overrides: tuple[str, ...], check_first: bool):
+    """(stages, first parent, configs) of a chain file (``tpo_train/chain.py``), or None for a stage config. Only
+    the first stage's files are checked here: later parents exist once the earlier stages ran."""
+    from .chain import chain_stages, is_chain, load_chain_stage
+    from .config import ConfigError
+
+    if not is_chain(config):
+        return None
+    try:
+        stages, parent = chain_stages(config, overrides)
+        cfgs = [load_chain_stage(stages, k, parent, check_paths=check_first and k == 0) for k in range(len(stages))]
+    except ConfigError as e:
+        click.echo(str(e), err=True)
+        sys.exit(2)
+    return stages, parent, cfgs
+
+
 @main.command()
 @click.argument("config")
 @click.argument("overrides", nargs=-1)
 @click.option("--structure-only", is_flag=True, help="Skip checks of files (base model, init_from, data).")
 def validate(config: str, overrides: tuple[str, ...], structure_only: bool) -> None:
     """Check a config (keys, types, stage rules, files) and report every problem at once."""
-    cfg = _load(config, overrides, check_paths=not structure_only)
-    click.echo(f"{cfg.source_path}: ok ({cfg.stage}, {len(cfg.data.sources)} sources, peak LRs "
-               f"{dict(sorted(cfg.optim.lr.items()))})")
+    chain = _chain(config, overrides, check_first=not structure_only)
+    for cfg in chain[2] if chain else [_load(config, overrides, check_paths=not structure_only)]:
+        click.echo(f"{cfg.source_path}: ok ({cfg.stage}, {len(cfg.data.sources)} sources, peak LRs "
+                   f"{dict(sorted(cfg.optim.lr.items()))}, init_from {cfg.init_from})")
 
 
 @main.command()
@@ -59,8 +77,12 @@ def plan(config: str, overrides: tuple[str, ...], as_json: bool) -> None:
     """Build the model on the meta device and show trainable parameters, peak LR and weight decay per group."""
     from .plan import format_plan, plan_config
 
-    cfg = _load(config, overrides, check_paths=False)
-    result = plan_config(cfg)
+    chain = _chain(config, overrides, check_first=False)
+    if chain:  # one plan per stage, in chain order
+        results = [plan_config(cfg) for cfg in chain[2]]
+        click.echo(json.dumps(results, indent=2) if as_json else "\n\n".join(format_plan(r) for r in results))
+        return
+    result = plan_config(_load(config, overrides, check_paths=False))
     click.echo(json.dumps(result, indent=2) if as_json else format_plan(result))
 
 
@@ -70,7 +92,7 @@ def plan(config: str, overrides: tuple[str, ...], as_json: bool) -> None:
 @click.option("--local_rank", "--local-rank", "local_rank", type=int, default=None, hidden=True,
               help="Set by the deepspeed launcher (which appends it); same as the LOCAL_RANK variable.")
 def run(config: str, overrides: tuple[str, ...], local_rank: int | None) -> None:
-    """Train one stage; the final checkpoint lands in OUTPUT_DIR/final."""
+    """Train one stage (or every stage of a chain, in order); the final checkpoint lands in OUTPUT_DIR/final."""
     import os
 
     from .checkpoint import CheckpointError
@@ -80,13 +102,27 @@ def run(config: str, overrides: tuple[str, ...], local_rank: int | None) -> None
     from .data.examples import DataError
     from .recipe import run as run_stage
 
-    cfg = _load(config, overrides)
-    try:
-        out = run_stage(cfg)
-    except (DataError, CheckpointError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    click.echo(f"final checkpoint: {out}")
+    chain = _chain(config, overrides, check_first=True)
+    n = len(chain[0]) if chain else 1
+    for k in range(n):
+        if chain:  # each stage's parent exists now: load it with its files checked
+            from .chain import load_chain_stage
+            from .config import ConfigError
+
+            try:
+                cfg = load_chain_stage(chain[0], k, chain[1])
+            except ConfigError as e:
+                click.echo(str(e), err=True)
+                sys.exit(2)
+            click.echo(f"chain stage {k + 1}/{n}: {cfg.name} ({cfg.stage}) from {cfg.init_from}")
+        else:
+            cfg = _load(config, overrides)
+        try:
+            out = run_stage(cfg)
+        except (DataError, CheckpointError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        click.echo(f"final checkpoint: {out}")
 
 
 @main.command()

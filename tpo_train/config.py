@@ -56,6 +56,7 @@ class ModelCfg:
     ``tpo_train.model.spec`` (e.g. ``region: {loss: mse}``); tasks not listed get no head. The temporal head takes
     one extra key, ``kind: detr | mlp`` (the MLP ablation of paper Table 11). ``head_weights`` scale each head's
     loss in the total (TPO: temporal 0.05). ``train_new_rows`` learns the added tokens' embedding rows.
+    ``token_init``: ``randn`` (std 1, released TPO code) or ``scaled`` (std of the base embedding table).
     """
 
     base: str = "llava-ov-7b"
@@ -63,6 +64,7 @@ class ModelCfg:
     head_weights: Mapping[str, float] = field(default_factory=lambda: {"temporal": 0.05, "region": 1.0, "mask": 1.0})
     lora: LoRACfg = field(default_factory=LoRACfg)
     train_new_rows: bool = False
+    token_init: Literal["randn", "scaled"] = "randn"
     frames: int = 16
 
 

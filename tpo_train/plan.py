@@ -44,7 +44,7 @@ def build_meta_model(cfg: TPOConfig) -> Any:
     hf_cfg, n_tok = _hf_config_and_vocab(m.base)
     lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
     spec = TPOModelSpec(base=m.base, lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
-                        train_new_rows=m.train_new_rows, seed=cfg.seed)
+                        train_new_rows=m.train_new_rows, seed=cfg.seed, token_init=m.token_init)
     # accelerate's init_empty_weights moves every parameter to meta as it is registered: unlike a torch.device
     # context it also covers modules that build initial values from computed tensors (the heads' anchors)
     from accelerate import init_empty_weights
@@ -127,7 +127,9 @@ def _sam2_params(model: Any) -> int:
 
 
 def plan_config(cfg: TPOConfig) -> dict[str, Any]:
-    return plan_model(build_meta_model(cfg), cfg)
+    from .plan_steps import head_steps
+
+    return {**plan_model(build_meta_model(cfg), cfg), "head_steps": head_steps(cfg)}
 
 
 def _n(x: int) -> str:
@@ -151,6 +153,9 @@ def format_plan(plan: dict[str, Any]) -> str:
     lines.append(f"AdamW betas {o['betas']} eps {o['eps']:g}, {o['schedule']} with warm-up {o['warmup_ratio']}, "
                  f"clip {o['grad_clip']}; batch {b['global']} (micro {b['micro']}), {b['epochs']} epoch(s), "
                  f"{b['precision']}; biases and norm weights take no weight decay")
+    from .plan_steps import format_head_steps
+
+    lines.extend(format_head_steps(plan.get("head_steps") or {}))
     return "\n".join(lines)
 
 

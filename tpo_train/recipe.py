@@ -104,7 +104,7 @@ class Recipe:
         base = materialize(m.base)  # the tiny preset is built once per cache dir; real bases are paths
         lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
         spec = TPOModelSpec(base=str(base), lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
-                            train_new_rows=m.train_new_rows, seed=cfg.seed)
+                            train_new_rows=m.train_new_rows, seed=cfg.seed, token_init=m.token_init)
         # bf16: the frozen base is kept in bf16 (it never changes; an fp32 copy would only double a 7B model's
         # memory and be re-cast to bf16 by autocast at every matmul); what this stage trains stays fp32
         bf16 = cfg.train.precision == "bf16"

@@ -64,6 +64,7 @@ def test_manifest_describes_the_checkpoint(interrupted):
     assert man["config"] == rec.cfg.to_dict() and man["config_sha256"] == rec.cfg.sha256
     assert man["packages"]["torch"] == metadata.version("torch")
     assert set(man["git"]) == {"sha", "dirty"} and man["world_size"] == 1
+    assert man["token_init"] == "randn"  # the released code's std-1 task tokens (model.token_init default)
     for name, src in man["data"].items():
         digest = hashlib.sha256(open(src["path"], "rb").read()).hexdigest() if src["path"].endswith("l") else None
         if digest:

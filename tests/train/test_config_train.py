@@ -11,18 +11,30 @@ from tpo_train.config import CONFIG_DIR, ConfigError, apply_overrides, load_conf
 from ._recipe_helpers import tiny_cache, write  # noqa: F401
 
 STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
-ABLATIONS = ("ablation_qvh_only", "ablation_textualized", "ablation_conversation_only", "ablation_mlp_head")
-# the demo's miniature recipe on the synthetic world (tpo_train/demo.py)
-DEMO = ("demo_stage1", "demo_stage2", "demo_stage3", "demo_conversation_only", "demo_mlp_stage2", "demo_mlp_stage3",
-        "demo_qvh_only_stage2", "demo_qvh_only_stage3", "demo_textualized_stage1", "demo_textualized_stage2",
-        "demo_textualized_stage3")
+ABLATIONS = ("ablation_qvh_only_stage2", "ablation_conversation_only", "ablation_mlp_head_stage2") + tuple(
+    f"ablation_textualized_{s}" for s in STAGES)
+#: the miniature recipe of `tpo-train demo` (tpo_train/demo.py)
+DEMO = tuple(f"demo_{s}" for s in ("stage1", "stage2", "stage3", "textualized_stage1", "textualized_stage2",
+                                   "textualized_stage3", "conversation_only", "mlp_stage2", "mlp_stage3",
+                                   "qvh_only_stage2", "qvh_only_stage3"))
+#: chain → its stages (tpo_train/chain.py): one changed stage 2 then stage 3 as the main recipe, or all stages
+CHAINS = {"ablation_qvh_only": STAGES[1:], "ablation_mlp_head": STAGES[1:], "ablation_textualized": STAGES}
 
 
 def test_every_shipped_config_parses_and_none_is_skipped():
+    from tpo_train.chain import chain_stages, is_chain, load_chain_stage
+
     found = sorted(p.stem for p in shipped_configs())
-    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + DEMO)
+    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + tuple(CHAINS) + DEMO)
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
+        if is_chain(name):
+            stages, parent = chain_stages(name)
+            cfgs = [load_chain_stage(stages, k, parent, check_paths=False) for k in range(len(stages))]
+            assert tuple(c.stage for c in cfgs) == CHAINS[name]
+            assert [c.name for c in cfgs] == [f"{name}_{s}" for s in CHAINS[name]]
+            assert all(c.init_from == str(Path(p.output_dir) / "final") for p, c in zip(cfgs, cfgs[1:]))
+            continue
         cfg = load_config(name, check_paths=False)
         assert cfg.name == name and cfg.stage in STAGES
 
@@ -37,6 +49,7 @@ def test_stage_settings_match_seed_table5():
         assert set(c.optim.lr.values()) == {2e-5} and {"vision_encoder", "connector"} <= set(c.optim.lr)
     for c in (s1, s2, s3t, s3):
         assert (c.optim.weight_decay, c.optim.warmup_ratio, c.optim.schedule) == (0.02, 0.2, "cosine")
+        assert (c.optim.eps, c.optim.min_lr_ratio) == (1e-5, 0.05)  # released training_args.bin
         assert (c.model.lora.r, c.model.lora.alpha, c.model.lora.dropout) == (16, 32, 0.1)
         assert c.train.precision == "bf16" and c.optim.grad_clip == 1.0
     assert [c.train.batch_size for c in (s1, s2, s3t, s3)] == [128, 128, 256, 256]
@@ -100,7 +113,7 @@ def test_extends_merges_and_cycles_are_caught(tmp_path):
     write(tmp_path / "b.yaml", "extends: a.yaml\n")
     with pytest.raises(ConfigError, match="extends cycle"):
         load_config(tmp_path / "a.yaml", check_paths=False)
-    cfg = load_config("ablation_qvh_only", check_paths=False)  # extends stage2, removes six sources, adds one
+    cfg = load_config("ablation_qvh_only_stage2", check_paths=False)  # extends stage2, removes six sources, adds one
     temporal = {n for n, s in cfg.data.sources.items() if s.format == "cgdetr_jsonl"}
     assert temporal == {"qvhighlights"} and cfg.stage == "stage2" and cfg.optim.lr["temporal_token"] == 2e-4
 
@@ -141,7 +154,7 @@ def test_paths_are_checked_unless_structure_only(tmp_path):
 def test_textualized_data_trains_no_heads():
     with pytest.raises(ConfigError, match="textualized task data trains no heads"):
         load_config("stage2", ["data.textualize=true", "init_from=base"], check_paths=False)
-    cfg = load_config("ablation_textualized", check_paths=False)
+    cfg = load_config("ablation_textualized_stage3", check_paths=False)
     assert cfg.data.textualize and cfg.model.heads == {} and set(cfg.optim.lr) == {"vision_encoder", "connector",
                                                                                    "lora"}
 

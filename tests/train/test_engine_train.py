@@ -62,7 +62,8 @@ def test_accumulation_equals_one_big_batch():
     m2, e2 = engine(1)
     e2.micro_step(((m2(x) - y) ** 2).mean(), last=True)
     assert torch.allclose(m1.weight, m2.weight, atol=1e-7) and torch.allclose(m1.bias, m2.bias, atol=1e-7)
-    assert e1.lrs() == {"w": 0.1 * lr_factor(1, 4, 0.0), "b": 0.2 * lr_factor(1, 4, 0.0)}
+    f = lr_factor(1, 4, 0.0, min_lr_ratio=cfg.optim.min_lr_ratio)  # stage1: the released floor of 5 %
+    assert cfg.optim.min_lr_ratio == 0.05 and e1.lrs() == {"w": 0.1 * f, "b": 0.2 * f}
 
 
 def _free_port() -> int:

@@ -28,12 +28,12 @@ def test_spec_records_the_head_kind():
     from tpo_train.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"model.heads.temporal.kind: 'conv' is not 'detr' or 'mlp'"):
-        load("ablation_mlp_head", "model.heads.temporal.kind=conv", check_paths=False)
+        load("ablation_mlp_head_stage2", "model.heads.temporal.kind=conv", check_paths=False)
 
 
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory):
-    return run_stage("ablation_mlp_head", tmp_path_factory.mktemp("mlp"), *TINY, "train.max_steps=3",
+    return run_stage("ablation_mlp_head_stage2", tmp_path_factory.mktemp("mlp"), *TINY, "train.max_steps=3",
                      "init_from=base", *NO_MASK)
 
 

@@ -9,8 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from tpo_train.model import (NEW_TOKENS, TPOModel, collate, load_tpo_model, load_trainable_state_dict,  # noqa: E402
-                             save_tpo_model, trainable_state_dict)
+from tpo_train.model import (NEW_TOKENS, TPOModel, TPOModelSpec, collate, load_tpo_model,  # noqa: E402
+                             load_trainable_state_dict, save_tpo_model, trainable_state_dict)
 from tpo_train.tiny import build_tiny_llava_ov  # noqa: E402
 
 from ._model_synth import region_examples, spec, temporal_examples  # noqa: E402
@@ -92,6 +92,22 @@ def test_gradients_reach_trainables_and_base_rows_stay_bit_identical(base):
     assert all(torch.equal(p, vision_before[n]) for n, p in groups["vision_tower"])
     assert torch.equal(m.adapter.input_embeddings().weight, emb_before)
     assert torch.equal(m.adapter.output_embeddings().base_layer.weight, head_before)
+
+
+def test_task_token_init_randn_by_default_scaled_as_an_option(base):
+    """Released TPO draws the task tokens with std 1; ``scaled`` multiplies the same seeded draw by the std of
+    the base embedding table. A spec saved before the field existed reads back as ``scaled``."""
+    m = TPOModel.build(spec(base, token_init="randn"))
+    s = TPOModel.build(spec(base, token_init="scaled"))
+    std = float(s.adapter.input_embeddings().weight.float().std())
+    for task in ("region", "temporal", "mask"):
+        assert torch.allclose(s.task_tokens[task], m.task_tokens[task] * std, rtol=1e-6, atol=0)
+    assert m.spec.token_init == "randn" and abs(float(m.task_tokens["temporal"].std()) - 1.0) < 0.3
+    old = m.spec.to_dict()
+    del old["token_init"]
+    assert TPOModelSpec.from_dict(old).token_init == "scaled"
+    with pytest.raises(ValueError, match="token_init"):
+        spec(base, token_init="zeros")
 
 
 def test_trained_new_rows_leave_base_rows_untouched(base):

@@ -86,9 +86,9 @@ def test_stages_chain_through_checked_parents(chain):
 
 
 ABLATIONS = {
-    "ablation_qvh_only": ("init_from=base", TINY_MASK),
-    "ablation_mlp_head": ("init_from=base", TINY_MASK),
-    "ablation_textualized": (),
+    "ablation_qvh_only_stage2": ("init_from=base", TINY_MASK),
+    "ablation_mlp_head_stage2": ("init_from=base", TINY_MASK),
+    "ablation_textualized_stage3": ("init_from=base",),
     "ablation_conversation_only": (),
 }
 
@@ -99,10 +99,10 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
     rec, final = run_stage(name, tmp_path, *TINY, "train.max_steps=2", *ABLATIONS[name])
     assert len(rec.history) == 2 and all(r["loss"] > 0 for r in rec.history)
     formats = {n: s.format for n, s in rec.cfg.data.sources.items()}
-    if name == "ablation_qvh_only":
+    if name == "ablation_qvh_only_stage2":
         assert [n for n, f in formats.items() if f == "cgdetr_jsonl"] == ["qvhighlights"]
         assert rec.cfg.stage == "stage2" and sorted(rec.model.heads) == ["mask", "region", "temporal"]
-    elif name == "ablation_mlp_head":
+    elif name == "ablation_mlp_head_stage2":
         from tpo_train.ablations import MLPTemporalHead
 
         assert isinstance(rec.model.heads["temporal"], MLPTemporalHead)
@@ -112,7 +112,7 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
         loaded = load_model(final)
         assert isinstance(loaded.heads["temporal"], MLPTemporalHead)
         assert torch.equal(loaded.heads["temporal"].mlp[2].weight, rec.model.heads["temporal"].mlp[2].weight)
-    elif name == "ablation_textualized":
+    elif name == "ablation_textualized_stage3":
         assert rec.model.heads.keys() == set() and rec.cfg.data.textualize
         assert all(set(r) & {"temporal_loss", "region_loss", "mask_loss"} == set() for r in rec.history)
         batch = rec.builder.build(rec.plan.batch(0), step=0)

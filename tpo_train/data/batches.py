@@ -164,7 +164,10 @@ class BatchBuilder:
                              f"features: or media:")
         if q is None:
             q = self._model_features.query(ex.query)
-        return {"video": v, "query": q, "duration": ex.duration, "windows": list(ex.windows),
+        # highlight scores (QVHighlights) are per clip of the source's clip_len seconds (CG-DETR: 2 s); the
+        # targets map them onto the feature rows by time, so model features of fewer frames read them too
+        return {"video": v, "query": q, "duration": ex.duration, "windows": list(ex.windows), "vid": ex.vid,
+                "saliency": dict(ex.saliency), "clip_len": store.clip_len if store else 2.0,
                 "tef": store.tef if store else True, "normalize": store.normalize if store else True}
 
     def _region(self, ex: RegionExample, enc: Any, media: Any) -> tuple[float, float, float, float]:
@@ -208,9 +211,13 @@ class BatchBuilder:
         if tp:
             head_inputs["temporal"] = make_temporal_inputs([p["video"] for p in tp], [p["query"] for p in tp],
                                                            [p["duration"] for p in tp], tef=tp[0]["tef"],
-                                                           normalize=tp[0]["normalize"])
-            targets["temporal"] = make_temporal_targets([p["windows"] for p in tp], [p["duration"] for p in tp],
-                                                        [p["video"].shape[0] for p in tp])
+                                                           normalize=tp[0]["normalize"], vids=[p["vid"] for p in tp])
+            # the hinge's easy clip pairs are drawn from their own seeded stream: a resumed run draws the same
+            targets["temporal"] = make_temporal_targets(
+                [p["windows"] for p in tp], [p["duration"] for p in tp], [p["video"].shape[0] for p in tp],
+                scores=[p["saliency"] for p in tp], clip_len=[p["clip_len"] for p in tp],
+                rng=random.Random(f"{self.seed}/{step}/{offset}/saliency"),
+                pairs=self.model.heads["temporal"].spec.saliency_pairs)
         if per_task["region"]:
             targets["region"] = RegionTargets(torch.tensor(per_task["region"], dtype=torch.float32))
         if per_task["mask"]:

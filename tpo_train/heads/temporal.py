@@ -4,9 +4,12 @@ Inputs per occurrence: per-clip video features (T, Dv), per-token query features
 (D_llm), which is projected and inserted as one extra "word" right after the last valid query token (TPO's change
 to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose dummy
 slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip is
-a relevance signal) → a global token + clip encoder → saliency per clip → ``num_queries`` moment queries with
-(centre, width) anchors refined layer by layer, each with a foreground/background logit (index 0 = foreground).
-Spans are normalised to [0, 1] of the video duration. Loss: ``temporal_loss.TemporalCriterion``.
+a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip encoder →
+saliency per clip → ``num_queries`` moment queries with (centre, width) anchors refined layer by layer, each with
+a foreground/background logit (index 0 = foreground). Spans are normalised to [0, 1] of the video duration.
+In training the forward also scores every item against the next item's query (CG-DETR's negative pair) and hands
+the moment/sentence branch (``temporal_align.py``) its inputs. Loss: ``temporal_loss.TemporalCriterion``; the
+sizes and weights default to the released TPO configuration (docs/TRAINING.md, "Temporal objective").
 """
 from __future__ import annotations
 
@@ -22,9 +25,11 @@ from torch import nn
 from ..model.spec import TemporalHeadSpec
 from .base import SpanOutput, TaskHead, check_count
 from .ops import span_cxw_to_xx
-from .temporal_features import check_dims, video_dim
+from .temporal_align import AlignBranch
 from .temporal_attn import decoder_layer, encoder_layer, key_bias
-from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets
+from .temporal_features import check_dims, video_dim
+from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets, _fit
+from .temporal_targets import make_temporal_targets
 
 __all__ = ["TemporalHead", "TemporalInputs", "TemporalTargets", "make_temporal_inputs", "make_temporal_targets"]
 
@@ -32,21 +37,24 @@ __all__ = ["TemporalHead", "TemporalInputs", "TemporalTargets", "make_temporal_i
 @dataclass(frozen=True, eq=False)
 class TemporalInputs:
     """Padded head inputs for N occurrences. ``video`` (N, T, Dv[+2 TEF]), ``video_mask`` (N, T) bool,
-    ``query`` (N, L, Dt), ``query_mask`` (N, L) bool, ``duration`` (N,) seconds."""
+    ``query`` (N, L, Dt), ``query_mask`` (N, L) bool, ``duration`` (N,) seconds; ``vids`` the video ids (the
+    negative-pair term skips a shifted query of the same video; empty = all videos differ)."""
 
     video: torch.Tensor
     video_mask: torch.Tensor
     query: torch.Tensor
     query_mask: torch.Tensor
     duration: torch.Tensor
+    vids: tuple[str, ...] = ()
 
     def to(self, device: Any) -> "TemporalInputs":
         return TemporalInputs(*(t.to(device) for t in (self.video, self.video_mask, self.query, self.query_mask,
-                                                       self.duration)))
+                                                       self.duration)), vids=self.vids)
 
 
 def make_temporal_inputs(videos: Sequence[torch.Tensor], queries: Sequence[torch.Tensor],
-                         durations: Sequence[float], tef: bool = True, normalize: bool = True) -> TemporalInputs:
+                         durations: Sequence[float], tef: bool = True, normalize: bool = True,
+                         vids: Sequence[str] = ()) -> TemporalInputs:
     """Pad per-occurrence features; L2-normalise them (as CG-DETR's loader) and append TEF [t/T, (t+1)/T]."""
     if not (len(videos) == len(queries) == len(durations)):
         raise ValueError(f"temporal inputs: {len(videos)} videos, {len(queries)} queries, {len(durations)} durations")
@@ -65,24 +73,8 @@ def make_temporal_inputs(videos: Sequence[torch.Tensor], queries: Sequence[torch
         qs.append(q)
     video, vmask = _pad(vs)
     query, qmask = _pad(qs)
-    return TemporalInputs(video, vmask, query, qmask, torch.tensor([float(d) for d in durations]))
-
-
-def make_temporal_targets(windows: Sequence[Sequence[tuple[float, float]]], durations: Sequence[float],
-                          n_clips: Sequence[int]) -> TemporalTargets:
-    """Ground truth from windows in seconds: normalised (start, end) spans and binary per-clip saliency labels
-    (clip i of n covers [i, i+1)·duration/n; it is positive when its centre lies inside a window)."""
-    spans, labels = [], torch.zeros(len(windows), max(n_clips))
-    for i, (ws, dur, n) in enumerate(zip(windows, durations, n_clips)):
-        if not ws or dur <= 0:
-            raise ValueError(f"temporal targets item {i}: needs at least one window and a positive duration")
-        s = torch.tensor([[max(0.0, a) / dur, min(dur, b) / dur] for a, b in ws], dtype=torch.float32)
-        if bool((s[:, 1] <= s[:, 0]).any()):
-            raise ValueError(f"temporal targets item {i}: window with end <= start in {list(ws)}")
-        spans.append(s)
-        centres = (torch.arange(n) + 0.5) / n
-        labels[i, :n] = ((centres[:, None] >= s[:, 0]) & (centres[:, None] <= s[:, 1])).any(-1).float()
-    return TemporalTargets(tuple(spans), labels)
+    return TemporalInputs(video, vmask, query, qmask, torch.tensor([float(d) for d in durations]),
+                          tuple(str(v) for v in vids))
 
 
 def _pad(xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,10 +127,10 @@ class _T2V(nn.Module):
         q, k, v = split(self.q(vid)), split(self.k(keys)), split(self.v(keys[:, n_dummy:]))
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // self.h)
         attn = (scores + key_bias).softmax(-1)
-        word_attn = attn[..., n_dummy:]
-        out = (word_attn @ v).transpose(1, 2).reshape(n, t, d)
+        out = (attn[..., n_dummy:] @ v).transpose(1, 2).reshape(n, t, d)
         vid = self.n1(vid + self.drop(self.o(out)))
-        return self.n2(vid + self.drop(self.ff(vid))), word_attn.sum(-1).mean(1)
+        attn = attn.mean(1)  # (N, T, K) head average, as CG-DETR's attention weights
+        return self.n2(vid + self.drop(self.ff(vid))), attn[..., n_dummy:].sum(-1), attn
 
 
 class TemporalHead(TaskHead):
@@ -158,9 +150,9 @@ class TemporalHead(TaskHead):
         self.type_embed = nn.Embedding(2, d)  # 0 = text, 1 = video
         self.dummies = nn.Parameter(torch.randn(spec.num_dummies, d) * 0.02)
         layer = lambda: nn.TransformerEncoderLayer(d, nh, 4 * d, p, batch_first=True)  # noqa: E731
-        self.dummy_enc = layer()
+        self.dummy_enc = nn.ModuleList([layer() for _ in range(spec.dummy_layers)])
         self.t2v = nn.ModuleList([_T2V(d, nh, p) for _ in range(spec.t2v_layers)])
-        self.global_token = nn.Parameter(torch.randn(d) * 0.02)
+        self.prompts = nn.Parameter(torch.randn(spec.total_prompts, d) * 0.02)  # global prompt bank
         self.encoder = nn.ModuleList([layer() for _ in range(spec.enc_layers)])
         self.query_content = nn.Parameter(torch.randn(spec.num_queries, d) * 0.02)
         # anchors (centre, width) as logits: centres spread over the video, widths ~0.27
@@ -174,10 +166,39 @@ class TemporalHead(TaskHead):
         nn.init.zeros_(self.span_embed[-1].bias)
         self.class_embed = nn.Linear(d, 2)
         self.sal_proj1, self.sal_proj2 = nn.Linear(d, d), nn.Linear(d, d)
+        self.align = AlignBranch(d, nh, p, spec.moment_layers, spec.sent_layers)
         self.criterion = TemporalCriterion(spec)
 
+    def _memory(self, vid: torch.Tensor, keys: torch.Tensor, kbias: torch.Tensor, vmask: torch.Tensor,
+                ctx: torch.Tensor):
+        """T2V layers, global token (context + the best-matching prompts) and clip encoder → (clip memory,
+        global token, saliency, word-attention mass, last attention)."""
+        nd, dt, (n, t, d) = self.dummies.shape[0], vid.dtype, vid.shape
+        x, wattn, attn = vid, vid.new_zeros(vid.shape[:2]), None
+        for layer in self.t2v:
+            x, wattn, attn = layer(x, keys, kbias, nd)
+        # prompt choice (CG-DETR): clip-minus-context cosine to each prompt, softmaxed, weighted by the detached
+        # word-attention importance of the valid clips, averaged; the top num_prompts are mixed by their scores
+        pr = self.prompts.to(dt)
+        sim = (F.normalize(vid - ctx[:, None], dim=-1) @ F.normalize(pr, dim=-1).T).softmax(-1)
+        imp = wattn.detach() * vmask
+        imp = imp / imp.sum(1, keepdim=True).clamp(min=1e-6) * t
+        val, idx = (sim * imp[..., None]).mean(1).topk(min(self.spec.num_prompts, pr.shape[0]), dim=1)
+        g = (val[..., None] * pr[idx]).sum(1) + ctx
+        # the sine tables are fp32 constants: in the head's dtype, or they promote bf16 activations to fp32
+        pos = _clip_pos(t, d, vid.device).to(vid.dtype)
+        mem = torch.cat([g[:, None], x + pos], 1)
+        mem_mask = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=vid.device), vmask], 1)
+        mem_bias = key_bias(mem_mask, dt)
+        for layer in self.encoder:
+            mem = encoder_layer(layer, mem, mem_bias, mem_mask)
+        g, vmem = mem[:, 0], mem[:, 1:] + mem[:, :1]  # CG-DETR adds the global memory to every clip
+        saliency = (self.sal_proj1(vmem) * self.sal_proj2(g)[:, None]).sum(-1) / math.sqrt(d)
+        return vmem, saliency, wattn, attn
+
     def forward(self, hidden: torch.Tensor, inputs: TemporalInputs) -> TemporalPred:
-        """hidden (N, D_llm) at ``<temp>``; ``inputs`` for the same N occurrences → :class:`TemporalPred`."""
+        """hidden (N, D_llm) at ``<temp>``; ``inputs`` for the same N occurrences → :class:`TemporalPred`.
+        In training (grad enabled) also the negative-pair branch and the alignment branch's inputs."""
         check_count(self.task, hidden.shape[0], inputs.video.shape[0])
         dt = self.query_content.dtype
         vmask, qmask = inputs.video_mask, inputs.query_mask
@@ -189,36 +210,47 @@ class TemporalHead(TaskHead):
         keys = torch.cat([self.dummies.expand(n, -1, -1), txt], 1)
         kmask = torch.cat([torch.ones(n, nd, dtype=torch.bool, device=vid.device), tmask], 1)
         kbias = key_bias(kmask, dt)
-        keys = encoder_layer(self.dummy_enc, keys, kbias, kmask)
-        wattn = vid.new_zeros(vid.shape[:2])
-        for layer in self.t2v:
-            vid, wattn = layer(vid, keys, kbias, nd)
-        # the sine tables are fp32 constants: in the head's dtype, or they promote bf16 activations to fp32
-        pos = _clip_pos(vid.shape[1], vid.shape[-1], vid.device).to(dt)
-        weights = wattn * vmask
-        ctx = (vid * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1e-6)
-        mem = torch.cat([(self.global_token + ctx)[:, None], vid + pos], 1)
-        mem_mask = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=vid.device), vmask], 1)
-        mem_bias = key_bias(mem_mask, dt)
-        for layer in self.encoder:
-            mem = encoder_layer(layer, mem, mem_bias, mem_mask)
-        g, vmem = mem[:, 0], mem[:, 1:]
-        saliency = (self.sal_proj1(vmem) * self.sal_proj2(g)[:, None]).sum(-1) / math.sqrt(vid.shape[-1])
+        for layer in self.dummy_enc:
+            keys = encoder_layer(layer, keys, kbias, kmask)
+        vm = vmask.to(dt)[..., None]
+        ctx = ((vid * vm).sum(1) / vm.sum(1).clamp(min=1)).detach()  # mean clip, CG-DETR's context token
+        train, sp = self.training and torch.is_grad_enabled(), self.spec
+        real = [a != b for a, b in zip(inputs.vids, inputs.vids[1:] + inputs.vids[:1])] or [True] * n
+        real_neg = torch.tensor(real, device=vid.device) & (n > 1)
+        neg = train and bool(sp.w_saliency and (sp.w_sal_neg or sp.w_sal_rank)) and bool(real_neg.any())
+        if neg:  # item i also against item i+1's query (with its dummies, as CG-DETR rolls text + dummies),
+            # run as one double batch: half the per-op overhead of a second pass
+            two = lambda a, b: torch.cat([a, b])  # noqa: E731
+            vmem, saliency, wattn, attn = self._memory(two(vid, vid), two(keys, keys.roll(-1, 0)),
+                                                       two(kbias, kbias.roll(-1, 0)), two(vmask, vmask), two(ctx, ctx))
+            (vmem, _), (saliency, sal_neg), (wattn, wattn_neg), (attn, _) = (x.split(n) for x in (vmem, saliency,
+                                                                                                    wattn, attn))
+        else:
+            vmem, saliency, wattn, attn = self._memory(vid, keys, kbias, vmask, ctx)
         tgt, ref = self.query_content.expand(n, -1, -1), self.query_anchor.sigmoid().expand(n, -1, -1)
-        outs, vmem_pos, vbias = [], vmem + pos, key_bias(vmask, dt)
+        outs, vmem_pos, vbias = [], vmem + _clip_pos(vid.shape[1], vid.shape[-1], vid.device).to(dt), key_bias(vmask, dt)
         for layer in self.decoder:
-            anchor = self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt))
-            tgt = decoder_layer(layer, tgt + anchor, vmem_pos, vbias, vmask)
+            tgt = decoder_layer(layer, tgt + self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt)), vmem_pos, vbias, vmask)
             new_ref = (torch.logit(ref, eps=1e-5) + self.span_embed(tgt)).sigmoid()
             outs.append((self.class_embed(tgt), new_ref))
             ref = new_ref.detach()  # each layer refines the previous anchors (DAB-DETR style)
         logits, spans = outs[-1]
-        return TemporalPred(logits=logits, spans=spans, saliency=saliency, word_attn=wattn, video_mask=vmask,
-                            aux=tuple(outs[:-1]))
+        extra: dict[str, Any] = {}
+        if neg:
+            extra.update(saliency_neg=sal_neg, word_attn_neg=wattn_neg.clamp(0, 1), real_neg=real_neg)
+        if train:
+            extra.update(attn=attn, key_mask=kmask, dummies=keys[:, :nd], prompts=self.prompts,
+                         feats={"vid": vid, "txt": txt, "txt_mask": tmask, "dummies": keys[:, :nd]})
+        return TemporalPred(logits=logits, spans=spans, saliency=saliency, word_attn=wattn.clamp(0, 1),
+                            video_mask=vmask, aux=tuple(outs[:-1]), **extra)
 
     def loss(self, pred: TemporalPred, targets: TemporalTargets, inputs: Any = None) -> dict[str, torch.Tensor]:
         check_count(self.task, pred.logits.shape[0], len(targets.spans))
-        return self.criterion(pred, targets)
+        align = None
+        if pred.feats is not None and (self.spec.w_ms_align or self.spec.w_distill):
+            moment = _fit(targets.saliency.to(pred.saliency.device), pred.video_mask.shape[1]) > 0
+            align = self.align(pred.feats, moment, pred.video_mask)
+        return self.criterion(pred, targets, align)
 
     def decode(self, pred: TemporalPred, inputs: TemporalInputs, round_to: Optional[float] = None) -> list[SpanOutput]:
         """Windows in seconds (clamped to [0, duration], best foreground score first) and the saliency curve over

@@ -1,35 +1,53 @@
-"""Temporal-head loss: Hungarian matching (scipy) + span L1 + span GIoU + fg/bg classification, per decoder layer,
-plus a saliency loss over clips (margin ranking + rank-contrastive InfoNCE + word-attention BCE).
+"""Temporal-head loss, CG-DETR's objective (``SetCriterion`` of wjun0830/CGDETR @ 212b2e4, as TPO uses it):
 
-Costs and weights follow CG-DETR/TPO (``TemporalHeadSpec``): match cost = 10·L1(c, w) − 1·GIoU − 4·p_fg;
-loss = 10·L1 + 1·(1 − GIoU) + 4·CE(bg weight 0.1) [+ the same for intermediate layers] + 4·saliency + 1·wattn.
-Not ported: the negative-pair (rolled-text) branch and the moment/sentence alignment and distillation terms.
+- per decoder layer (the last, and with ``aux_loss`` every earlier one): Hungarian matching (scipy; cost
+  10·L1(c, w) − 1·GIoU − 4·p_fg), span L1 (mean over matched spans and both coordinates), 1 − GIoU (mean over
+  matched spans), fg/bg CE over every query (background weight ``eos_coef``, plain mean over N·Q);
+- saliency (last layer only), all scaled by ``w_saliency``: the margin hinge on sampled pairs ×2, the
+  rank-contrastive term over all clips, the negative-pair term on the query shifted by one in the batch, and the
+  same three plus a BCE on the text-to-video word-attention mass, scaled by ``w_wattn``;
+- moment–sentence alignment, attention distillation and dummy/prompt orthogonality (``w_ms_align``,
+  ``w_distill``, ``w_ortho``).
+
+Each term is named in the output dict; a weight of 0 switches a term off (and skips its computation), which
+gives the reduced objective as an ablation. The functions are in ``temporal_terms.py``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import temporal_terms as T
 from .ops import pairwise_span_iou_giou, span_cxw_to_xx, span_xx_to_cxw
 
 
 @dataclass(frozen=True, eq=False)
 class TemporalTargets:
     """``spans``: per occurrence a (k, 2) tensor of normalised (start, end); ``saliency`` (N, T) clip labels
-    (0 = irrelevant; higher = more relevant; binary for Charades-style data)."""
+    (0 = irrelevant; summed annotator scores for QVHighlights; 0/1 where a source has none). ``pos``/``neg``
+    (N, P) sampled clip indices for the margin hinge, ``pair_mask`` (N, P) the real pairs; ``None`` = every
+    (relevant, irrelevant) pair of an item."""
 
     spans: tuple[torch.Tensor, ...]
     saliency: torch.Tensor
+    pos: Optional[torch.Tensor] = None
+    neg: Optional[torch.Tensor] = None
+    pair_mask: Optional[torch.Tensor] = None
 
 
 @dataclass(frozen=True, eq=False)
 class TemporalPred:
     """Head output: ``logits`` (N, Q, 2) [fg, bg]; ``spans`` (N, Q, 2) normalised (centre, width); ``saliency``
-    (N, T); ``word_attn`` (N, T) in [0, 1]; ``video_mask`` (N, T); ``aux`` earlier decoder layers' (logits, spans)."""
+    (N, T); ``word_attn`` (N, T) in [0, 1]; ``video_mask`` (N, T); ``aux`` earlier decoder layers' (logits, spans).
+    Training extras (None when not computed): ``saliency_neg``/``word_attn_neg`` (N, T) against the query
+    shifted by one in the batch, ``real_neg`` (N,) whether that query belongs to another video; ``attn`` (N, T, K)
+    the last T2V layer's attention over [dummies + words], ``key_mask`` (N, K); ``dummies`` (N, nd, d) the
+    query-conditioned dummy tokens, ``prompts`` (P, d) the global prompt bank; ``feats`` the intermediates the
+    head's alignment branch reads."""
 
     logits: torch.Tensor
     spans: torch.Tensor
@@ -37,6 +55,29 @@ class TemporalPred:
     word_attn: torch.Tensor
     video_mask: torch.Tensor
     aux: tuple[tuple[torch.Tensor, torch.Tensor], ...] = ()
+    saliency_neg: Optional[torch.Tensor] = None
+    word_attn_neg: Optional[torch.Tensor] = None
+    real_neg: Optional[torch.Tensor] = None
+    attn: Optional[torch.Tensor] = None
+    key_mask: Optional[torch.Tensor] = None
+    dummies: Optional[torch.Tensor] = None
+    prompts: Optional[torch.Tensor] = None
+    feats: Optional[dict[str, torch.Tensor]] = None
+
+
+@dataclass(frozen=True, eq=False)
+class AlignOut:
+    """The moment/sentence branch (training only): ``moment``/``nonmoment`` (N, d) tokens encoded over the
+    in-moment / other clips, ``sentence``/``sentence_dummy`` (N, d) over the words / the dummies,
+    ``clip_feats`` (N, T, d) each clip from the encoding of its own side, ``sim`` (N, T, K) in-moment clip
+    features · encoded [dummies + words]."""
+
+    moment: torch.Tensor
+    nonmoment: torch.Tensor
+    sentence: torch.Tensor
+    sentence_dummy: torch.Tensor
+    clip_feats: torch.Tensor
+    sim: torch.Tensor
 
 
 class TemporalCriterion:
@@ -78,64 +119,99 @@ class TemporalCriterion:
                         np.concatenate(gt_rows).reshape(shape))
 
     def _set_losses(self, logits: torch.Tensor, spans: torch.Tensor, targets: TemporalTargets) -> dict[str, torch.Tensor]:
-        """Span L1, span 1 − GIoU and fg/bg CE of each decoder layer: (Ly, N, Q, 2) inputs → (Ly,) terms."""
+        """Span L1, span 1 − GIoU and fg/bg CE of each decoder layer: (Ly, N, Q, 2) inputs → (Ly,) terms,
+        normalised as CG-DETR: L1 and GIoU are means over the matched spans (L1 also over both coordinates), the
+        CE a plain mean of the class-weighted NLL over all N·Q queries (not divided by the weight sum)."""
         n_layers, n, q = logits.shape[:3]
-        n_gt = max(sum(int(g.shape[0]) for g in targets.spans), 1)
         sel = self._match_all(logits, spans, targets.spans, _pad_spans(targets.spans, spans))
         dev = spans.device
         layer_idx = torch.arange(n_layers, device=dev)[:, None]
         item, query = torch.from_numpy(sel.item).to(dev), torch.from_numpy(sel.query).to(dev)
         gt = torch.cat([g.to(spans) for g in targets.spans])[torch.from_numpy(sel.gt).to(dev)]  # (Ly, M, 2)
         matched = spans[layer_idx, item, query]
-        l1 = (matched - span_xx_to_cxw(gt)).abs().sum((1, 2))
+        n_matched = max(sel.item.shape[1], 1)
+        l1 = (matched - span_xx_to_cxw(gt)).abs().sum((1, 2)) / (2 * n_matched)
         _, giou = pairwise_span_iou_giou(span_cxw_to_xx(matched)[..., None, :], gt[..., None, :])
         cls_t = np.ones((n_layers, n, q), dtype=np.int64)  # 1 = background
         cls_t[np.arange(n_layers)[:, None], sel.item, sel.query] = 0
         weight = torch.tensor([1.0, self.s.eos_coef], device=dev, dtype=logits.dtype)
         nll = F.cross_entropy(logits.reshape(-1, 2), torch.from_numpy(cls_t).to(dev).flatten(), weight=weight,
                               reduction="none").view(n_layers, -1)
-        # weighted mean per layer (cross_entropy's mean); the weight sum is the same for every layer
-        n_fg = sel.item.shape[1]
-        w_sum = n_fg * 1.0 + (n * q - n_fg) * float(torch.tensor(self.s.eos_coef, dtype=logits.dtype))
-        return {"span": l1 / n_gt, "giou": (1 - giou).flatten(1).sum(1) / n_gt, "label": nll.sum(1) / w_sum}
+        return {"span": l1, "giou": (1 - giou).flatten(1).sum(1) / n_matched, "label": nll.mean(1)}
 
-    def saliency_loss(self, pred: TemporalPred, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        s, valid = pred.saliency.float(), pred.video_mask
-        labels = labels.to(s)[:, : s.shape[1]]
-        if labels.shape[1] < s.shape[1]:
-            labels = F.pad(labels, (0, s.shape[1] - labels.shape[1]))
-        relevant = labels > 0
-        pos, neg = valid & relevant, valid & ~relevant
-        # margin ranking over every (positive, negative) clip pair of an item
-        diff = self.s.saliency_margin + s[:, None, :] - s[:, :, None]          # [i, p, n] = m + s_n - s_p
-        pair = pos[:, :, None] & neg[:, None, :]
-        hinge = (diff.clamp(min=0) * pair).sum() / pair.sum().clamp(min=1)
-        # rank-contrastive: for each relevance level r, clips ≥ r against clips < r
-        st, contrast, n_levels = s / self.s.temperature, s.new_zeros(()), 0
-        for r in torch.unique(labels[pos]).tolist():
-            p_r, n_r = valid & (labels >= r), valid & (labels < r)
-            ok = p_r.any(1) & n_r.any(1)
-            if not bool(ok.any()):
-                continue
-            lse_neg = st.masked_fill(~n_r, float("-inf")).logsumexp(1, keepdim=True)
-            lp = st - torch.logaddexp(st, lse_neg)
-            m = p_r & ok[:, None]
-            contrast, n_levels = contrast - (lp * m).sum() / m.sum(), n_levels + 1
-        contrast = contrast / max(n_levels, 1)
-        wa = pred.word_attn.float().clamp(1e-6, 1 - 1e-6)
-        # BCE on logit(p): the value of BCE on p, and autocast-safe (F.binary_cross_entropy is refused there)
-        wattn = F.binary_cross_entropy_with_logits(torch.logit(wa[valid]), relevant.float()[valid])
-        return {"saliency": hinge + contrast, "wattn": wattn}
+    def saliency_terms(self, pred: TemporalPred, targets: TemporalTargets) -> dict[str, torch.Tensor]:
+        """Unweighted saliency terms on the scores (``sal_*``) and on the word-attention mass (``attn_*``)."""
+        w, s, valid = self.s, pred.saliency.float(), pred.video_mask
+        labels = _fit(targets.saliency.to(s), s.shape[1])
+        pos, neg, pm = _pairs(targets, labels, valid)
+        neg_ok = pred.real_neg is not None and bool(pred.real_neg.any())
+        out: dict[str, torch.Tensor] = {}
+        for name, x, x_neg in (("sal", s, pred.saliency_neg), ("attn", pred.word_attn.float(), pred.word_attn_neg)):
+            if name == "attn" and not w.w_wattn:
+                break
+            x_neg = x_neg.float() if (x_neg is not None and neg_ok) else None
+            if w.w_sal_hinge:
+                out[f"{name}_hinge"] = T.margin_hinge(x, pos, neg, pm, w.saliency_margin)
+            if w.w_sal_rank:
+                out[f"{name}_rank"] = T.rank_contrastive_with_negatives(
+                    x, x_neg, labels, valid, pred.real_neg, w.temperature, w.rank_levels)
+            if w.w_sal_neg and x_neg is not None:
+                rn = pred.real_neg
+                out[f"{name}_neg"] = (T.neg_pair_logits(x_neg[rn], valid[rn]) if name == "sal"
+                                      else T.neg_pair_prob(x_neg[rn], valid[rn]))
+        if w.w_wattn and w.w_attn_bce:
+            out["attn_bce"] = T.attn_bce(pred.word_attn.float(), labels, valid)
+        return out
 
-    def __call__(self, pred: TemporalPred, targets: TemporalTargets) -> dict[str, torch.Tensor]:
+    def __call__(self, pred: TemporalPred, targets: TemporalTargets,
+                 align: Optional[AlignOut] = None) -> dict[str, torch.Tensor]:
+        w = self.s
         # the last layer and (with aux_loss) every earlier one, matched and scored as one stack
-        layers = [(pred.logits, pred.spans)] + (list(pred.aux) if self.s.aux_loss else [])
+        layers = [(pred.logits, pred.spans)] + (list(pred.aux) if w.aux_loss else [])
         terms = self._set_losses(torch.stack([lg for lg, _ in layers]), torch.stack([sp for _, sp in layers]), targets)
         out = {k: v[0] for k, v in terms.items()}
-        total = (self.s.w_span * terms["span"] + self.s.w_giou * terms["giou"] + self.s.w_label * terms["label"]).sum()
-        out.update(self.saliency_loss(pred, targets.saliency))
-        out["total"] = total + self.s.w_saliency * out["saliency"] + self.s.w_wattn * out["wattn"]
+        total = (w.w_span * terms["span"] + w.w_giou * terms["giou"] + w.w_label * terms["label"]).sum()
+        sal = self.saliency_terms(pred, targets)
+        out.update(sal)
+        switch = {"hinge": w.w_sal_hinge, "rank": w.w_sal_rank, "neg": w.w_sal_neg, "bce": w.w_attn_bce}
+        zero = total.new_zeros(())
+        out["saliency"] = sum((switch[k[4:]] * v for k, v in sal.items() if k.startswith("sal_")), zero)
+        out["wattn"] = sum((switch[k[5:]] * v for k, v in sal.items() if k.startswith("attn_")), zero)
+        total = total + w.w_saliency * (out["saliency"] + w.w_wattn * out["wattn"])
+        valid = pred.video_mask
+        moment = _fit(targets.saliency.to(pred.saliency), valid.shape[1]).gt(0) & valid
+        if align is not None and w.w_ms_align:
+            out["ms_align"] = T.ms_align(align.moment.float(), align.nonmoment.float(), align.sentence.float(),
+                                         align.sentence_dummy.float(), align.clip_feats.float(),
+                                         moment.float(), valid)
+            total = total + w.w_ms_align * out["ms_align"]
+        if align is not None and w.w_distill and pred.attn is not None:
+            out["distill"] = T.distill(pred.attn.float(), align.sim.float(), pred.key_mask, moment)
+            total = total + w.w_distill * out["distill"]
+        if w.w_ortho and pred.prompts is not None and pred.dummies is not None:
+            out["ortho"] = T.orthogonal(pred.dummies.float(), pred.prompts.float())
+            total = total + w.w_ortho * out["ortho"]
+        out["total"] = total
         return out
+
+
+def _fit(labels: torch.Tensor, t: int) -> torch.Tensor:
+    """Clip labels cut or zero-padded to ``t`` clips."""
+    labels = labels[:, :t]
+    return F.pad(labels, (0, t - labels.shape[1])) if labels.shape[1] < t else labels
+
+
+def _pairs(targets: TemporalTargets, labels: torch.Tensor, valid: torch.Tensor):
+    """The hinge's (pos, neg, mask) index tensors: the sampled ones, else every (relevant, irrelevant) pair."""
+    if targets.pos is not None:
+        dev, pm = labels.device, targets.pair_mask
+        pm = torch.ones_like(targets.pos, dtype=torch.bool) if pm is None else pm
+        return targets.pos.to(dev).long(), targets.neg.to(dev).long(), pm.to(dev)
+    n, t = labels.shape
+    rel, irr = (labels > 0) & valid, (labels <= 0) & valid
+    pm = (rel[:, :, None] & irr[:, None, :]).reshape(n, t * t)
+    idx = torch.arange(t * t, device=labels.device)
+    return (idx // t).expand(n, -1), (idx % t).expand(n, -1), pm
 
 
 @dataclass(frozen=True)

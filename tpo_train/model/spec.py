@@ -55,6 +55,7 @@ class RegionHeadSpec:
 
 
 TEMPORAL_KINDS = ("detr", "mlp")
+TOKEN_INITS = ("randn", "scaled")
 
 
 @dataclass(frozen=True)
@@ -77,27 +78,42 @@ class TemporalHeadSpec:
     video_features: Optional[str] = None  # None: "precomputed" when v_feat_dim is given, else "model"
     text_features: Optional[str] = None   # None: "precomputed" when t_feat_dim is given, else "model"
     tef: bool = True                # append [t/T, (t+1)/T] to each clip feature
+    # structure: the released TPO CGDETRConfig (3/3/2 layers, 2 dummy layers, 45 dummies, 10 prompts, 1 mixed)
     hidden: int = 256
     nheads: int = 8
-    enc_layers: int = 2
-    t2v_layers: int = 1
-    dec_layers: int = 2
+    enc_layers: int = 3
+    t2v_layers: int = 2
+    dec_layers: int = 3
+    dummy_layers: int = 2
+    moment_layers: int = 1          # moment-token encoder (training only: ms_align / distill)
+    sent_layers: int = 1            # sentence-token encoder (training only)
     num_queries: int = 10
-    num_dummies: int = 10
+    num_dummies: int = 45
+    total_prompts: int = 10         # global prompt bank
+    num_prompts: int = 1            # prompts mixed into the global token (top-k by clip similarity)
     dropout: float = 0.1
     input_dropout: float = 0.5
-    # matching costs and loss weights (CG-DETR/TPO values)
+    # matching costs and loss weights (CG-DETR/TPO values; see docs/TRAINING.md "Temporal objective")
     cost_span: float = 10.0
     cost_giou: float = 1.0
     cost_class: float = 4.0
     w_span: float = 10.0
     w_giou: float = 1.0
     w_label: float = 4.0
-    w_saliency: float = 4.0
-    w_wattn: float = 1.0
+    w_saliency: float = 4.0         # lw_saliency: scales every saliency term, the attention ones included
+    w_wattn: float = 1.0            # lw_wattn: the same terms on the text-to-video word-attention mass
+    w_sal_hinge: float = 1.0        # switches (1 = on as CG-DETR, 0 = off) of the saliency terms, applied to
+    w_sal_rank: float = 1.0         # both the saliency scores and the attention mass
+    w_sal_neg: float = 1.0          # negative-pair branch (query shifted by one in the batch)
+    w_attn_bce: float = 1.0         # BCE(attention mass, binary clip label), attention group only
+    w_ms_align: float = 1.0
+    w_distill: float = 1.0
+    w_ortho: float = 1.0            # CG-DETR weights it with lw_distill
     eos_coef: float = 0.1
     saliency_margin: float = 0.2
-    temperature: float = 0.5
+    temperature: float = 0.5        # tau of the rank-contrastive term
+    rank_levels: int = 11           # thresholds 1..rank_levels; the sum is divided by rank_levels + 1
+    saliency_pairs: int = 2         # (pos, neg) clip pairs sampled per item for the hinge (graded: 1 hard + 1 easy)
     aux_loss: bool = True
 
     def __post_init__(self) -> None:
@@ -133,6 +149,9 @@ class TPOModelSpec:
     ``head_weights`` are the weights of each head's loss in the total loss (TPO scales the temporal loss 0.05).
     ``train_new_rows``: also learn the new tokens' embedding/lm_head rows (as separate delta tables, so the base
     vocabulary stays bit-identical). Public TPO keeps them at the mean and learns triggers via ``lm_head`` LoRA.
+    ``token_init``: the task tokens' initial draw — ``randn`` (std 1, the released TPO code's
+    ``nn.Parameter(torch.randn(1, 1, 4096))``) or ``scaled`` (std of the base input-embedding table, so the LM
+    starts from an in-range input). Specs saved before this field existed read as ``scaled``, how they were built.
     """
 
     base: str
@@ -143,8 +162,11 @@ class TPOModelSpec:
     freeze_vision: bool = True
     freeze_projector: bool = True
     seed: int = 0
+    token_init: str = "randn"
 
     def __post_init__(self) -> None:
+        if self.token_init not in TOKEN_INITS:
+            raise ValueError(f"TPOModelSpec.token_init {self.token_init!r} is not one of {', '.join(TOKEN_INITS)}")
         unknown = set(self.heads) - set(TASKS)
         if unknown:
             raise ValueError(f"TPOModelSpec.heads: unknown task(s) {sorted(unknown)}; known: {list(TASKS)}")
@@ -166,6 +188,7 @@ class TPOModelSpec:
         bad = set(d) - known
         if bad:
             raise ValueError(f"TPO model spec: unknown key(s) {sorted(bad)}; known: {sorted(known)}")
+        d.setdefault("token_init", "scaled")  # written before the choice was recorded: built with the scaled draw
         if d.get("lora") is not None:
             lora = dict(d["lora"])
             lora["targets"] = tuple(lora.get("targets", DEFAULT_LORA_TARGETS))

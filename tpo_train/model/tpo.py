@@ -74,8 +74,8 @@ class TPOModel(nn.Module):
         d = adapter.hidden_size
         with torch.random.fork_rng():
             torch.manual_seed(spec.seed)
-            # task tokens start at the scale of real token embeddings, so the LM sees an in-range input
-            std = float(adapter.input_embeddings().weight.float().std())
+            # released TPO: randn (std 1); "scaled": at the scale of real token embeddings (an in-range input)
+            std = float(adapter.input_embeddings().weight.float().std()) if spec.token_init == "scaled" else 1.0
             tokens = {t: torch.randn(d) * std for t in TASKS}
             heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items()}
             rows = (NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)

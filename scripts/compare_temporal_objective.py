@@ -1,10 +1,15 @@
-"""On the synthetic world of ``tpo-train demo``: the demo's TPO stage 2 trained with CG-DETR's full temporal objective
-and with the reduced one (span/GIoU/label + hinge + attention terms; no rank-contrastive, negative pair, alignment,
-distillation, orthogonality), both from the same stage-1 checkpoint, then scored by ``tpo-eval`` on the held-out
+"""On the synthetic world of ``tpo-train demo``: the demo's TPO stage 2 trained with CG-DETR's full temporal
+objective
+and with the reduced one (span/GIoU/label + hinge + attention terms; no rank-contrastive, negative pair,
+alignment,
+distillation, orthogonality), both from the same stage-1 checkpoint, then scored by ``tpo-eval`` on the
+held-out
 synthetic Charades / QVHighlights splits. Prints R1@0.5 / mIoU / MR-mAP / HL-mAP of each.
 
-Usage: ``python scripts/compare_temporal_objective.py OUT [--preset demo|ci]`` (reuses OUT's world and stage 1).
+Usage: ``python scripts/compare_temporal_objective.py OUT [--preset demo|ci]`` (reuses OUT's world and stage
+1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,17 +50,48 @@ def main() -> None:
     common = [f"data.root={world}", "seed=0", "train.progress=false", *PRESETS[a.preset]["overrides"]]
     s1 = out / "stage1"
     if not (s1 / "final" / "manifest.json").is_file():
-        _run([py, "-m", "tpo_train.cli", "run", "demo_stage1", *common, f"output_dir={s1}"], out / "stage1.log")
+        _run(
+            [py, "-m", "tpo_train.cli", "run", "demo_stage1", *common, f"output_dir={s1}"], out / "stage1.log"
+        )
     rows = {}
     for name, extra in (("full", ()), ("reduced", tuple(f"model.heads.temporal.{w}" for w in REDUCED))):
         s2 = out / f"stage2_{name}"
         if not (s2 / "final" / "manifest.json").is_file():
-            _run([py, "-m", "tpo_train.cli", "run", "demo_stage2", *common, f"output_dir={s2}",
-                  f"init_from={s1 / 'final'}", *extra], out / f"stage2_{name}.log")
+            _run(
+                [
+                    py,
+                    "-m",
+                    "tpo_train.cli",
+                    "run",
+                    "demo_stage2",
+                    *common,
+                    f"output_dir={s2}",
+                    f"init_from={s1 / 'final'}",
+                    *extra,
+                ],
+                out / f"stage2_{name}.log",
+            )
         for bench in ("synth_charades", "synth_qvh"):
             ev = out / "eval" / name / bench
-            _run([py, "-m", "tpo_eval.cli", "run", bench, "--model", "tpo", "--ckpt", str(s2 / "final"),
-                  *PRESETS[a.preset]["eval"], "--data-root", str(world), "--out", str(ev)], ev.parent / f"{bench}.log")
+            _run(
+                [
+                    py,
+                    "-m",
+                    "tpo_eval.cli",
+                    "run",
+                    bench,
+                    "--model",
+                    "tpo",
+                    "--ckpt",
+                    str(s2 / "final"),
+                    *PRESETS[a.preset]["eval"],
+                    "--data-root",
+                    str(world),
+                    "--out",
+                    str(ev),
+                ],
+                ev.parent / f"{bench}.log",
+            )
             rows[(name, bench)] = _metrics(ev)
     for (name, bench), m in rows.items():
         flat = m.get("metrics", m)

@@ -1,17 +1,23 @@
 """Model-side pieces of the paper's ablations.
 
 ``model.heads.temporal.kind: mlp`` — "replace by simple head" (main paper Table 11): the DETR-style moment
-decoder is replaced by a two-layer MLP from the ``<temp>`` state to one span. The kind is part of the model spec
-(``TemporalHeadSpec.kind``), so ``TPOModel.build`` makes the MLP head itself (``tpo_train/heads/temporal_mlp.py``,
-registered as ``temporal.mlp`` in ``tpo_train.heads.base.HEADS``), checkpoints record it in ``tpo_model.json``,
+decoder is replaced by a two-layer MLP from the ``<temp>`` state to one span. The kind is part of the model
+spec
+(``TemporalHeadSpec.kind``), so ``TPOModel.build`` makes the MLP head itself
+(``tpo_train/heads/temporal_mlp.py``,
+registered as ``temporal.mlp`` in ``tpo_train.heads.base.HEADS``), checkpoints record it in
+``tpo_model.json``,
 and ``tpo_train.model.load_tpo_model`` — hence the ``tpo`` eval adapter — rebuilds it. ``MLPTemporalHead`` is
 re-exported here for existing imports.
 
-The other three ablations are data/config only: ``ablation_qvh_only`` (stage-2 temporal data = QVHighlights only,
+The other three ablations are data/config only: ``ablation_qvh_only`` (stage-2 temporal data = QVHighlights
+only,
 seed Table 3), ``ablation_textualized`` (``data.textualize: true``, no heads, in every stage; seed Table 1 /
-Table 11) and ``ablation_conversation_only`` (stage 3 on conversation data only, from the base model). The first
+Table 11) and ``ablation_conversation_only`` (stage 3 on conversation data only, from the base model). The
+first
 two and ``ablation_mlp_head`` are chains of stage configs (``tpo_train/chain.py``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,5 +40,7 @@ def apply_ablations(model: Any, cfg: Any) -> None:
         want = f"temporal.{temporal_kind(cfg)}"
         have = head_key("temporal", model.spec.heads["temporal"])
         if want != have:
-            raise ValueError(f"the config asks for a {want} head but the model was built with {have} "
-                             f"(build it from the config's head specs: tpo_train.stages.head_specs)")
+            raise ValueError(
+                f"the config asks for a {want} head but the model was built with {have} "
+                f"(build it from the config's head specs: tpo_train.stages.head_specs)"
+            )

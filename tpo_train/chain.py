@@ -1,23 +1,29 @@
-"""Stage chains: one config that runs several stages in order, each starting from the previous one's ``final/``.
+"""Stage chains: one config that runs several stages in order, each starting from the previous one's
+``final/``.
 
 Why: the paper's ablations change one stage and then continue through the later stages like the main recipe
-(Only-QVHighlights and the MLP head change stage 2, then run stage 3; the textualized ablation replaces all three
-stages). A chain file is a YAML with a ``chain`` list; each entry names a stage config (path or shipped stem) and
+(Only-QVHighlights and the MLP head change stage 2, then run stage 3; the textualized ablation replaces all
+three
+stages). A chain file is a YAML with a ``chain`` list; each entry names a stage config (path or shipped stem)
+and
 the overrides that make it this chain's stage::
 
     chain:
       - {config: ablation_qvh_only_stage2}
-      - {config: stage3_tasks, overrides: [name=ablation_qvh_only_stage3_tasks, output_dir=runs/…/stage3_tasks]}
+      - {config: stage3_tasks, overrides: [name=ablation_qvh_only_stage3_tasks,
+      output_dir=runs/…/stage3_tasks]}
 
 Overrides given on the command line apply to every stage, except ``init_from`` (the first stage's parent) and
 ``output_dir`` (a root: stage k writes to ``<root>/<its config name>``). Stage k > 1 gets
 ``init_from=<stage k-1 output_dir>/final``; the stage rules of ``validate_config`` then check each parent.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import yaml
 
@@ -63,9 +69,15 @@ def chain_stages(config: str | Path, overrides: Sequence[str] = ()) -> tuple[lis
             shared.append(o)
     stages = []
     for k, e in enumerate(entries):
-        if not isinstance(e, dict) or not isinstance(e.get("config"), str) or set(e) - {"config", "overrides"}:
-            raise ConfigError(p, [f"chain[{k}]: expected {{config: <stage config>, overrides: [key=value, ...]}}, "
-                                  f"got {e!r}"])
+        if (
+            not isinstance(e, dict)
+            or not isinstance(e.get("config"), str)
+            or set(e) - {"config", "overrides"}
+        ):
+            raise ConfigError(
+                p,
+                [f"chain[{k}]: expected {{config: <stage config>, overrides: [key=value, ...]}}, got {e!r}"],
+            )
         own = [str(x) for x in e.get("overrides") or ()]
         if root is not None:
             name = next((x.split("=", 1)[1] for x in own if x.startswith("name=")), Path(e["config"]).stem)
@@ -77,10 +89,12 @@ def chain_stages(config: str | Path, overrides: Sequence[str] = ()) -> tuple[lis
     return stages, first_parent
 
 
-def load_chain_stage(stages: list[ChainStage], k: int, first_parent: Optional[str], *,
-                     check_paths: bool = True) -> Any:
+def load_chain_stage(
+    stages: list[ChainStage], k: int, first_parent: Optional[str], *, check_paths: bool = True
+) -> Any:
     """The config of stage ``k``, its parent set: ``first_parent`` for the first, else the previous stage's
-    ``output_dir/final`` (whose manifest is checked only with ``check_paths``: it exists once that stage ran)."""
+    ``output_dir/final`` (whose manifest is checked only with ``check_paths``: it exists once that stage
+    ran)."""
     ov = list(stages[k].overrides)
     if k == 0:
         if first_parent is not None:

@@ -3,15 +3,20 @@
 Layout of ``<output_dir>/step-000040/`` and ``<output_dir>/final/``::
 
     tpo_model.json, tpo_weights.safetensors, processor/   the TPO model folder (tpo_train.model.state): LoRA,
-                                                          task tokens, box encoder, heads, added vocab rows, and
-                                                          the vision side when trained; loadable by the ``tpo``
+                                                          task tokens, box encoder, heads, added vocab rows,
+                                                          and
+                                                          the vision side when trained; loadable by the
+                                                          ``tpo``
                                                           model adapter of tpo_eval (``load_tpo_model``)
     config.yaml                                           the resolved training config
-    trainer_state.pt                                      step, optimiser + scheduler state, RNG states (rank 0)
+    trainer_state.pt                                      step, optimiser + scheduler state, RNG states (rank
+    0)
     rng_rank<r>.pt                                        RNG states of the other ranks
     deepspeed/                                            DeepSpeed's sharded engine state (DeepSpeed runs)
-                                                          (these three only in step-* folders: final/ is not resumed)
-    manifest.json                                         written last: its presence marks a complete checkpoint
+                                                          (these three only in step-* folders: final/ is not
+                                                          resumed)
+    manifest.json                                         written last: its presence marks a complete
+    checkpoint
 
 ``manifest.json``: ``schema_version``, ``kind``, ``stage``, ``step``, ``total_steps``, ``final``, ``parent``
 (path, stage, manifest sha256), ``config`` and ``config_sha256``, ``data`` (per source: file, sha256, counts,
@@ -19,22 +24,26 @@ first bad records), ``packages`` (versions), ``git`` (sha, dirty), ``world_size`
 file in the folder but the manifest, by relative path), ``created``.
 
 Nothing here unpickles code: trainer state holds only tensors and plain Python values (the numpy RNG state is
-stored as a list) and is read with ``torch.load(weights_only=True)``, after every file's hash is checked against
+stored as a list) and is read with ``torch.load(weights_only=True)``, after every file's hash is checked
+against
 the manifest, so a tampered or truncated file is refused before any of it is loaded.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import random
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
 
-from tpo_eval.records import git_state, package_versions as _package_versions
+from tpo_eval.records import git_state
+from tpo_eval.records import package_versions as _package_versions
 
 MANIFEST = "manifest.json"
 TRAINER_STATE = "trainer_state.pt"
@@ -44,7 +53,8 @@ _PACKAGES = ("torch", "transformers", "peft", "safetensors", "deepspeed", "sam2"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint folder that is missing, incomplete or of the wrong kind; the message says what was found."""
+    """A checkpoint folder that is missing, incomplete or of the wrong kind; the message says what was
+    found."""
 
 
 def _sha(path: Path) -> str:
@@ -62,8 +72,11 @@ def package_versions() -> dict[str, Optional[str]]:
 def rng_state() -> dict[str, Any]:
     name, keys, pos, has_gauss, gauss = np.random.get_state()
     # numpy's key array as a list: a weights_only load accepts tensors and plain Python values, not ndarrays
-    state = {"python": random.getstate(), "numpy": (name, keys.tolist(), pos, has_gauss, gauss),
-             "torch": torch.get_rng_state()}
+    state = {
+        "python": random.getstate(),
+        "numpy": (name, keys.tolist(), pos, has_gauss, gauss),
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -108,8 +121,10 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{p} is not a complete checkpoint: no {MANIFEST}{hint}")
     man = json.loads(mf.read_text())
     if man.get("kind") != KIND or man.get("schema_version") != SCHEMA_VERSION:
-        raise CheckpointError(f"{mf}: kind {man.get('kind')!r} / schema {man.get('schema_version')!r}, expected "
-                              f"{KIND!r} / {SCHEMA_VERSION}")
+        raise CheckpointError(
+            f"{mf}: kind {man.get('kind')!r} / schema {man.get('schema_version')!r}, expected "
+            f"{KIND!r} / {SCHEMA_VERSION}"
+        )
     return man
 
 
@@ -117,9 +132,20 @@ def manifest_sha(path: str | Path) -> str:
     return _sha(Path(path) / MANIFEST)
 
 
-def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int, total_steps: int, final: bool,
-                    parent: Optional[Mapping[str, Any]], data: Mapping[str, Any], dist: Any,
-                    extra: Optional[Mapping[str, Any]] = None) -> Path:
+def save_checkpoint(
+    ckpt: Path,
+    model: Any,
+    engine: Any,
+    cfg: Any,
+    *,
+    step: int,
+    total_steps: int,
+    final: bool,
+    parent: Optional[Mapping[str, Any]],
+    data: Mapping[str, Any],
+    dist: Any,
+    extra: Optional[Mapping[str, Any]] = None,
+) -> Path:
     """Write a checkpoint (all ranks call this; rank 0 writes the shared files and the manifest last)."""
     import yaml
 
@@ -129,7 +155,8 @@ def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int,
     ckpt.mkdir(parents=True, exist_ok=True)
     if dist.is_main and (ckpt / MANIFEST).exists():
         (ckpt / MANIFEST).unlink()  # overwriting: the folder is incomplete until the new manifest lands
-    # optimiser/RNG state only where a run can resume (a final checkpoint is for the next stage and evaluation)
+    # optimiser/RNG state only where a run can resume (a final checkpoint is for the next stage and
+    # evaluation)
     if not final:
         engine.save_engine_state(str(ckpt))  # collective for DeepSpeed
     if not dist.is_main:
@@ -142,14 +169,31 @@ def save_checkpoint(ckpt: Path, model: Any, engine: Any, cfg: Any, *, step: int,
     if not final:
         torch.save({"step": step, "engine": engine.state_dict(), "rng": rng_state()}, ckpt / TRAINER_STATE)
     _barrier()
-    files = {str(f.relative_to(ckpt)): _sha(f) for f in sorted(ckpt.rglob("*"))
-             if f.is_file() and f.name not in (MANIFEST, MANIFEST + ".tmp")}
-    man = {"schema_version": SCHEMA_VERSION, "kind": KIND, "stage": cfg.stage, "name": cfg.name, "step": step,
-           "total_steps": total_steps, "final": final, "parent": dict(parent) if parent else None,
-           "config": cfg.to_dict(), "config_sha256": cfg.sha256, "data": dict(data), "packages": package_versions(),
-           "git": git_state(), "world_size": dist.world, "files": files,
-           "token_init": getattr(getattr(model, "spec", None), "token_init", None),
-           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **dict(extra or {})}
+    files = {
+        str(f.relative_to(ckpt)): _sha(f)
+        for f in sorted(ckpt.rglob("*"))
+        if f.is_file() and f.name not in (MANIFEST, MANIFEST + ".tmp")
+    }
+    man = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": KIND,
+        "stage": cfg.stage,
+        "name": cfg.name,
+        "step": step,
+        "total_steps": total_steps,
+        "final": final,
+        "parent": dict(parent) if parent else None,
+        "config": cfg.to_dict(),
+        "config_sha256": cfg.sha256,
+        "data": dict(data),
+        "packages": package_versions(),
+        "git": git_state(),
+        "world_size": dist.world,
+        "files": files,
+        "token_init": getattr(getattr(model, "spec", None), "token_init", None),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **dict(extra or {}),
+    }
     tmp = ckpt / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(man, indent=2, sort_keys=True, default=str))
     tmp.replace(ckpt / MANIFEST)
@@ -176,10 +220,16 @@ def load_weights(ckpt: Path, model: Any, *, strict: bool) -> list[str]:
     sd = load_file(str(Path(ckpt) / WEIGHTS_FILE))
     load_trainable_state_dict(model, sd, strict=strict)
     vision = set(model.adapter.vision_modules())
-    return [g for g, ps in model.param_groups().items() if ps and g not in vision and not any(n in sd for n, _ in ps)]
+    return [
+        g
+        for g, ps in model.param_groups().items()
+        if ps and g not in vision and not any(n in sd for n, _ in ps)
+    ]
 
 
-def load_model(ckpt: str | Path, base: Optional[str | Path] = None, dtype: torch.dtype = torch.float32) -> Any:
+def load_model(
+    ckpt: str | Path, base: Optional[str | Path] = None, dtype: torch.dtype = torch.float32
+) -> Any:
     """A training checkpoint as a ready TPO model (its manifest checked first).
 
     The model spec in the checkpoint describes every head, the MLP temporal head of the Table-11 ablation
@@ -212,23 +262,31 @@ def load_model(ckpt: str | Path, base: Optional[str | Path] = None, dtype: torch
 def verify_files(ckpt: Path, man: Mapping[str, Any], only: Optional[list[str]] = None) -> list[str]:
     """Files whose sha256 differs from the manifest (empty = intact); ``only`` restricts the check."""
     files = man.get("files", {})
-    return [f for f, h in files.items() if (only is None or f in only)
-            and (not (Path(ckpt) / f).is_file() or _sha(Path(ckpt) / f) != h)]
+    return [
+        f
+        for f, h in files.items()
+        if (only is None or f in only) and (not (Path(ckpt) / f).is_file() or _sha(Path(ckpt) / f) != h)
+    ]
 
 
 def verify_checkpoint(ckpt: Path, only: Optional[list[str]] = None) -> None:
-    """Refuse a checkpoint whose files differ from its manifest's hashes, or that holds files it never listed."""
+    """Refuse a checkpoint whose files differ from its manifest's hashes, or that holds files it never
+    listed."""
     ckpt = Path(ckpt)
     man = read_manifest(ckpt)
     listed = man.get("files", {})
     unlisted = [f for f in (only or []) if f not in listed]
     if unlisted:
-        raise CheckpointError(f"{ckpt}: {', '.join(unlisted)} not hashed in {MANIFEST} (a checkpoint written by an "
-                              "older tpo-train, or a file added since); refusing to load it")
+        raise CheckpointError(
+            f"{ckpt}: {', '.join(unlisted)} not hashed in {MANIFEST} (a checkpoint written by an "
+            "older tpo-train, or a file added since); refusing to load it"
+        )
     bad = verify_files(ckpt, man, only)
     if bad:
-        raise CheckpointError(f"{ckpt}: {', '.join(bad)} differ from the sha256 in {MANIFEST} (changed or "
-                              "truncated since the checkpoint was written); refusing to load")
+        raise CheckpointError(
+            f"{ckpt}: {', '.join(bad)} differ from the sha256 in {MANIFEST} (changed or "
+            "truncated since the checkpoint was written); refusing to load"
+        )
 
 
 def _safe_load(path: Path) -> Any:
@@ -237,8 +295,9 @@ def _safe_load(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: not loadable as plain tensors and values (weights_only): "
-                              f"{str(e).splitlines()[0]}") from None
+        raise CheckpointError(
+            f"{path}: not loadable as plain tensors and values (weights_only): {str(e).splitlines()[0]}"
+        ) from None
 
 
 def load_trainer_state(ckpt: Path, dist: Any) -> dict[str, Any]:

@@ -2,28 +2,39 @@
 
 A config is checked in full before anything heavy is built: unknown keys (with did-you-mean), wrong types,
 values outside their choices, stage rules (which stage may start from which checkpoint), and, unless
-``check_paths=False``, the files it names (base model, parent checkpoint manifest, data sources). Every problem
+``check_paths=False``, the files it names (base model, parent checkpoint manifest, data sources). Every
+problem
 is collected and raised once in a :class:`ConfigError`.
 
 Two conveniences keep the shipped stage configs small: ``extends: other.yaml`` deep-merges this file over
 another, and ``key=value`` overrides (``optim.lr.lora=1e-5``, ``train.max_steps=2``) are applied to the raw
 mapping before validation, so a bad override is reported like a bad YAML key.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional, Sequence
+from typing import Any, Literal, Optional
 
 import yaml
 
 from ._schema import CONFIG_DIR, _build, _read_yaml, apply_overrides, deep_merge
 
-__all__ = ["ConfigError", "TPOConfig", "load_config", "apply_overrides", "deep_merge", "shipped_configs",
-           "resolve_config_path", "_read_yaml"]
+__all__ = [
+    "ConfigError",
+    "TPOConfig",
+    "load_config",
+    "apply_overrides",
+    "deep_merge",
+    "shipped_configs",
+    "resolve_config_path",
+    "_read_yaml",
+]
 
 
 Stage = Literal["stage1", "stage2", "stage3_tasks", "stage3"]
@@ -44,8 +55,16 @@ class LoRACfg:
     r: int = 16
     alpha: int = 32
     dropout: float = 0.1
-    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-                                "lm_head")
+    targets: tuple[str, ...] = (
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+        "lm_head",
+    )
 
 
 @dataclass(frozen=True)
@@ -53,15 +72,19 @@ class ModelCfg:
     """What to build. ``base`` is a local transformers checkpoint dir or a preset name (see ``presets.py``).
 
     ``heads`` maps a task (``temporal``, ``region``, ``mask``) to the keyword arguments of its head spec in
-    ``tpo_train.model.spec`` (e.g. ``region: {loss: mse}``); tasks not listed get no head. The temporal head takes
-    one extra key, ``kind: detr | mlp`` (the MLP ablation of paper Table 11). ``head_weights`` scale each head's
+    ``tpo_train.model.spec`` (e.g. ``region: {loss: mse}``); tasks not listed get no head. The temporal head
+    takes
+    one extra key, ``kind: detr | mlp`` (the MLP ablation of paper Table 11). ``head_weights`` scale each
+    head's
     loss in the total (TPO: temporal 0.05). ``train_new_rows`` learns the added tokens' embedding rows.
     ``token_init``: ``randn`` (std 1, released TPO code) or ``scaled`` (std of the base embedding table).
     """
 
     base: str = "llava-ov-7b"
     heads: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    head_weights: Mapping[str, float] = field(default_factory=lambda: {"temporal": 0.05, "region": 1.0, "mask": 1.0})
+    head_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"temporal": 0.05, "region": 1.0, "mask": 1.0}
+    )
     lora: LoRACfg = field(default_factory=LoRACfg)
     train_new_rows: bool = False
     token_init: Literal["randn", "scaled"] = "randn"
@@ -96,7 +119,8 @@ class DeepSpeedCfg:
 class TrainCfg:
     """Loop settings. ``batch_size`` is the global batch per optimiser step (the paper's "total batch size").
 
-    ``engine: auto`` = DeepSpeed when started by a launcher (``deepspeed``/``torchrun`` set ``LOCAL_RANK``), else
+    ``engine: auto`` = DeepSpeed when started by a launcher (``deepspeed``/``torchrun`` set ``LOCAL_RANK``),
+    else
     plain PyTorch. ``resume``: a checkpoint dir of this run, or ``auto`` (its latest, if any).
     """
 
@@ -130,7 +154,8 @@ class FeaturesCfg:
 
 @dataclass(frozen=True)
 class SourceCfg:
-    """One annotation file. ``weight`` = passes over it per epoch (0.5: a seeded half); ``samples`` = exact count."""
+    """One annotation file. ``weight`` = passes over it per epoch (0.5: a seeded half); ``samples`` = exact
+    count."""
 
     format: str
     path: str

@@ -1,8 +1,10 @@
 """``tpo-train plan``: the real-size model built on the meta device (no weights, no memory), and per Table-5
-group its parameter count, whether it trains, its peak LR and weight decay — the table to check before spending
+group its parameter count, whether it trains, its peak LR and weight decay — the table to check before
+spending
 GPU hours. Works for a preset (``llava-ov-7b``: published architecture numbers) or a local checkpoint folder
 (its ``config.json`` and tokenizer are read; its weights are not).
 """
+
 from __future__ import annotations
 
 import types
@@ -43,8 +45,15 @@ def build_meta_model(cfg: TPOConfig) -> Any:
     m = cfg.model
     hf_cfg, n_tok = _hf_config_and_vocab(m.base)
     lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
-    spec = TPOModelSpec(base=m.base, lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
-                        train_new_rows=m.train_new_rows, seed=cfg.seed, token_init=m.token_init)
+    spec = TPOModelSpec(
+        base=m.base,
+        lora=lora,
+        heads=head_specs(cfg),
+        head_weights=dict(m.head_weights),
+        train_new_rows=m.train_new_rows,
+        seed=cfg.seed,
+        token_init=m.token_init,
+    )
     # accelerate's init_empty_weights moves every parameter to meta as it is registered: unlike a torch.device
     # context it also covers modules that build initial values from computed tensors (the heads' anchors)
     from accelerate import init_empty_weights
@@ -57,21 +66,31 @@ def build_meta_model(cfg: TPOConfig) -> Any:
         if new_ids[-1] >= adapter.input_embeddings().num_embeddings:
             adapter.resize_vocab(new_ids[-1] + 1)
         lookup = dict(zip(NEW_TOKENS, new_ids))
-        ids = TokenIds({t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
-                       {t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()}, lookup["<track_box>"], new_ids)
+        ids = TokenIds(
+            {t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
+            {t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()},
+            lookup["<track_box>"],
+            new_ids,
+        )
         for p in base.parameters():
             p.requires_grad = False
         if spec.lora is not None:
             apply_lora(adapter, spec.lora, seed=spec.seed)
         d = adapter.hidden_size
         heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items() if t != "mask"}
-        rows = NewRowDeltas(new_ids, d, adapter.input_embeddings().num_embeddings) if spec.train_new_rows else None
+        rows = (
+            NewRowDeltas(new_ids, d, adapter.input_embeddings().num_embeddings)
+            if spec.train_new_rows
+            else None
+        )
     if "mask" in spec.heads:
         # SAM2's builder moves the model to a real device: build it on the CPU with random weights (a few
         # seconds, ~1 GB for hiera-L), then drop its storage to meta.
         import dataclasses
 
-        heads["mask"] = build_head("mask", dataclasses.replace(spec.heads["mask"], sam2_checkpoint=None), d).to("meta")
+        heads["mask"] = build_head(
+            "mask", dataclasses.replace(spec.heads["mask"], sam2_checkpoint=None), d
+        ).to("meta")
     with init_empty_weights(include_buffers=False):
         model = TPOModel(adapter, spec, ids, heads, {t: torch.empty(d, device="meta") for t in TASKS}, rows)
         apply_ablations(model, cfg)
@@ -82,7 +101,8 @@ def build_meta_model(cfg: TPOConfig) -> Any:
 
 
 def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
-    """Per-group rows for an already built model (meta or real); also sets ``requires_grad`` as training would."""
+    """Per-group rows for an already built model (meta or real); also sets ``requires_grad`` as training
+    would."""
     opt_groups = apply_stage(model, cfg)
     lrs = peak_lrs(cfg)
     groups = table5_groups(model)
@@ -90,8 +110,17 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
     for g in TABLE5_GROUPS + EXTRA_GROUPS:
         if g == "mask_head":
             n = _sam2_params(model)
-            rows.append({"group": g, "params": n, "trainable": 0, "status": "frozen" if n else "absent",
-                         "peak_lr": None, "weight_decay": None, "no_decay_params": 0})
+            rows.append(
+                {
+                    "group": g,
+                    "params": n,
+                    "trainable": 0,
+                    "status": "frozen" if n else "absent",
+                    "peak_lr": None,
+                    "weight_decay": None,
+                    "no_decay_params": 0,
+                }
+            )
             continue
         params = [p for _, p in groups.get(g, [])]
         n = sum(p.numel() for p in params)
@@ -99,9 +128,17 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
         trainable = sum(p.numel() for og in mine for p in og["params"])
         no_decay = sum(p.numel() for og in mine if og["weight_decay"] == 0 for p in og["params"])
         status = "absent" if not params else ("trained" if trainable else "frozen")
-        rows.append({"group": g, "params": n, "trainable": trainable, "status": status,
-                     "peak_lr": lrs.get(g) if trainable else None,
-                     "weight_decay": cfg.optim.weight_decay if trainable else None, "no_decay_params": no_decay})
+        rows.append(
+            {
+                "group": g,
+                "params": n,
+                "trainable": trainable,
+                "status": status,
+                "peak_lr": lrs.get(g) if trainable else None,
+                "weight_decay": cfg.optim.weight_decay if trainable else None,
+                "no_decay_params": no_decay,
+            }
+        )
     grouped = {id(p) for ps in groups.values() for _, p in ps}
     if "mask" in model.heads:
         grouped |= {id(p) for p in model.heads["mask"].parameters()}  # SAM2 has its own row (mask_head)
@@ -109,17 +146,35 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
     total = sum(p.numel() for p in model.parameters())
     frozen = [{"module": r["group"], "params": r["params"]} for r in rows if r["status"] == "frozen"]
     frozen.append({"module": "base language model", "params": rest})
-    return {"config": cfg.name, "stage": cfg.stage, "base": cfg.model.base, "groups": rows, "frozen": frozen,
-            "totals": {"params": total, "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad)},
-            "optimizer": {"name": "AdamW", "betas": list(cfg.optim.betas), "eps": cfg.optim.eps,
-                          "schedule": cfg.optim.schedule, "warmup_ratio": cfg.optim.warmup_ratio,
-                          "grad_clip": cfg.optim.grad_clip},
-            "batch": {"global": cfg.train.batch_size, "micro": cfg.train.micro_batch_size,
-                      "epochs": cfg.train.epochs, "precision": cfg.train.precision}}
+    return {
+        "config": cfg.name,
+        "stage": cfg.stage,
+        "base": cfg.model.base,
+        "groups": rows,
+        "frozen": frozen,
+        "totals": {
+            "params": total,
+            "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        },
+        "optimizer": {
+            "name": "AdamW",
+            "betas": list(cfg.optim.betas),
+            "eps": cfg.optim.eps,
+            "schedule": cfg.optim.schedule,
+            "warmup_ratio": cfg.optim.warmup_ratio,
+            "grad_clip": cfg.optim.grad_clip,
+        },
+        "batch": {
+            "global": cfg.train.batch_size,
+            "micro": cfg.train.micro_batch_size,
+            "epochs": cfg.train.epochs,
+            "precision": cfg.train.precision,
+        },
+    }
 
 
 def _sam2_params(model: Any) -> int:
-    head = model.heads["mask"] if "mask" in model.heads else None
+    head = model.heads.get("mask")
     if head is None:
         return 0
     trainable = {id(p) for _, p in head.trainable_named_parameters()}
@@ -141,18 +196,25 @@ def _n(x: int) -> str:
 
 def format_plan(plan: dict[str, Any]) -> str:
     """The plan as a fixed-width table."""
-    lines = [f"{plan['config']} ({plan['stage']}) on {plan['base']}: {_n(plan['totals']['trainable'])} trainable of "
-             f"{_n(plan['totals']['params'])} parameters",
-             f"{'group':<16}{'status':<9}{'params':>10}{'trainable':>11}{'peak LR':>10}{'wd':>7}"]
+    lines = [
+        f"{plan['config']} ({plan['stage']}) on {plan['base']}: {_n(plan['totals']['trainable'])} trainable "
+        "of "
+        f"{_n(plan['totals']['params'])} parameters",
+        f"{'group':<16}{'status':<9}{'params':>10}{'trainable':>11}{'peak LR':>10}{'wd':>7}",
+    ]
     for r in plan["groups"]:
         lr = f"{r['peak_lr']:.0e}" if r["peak_lr"] else "-"
         wd = f"{r['weight_decay']:g}" if r["weight_decay"] is not None else "-"
-        lines.append(f"{r['group']:<16}{r['status']:<9}{_n(r['params']):>10}{_n(r['trainable']):>11}{lr:>10}{wd:>7}")
+        lines.append(
+            f"{r['group']:<16}{r['status']:<9}{_n(r['params']):>10}{_n(r['trainable']):>11}{lr:>10}{wd:>7}"
+        )
     lines.append("frozen: " + ", ".join(f"{f['module']} ({_n(f['params'])})" for f in plan["frozen"]))
     o, b = plan["optimizer"], plan["batch"]
-    lines.append(f"AdamW betas {o['betas']} eps {o['eps']:g}, {o['schedule']} with warm-up {o['warmup_ratio']}, "
-                 f"clip {o['grad_clip']}; batch {b['global']} (micro {b['micro']}), {b['epochs']} epoch(s), "
-                 f"{b['precision']}; biases and norm weights take no weight decay")
+    lines.append(
+        f"AdamW betas {o['betas']} eps {o['eps']:g}, {o['schedule']} with warm-up {o['warmup_ratio']}, "
+        f"clip {o['grad_clip']}; batch {b['global']} (micro {b['micro']}), {b['epochs']} epoch(s), "
+        f"{b['precision']}; biases and norm weights take no weight decay"
+    )
     from .plan_steps import format_head_steps
 
     lines.extend(format_head_steps(plan.get("head_steps") or {}))

@@ -7,10 +7,13 @@ with the DeepSpeed engine; both see the same global batches (``data.mixture.Step
 masks, because each micro-batch reseeds torch from ``(seed, step, global micro-batch index)``: a rank's
 numbers do not depend on how many ranks there are, and a resumed run repeats the uninterrupted one exactly.
 
-Raises (at setup, before any training): ``ConfigError`` for a bad config, ``DataError`` for too many bad records,
-``CheckpointError`` for a bad ``init_from``/``train.resume``, ``ValueError`` when the batch does not divide over
+Raises (at setup, before any training): ``ConfigError`` for a bad config, ``DataError`` for too many bad
+records,
+``CheckpointError`` for a bad ``init_from``/``train.resume``, ``ValueError`` when the batch does not divide
+over
 the ranks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +29,8 @@ _RESUME_FREE = ("resume", "progress", "loggers", "log_every", "save_every", "max
 
 
 def resume_fingerprint(cfg: TPOConfig) -> str:
-    """Hash of everything that must not change when a run is resumed (not logging, saving or stopping knobs)."""
+    """Hash of everything that must not change when a run is resumed (not logging, saving or stopping
+    knobs)."""
     d = cfg.to_dict()
     for k in _RESUME_FREE:
         d["train"].pop(k, None)
@@ -49,7 +53,8 @@ class Recipe:
         self.parent: Optional[dict[str, Any]] = None
         self.history: list[dict[str, Any]] = []
 
-    # ---- setup --------------------------------------------------------------------------------------------------
+    # ---- setup
+    # --------------------------------------------------------------------------------------------------
     def setup(self) -> None:
         from .data.batches import BatchBuilder
         from .data.mixture import make_plan
@@ -62,36 +67,60 @@ class Recipe:
         self.dist = dist_info()
         torch.manual_seed(cfg.seed)
         resume_ckpt = self._resume_checkpoint()
-        self.logger = RunLogger(self.out, cfg.train.loggers, is_main=self.dist.is_main, run_name=cfg.name,
-                                config=cfg.to_dict(), resume_step=self._resume_step(resume_ckpt))
+        self.logger = RunLogger(
+            self.out,
+            cfg.train.loggers,
+            is_main=self.dist.is_main,
+            run_name=cfg.name,
+            config=cfg.to_dict(),
+            resume_step=self._resume_step(resume_ckpt),
+        )
         self.data = load_sources(cfg.data)
         for r in self.data.reports.values():
             self.logger.info(r.summary())
         # a GPU run loads the base straight onto its device (no fp32 copy of a 7B model in host RAM first)
         self.model = self._setup_model(engine_device(self.dist))
         groups = apply_stage(self.model, cfg)
-        self.plan = make_plan({n: len(ex) for n, ex in self.data.examples.items()},
-                              {n: s.weight for n, s in cfg.data.sources.items()},
-                              {n: s.samples for n, s in cfg.data.sources.items()}, seed=cfg.data.seed,
-                              batch_size=cfg.train.batch_size, micro_batch_size=cfg.train.micro_batch_size,
-                              epochs=cfg.train.epochs, max_steps=cfg.train.max_steps)
+        self.plan = make_plan(
+            {n: len(ex) for n, ex in self.data.examples.items()},
+            {n: s.weight for n, s in cfg.data.sources.items()},
+            {n: s.samples for n, s in cfg.data.sources.items()},
+            seed=cfg.data.seed,
+            batch_size=cfg.train.batch_size,
+            micro_batch_size=cfg.train.micro_batch_size,
+            epochs=cfg.train.epochs,
+            max_steps=cfg.train.max_steps,
+        )
         if cfg.train.batch_size % (cfg.train.micro_batch_size * self.dist.world):
-            raise ValueError(f"train.batch_size={cfg.train.batch_size} does not divide into micro-batches of "
-                             f"{cfg.train.micro_batch_size} over {self.dist.world} ranks")
+            raise ValueError(
+                f"train.batch_size={cfg.train.batch_size} does not divide into micro-batches of "
+                f"{cfg.train.micro_batch_size} over {self.dist.world} ranks"
+            )
         if self.plan.total_steps < 1:
-            raise ValueError(f"the mixture has {self.plan.examples_per_epoch} examples per epoch: not one batch of "
-                             f"{cfg.train.batch_size}")
-        self.engine = make_engine(self.model, groups, cfg, self.plan.total_steps,
-                                  self.plan.accumulation_steps(self.dist.world))
+            raise ValueError(
+                f"the mixture has {self.plan.examples_per_epoch} examples per epoch: not one batch of "
+                f"{cfg.train.batch_size}"
+            )
+        self.engine = make_engine(
+            self.model, groups, cfg, self.plan.total_steps, self.plan.accumulation_steps(self.dist.world)
+        )
         self.model = self.engine.module
         self.device = self.engine.device  # where batches go: the engine put the model (and every head) there
         if resume_ckpt is not None:
             self._load_resume(resume_ckpt)
-        self.builder = BatchBuilder(self.model, self.data.examples, self.data.features, seed=cfg.data.seed,
-                                    frames=cfg.model.frames, textualize=cfg.data.textualize,
-                                    max_text_len=cfg.data.max_text_len)
-        self.logger.info(f"plan: {self.plan.describe()} | engine {type(self.engine).__name__} on "
-                         f"{self.dist.world} rank(s) | peak LRs {self.engine.lrs()}")
+        self.builder = BatchBuilder(
+            self.model,
+            self.data.examples,
+            self.data.features,
+            seed=cfg.data.seed,
+            frames=cfg.model.frames,
+            textualize=cfg.data.textualize,
+            max_text_len=cfg.data.max_text_len,
+        )
+        self.logger.info(
+            f"plan: {self.plan.describe()} | engine {type(self.engine).__name__} on "
+            f"{self.dist.world} rank(s) | peak LRs {self.engine.lrs()}"
+        )
 
     def _setup_model(self, device: Any = None) -> Any:
         from .ablations import apply_ablations
@@ -103,23 +132,38 @@ class Recipe:
         cfg, m = self.cfg, self.cfg.model
         base = materialize(m.base)  # the tiny preset is built once per cache dir; real bases are paths
         lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
-        spec = TPOModelSpec(base=str(base), lora=lora, heads=head_specs(cfg), head_weights=dict(m.head_weights),
-                            train_new_rows=m.train_new_rows, seed=cfg.seed, token_init=m.token_init)
+        spec = TPOModelSpec(
+            base=str(base),
+            lora=lora,
+            heads=head_specs(cfg),
+            head_weights=dict(m.head_weights),
+            train_new_rows=m.train_new_rows,
+            seed=cfg.seed,
+            token_init=m.token_init,
+        )
         # bf16: the frozen base is kept in bf16 (it never changes; an fp32 copy would only double a 7B model's
         # memory and be re-cast to bf16 by autocast at every matmul); what this stage trains stays fp32
         bf16 = cfg.train.precision == "bf16"
-        model = TPOModel.build(spec, dtype=torch.bfloat16 if bf16 else torch.float32,
-                               device=device if getattr(device, "type", None) == "cuda" else None)
+        model = TPOModel.build(
+            spec,
+            dtype=torch.bfloat16 if bf16 else torch.float32,
+            device=device if getattr(device, "type", None) == "cuda" else None,
+        )
         if bf16:
             _trained_in_fp32(model, cfg)
         apply_ablations(model, cfg)
         if cfg.init_from not in (None, "base"):
             man = read_manifest(cfg.init_from)
             fresh = load_weights(Path(cfg.init_from), model, strict=False)
-            self.parent = {"path": str(Path(cfg.init_from).resolve()), "stage": man["stage"],
-                           "manifest_sha256": manifest_sha(cfg.init_from)}
-            self.logger.info(f"init_from {cfg.init_from} ({man['stage']}, step {man['step']}); "
-                             f"fresh groups: {fresh or 'none'}")
+            self.parent = {
+                "path": str(Path(cfg.init_from).resolve()),
+                "stage": man["stage"],
+                "manifest_sha256": manifest_sha(cfg.init_from),
+            }
+            self.logger.info(
+                f"init_from {cfg.init_from} ({man['stage']}, step {man['step']}); "
+                f"fresh groups: {fresh or 'none'}"
+            )
         return model
 
     def _resume_checkpoint(self) -> Optional[Path]:
@@ -141,12 +185,20 @@ class Recipe:
         return None if ckpt is None else int(read_manifest(ckpt)["step"])
 
     def _load_resume(self, ckpt: Path) -> None:
-        from .checkpoint import CheckpointError, load_trainer_state, load_weights, read_manifest, set_rng_state
+        from .checkpoint import (
+            CheckpointError,
+            load_trainer_state,
+            load_weights,
+            read_manifest,
+            set_rng_state,
+        )
 
         man = read_manifest(ckpt)
         if man.get("resume_fingerprint") != resume_fingerprint(self.cfg):
-            raise CheckpointError(f"{ckpt}: config differs from the one that wrote it (only {', '.join(_RESUME_FREE)} "
-                                  f"may change on resume)")
+            raise CheckpointError(
+                f"{ckpt}: config differs from the one that wrote it (only {', '.join(_RESUME_FREE)} "
+                f"may change on resume)"
+            )
         load_weights(ckpt, self.model, strict=True)
         self.engine.load_engine_state(str(ckpt))
         state = load_trainer_state(ckpt, self.dist)
@@ -156,7 +208,8 @@ class Recipe:
         self.parent = man.get("parent")
         self.logger.info(f"resumed from {ckpt} at step {self.start_step}")
 
-    # ---- train --------------------------------------------------------------------------------------------------
+    # ---- train
+    # --------------------------------------------------------------------------------------------------
     def train(self) -> list[dict[str, Any]]:
         cfg, plan, dist = self.cfg, self.plan, self.dist
         bar = self.logger.progress(plan.total_steps, self.start_step, cfg.train.progress)
@@ -185,14 +238,20 @@ class Recipe:
                 self.logger.log(step + 1, row, echo=not cfg.train.progress)
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss']:.4f}")
-            if cfg.train.save_every and (step + 1) % cfg.train.save_every == 0 and step + 1 < plan.total_steps:
+            if (
+                cfg.train.save_every
+                and (step + 1) % cfg.train.save_every == 0
+                and step + 1 < plan.total_steps
+            ):
                 self.save_checkpoint(step + 1, final=False)
         bar.close()
         return self.history
 
     def _touch_all(self) -> torch.Tensor:
-        """0 × one element of every trainable parameter: each one then has a (zero) gradient on every micro-batch,
-        even when the batch held no example of its head. DeepSpeed's gradient reduction needs the same parameter
+        """0 × one element of every trainable parameter: each one then has a (zero) gradient on every
+        micro-batch,
+        even when the batch held no example of its head. DeepSpeed's gradient reduction needs the same
+        parameter
         set on every rank, and adding it in every engine keeps one process and many numerically identical."""
         if not hasattr(self, "_trainable"):
             self._trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -208,7 +267,8 @@ class Recipe:
         return parts
 
     def _reduce(self, sums: dict[str, list[float]]) -> dict[str, float]:
-        """Mean over this step's micro-batches on all ranks; a head's loss averages over the micro-batches that
+        """Mean over this step's micro-batches on all ranks; a head's loss averages over the micro-batches
+        that
         had that head's examples (``loss`` itself is exactly what the optimiser minimised)."""
         keys = ("loss", "lm_loss", "temporal_loss", "region_loss", "mask_loss")
         vec = torch.tensor([sums.get(k, [0.0, 0.0])[i] for k in keys for i in (0, 1)], dtype=torch.float64)
@@ -219,18 +279,34 @@ class Recipe:
             vec = vec.cpu()
         return {k: float(vec[2 * i] / vec[2 * i + 1]) for i, k in enumerate(keys) if vec[2 * i + 1] > 0}
 
-    # ---- checkpoints and cleanup ----------------------------------------------------------------------------------
+    # ---- checkpoints and cleanup
+    # ----------------------------------------------------------------------------------
     def save_checkpoint(self, step: int, final: bool) -> Path:
         from .checkpoint import save_checkpoint
 
         path = self.out / ("final" if final else f"step-{step:06d}")
-        save_checkpoint(path, self.model, self.engine, self.cfg, step=step, total_steps=self.plan.total_steps,
-                        final=final, parent=self.parent, data=self.data.manifest(), dist=self.dist,
-                        extra={"resume_fingerprint": resume_fingerprint(self.cfg), "plan": self.plan.describe(),
-                               # conversation turns dropped by data.max_text_len in this process since it started
-                               "truncated_turns": self.builder.truncated_turns})
+        save_checkpoint(
+            path,
+            self.model,
+            self.engine,
+            self.cfg,
+            step=step,
+            total_steps=self.plan.total_steps,
+            final=final,
+            parent=self.parent,
+            data=self.data.manifest(),
+            dist=self.dist,
+            extra={
+                "resume_fingerprint": resume_fingerprint(self.cfg),
+                "plan": self.plan.describe(),
+                # conversation turns dropped by data.max_text_len in this process since it started
+                "truncated_turns": self.builder.truncated_turns,
+            },
+        )
         if self.builder.truncated_turns:
-            self.logger.info(f"{self.builder.truncated_turns} conversation turn(s) cut by data.max_text_len so far")
+            self.logger.info(
+                f"{self.builder.truncated_turns} conversation turn(s) cut by data.max_text_len so far"
+            )
         self.logger.info(f"saved {path}")
         return path
 

@@ -1,4 +1,5 @@
 """Synthetic examples for the TPO model tests (tiny LLaVA-OV, 4-frame 32×32 videos, seeded)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,12 +15,24 @@ DV = DT = 16  # precomputed-feature sizes used by the temporal tests
 
 def spec(base, dropout: float = 0.1, **kw) -> TPOModelSpec:
     """Region + small temporal head on precomputed 16-d features. ``dropout`` applies to LoRA and the head."""
-    temporal = TemporalHeadSpec(v_feat_dim=DV, t_feat_dim=DT, video_features="precomputed", text_features="precomputed",
-                                hidden=32, nheads=4, enc_layers=1, t2v_layers=1,
-                                dec_layers=2, num_queries=5, num_dummies=4, dropout=dropout,
-                                input_dropout=min(0.5, dropout * 5))
+    temporal = TemporalHeadSpec(
+        v_feat_dim=DV,
+        t_feat_dim=DT,
+        video_features="precomputed",
+        text_features="precomputed",
+        hidden=32,
+        nheads=4,
+        enc_layers=1,
+        t2v_layers=1,
+        dec_layers=2,
+        num_queries=5,
+        num_dummies=4,
+        dropout=dropout,
+        input_dropout=min(0.5, dropout * 5),
+    )
     kw.setdefault("heads", {"region": RegionHeadSpec(), "temporal": temporal})
-    # the tiny LM's embeddings have std ~0.02: std-1 task tokens (the released init, the default) sit far outside
+    # the tiny LM's embeddings have std ~0.02: std-1 task tokens (the released init, the default) sit far
+    # outside
     # that range and the few-hundred-step fits here are tuned for in-range tokens
     kw.setdefault("token_init", "scaled")
     return TPOModelSpec(base=str(base), lora=LoraSpec(dropout=dropout), **kw)
@@ -30,7 +43,7 @@ def square_video(rng: np.random.RandomState, t: int = 4):
     v = (rng.rand(t, 32, 32, 3) * 60).astype(np.uint8)
     x1, y1 = rng.randint(0, 16, 2)
     w, h = rng.randint(8, 16, 2)
-    v[:, y1:y1 + h, x1:x1 + w] = (200, 30, 30)
+    v[:, y1 : y1 + h, x1 : x1 + w] = (200, 30, 30)
     return v, [x1 / 32, y1 / 32, (x1 + w) / 32, (y1 + h) / 32]
 
 
@@ -39,8 +52,11 @@ def region_examples(adapter, n: int, seed: int = 0, template: str = "Where is {e
     exs, boxes = [], []
     for i in range(n):
         v, box = square_video(rng)
-        exs.append(adapter.encode("", template.format(expr=EXPRS[i % len(EXPRS)]), answer="<box_begin><boxes>",
-                                  video=v))
+        exs.append(
+            adapter.encode(
+                "", template.format(expr=EXPRS[i % len(EXPRS)]), answer="<box_begin><boxes>", video=v
+            )
+        )
         boxes.append(box)
     return exs, RegionTargets(torch.tensor(boxes, dtype=torch.float32))
 
@@ -62,12 +78,23 @@ def temporal_features(n: int, seed: int = 0, t: int = 16):
     return vids, qs, wins
 
 
-def temporal_examples(adapter, n: int, seed: int = 0,
-                      template: str = "Find the video segment that corresponds to the given textual query {query} "
-                                      "and determine its start and end seconds."):
+def temporal_examples(
+    adapter,
+    n: int,
+    seed: int = 0,
+    template: str = "Find the video segment that corresponds to the given textual query {query} "
+    "and determine its start and end seconds.",
+):
     rng = np.random.RandomState(seed + 1)
-    exs = [adapter.encode("", template.format(query=f"a person opens door {i}"), answer="<time_begin><temp>",
-                          video=(rng.rand(4, 32, 32, 3) * 255).astype(np.uint8)) for i in range(n)]
+    exs = [
+        adapter.encode(
+            "",
+            template.format(query=f"a person opens door {i}"),
+            answer="<time_begin><temp>",
+            video=(rng.rand(4, 32, 32, 3) * 255).astype(np.uint8),
+        )
+        for i in range(n)
+    ]
     vids, qs, wins = temporal_features(n, seed)
     inputs = make_temporal_inputs(vids, qs, [16.0] * n)
     return exs, inputs, make_temporal_targets(wins, [16.0] * n, [16] * n), wins

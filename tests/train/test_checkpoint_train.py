@@ -1,15 +1,22 @@
 """Checkpoints: manifest contents, loud errors for bad folders, exact mid-stage resume, and loading a training
 checkpoint with the TPO model loader that the ``tpo`` eval adapter uses."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
-from tpo_train.checkpoint import (CheckpointError, latest_checkpoint, list_checkpoints, read_manifest,
-                                  verify_files)
+from tpo_train.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    read_manifest,
+    verify_files,
+)
 
 from ._recipe_helpers import TINY, run_stage, tiny_cache  # noqa: F401
 
@@ -33,8 +40,9 @@ def test_resume_mid_stage_repeats_the_loss_sequence(interrupted, tmp_path):
 
     resumed_out = tmp_path / "resumed"
     shutil.copytree(out / "step-000002", resumed_out / "step-000002")
-    rec, _ = run_stage("stage2_tiny", resumed_out, *STAGE2, "train.max_steps=4", "train.save_every=2",
-                       "train.resume=auto")
+    rec, _ = run_stage(
+        "stage2_tiny", resumed_out, *STAGE2, "train.max_steps=4", "train.save_every=2", "train.resume=auto"
+    )
     assert rec.start_step == 2 and [r["step"] for r in rec.history] == [3, 4]
     for key in ("loss", "lm_loss", "temporal_loss", "grad_norm"):
         a = [r.get(key) for r in full.history[2:]]
@@ -50,23 +58,34 @@ def test_resume_refuses_a_changed_config(interrupted, tmp_path):
 
     shutil.copytree(out / "step-000002", tmp_path / "step-000002")
     with pytest.raises(CheckpointError, match="config differs"):
-        run_stage("stage2_tiny", tmp_path, *STAGE2, "train.max_steps=4", "train.resume=auto", "optim.lr.lora=1e-3")
+        run_stage(
+            "stage2_tiny", tmp_path, *STAGE2, "train.max_steps=4", "train.resume=auto", "optim.lr.lora=1e-3"
+        )
     with pytest.raises(CheckpointError, match="already finished"):
         run_stage("stage2_tiny", out, *STAGE2, "train.resume=" + str(out / "final"))
 
 
 def test_manifest_describes_the_checkpoint(interrupted):
     rec, out, final = interrupted
-    assert [p.name for p in list_checkpoints(out)] == ["step-000002", "final"] and latest_checkpoint(out) == final
+    assert [p.name for p in list_checkpoints(out)] == ["step-000002", "final"] and latest_checkpoint(
+        out
+    ) == final
     man = read_manifest(final)
-    assert (man["stage"], man["step"], man["total_steps"], man["final"], man["parent"]) == ("stage2", 4, 4, True,
-                                                                                             None)
+    assert (man["stage"], man["step"], man["total_steps"], man["final"], man["parent"]) == (
+        "stage2",
+        4,
+        4,
+        True,
+        None,
+    )
     assert man["config"] == rec.cfg.to_dict() and man["config_sha256"] == rec.cfg.sha256
     assert man["packages"]["torch"] == metadata.version("torch")
     assert set(man["git"]) == {"sha", "dirty"} and man["world_size"] == 1
     assert man["token_init"] == "randn"  # the released code's std-1 task tokens (model.token_init default)
     for name, src in man["data"].items():
-        digest = hashlib.sha256(open(src["path"], "rb").read()).hexdigest() if src["path"].endswith("l") else None
+        digest = (
+            hashlib.sha256(Path(src["path"]).read_bytes()).hexdigest() if src["path"].endswith("l") else None
+        )
         if digest:
             assert src["sha256"] == digest, name
         assert src["n_bad"] == 0 and src["n_examples"] > 0
@@ -114,7 +133,8 @@ class _Marker:
 
 
 def test_tampered_trainer_state_never_runs_code(interrupted, tmp_path):
-    """Issue 13: trainer state loads with weights_only=True after its hash is checked; a payload never runs."""
+    """Issue 13: trainer state loads with weights_only=True after its hash is checked; a payload never
+    runs."""
     import shutil
     from types import SimpleNamespace
 
@@ -127,7 +147,9 @@ def test_tampered_trainer_state_never_runs_code(interrupted, tmp_path):
     shutil.copytree(out / "step-000002", ckpt)
     man = read_manifest(ckpt)
     # every file is hashed, the resume state and the processor folder included
-    assert {"trainer_state.pt", "config.yaml", "tpo_weights.safetensors", "tpo_model.json"} <= set(man["files"])
+    assert {"trainer_state.pt", "config.yaml", "tpo_weights.safetensors", "tpo_model.json"} <= set(
+        man["files"]
+    )
     assert any(f.startswith("processor/") for f in man["files"])
     main = SimpleNamespace(is_main=True, rank=0)
     state = load_trainer_state(ckpt, main)  # the real state loads safely

@@ -1,4 +1,6 @@
-"""Training configs: shipped YAMLs, strict parsing with every error at once, overrides, extends, stage rules."""
+"""Training configs: shipped YAMLs, strict parsing with every error at once, overrides, extends, stage
+rules."""
+
 from __future__ import annotations
 
 import json
@@ -12,11 +14,25 @@ from ._recipe_helpers import tiny_cache, write  # noqa: F401
 
 STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
 ABLATIONS = ("ablation_qvh_only_stage2", "ablation_conversation_only", "ablation_mlp_head_stage2") + tuple(
-    f"ablation_textualized_{s}" for s in STAGES)
+    f"ablation_textualized_{s}" for s in STAGES
+)
 #: the miniature recipe of `tpo-train demo` (tpo_train/demo.py)
-DEMO = tuple(f"demo_{s}" for s in ("stage1", "stage2", "stage3", "textualized_stage1", "textualized_stage2",
-                                   "textualized_stage3", "conversation_only", "mlp_stage2", "mlp_stage3",
-                                   "qvh_only_stage2", "qvh_only_stage3"))
+DEMO = tuple(
+    f"demo_{s}"
+    for s in (
+        "stage1",
+        "stage2",
+        "stage3",
+        "textualized_stage1",
+        "textualized_stage2",
+        "textualized_stage3",
+        "conversation_only",
+        "mlp_stage2",
+        "mlp_stage3",
+        "qvh_only_stage2",
+        "qvh_only_stage3",
+    )
+)
 #: chain → its stages (tpo_train/chain.py): one changed stage 2 then stage 3 as the main recipe, or all stages
 CHAINS = {"ablation_qvh_only": STAGES[1:], "ablation_mlp_head": STAGES[1:], "ablation_textualized": STAGES}
 
@@ -43,8 +59,14 @@ def test_stage_settings_match_seed_table5():
     s1, s2, s3t, s3 = (load_config(s, check_paths=False) for s in STAGES)
     assert dict(s1.optim.lr) == {"lora": 2e-5} and s1.model.heads == {}
     assert {k: v for k, v in s2.optim.lr.items() if k != "box_encoder"} == {
-        "temporal_head": 1e-4, "region_head": 1e-4, "mask_adapter": 1e-4, "temporal_token": 2e-4,
-        "region_token": 1e-4, "mask_token": 1e-4, "lora": 2e-5}
+        "temporal_head": 1e-4,
+        "region_head": 1e-4,
+        "mask_adapter": 1e-4,
+        "temporal_token": 2e-4,
+        "region_token": 1e-4,
+        "mask_token": 1e-4,
+        "lora": 2e-5,
+    }
     for c in (s3t, s3):
         assert set(c.optim.lr.values()) == {2e-5} and {"vision_encoder", "connector"} <= set(c.optim.lr)
     for c in (s1, s2, s3t, s3):
@@ -57,14 +79,23 @@ def test_stage_settings_match_seed_table5():
     # stage 2's 25 / 1 / 3 epochs per task are source weights
     w = {n: s.weight for n, s in s2.data.sources.items()}
     assert {w[n] for n in ("didemo", "queryd", "hirest", "activitynet", "tacos", "nlq")} == {25}
-    assert {w[n] for n in ("asv2", "vg", "refcoco", "refcoco+", "refcocog")} == {1} and {w["sav"], w["mevis"]} == {3}
+    assert {w[n] for n in ("asv2", "vg", "refcoco", "refcoco+", "refcocog")} == {1} and {
+        w["sav"],
+        w["mevis"],
+    } == {3}
     assert sum(s.samples for s in s1.data.sources.values()) == 150_000  # 50K per task
-    assert set(s3.data.sources) - set(s3t.data.sources) == {"videochat2_it", "sharegpt4o", "llava_hound_dpo",
-                                                            "sharegpt4v"}
+    assert set(s3.data.sources) - set(s3t.data.sources) == {
+        "videochat2_it",
+        "sharegpt4o",
+        "llava_hound_dpo",
+        "sharegpt4v",
+    }
 
 
 def test_every_error_is_reported_at_once(tmp_path):
-    bad = write(tmp_path / "bad.yaml", """
+    bad = write(
+        tmp_path / "bad.yaml",
+        """
 name: bad
 stage: stage4
 output_dir: out
@@ -73,39 +104,70 @@ model: {heads: {region: {los: mse}, sound: {}}, lora: {r: many}}
 optim: {lr: {lora: 2e-5, mask_head: 1e-4, tempral_head: 1e-4}}
 train: {batch_size: 10, micro_batch_size: 3, loggers: [jsonl, mlflow]}
 data: {sources: {x: {format: nope, path: x.jsonl, weight: 0}}}
-""")
+""",
+    )
     with pytest.raises(ConfigError) as e:
         load_config(bad, check_paths=False)
     msg = str(e.value)
-    for part in ("stage: 'stage4' is not one of", "optm: unknown key (did you mean 'optim'?)",
-                 "model.lora.r: must be int", "train.loggers[1]: 'mlflow' is not one of"):
+    for part in (
+        "stage: 'stage4' is not one of",
+        "optm: unknown key (did you mean 'optim'?)",
+        "model.lora.r: must be int",
+        "train.loggers[1]: 'mlflow' is not one of",
+    ):
         assert part in msg, msg
     assert len(e.value.errors) == 4  # type errors stop before the semantic pass, which needs typed values
 
-    fixed = bad.read_text().replace("stage4", "stage2").replace("optm: {}\n", "").replace("r: many", "r: 16") \
+    fixed = (
+        bad.read_text()
+        .replace("stage4", "stage2")
+        .replace("optm: {}\n", "")
+        .replace("r: many", "r: 16")
         .replace("mlflow", "tensorboard")
+    )
     with pytest.raises(ConfigError) as e:
         load_config(write(tmp_path / "bad2.yaml", fixed), check_paths=False)
     msg = str(e.value)
-    for part in ("init_from: stage2 starts from a stage1 checkpoint", "model.heads.region: ", "los",
-                 "model.heads.sound: unknown task", "optim.lr.mask_head: SAM2 stays frozen",
-                 "optim.lr.tempral_head: unknown group", "train.batch_size (10) must be a positive multiple",
-                 "data.sources.x.format: unknown reader 'nope'", "data.sources.x: weight must be > 0"):
+    for part in (
+        "init_from: stage2 starts from a stage1 checkpoint",
+        "model.heads.region: ",
+        "los",
+        "model.heads.sound: unknown task",
+        "optim.lr.mask_head: SAM2 stays frozen",
+        "optim.lr.tempral_head: unknown group",
+        "train.batch_size (10) must be a positive multiple",
+        "data.sources.x.format: unknown reader 'nope'",
+        "data.sources.x: weight must be > 0",
+    ):
         assert part in msg, msg
     assert len(e.value.errors) == 8
 
 
 def test_overrides_types_removal_and_errors():
-    cfg = load_config("stage2", ["optim.lr.lora=1e-5", "~model.heads.mask", "optim.lr.mask_adapter=null",
-                                 "data.sources.didemo=null", "train.max_steps=7", "init_from=base"],
-                      check_paths=False)
-    assert cfg.optim.lr["lora"] == 1e-5 and isinstance(cfg.optim.lr["lora"], float)  # YAML reads "1e-5" as str
+    cfg = load_config(
+        "stage2",
+        [
+            "optim.lr.lora=1e-5",
+            "~model.heads.mask",
+            "optim.lr.mask_adapter=null",
+            "data.sources.didemo=null",
+            "train.max_steps=7",
+            "init_from=base",
+        ],
+        check_paths=False,
+    )
+    assert cfg.optim.lr["lora"] == 1e-5 and isinstance(
+        cfg.optim.lr["lora"], float
+    )  # YAML reads "1e-5" as str
     assert "mask" not in cfg.model.heads and "mask_adapter" not in cfg.optim.lr
     assert "didemo" not in cfg.data.sources and cfg.train.max_steps == 7
     errors: list[str] = []
     apply_overrides({"a": 1}, ["novalue", "~b.c", "a.b=2"], errors)
-    assert errors == ["override 'novalue': expected key=value (e.g. train.max_steps=2)",
-                      "override '~b.c': no such key to remove", "override 'a.b=2': 'a' is not a mapping"]
+    assert errors == [
+        "override 'novalue': expected key=value (e.g. train.max_steps=2)",
+        "override '~b.c': no such key to remove",
+        "override 'a.b=2': 'a' is not a mapping",
+    ]
 
 
 def test_extends_merges_and_cycles_are_caught(tmp_path):
@@ -113,7 +175,9 @@ def test_extends_merges_and_cycles_are_caught(tmp_path):
     write(tmp_path / "b.yaml", "extends: a.yaml\n")
     with pytest.raises(ConfigError, match="extends cycle"):
         load_config(tmp_path / "a.yaml", check_paths=False)
-    cfg = load_config("ablation_qvh_only_stage2", check_paths=False)  # extends stage2, removes six sources, adds one
+    cfg = load_config(
+        "ablation_qvh_only_stage2", check_paths=False
+    )  # extends stage2, removes six sources, adds one
     temporal = {n for n, s in cfg.data.sources.items() if s.format == "cgdetr_jsonl"}
     assert temporal == {"qvhighlights"} and cfg.stage == "stage2" and cfg.optim.lr["temporal_token"] == 2e-4
 
@@ -131,8 +195,14 @@ def test_stage_chaining_rules(tmp_path):
     # a manifest of the wrong stage, and a mid-stage one
     ck = tmp_path / "ck"
     ck.mkdir()
-    man = {"kind": "tpo-train-checkpoint", "schema_version": 1, "stage": "stage2", "step": 3, "final": False,
-           "config": {"model": {"base": "tiny", "heads": {}}}}
+    man = {
+        "kind": "tpo-train-checkpoint",
+        "schema_version": 1,
+        "stage": "stage2",
+        "step": 3,
+        "final": False,
+        "config": {"model": {"base": "tiny", "heads": {}}},
+    }
     (ck / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(ConfigError) as e:
         load_config("stage2", ["model.base=tiny", "data.root=tiny", f"init_from={ck}"])
@@ -155,9 +225,12 @@ def test_textualized_data_trains_no_heads():
     with pytest.raises(ConfigError, match="textualized task data trains no heads"):
         load_config("stage2", ["data.textualize=true", "init_from=base"], check_paths=False)
     cfg = load_config("ablation_textualized_stage3", check_paths=False)
-    assert cfg.data.textualize and cfg.model.heads == {} and set(cfg.optim.lr) == {"vision_encoder", "connector",
-                                                                                   "lora"}
+    assert (
+        cfg.data.textualize
+        and cfg.model.heads == {}
+        and set(cfg.optim.lr) == {"vision_encoder", "connector", "lora"}
+    )
 
 
 def test_config_dir_is_packaged():
-    assert CONFIG_DIR == Path(__file__).resolve().parents[2] / "tpo_train" / "configs"
+    assert Path(__file__).resolve().parents[2] / "tpo_train" / "configs" == CONFIG_DIR

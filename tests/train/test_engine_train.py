@@ -1,5 +1,6 @@
 """Engines: the LR schedule, the generated DeepSpeed JSON, gradient accumulation, and DeepSpeed ZeRO-2 on two
 CPU processes (torchrun, gloo) giving the single-process losses."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,13 @@ def test_deepspeed_json_follows_the_training_config():
     assert ds["gradient_accumulation_steps"] == 2 and ds["gradient_clipping"] == 1.0
     assert ds["bf16"] == {"enabled": True} and ds["zero_optimization"]["stage"] == 2
     assert "offload_optimizer" not in ds["zero_optimization"]
-    ds = deepspeed_config(load("stage3", "train.deepspeed.offload_optimizer=true", check_paths=False), world=64)
-    assert ds["gradient_accumulation_steps"] == 2 and ds["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
+    ds = deepspeed_config(
+        load("stage3", "train.deepspeed.offload_optimizer=true", check_paths=False), world=64
+    )
+    assert (
+        ds["gradient_accumulation_steps"] == 2
+        and ds["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
+    )
     with pytest.raises(ValueError, match="not a multiple of micro_batch_size × world size = 2 × 3"):
         deepspeed_config(cfg, world=3)
     json.dumps(ds)  # plain JSON
@@ -52,8 +58,10 @@ def test_accumulation_equals_one_big_batch():
     def engine(acc):
         torch.manual_seed(1)
         m = torch.nn.Linear(3, 1)
-        groups = [{"name": "w", "params": [m.weight], "lr": 0.1, "weight_decay": 0.02},
-                  {"name": "b", "params": [m.bias], "lr": 0.2, "weight_decay": 0.0}]
+        groups = [
+            {"name": "w", "params": [m.weight], "lr": 0.1, "weight_decay": 0.02},
+            {"name": "b", "params": [m.bias], "lr": 0.2, "weight_decay": 0.0},
+        ]
         return m, TorchEngine(m, groups, cfg, total_steps=4, accumulation=acc)
 
     m1, e1 = engine(2)
@@ -74,13 +82,25 @@ def _free_port() -> int:
 
 def test_deepspeed_two_processes_match_single_process(tmp_path, tiny_cache):
     """ZeRO-2 on 2 CPU ranks (gloo): a stage-2 config with all three heads, micro-batches that hold different
-    tasks on each rank; the per-step losses equal the single-process run's. ~20 s; the first DeepSpeed run on a
+    tasks on each rank; the per-step losses equal the single-process run's. ~20 s; the first DeepSpeed run on
+    a
     machine also JIT-builds its CPU shared-memory op once (~60 s, cached in ~/.cache/torch_extensions)."""
     pytest.importorskip("deepspeed")
     common = [*TINY, "init_from=base", "train.max_steps=3", "model.frames=2"]
     env = {**os.environ, "TPO_TRAIN_CACHE": str(tiny_cache), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
-           "-m", "tpo_train.cli", "run", "stage2_tiny", f"output_dir={tmp_path / 'ds'}", *common]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={_free_port()}",
+        "-m",
+        "tpo_train.cli",
+        "run",
+        "stage2_tiny",
+        f"output_dir={tmp_path / 'ds'}",
+        *common,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "engine DeepSpeedEngine on 2 rank(s)" in proc.stdout
@@ -105,8 +125,11 @@ def test_run_logger_rank0_jsonl_resume_and_missing_backends(tmp_path, monkeypatc
     for step in (1, 2, 3):
         lg.log(step, {"loss": 1.0 / step, "lr/lora": torch.tensor(2e-5)})
     lg.close()
-    assert [(r["step"], r["loss"]) for r in read_metrics(tmp_path / "metrics.jsonl")] == [(1, 1.0), (2, 0.5),
-                                                                                          (3, 1 / 3)]
+    assert [(r["step"], r["loss"]) for r in read_metrics(tmp_path / "metrics.jsonl")] == [
+        (1, 1.0),
+        (2, 0.5),
+        (3, 1 / 3),
+    ]
     assert "step 2: loss=0.5000 lr/lora=2.000e-05" in out.getvalue()
     RunLogger(tmp_path, ("jsonl",), resume_step=2, stream=io.StringIO()).close()  # a resume from step 2
     assert [r["step"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [1, 2]

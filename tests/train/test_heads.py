@@ -1,17 +1,26 @@
 """Region and temporal heads: exact loss values on hand-worked cases, matching, geometry, decode."""
-from __future__ import annotations
 
-import math
+from __future__ import annotations
 
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("scipy")
 
-from tpo_train.heads.ops import box_iou_giou, mask_to_box, pairwise_span_iou_giou, span_cxw_to_xx, span_xx_to_cxw  # noqa: E402,E501
+from tpo_train.heads.ops import (  # noqa: E402,E501
+    box_iou_giou,
+    mask_to_box,
+    pairwise_span_iou_giou,
+    span_cxw_to_xx,
+    span_xx_to_cxw,
+)
 from tpo_train.heads.region import RegionHead, RegionTargets  # noqa: E402
-from tpo_train.heads.temporal import (TemporalHead, _insert_after_last, make_temporal_inputs,  # noqa: E402
-                                      make_temporal_targets)
+from tpo_train.heads.temporal import (  # noqa: E402
+    TemporalHead,
+    _insert_after_last,
+    make_temporal_inputs,
+    make_temporal_targets,
+)
 from tpo_train.heads.temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets  # noqa: E402
 from tpo_train.model.spec import RegionHeadSpec, TemporalHeadSpec  # noqa: E402
 
@@ -48,7 +57,9 @@ def test_span_geometry():
     xx = torch.tensor([[0.2, 0.6]])
     assert torch.allclose(span_xx_to_cxw(xx), torch.tensor([[0.4, 0.4]]))
     assert torch.allclose(span_cxw_to_xx(span_xx_to_cxw(xx)), xx)
-    iou, giou = pairwise_span_iou_giou(torch.tensor([[0.0, 2.0], [0.0, 1.0]]), torch.tensor([[1.0, 3.0], [2.0, 3.0]]))
+    iou, giou = pairwise_span_iou_giou(
+        torch.tensor([[0.0, 2.0], [0.0, 1.0]]), torch.tensor([[1.0, 3.0], [2.0, 3.0]])
+    )
     assert torch.allclose(iou, torch.tensor([[1 / 3, 0.0], [0.0, 0.0]]), atol=1e-6)
     assert torch.allclose(giou, torch.tensor([[1 / 3, 0.0], [0.0, -1 / 3]]), atol=1e-6)
     m = torch.zeros(6, 8, dtype=torch.bool)
@@ -71,7 +82,9 @@ def test_set_loss_vanishes_on_a_perfect_prediction():
     gt = (torch.tensor([[0.1, 0.3]]),)
     spans = span_xx_to_cxw(torch.tensor([[[0.5, 0.7], [0.1, 0.3]]]))
     logits = torch.tensor([[[-20.0, 20.0], [20.0, -20.0]]])
-    pred = TemporalPred(logits, spans, torch.zeros(1, 4), torch.full((1, 4), 0.5), torch.ones(1, 4, dtype=torch.bool))
+    pred = TemporalPred(
+        logits, spans, torch.zeros(1, 4), torch.full((1, 4), 0.5), torch.ones(1, 4, dtype=torch.bool)
+    )
     out = _crit(aux_loss=False)(pred, TemporalTargets(gt, torch.tensor([[0.0, 1.0, 1.0, 0.0]])))
     assert out["span"].item() == pytest.approx(0.0, abs=1e-6)
     assert out["giou"].item() == pytest.approx(0.0, abs=1e-5)
@@ -89,7 +102,9 @@ def test_temporal_targets_and_inputs():
     assert t.saliency.tolist() == [[0.0, 1.0, 1.0, 0.0]]
     with pytest.raises(ValueError, match="end <= start"):
         make_temporal_targets([[(5.0, 2.0)]], [8.0], [4])
-    inp = make_temporal_inputs([torch.ones(4, 3), torch.ones(2, 3)], [torch.ones(1, 5), torch.ones(3, 5)], [8, 4])
+    inp = make_temporal_inputs(
+        [torch.ones(4, 3), torch.ones(2, 3)], [torch.ones(1, 5), torch.ones(3, 5)], [8, 4]
+    )
     assert inp.video.shape == (2, 4, 5) and inp.query.shape == (2, 3, 5)
     assert inp.video_mask.tolist() == [[True] * 4, [True, True, False, False]]
     assert inp.video[0, :, 3:].tolist() == [[0.0, 0.25], [0.25, 0.5], [0.5, 0.75], [0.75, 1.0]]  # TEF
@@ -108,16 +123,27 @@ def test_task_state_is_inserted_after_the_last_query_token():
 
 def test_temporal_head_forward_backward_and_decode():
     torch.manual_seed(0)
-    spec = TemporalHeadSpec(v_feat_dim=6, t_feat_dim=5, video_features="precomputed", text_features="precomputed",
-                            hidden=16, nheads=2, num_queries=4, num_dummies=3)
+    spec = TemporalHeadSpec(
+        v_feat_dim=6,
+        t_feat_dim=5,
+        video_features="precomputed",
+        text_features="precomputed",
+        hidden=16,
+        nheads=2,
+        num_queries=4,
+        num_dummies=3,
+    )
     head = TemporalHead(spec, llm_hidden=12)
-    inp = make_temporal_inputs([torch.randn(8, 6), torch.randn(5, 6)], [torch.randn(3, 5), torch.randn(4, 5)],
-                               [16.0, 10.0])
+    inp = make_temporal_inputs(
+        [torch.randn(8, 6), torch.randn(5, 6)], [torch.randn(3, 5), torch.randn(4, 5)], [16.0, 10.0]
+    )
     hidden = torch.randn(2, 12, requires_grad=True)
     pred = head(hidden, inp)
     assert pred.logits.shape == (2, 4, 2) and pred.spans.shape == (2, 4, 2) and pred.saliency.shape == (2, 8)
     assert len(pred.aux) == spec.dec_layers - 1
-    terms = head.loss(pred, make_temporal_targets([[(2.0, 6.0)], [(1.0, 3.0), (5.0, 9.0)]], [16.0, 10.0], [8, 5]))
+    terms = head.loss(
+        pred, make_temporal_targets([[(2.0, 6.0)], [(1.0, 3.0), (5.0, 9.0)]], [16.0, 10.0], [8, 5])
+    )
     terms["total"].backward()
     assert hidden.grad is not None and float(hidden.grad.abs().sum()) > 0  # the LM state steers the head
     head.eval()
@@ -133,7 +159,8 @@ def test_temporal_head_forward_backward_and_decode():
 
 def test_lean_transformer_layers_match_torch_layers():
     """The temporal head's training path through its encoder/decoder layers computes torch's layers exactly,
-    including which elements dropout drops under a seed (eval: no dropout, grad enabled so both run eagerly)."""
+    including which elements dropout drops under a seed (eval: no dropout, grad enabled so both run
+    eagerly)."""
     from tpo_train.heads.temporal_attn import decoder_layer, encoder_layer, key_bias
 
     torch.manual_seed(0)
@@ -161,8 +188,14 @@ def test_decoder_layers_scored_as_one_stack_equal_layer_by_layer():
     """With aux_loss the stacked matching/scoring of all decoder layers gives each layer's own loss."""
     g = torch.Generator().manual_seed(3)
     n, q, t = 2, 5, 6
-    layers = [(torch.randn(n, q, 2, generator=g), torch.rand(n, q, 2, generator=g) * 0.5 + 0.1) for _ in range(3)]
-    sal, wattn, vmask = torch.randn(n, t, generator=g), torch.rand(n, t, generator=g), torch.ones(n, t, dtype=torch.bool)
+    layers = [
+        (torch.randn(n, q, 2, generator=g), torch.rand(n, q, 2, generator=g) * 0.5 + 0.1) for _ in range(3)
+    ]
+    sal, wattn, vmask = (
+        torch.randn(n, t, generator=g),
+        torch.rand(n, t, generator=g),
+        torch.ones(n, t, dtype=torch.bool),
+    )
     targets = make_temporal_targets([[(1.0, 3.0)], [(0.5, 2.0), (4.0, 5.5)]], [6.0, 6.0], [t, t])
     (lg, sp), aux = layers[-1], tuple(layers[:-1])
     full = _crit()(TemporalPred(lg, sp, sal, wattn, vmask, aux), targets)

@@ -1,6 +1,8 @@
-"""The MLP temporal-head ablation (main paper Table 11) end to end: the head kind lives in the model spec, so a
+"""The MLP temporal-head ablation (main paper Table 11) end to end: the head kind lives in the model spec, so
+a
 checkpoint of ``ablation_mlp_head`` loads through ``load_tpo_model`` and is scored on Charades-STA (real
 annotations, generated stand-in videos) by ``tpo-eval run --model tpo``, with its spans from the MLP head."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +35,14 @@ def test_spec_records_the_head_kind():
 
 @pytest.fixture(scope="module")
 def mlp_run(tmp_path_factory):
-    return run_stage("ablation_mlp_head_stage2", tmp_path_factory.mktemp("mlp"), *TINY, "train.max_steps=3",
-                     "init_from=base", *NO_MASK)
+    return run_stage(
+        "ablation_mlp_head_stage2",
+        tmp_path_factory.mktemp("mlp"),
+        *TINY,
+        "train.max_steps=3",
+        "init_from=base",
+        *NO_MASK,
+    )
 
 
 def test_mlp_checkpoint_loads_from_its_spec(mlp_run):
@@ -75,16 +83,18 @@ def test_charades_run_scores_the_mlp_head(mlp_run, shared_data, tmp_path, monkey
         # exactly the MLP head's one window (score 1.0), and no saliency curve (the DETR head gives
         # num_queries ranked windows and a per-clip curve)
         assert row["windows"] == [list(w) for w in head_out.windows] and row["saliency"] is None
-        (s, e, score), = row["windows"]
+        ((s, e, score),) = row["windows"]
         assert score == 1.0 and 0.0 <= s < e <= duration
         assert row["answers"]["official"]["windows"][0] == row["windows"][0]
         assert row["scores"]["official"]["mIoU"] == pytest.approx(hull_iou((s, e), gold))
     assert doc["overall"]["micro"]["official/mIoU"] == pytest.approx(
-        100 * sum(r["scores"]["official"]["mIoU"] for r in rows) / 3)
+        100 * sum(r["scores"]["official"]["mIoU"] for r in rows) / 3
+    )
 
 
 def test_checkpoint_from_before_the_kind_field(mlp_run, tmp_path):
-    """An ablation checkpoint whose spec has no ``kind`` (written before it existed) reads as DETR from the spec
+    """An ablation checkpoint whose spec has no ``kind`` (written before it existed) reads as DETR from the
+    spec
     alone; ``checkpoint.load_model`` takes the MLP kind from the manifest's config and loads it."""
     import shutil
 

@@ -1,4 +1,6 @@
-"""TPO model core on a tiny LLaVA-OV: tokens, LoRA placement, gradient flow, frozen parts, losses, state dicts."""
+"""TPO model core on a tiny LLaVA-OV: tokens, LoRA placement, gradient flow, frozen parts, losses, state
+dicts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +11,16 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from tpo_train.model import (NEW_TOKENS, TPOModel, TPOModelSpec, collate, load_tpo_model,  # noqa: E402
-                             load_trainable_state_dict, save_tpo_model, trainable_state_dict)
+from tpo_train.model import (  # noqa: E402
+    NEW_TOKENS,
+    TPOModel,
+    TPOModelSpec,
+    collate,
+    load_tpo_model,
+    load_trainable_state_dict,
+    save_tpo_model,
+    trainable_state_dict,
+)
 from tpo_train.tiny import build_tiny_llava_ov  # noqa: E402
 
 from ._model_synth import region_examples, spec, temporal_examples  # noqa: E402
@@ -33,11 +43,18 @@ def _batch(m, n_region=2, n_temporal=2, track=False):
     exs, boxes = rex + tex, None
     if track:
         frames = np.zeros((4, 32, 32, 3), np.uint8)
-        exs.append(a.encode("", "Track the object in the video using a box with initial coordinates <track_box>.",
-                            answer="<track_begin><tracking>", video=frames))
+        exs.append(
+            a.encode(
+                "",
+                "Track the object in the video using a box with initial coordinates <track_box>.",
+                answer="<track_begin><tracking>",
+                video=frames,
+            )
+        )
         boxes = torch.tensor([[0.1, 0.2, 0.5, 0.6]])
-    return collate(exs, a.pad_id, input_boxes=boxes, head_inputs={"temporal": ti},
-                   targets={"region": rt, "temporal": tt})
+    return collate(
+        exs, a.pad_id, input_boxes=boxes, head_inputs={"temporal": ti}, targets={"region": rt, "temporal": tt}
+    )
 
 
 def test_new_tokens_are_single_ids_with_mean_rows(base, model):
@@ -49,8 +66,10 @@ def test_new_tokens_are_single_ids_with_mean_rows(base, model):
     ids = tok.convert_tokens_to_ids(list(NEW_TOKENS))
     assert ids == list(range(n_base, n_base + 7))  # appended after the base vocabulary, in TPO's order
     assert tok("<time_begin><temp>", add_special_tokens=False)["input_ids"] == ids[1:3]
-    for table, ref in ((model.adapter.input_embeddings().weight, orig.get_input_embeddings().weight),
-                       (model.adapter.output_embeddings().base_layer.weight, orig.lm_head.weight)):
+    for table, ref in (
+        (model.adapter.input_embeddings().weight, orig.get_input_embeddings().weight),
+        (model.adapter.output_embeddings().base_layer.weight, orig.lm_head.weight),
+    ):
         assert table.shape[0] == n_base + 7
         assert torch.equal(table[:n_base], ref)
         assert torch.allclose(table[n_base:], ref.mean(0).expand(7, -1), atol=1e-7)
@@ -60,8 +79,19 @@ def test_lora_only_on_language_model(model):
     lora = [n for n, _ in model.param_groups()["lora"]]
     assert lora and all(".language_model." in n or n.startswith("base.lm_head.") for n in lora)
     suffixes = {n.split(".lora_")[0].rsplit(".", 1)[-1] for n in lora}
-    assert suffixes == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"}
-    a = dict(model.named_parameters())["base.model.language_model.layers.0.self_attn.q_proj.lora_A.default.weight"]
+    assert suffixes == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+        "lm_head",
+    }
+    a = dict(model.named_parameters())[
+        "base.model.language_model.layers.0.self_attn.q_proj.lora_A.default.weight"
+    ]
     assert a.shape == (16, 64)
     assert model.base.lm_head.scaling["default"] == 2.0  # α / r = 32 / 16
     assert not any("lora_" in n for n, _ in model.adapter.vision_modules()["vision_tower"].named_parameters())
@@ -134,20 +164,29 @@ def test_loss_is_lm_ce_plus_weighted_heads_and_placeholders_are_not_targets(mode
     placeholders = torch.tensor(list(model.token_ids.placeholder.values()))
     assert bool(torch.isin(batch.labels, placeholders).any())  # encode labels the whole answer ...
     labels = batch.labels.masked_fill(torch.isin(batch.input_ids, placeholders), -100)[:, 1:]
-    ce = lambda lab: torch.nn.functional.cross_entropy(out.logits[:, :-1].flatten(0, 1), lab.flatten(),  # noqa: E731
-                                                       ignore_index=-100)
+    ce = lambda lab: torch.nn.functional.cross_entropy(
+        out.logits[:, :-1].flatten(0, 1),
+        lab.flatten(),  # noqa: E731
+        ignore_index=-100,
+    )
     assert torch.allclose(out.lm_loss, ce(labels))  # ... and forward drops the placeholders from the targets
     assert not torch.allclose(out.lm_loss, ce(batch.labels[:, 1:]))
     # per example "<box_begin><boxes>" / "<time_begin><temp>" + end of turn: trigger and eos are the targets
     assert int((labels != -100).sum()) == 2 * 2
-    expected = out.lm_loss + 1.0 * out.head_losses["region"]["total"] + 0.05 * out.head_losses["temporal"]["total"]
+    expected = (
+        out.lm_loss + 1.0 * out.head_losses["region"]["total"] + 0.05 * out.head_losses["temporal"]["total"]
+    )
     assert torch.allclose(out.loss, expected)
 
 
 def test_input_errors_name_the_problem(model):
     batch = _batch(model, n_region=1, n_temporal=1)
     with pytest.raises(ValueError, match="placeholder"):
-        model(dataclasses.replace(batch, targets={**batch.targets, "region": region_examples(model.adapter, 3)[1]}))
+        model(
+            dataclasses.replace(
+                batch, targets={**batch.targets, "region": region_examples(model.adapter, 3)[1]}
+            )
+        )
     with pytest.raises(ValueError, match="input box"):
         model(dataclasses.replace(batch, input_boxes=torch.zeros(1, 4)))
     with pytest.raises(ValueError, match="no such head"):

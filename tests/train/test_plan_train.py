@@ -1,5 +1,6 @@
 """``tpo-train plan`` on the shipped stage configs with the llava-ov-7b preset (meta device, no weights), and
 the ``tpo-train`` CLI: validate, plan --json, run, and exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -35,13 +36,30 @@ def test_plan_on_the_7b_preset(stage):
     if stage == "stage1":
         assert {g for g, r in rows.items() if r["status"] == "trained"} == {"lora"}
         assert {g for g, r in rows.items() if r["status"] == "absent"} == {
-            "temporal_head", "region_head", "mask_head", "mask_adapter", "new_rows"}
+            "temporal_head",
+            "region_head",
+            "mask_head",
+            "mask_adapter",
+            "new_rows",
+        }
         assert rows["vision_encoder"]["status"] == "frozen" and rows["temporal_token"]["status"] == "frozen"
         assert plan["totals"]["trainable"] == LORA_7B
     else:
         trained = {g: r["peak_lr"] for g, r in rows.items() if r["status"] == "trained"}
-        assert trained == {g: 2e-5 for g in ("vision_encoder", "connector", "temporal_head", "region_head",
-                                              "temporal_token", "region_token", "mask_token", "lora", "box_encoder")}
+        assert trained == {
+            g: 2e-5
+            for g in (
+                "vision_encoder",
+                "connector",
+                "temporal_head",
+                "region_head",
+                "temporal_token",
+                "region_token",
+                "mask_token",
+                "lora",
+                "box_encoder",
+            )
+        }
         assert rows["temporal_token"]["trainable"] == 3584
         # region head: 3584 → 1792 → 4
         assert rows["region_head"]["trainable"] == 3584 * 1792 + 1792 + 1792 * 4 + 4
@@ -53,8 +71,16 @@ def test_plan_stage2_with_sam2_mask_head():
     """Stage 2 as shipped: SAM2 (hiera-L) frozen, the mask adapter at 1e-4, the temporal token at 2e-4."""
     plan, rows = _plan("stage2")
     trained = {g: r["peak_lr"] for g, r in rows.items() if r["status"] == "trained"}
-    assert trained == {"temporal_head": 1e-4, "region_head": 1e-4, "mask_adapter": 1e-4, "temporal_token": 2e-4,
-                       "region_token": 1e-4, "mask_token": 1e-4, "lora": 2e-5, "box_encoder": 1e-4}
+    assert trained == {
+        "temporal_head": 1e-4,
+        "region_head": 1e-4,
+        "mask_adapter": 1e-4,
+        "temporal_token": 2e-4,
+        "region_token": 1e-4,
+        "mask_token": 1e-4,
+        "lora": 2e-5,
+        "box_encoder": 1e-4,
+    }
     assert rows["mask_head"]["status"] == "frozen" and rows["mask_head"]["params"] > 200_000_000
     assert {"vision_encoder", "connector", "mask_head"} <= {f["module"] for f in plan["frozen"]}
     # the mask adapter: 3584 → 3584 → 3·256 tokens, plus the 3584 → 3584 → 4 box regressor
@@ -73,7 +99,11 @@ def test_validate_and_run_exit_codes(tmp_path, monkeypatch):
     assert res.exit_code == 0 and "ok (stage2, 13 sources" in res.output
     res = r.invoke(main, ["validate", "stage2", "optim.lr.mask_head=1e-4", "train.batch_size=7"])
     assert res.exit_code == 2
-    assert "SAM2 stays frozen" in res.output and "train.batch_size (7)" in res.output and "init_from" in res.output
+    assert (
+        "SAM2 stays frozen" in res.output
+        and "train.batch_size (7)" in res.output
+        and "init_from" in res.output
+    )
     # the deepspeed launcher appends --local_rank=N: accepted, then the config is checked as usual
     monkeypatch.setenv("LOCAL_RANK", "0")  # what the launcher also sets; restored (removed) after the test
     res = r.invoke(main, ["run", "stage1", "--local_rank=0", "train.batch_size=7"])
@@ -81,22 +111,39 @@ def test_validate_and_run_exit_codes(tmp_path, monkeypatch):
     bad = tmp_path / "d"
     (bad / "temporal").mkdir(parents=True)
     (bad / "temporal" / "t.jsonl").write_text('{"qid": 1}\n')
-    res = r.invoke(main, ["run", "stage1", *TINY, f"data.root={bad}", f"output_dir={tmp_path / 'o'}",
-                          "data.sources={t: {format: cgdetr_jsonl, path: temporal/t.jsonl}}"])
+    res = r.invoke(
+        main,
+        [
+            "run",
+            "stage1",
+            *TINY,
+            f"data.root={bad}",
+            f"output_dir={tmp_path / 'o'}",
+            "data.sources={t: {format: cgdetr_jsonl, path: temporal/t.jsonl}}",
+        ],
+    )
     assert res.exit_code == 2 and f"{bad}/temporal/t.jsonl:1: 'vid' must be a non-empty string" in res.output
 
 
 def test_head_steps_interleaved_vs_paper_schedules():
-    """Stage 2 on the paper's volumes: one run of ceil((116.5K·25 + 540K + 114.6K·3) / 128) steps updates every
+    """Stage 2 on the paper's volumes: one run of ceil((116.5K·25 + 540K + 114.6K·3) / 128) steps updates
+    every
     head at (almost) every step, against the paper's 45,508 / 4,219 / 2,686 per-task updates (Tables 5–6)."""
     from tpo_train.config import load_config
     from tpo_train.plan_steps import format_head_steps, head_steps
 
     hs = head_steps(load_config("stage2", check_paths=False))
     assert hs["total_steps"] == math.ceil((116_500 * 25 + 540_000 + 114_600 * 3) / 128) == 29_659
-    assert {t: r["updates"] for t, r in hs["paper"].items()} == {"temporal": 45_508, "region": 4_219, "mask": 2_686}
-    assert {t: r["updates"] for t, r in hs["interleaved"].items()} == {"temporal": 29_659, "region": 29_659,
-                                                                      "mask": 29_659}
+    assert {t: r["updates"] for t, r in hs["paper"].items()} == {
+        "temporal": 45_508,
+        "region": 4_219,
+        "mask": 2_686,
+    }
+    assert {t: r["updates"] for t, r in hs["interleaved"].items()} == {
+        "temporal": 29_659,
+        "region": 29_659,
+        "mask": 29_659,
+    }
     assert hs["interleaved"]["region"]["examples_per_update"] == pytest.approx(540_000 / 3_796_300 * 128)
     assert "paper 45508 updates at batch 64" in "\n".join(format_head_steps(hs))
     qvh = head_steps(load_config("ablation_qvh_only_stage2", check_paths=False))

@@ -1,5 +1,6 @@
 """The recipe end to end on tiny configs: the stage chain 1 → 2 → 3_tasks → 3 with the optimiser's per-module
 peak LRs equal to seed Table 5, parents checked and recorded, and the four paper ablations running."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,10 +15,31 @@ from ._recipe_helpers import TINY, TINY_MASK, load, run_stage, tiny_cache  # noq
 # Seed Table 5 peak LRs per group ("box_encoder", not in the table, follows the mask adapter).
 TABLE5 = {
     "stage1": {"lora": 2e-5},
-    "stage2": {"temporal_head": 1e-4, "region_head": 1e-4, "mask_adapter": 1e-4, "temporal_token": 2e-4,
-               "region_token": 1e-4, "mask_token": 1e-4, "lora": 2e-5, "box_encoder": 1e-4},
-    "stage3_tasks": {g: 2e-5 for g in ("vision_encoder", "connector", "temporal_head", "region_head", "mask_adapter",
-                                       "temporal_token", "region_token", "mask_token", "lora", "box_encoder")},
+    "stage2": {
+        "temporal_head": 1e-4,
+        "region_head": 1e-4,
+        "mask_adapter": 1e-4,
+        "temporal_token": 2e-4,
+        "region_token": 1e-4,
+        "mask_token": 1e-4,
+        "lora": 2e-5,
+        "box_encoder": 1e-4,
+    },
+    "stage3_tasks": {
+        g: 2e-5
+        for g in (
+            "vision_encoder",
+            "connector",
+            "temporal_head",
+            "region_head",
+            "mask_adapter",
+            "temporal_token",
+            "region_token",
+            "mask_token",
+            "lora",
+            "box_encoder",
+        )
+    },
 }
 TABLE5["stage3"] = TABLE5["stage3_tasks"]
 
@@ -73,7 +95,10 @@ def test_stages_chain_through_checked_parents(chain):
             assert man["parent"] is None and rec.model.heads.keys() == set()
         else:
             assert man["parent"]["stage"] == prev.parent.name or man["parent"]["path"] == str(prev.resolve())
-            assert man["parent"]["manifest_sha256"] == hashlib.sha256((prev / "manifest.json").read_bytes()).hexdigest()
+            assert (
+                man["parent"]["manifest_sha256"]
+                == hashlib.sha256((prev / "manifest.json").read_bytes()).hexdigest()
+            )
             assert sorted(rec.model.heads) == ["mask", "region", "temporal"]
         prev = final
     # stage 2 started from stage 1's LoRA: its first-step LM loss equals what stage 1's weights give, and the
@@ -116,8 +141,9 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
         assert rec.model.heads.keys() == set() and rec.cfg.data.textualize
         assert all(set(r) & {"temporal_loss", "region_loss", "mask_loss"} == set() for r in rec.history)
         batch = rec.builder.build(rec.plan.batch(0), step=0)
-        placeholders = torch.tensor(list(rec.model.token_ids.placeholder.values()) + list(
-            rec.model.token_ids.trigger.values()))
+        placeholders = torch.tensor(
+            list(rec.model.token_ids.placeholder.values()) + list(rec.model.token_ids.trigger.values())
+        )
         assert not torch.isin(batch.input_ids, placeholders).any()  # tasks are plain text, no task tokens
     else:
         assert set(formats.values()) == {"videochat2_it"} and rec.model.heads.keys() == set()

@@ -1,7 +1,9 @@
 """Turn mixture refs into the TPO model's batches: instruction + answer text, media, head inputs and targets.
 
-For each example: draw an instruction template (seeded by ``(data.seed, step, position)``, so a resumed run draws
-the same ones), load its media (``model.frames`` frames of a video, a still image, or nothing when the source has
+For each example: draw an instruction template (seeded by ``(data.seed, step, position)``, so a resumed run
+draws
+the same ones), load its media (``model.frames`` frames of a video, a still image, or nothing when the source
+has
 no ``media`` folder — then the LM sees the text only), tokenise with the adapter's chat format, and collect
 what its task's head needs, in occurrence order (one placeholder per example):
 
@@ -12,15 +14,18 @@ what its task's head needs, in occurrence order (one placeholder per example):
   :meth:`BatchBuilder._mask`).
 
 Heads the model does not have (stage 1) get no targets: their examples train the task-assignment loss only.
-Conversations (VideoChat2-IT) are encoded with all their turns (``adapter.encode_turns``): every assistant answer
+Conversations (VideoChat2-IT) are encoded with all their turns (``adapter.encode_turns``): every assistant
+answer
 is a target, the instruction, the questions and the chat scaffolding are not.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -50,8 +55,17 @@ def find_video(stem: str) -> Path:
 class BatchBuilder:
     """Builds :class:`TPOBatch` objects for one stage (see module docstring)."""
 
-    def __init__(self, model: Any, examples: Mapping[str, Sequence[Example]], features: Mapping[str, FeatureStore],
-                 *, seed: int, frames: int, textualize: bool = False, max_text_len: int = 512) -> None:
+    def __init__(
+        self,
+        model: Any,
+        examples: Mapping[str, Sequence[Example]],
+        features: Mapping[str, FeatureStore],
+        *,
+        seed: int,
+        frames: int,
+        textualize: bool = False,
+        max_text_len: int = 512,
+    ) -> None:
         self.model = model
         self.adapter = model.adapter
         self.examples = examples
@@ -67,7 +81,8 @@ class BatchBuilder:
         self._model_features = ModelFeatures(self.adapter)
         self.truncated_turns = 0  # conversation turns cut by max_text_len (see _conversation)
 
-    # ---- media -------------------------------------------------------------------------------------------------
+    # ---- media
+    # -------------------------------------------------------------------------------------------------
     def _video(self, stem: Optional[str]) -> Optional[np.ndarray]:
         if not stem:
             return None
@@ -84,7 +99,8 @@ class BatchBuilder:
         idx = np.linspace(0, len(ex.frames) - 1, min(self.frames, len(ex.frames))).round().astype(int)
         return np.stack(load_images([Path(ex.video) / f"{ex.frames[i]}.jpg" for i in idx]))
 
-    # ---- one example -------------------------------------------------------------------------------------------
+    # ---- one example
+    # -------------------------------------------------------------------------------------------
     def encode(self, ex: Example, rng: random.Random) -> tuple[Any, dict[str, Any]]:
         """(EncodedExample, payload) where payload has the head's per-occurrence pieces for ``ex.task``."""
         video = image = None
@@ -109,8 +125,9 @@ class BatchBuilder:
                 video = self._frames(ex)
         except (OSError, RuntimeError) as e:
             raise MediaError(f"{ex.origin} ({ex.uid}): {e}") from None
-        enc = self.adapter.encode("", user, answer=target_text(ex, textualize=self.textualize), video=video,
-                                  image=image)
+        enc = self.adapter.encode(
+            "", user, answer=target_text(ex, textualize=self.textualize), video=video, image=image
+        )
         if len(enc.input_ids) > self.max_text_len + self._n_visual(enc):
             raise MediaError(f"{ex.origin} ({ex.uid}): {len(enc.input_ids)} tokens exceed data.max_text_len")
         if self.textualize:
@@ -125,7 +142,8 @@ class BatchBuilder:
         """All turns, every answer a target. The first turn's instruction is the system prompt (as VideoChat2
         uses ``QA[0].i``); a later turn with its own, different instruction asks it before its question.
 
-        A conversation longer than ``data.max_text_len`` text tokens keeps its leading whole turns that fit (at
+        A conversation longer than ``data.max_text_len`` text tokens keeps its leading whole turns that fit
+        (at
         least the first); the dropped turns are counted in ``truncated_turns``."""
         system = ex.turns[0].instruction
         turns = []
@@ -141,7 +159,9 @@ class BatchBuilder:
         if len(enc.input_ids) - n_visual <= self.max_text_len or len(turns) == 1:
             return enc
         lab = enc.labels
-        ends = [i + 1 for i in range(len(lab)) if lab[i] != -100 and (i + 1 == len(lab) or lab[i + 1] == -100)]
+        ends = [
+            i + 1 for i in range(len(lab)) if lab[i] != -100 and (i + 1 == len(lab) or lab[i + 1] == -100)
+        ]
         keep = max([k + 1 for k, e in enumerate(ends) if e - n_visual <= self.max_text_len] or [1])
         self.truncated_turns += len(ends) - keep
         cut = ends[keep - 1]
@@ -160,15 +180,25 @@ class BatchBuilder:
             v = self._model_features.video(enc.vision) if "pixel_values_videos" in enc.vision else None
             q = None
         if v is None:
-            raise MediaError(f"{ex.origin} ({ex.uid}): the temporal head needs video features: give the source "
-                             f"features: or media:")
+            raise MediaError(
+                f"{ex.origin} ({ex.uid}): the temporal head needs video features: give the source "
+                f"features: or media:"
+            )
         if q is None:
             q = self._model_features.query(ex.query)
         # highlight scores (QVHighlights) are per clip of the source's clip_len seconds (CG-DETR: 2 s); the
         # targets map them onto the feature rows by time, so model features of fewer frames read them too
-        return {"video": v, "query": q, "duration": ex.duration, "windows": list(ex.windows), "vid": ex.vid,
-                "saliency": dict(ex.saliency), "clip_len": store.clip_len if store else 2.0,
-                "tef": store.tef if store else True, "normalize": store.normalize if store else True}
+        return {
+            "video": v,
+            "query": q,
+            "duration": ex.duration,
+            "windows": list(ex.windows),
+            "vid": ex.vid,
+            "saliency": dict(ex.saliency),
+            "clip_len": store.clip_len if store else 2.0,
+            "tef": store.tef if store else True,
+            "normalize": store.normalize if store else True,
+        }
 
     def _region(self, ex: RegionExample, enc: Any, media: Any) -> tuple[float, float, float, float]:
         return ex.box
@@ -188,7 +218,8 @@ class BatchBuilder:
             out["mask"] = m
         return out
 
-    # ---- a micro-batch -----------------------------------------------------------------------------------------
+    # ---- a micro-batch
+    # -----------------------------------------------------------------------------------------
     def build(self, refs: Sequence[Ref], step: int, offset: int = 0) -> Any:
         from ..heads.region import RegionTargets
         from ..heads.temporal import make_temporal_inputs, make_temporal_targets
@@ -209,15 +240,24 @@ class BatchBuilder:
         targets: dict[str, Any] = {}
         tp = per_task["temporal"]
         if tp:
-            head_inputs["temporal"] = make_temporal_inputs([p["video"] for p in tp], [p["query"] for p in tp],
-                                                           [p["duration"] for p in tp], tef=tp[0]["tef"],
-                                                           normalize=tp[0]["normalize"], vids=[p["vid"] for p in tp])
+            head_inputs["temporal"] = make_temporal_inputs(
+                [p["video"] for p in tp],
+                [p["query"] for p in tp],
+                [p["duration"] for p in tp],
+                tef=tp[0]["tef"],
+                normalize=tp[0]["normalize"],
+                vids=[p["vid"] for p in tp],
+            )
             # the hinge's easy clip pairs are drawn from their own seeded stream: a resumed run draws the same
             targets["temporal"] = make_temporal_targets(
-                [p["windows"] for p in tp], [p["duration"] for p in tp], [p["video"].shape[0] for p in tp],
-                scores=[p["saliency"] for p in tp], clip_len=[p["clip_len"] for p in tp],
+                [p["windows"] for p in tp],
+                [p["duration"] for p in tp],
+                [p["video"].shape[0] for p in tp],
+                scores=[p["saliency"] for p in tp],
+                clip_len=[p["clip_len"] for p in tp],
                 rng=random.Random(f"{self.seed}/{step}/{offset}/saliency"),
-                pairs=self.model.heads["temporal"].spec.saliency_pairs)
+                pairs=self.model.heads["temporal"].spec.saliency_pairs,
+            )
         if per_task["region"]:
             targets["region"] = RegionTargets(torch.tensor(per_task["region"], dtype=torch.float32))
         if per_task["mask"]:
@@ -239,6 +279,12 @@ class BatchBuilder:
             return None, MaskTargets(boxes)
         size = self.model.heads["mask"].image_size
         images = torch.cat([sam_images(it["image"][None], size) for it in items])
-        masks = torch.cat([F.interpolate(torch.from_numpy(it["mask"]).float()[None, None], size=(size, size),
-                                         mode="nearest")[0] for it in items])
+        masks = torch.cat(
+            [
+                F.interpolate(
+                    torch.from_numpy(it["mask"]).float()[None, None], size=(size, size), mode="nearest"
+                )[0]
+                for it in items
+            ]
+        )
         return MaskInputs(images=images), MaskTargets(boxes, masks)

@@ -1,22 +1,31 @@
 """Temporal head: a DETR-style moment decoder in the spirit of CG-DETR, prompted by the LM's ``<temp>`` state.
 
-Inputs per occurrence: per-clip video features (T, Dv), per-token query features (L, Dt) and the task hidden state
-(D_llm), which is projected and inserted as one extra "word" right after the last valid query token (TPO's change
-to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose dummy
-slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip is
-a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip encoder →
-saliency per clip → ``num_queries`` moment queries with (centre, width) anchors refined layer by layer, each with
+Inputs per occurrence: per-clip video features (T, Dv), per-token query features (L, Dt) and the task hidden
+state
+(D_llm), which is projected and inserted as one extra "word" right after the last valid query token (TPO's
+change
+to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose
+dummy
+slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip
+is
+a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip
+encoder →
+saliency per clip → ``num_queries`` moment queries with (centre, width) anchors refined layer by layer, each
+with
 a foreground/background logit (index 0 = foreground). Spans are normalised to [0, 1] of the video duration.
-In training the forward also scores every item against the next item's query (CG-DETR's negative pair) and hands
+In training the forward also scores every item against the next item's query (CG-DETR's negative pair) and
+hands
 the moment/sentence branch (``temporal_align.py``) its inputs. Loss: ``temporal_loss.TemporalCriterion``; the
 sizes and weights default to the released TPO configuration (docs/TRAINING.md, "Temporal objective").
 """
+
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +40,13 @@ from .temporal_features import check_dims, video_dim
 from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets, _fit
 from .temporal_targets import make_temporal_targets
 
-__all__ = ["TemporalHead", "TemporalInputs", "TemporalTargets", "make_temporal_inputs", "make_temporal_targets"]
+__all__ = [
+    "TemporalHead",
+    "TemporalInputs",
+    "TemporalTargets",
+    "make_temporal_inputs",
+    "make_temporal_targets",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,22 +62,36 @@ class TemporalInputs:
     duration: torch.Tensor
     vids: tuple[str, ...] = ()
 
-    def to(self, device: Any) -> "TemporalInputs":
-        return TemporalInputs(*(t.to(device) for t in (self.video, self.video_mask, self.query, self.query_mask,
-                                                       self.duration)), vids=self.vids)
+    def to(self, device: Any) -> TemporalInputs:
+        return TemporalInputs(
+            *(
+                t.to(device)
+                for t in (self.video, self.video_mask, self.query, self.query_mask, self.duration)
+            ),
+            vids=self.vids,
+        )
 
 
-def make_temporal_inputs(videos: Sequence[torch.Tensor], queries: Sequence[torch.Tensor],
-                         durations: Sequence[float], tef: bool = True, normalize: bool = True,
-                         vids: Sequence[str] = ()) -> TemporalInputs:
+def make_temporal_inputs(
+    videos: Sequence[torch.Tensor],
+    queries: Sequence[torch.Tensor],
+    durations: Sequence[float],
+    tef: bool = True,
+    normalize: bool = True,
+    vids: Sequence[str] = (),
+) -> TemporalInputs:
     """Pad per-occurrence features; L2-normalise them (as CG-DETR's loader) and append TEF [t/T, (t+1)/T]."""
     if not (len(videos) == len(queries) == len(durations)):
-        raise ValueError(f"temporal inputs: {len(videos)} videos, {len(queries)} queries, {len(durations)} durations")
+        raise ValueError(
+            f"temporal inputs: {len(videos)} videos, {len(queries)} queries, {len(durations)} durations"
+        )
     vs, qs = [], []
     for i, (v, q) in enumerate(zip(videos, queries)):
         if v.ndim != 2 or q.ndim != 2 or v.shape[0] == 0 or q.shape[0] == 0:
-            raise ValueError(f"temporal inputs item {i}: video {tuple(v.shape)} and query {tuple(q.shape)} must be "
-                             f"non-empty (T, Dv) and (L, Dt)")
+            raise ValueError(
+                f"temporal inputs item {i}: video {tuple(v.shape)} and query {tuple(q.shape)} must be "
+                f"non-empty (T, Dv) and (L, Dt)"
+            )
         v, q = v.float(), q.float()
         if normalize:
             v, q = F.normalize(v, dim=-1), F.normalize(q, dim=-1)
@@ -73,8 +102,9 @@ def make_temporal_inputs(videos: Sequence[torch.Tensor], queries: Sequence[torch
         qs.append(q)
     video, vmask = _pad(vs)
     query, qmask = _pad(qs)
-    return TemporalInputs(video, vmask, query, qmask, torch.tensor([float(d) for d in durations]),
-                          tuple(str(v) for v in vids))
+    return TemporalInputs(
+        video, vmask, query, qmask, torch.tensor([float(d) for d in durations]), tuple(str(v) for v in vids)
+    )
 
 
 def _pad(xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,8 +116,15 @@ def _pad(xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _proj(d_in: int, d: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(nn.LayerNorm(d_in), nn.Dropout(dropout), nn.Linear(d_in, d), nn.ReLU(),
-                         nn.LayerNorm(d), nn.Dropout(dropout), nn.Linear(d, d))
+    return nn.Sequential(
+        nn.LayerNorm(d_in),
+        nn.Dropout(dropout),
+        nn.Linear(d_in, d),
+        nn.ReLU(),
+        nn.LayerNorm(d),
+        nn.Dropout(dropout),
+        nn.Linear(d, d),
+    )
 
 
 def _sine(x: torch.Tensor, d: int) -> torch.Tensor:
@@ -96,7 +133,8 @@ def _sine(x: torch.Tensor, d: int) -> torch.Tensor:
     return torch.cat([ang.sin(), ang.cos()], -1).flatten(-2)
 
 
-# Constants of the forward, built once per size and device (a step is dominated by per-op overhead at head size).
+# Constants of the forward, built once per size and device (a step is dominated by per-op overhead at head
+# size).
 # Made outside inference mode so a training graph may save them for backward.
 @functools.lru_cache(maxsize=64)
 def _freqs(d: int, device: torch.device) -> torch.Tensor:
@@ -116,7 +154,13 @@ class _T2V(nn.Module):
 
     def __init__(self, d: int, nheads: int, dropout: float) -> None:
         super().__init__()
-        self.h, self.q, self.k, self.v, self.o = nheads, nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.h, self.q, self.k, self.v, self.o = (
+            nheads,
+            nn.Linear(d, d),
+            nn.Linear(d, d),
+            nn.Linear(d, d),
+            nn.Linear(d, d),
+        )
         self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
         self.n1, self.n2, self.drop = nn.LayerNorm(d), nn.LayerNorm(d), nn.Dropout(dropout)
 
@@ -156,12 +200,22 @@ class TemporalHead(TaskHead):
         self.encoder = nn.ModuleList([layer() for _ in range(spec.enc_layers)])
         self.query_content = nn.Parameter(torch.randn(spec.num_queries, d) * 0.02)
         # anchors (centre, width) as logits: centres spread over the video, widths ~0.27
-        self.query_anchor = nn.Parameter(torch.stack([torch.logit(torch.linspace(0.05, 0.95, spec.num_queries)),
-                                                      torch.full((spec.num_queries,), -1.0)], -1))
+        self.query_anchor = nn.Parameter(
+            torch.stack(
+                [
+                    torch.logit(torch.linspace(0.05, 0.95, spec.num_queries)),
+                    torch.full((spec.num_queries,), -1.0),
+                ],
+                -1,
+            )
+        )
         self.anchor_pos = nn.Sequential(nn.Linear(2 * d, d), nn.ReLU(), nn.Linear(d, d))
-        self.decoder = nn.ModuleList([nn.TransformerDecoderLayer(d, nh, 4 * d, p, batch_first=True)
-                                      for _ in range(spec.dec_layers)])
-        self.span_embed = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 2))
+        self.decoder = nn.ModuleList(
+            [nn.TransformerDecoderLayer(d, nh, 4 * d, p, batch_first=True) for _ in range(spec.dec_layers)]
+        )
+        self.span_embed = nn.Sequential(
+            nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 2)
+        )
         nn.init.zeros_(self.span_embed[-1].weight)
         nn.init.zeros_(self.span_embed[-1].bias)
         self.class_embed = nn.Linear(d, 2)
@@ -169,16 +223,24 @@ class TemporalHead(TaskHead):
         self.align = AlignBranch(d, nh, p, spec.moment_layers, spec.sent_layers)
         self.criterion = TemporalCriterion(spec)
 
-    def _memory(self, vid: torch.Tensor, keys: torch.Tensor, kbias: torch.Tensor, vmask: torch.Tensor,
-                ctx: torch.Tensor):
+    def _memory(
+        self,
+        vid: torch.Tensor,
+        keys: torch.Tensor,
+        kbias: torch.Tensor,
+        vmask: torch.Tensor,
+        ctx: torch.Tensor,
+    ):
         """T2V layers, global token (context + the best-matching prompts) and clip encoder → (clip memory,
         global token, saliency, word-attention mass, last attention)."""
         nd, dt, (n, t, d) = self.dummies.shape[0], vid.dtype, vid.shape
         x, wattn, attn = vid, vid.new_zeros(vid.shape[:2]), None
         for layer in self.t2v:
             x, wattn, attn = layer(x, keys, kbias, nd)
-        # prompt choice (CG-DETR): clip-minus-context cosine to each prompt, softmaxed, weighted by the detached
-        # word-attention importance of the valid clips, averaged; the top num_prompts are mixed by their scores
+        # prompt choice (CG-DETR): clip-minus-context cosine to each prompt, softmaxed, weighted by the
+        # detached
+        # word-attention importance of the valid clips, averaged; the top num_prompts are mixed by their
+        # scores
         pr = self.prompts.to(dt)
         sim = (F.normalize(vid - ctx[:, None], dim=-1) @ F.normalize(pr, dim=-1).T).softmax(-1)
         imp = wattn.detach() * vmask
@@ -221,16 +283,28 @@ class TemporalHead(TaskHead):
         if neg:  # item i also against item i+1's query (with its dummies, as CG-DETR rolls text + dummies),
             # run as one double batch: half the per-op overhead of a second pass
             two = lambda a, b: torch.cat([a, b])  # noqa: E731
-            vmem, saliency, wattn, attn = self._memory(two(vid, vid), two(keys, keys.roll(-1, 0)),
-                                                       two(kbias, kbias.roll(-1, 0)), two(vmask, vmask), two(ctx, ctx))
-            (vmem, _), (saliency, sal_neg), (wattn, wattn_neg), (attn, _) = (x.split(n) for x in (vmem, saliency,
-                                                                                                    wattn, attn))
+            vmem, saliency, wattn, attn = self._memory(
+                two(vid, vid),
+                two(keys, keys.roll(-1, 0)),
+                two(kbias, kbias.roll(-1, 0)),
+                two(vmask, vmask),
+                two(ctx, ctx),
+            )
+            (vmem, _), (saliency, sal_neg), (wattn, wattn_neg), (attn, _) = (
+                x.split(n) for x in (vmem, saliency, wattn, attn)
+            )
         else:
             vmem, saliency, wattn, attn = self._memory(vid, keys, kbias, vmask, ctx)
         tgt, ref = self.query_content.expand(n, -1, -1), self.query_anchor.sigmoid().expand(n, -1, -1)
-        outs, vmem_pos, vbias = [], vmem + _clip_pos(vid.shape[1], vid.shape[-1], vid.device).to(dt), key_bias(vmask, dt)
+        outs, vmem_pos, vbias = (
+            [],
+            vmem + _clip_pos(vid.shape[1], vid.shape[-1], vid.device).to(dt),
+            key_bias(vmask, dt),
+        )
         for layer in self.decoder:
-            tgt = decoder_layer(layer, tgt + self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt)), vmem_pos, vbias, vmask)
+            tgt = decoder_layer(
+                layer, tgt + self.anchor_pos(_sine(ref, vid.shape[-1]).to(dt)), vmem_pos, vbias, vmask
+            )
             new_ref = (torch.logit(ref, eps=1e-5) + self.span_embed(tgt)).sigmoid()
             outs.append((self.class_embed(tgt), new_ref))
             ref = new_ref.detach()  # each layer refines the previous anchors (DAB-DETR style)
@@ -239,12 +313,26 @@ class TemporalHead(TaskHead):
         if neg:
             extra.update(saliency_neg=sal_neg, word_attn_neg=wattn_neg.clamp(0, 1), real_neg=real_neg)
         if train:
-            extra.update(attn=attn, key_mask=kmask, dummies=keys[:, :nd], prompts=self.prompts,
-                         feats={"vid": vid, "txt": txt, "txt_mask": tmask, "dummies": keys[:, :nd]})
-        return TemporalPred(logits=logits, spans=spans, saliency=saliency, word_attn=wattn.clamp(0, 1),
-                            video_mask=vmask, aux=tuple(outs[:-1]), **extra)
+            extra.update(
+                attn=attn,
+                key_mask=kmask,
+                dummies=keys[:, :nd],
+                prompts=self.prompts,
+                feats={"vid": vid, "txt": txt, "txt_mask": tmask, "dummies": keys[:, :nd]},
+            )
+        return TemporalPred(
+            logits=logits,
+            spans=spans,
+            saliency=saliency,
+            word_attn=wattn.clamp(0, 1),
+            video_mask=vmask,
+            aux=tuple(outs[:-1]),
+            **extra,
+        )
 
-    def loss(self, pred: TemporalPred, targets: TemporalTargets, inputs: Any = None) -> dict[str, torch.Tensor]:
+    def loss(
+        self, pred: TemporalPred, targets: TemporalTargets, inputs: Any = None
+    ) -> dict[str, torch.Tensor]:
         check_count(self.task, pred.logits.shape[0], len(targets.spans))
         align = None
         if pred.feats is not None and (self.spec.w_ms_align or self.spec.w_distill):
@@ -252,8 +340,11 @@ class TemporalHead(TaskHead):
             align = self.align(pred.feats, moment, pred.video_mask)
         return self.criterion(pred, targets, align)
 
-    def decode(self, pred: TemporalPred, inputs: TemporalInputs, round_to: Optional[float] = None) -> list[SpanOutput]:
-        """Windows in seconds (clamped to [0, duration], best foreground score first) and the saliency curve over
+    def decode(
+        self, pred: TemporalPred, inputs: TemporalInputs, round_to: Optional[float] = None
+    ) -> list[SpanOutput]:
+        """Windows in seconds (clamped to [0, duration], best foreground score first) and the saliency curve
+        over
         the valid clips. ``round_to``: round window ends to multiples of this many seconds (CG-DETR's Charades
         post-processing rounds to whole 1-s clips)."""
         prob = pred.logits.detach().float().softmax(-1)[..., 0]
@@ -274,7 +365,8 @@ class TemporalHead(TaskHead):
 
 
 def _insert_after_last(txt: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor):
-    """Insert ``prompt`` (N, d) into ``txt`` (N, L, d) right after each row's last valid token → (N, L+1, d)."""
+    """Insert ``prompt`` (N, d) into ``txt`` (N, L, d) right after each row's last valid token → (N, L+1,
+    d)."""
     n, length, d = txt.shape
     lens = mask.sum(1, keepdim=True)
     idx = torch.arange(length + 1, device=txt.device)[None]

@@ -6,6 +6,7 @@ with the query-conditioned dummy tokens. The loss (``temporal_terms.ms_align`` /
 token to its sentence, away from the dummies, and distils the moment-to-word similarity of the in-moment clips
 into the text-to-video attention. Nothing here runs at inference.
 """
+
 from __future__ import annotations
 
 import torch
@@ -27,7 +28,8 @@ class AlignBranch(nn.Module):
 
     @staticmethod
     def _run(layers: nn.ModuleList, token: torch.Tensor, seq: torch.Tensor, valid: torch.Tensor):
-        """Encode [token, seq] where the token and the ``valid`` rows of seq are attended → (token, seq) out."""
+        """Encode [token, seq] where the token and the ``valid`` rows of seq are attended → (token, seq)
+        out."""
         n = seq.shape[0]
         x = torch.cat([token.to(seq.dtype).expand(n, 1, -1), seq], 1)
         v = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=seq.device), valid], 1)
@@ -37,13 +39,15 @@ class AlignBranch(nn.Module):
         return x[:, 0], x[:, 1:]
 
     def forward(self, feats: dict[str, torch.Tensor], moment: torch.Tensor, vmask: torch.Tensor) -> AlignOut:
-        """``feats``: ``vid`` (N, T, d) projected clips, ``txt`` (N, L, d) projected words, ``txt_mask`` (N, L),
+        """``feats``: ``vid`` (N, T, d) projected clips, ``txt`` (N, L, d) projected words, ``txt_mask`` (N,
+        L),
         ``dummies`` (N, nd, d); ``moment`` (N, T) bool in-moment clips."""
         vid, txt, tmask, dummies = feats["vid"], feats["txt"], feats["txt_mask"], feats["dummies"]
         n, length, nd = vid.shape[0], txt.shape[1], dummies.shape[1]
         # each encoder runs once on a double batch (moment | non-moment; words | dummies padded to one length)
-        tok, clips = self._run(self.mcls, self.moment_token, torch.cat([vid, vid]),
-                               torch.cat([moment & vmask, ~moment & vmask]))
+        tok, clips = self._run(
+            self.mcls, self.moment_token, torch.cat([vid, vid]), torch.cat([moment & vmask, ~moment & vmask])
+        )
         (m_tok, nm_tok), (m_clips, nm_clips) = tok.split(n), clips.split(n)
         w = max(length, nd)
         pad = lambda x: F.pad(x, (0, 0, 0, w - x.shape[1]))  # noqa: E731

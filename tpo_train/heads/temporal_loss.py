@@ -4,7 +4,8 @@
   10·L1(c, w) − 1·GIoU − 4·p_fg), span L1 (mean over matched spans and both coordinates), 1 − GIoU (mean over
   matched spans), fg/bg CE over every query (background weight ``eos_coef``, plain mean over N·Q);
 - saliency (last layer only), all scaled by ``w_saliency``: the margin hinge on sampled pairs ×2, the
-  rank-contrastive term over all clips, the negative-pair term on the query shifted by one in the batch, and the
+  rank-contrastive term over all clips, the negative-pair term on the query shifted by one in the batch, and
+  the
   same three plus a BCE on the text-to-video word-attention mass, scaled by ``w_wattn``;
 - moment–sentence alignment, attention distillation and dummy/prompt orthogonality (``w_ms_align``,
   ``w_distill``, ``w_ortho``).
@@ -12,6 +13,7 @@
 Each term is named in the output dict; a weight of 0 switches a term off (and skips its computation), which
 gives the reduced objective as an ablation. The functions are in ``temporal_terms.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,10 +43,13 @@ class TemporalTargets:
 
 @dataclass(frozen=True, eq=False)
 class TemporalPred:
-    """Head output: ``logits`` (N, Q, 2) [fg, bg]; ``spans`` (N, Q, 2) normalised (centre, width); ``saliency``
-    (N, T); ``word_attn`` (N, T) in [0, 1]; ``video_mask`` (N, T); ``aux`` earlier decoder layers' (logits, spans).
+    """Head output: ``logits`` (N, Q, 2) [fg, bg]; ``spans`` (N, Q, 2) normalised (centre, width);
+    ``saliency``
+    (N, T); ``word_attn`` (N, T) in [0, 1]; ``video_mask`` (N, T); ``aux`` earlier decoder layers' (logits,
+    spans).
     Training extras (None when not computed): ``saliency_neg``/``word_attn_neg`` (N, T) against the query
-    shifted by one in the batch, ``real_neg`` (N,) whether that query belongs to another video; ``attn`` (N, T, K)
+    shifted by one in the batch, ``real_neg`` (N,) whether that query belongs to another video; ``attn`` (N,
+    T, K)
     the last T2V layer's attention over [dummies + words], ``key_mask`` (N, K); ``dummies`` (N, nd, d) the
     query-conditioned dummy tokens, ``prompts`` (P, d) the global prompt bank; ``feats`` the intermediates the
     head's alignment branch reads."""
@@ -85,16 +90,20 @@ class TemporalCriterion:
         self.s = spec
 
     @torch.no_grad()
-    def match(self, logits: torch.Tensor, spans: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def match(
+        self, logits: torch.Tensor, spans: torch.Tensor, gt: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Optimal one-to-one assignment of the Q predictions of one item to its k ground-truth spans."""
         gts = (gt,)
         sel = self._match_all(logits[None, None], spans[None, None], gts, _pad_spans(gts, spans))
         return torch.as_tensor(sel.query[0]), torch.as_tensor(sel.gt[0])
 
     @torch.no_grad()
-    def _match_all(self, logits: torch.Tensor, spans: torch.Tensor, gts: tuple[torch.Tensor, ...],
-                   gt_pad: torch.Tensor) -> "_Matches":
-        """Hungarian matching of every decoder layer × item: ``logits``/``spans`` (Ly, N, Q, 2), ``gt_pad`` (N, K, 2).
+    def _match_all(
+        self, logits: torch.Tensor, spans: torch.Tensor, gts: tuple[torch.Tensor, ...], gt_pad: torch.Tensor
+    ) -> _Matches:
+        """Hungarian matching of every decoder layer × item: ``logits``/``spans`` (Ly, N, Q, 2), ``gt_pad``
+        (N, K, 2).
         The cost of the whole stack is built in one go and moved to the CPU once; scipy then solves each small
         (Q, k_i) problem."""
         from scipy.optimize import linear_sum_assignment
@@ -102,8 +111,11 @@ class TemporalCriterion:
         prob = logits.float().softmax(-1)[..., 0]
         cost_span = torch.cdist(spans.float(), span_xx_to_cxw(gt_pad).float(), p=1)
         _, giou = pairwise_span_iou_giou(span_cxw_to_xx(spans.float()), gt_pad.float())
-        cost = (self.s.cost_span * cost_span - self.s.cost_giou * giou
-                - self.s.cost_class * prob[..., None]).cpu().numpy()
+        cost = (
+            (self.s.cost_span * cost_span - self.s.cost_giou * giou - self.s.cost_class * prob[..., None])
+            .cpu()
+            .numpy()
+        )
         ks = [int(g.shape[0]) for g in gts]
         offsets = np.cumsum([0] + ks[:-1])
         items, queries, gt_rows = [], [], []
@@ -115,12 +127,18 @@ class TemporalCriterion:
                 gt_rows.append(c + offsets[i])
         n_layers = cost.shape[0]
         shape = (n_layers, -1)  # every layer matches the same number of pairs: Σ_i min(Q, k_i)
-        return _Matches(np.concatenate(items).reshape(shape), np.concatenate(queries).reshape(shape),
-                        np.concatenate(gt_rows).reshape(shape))
+        return _Matches(
+            np.concatenate(items).reshape(shape),
+            np.concatenate(queries).reshape(shape),
+            np.concatenate(gt_rows).reshape(shape),
+        )
 
-    def _set_losses(self, logits: torch.Tensor, spans: torch.Tensor, targets: TemporalTargets) -> dict[str, torch.Tensor]:
+    def _set_losses(
+        self, logits: torch.Tensor, spans: torch.Tensor, targets: TemporalTargets
+    ) -> dict[str, torch.Tensor]:
         """Span L1, span 1 − GIoU and fg/bg CE of each decoder layer: (Ly, N, Q, 2) inputs → (Ly,) terms,
-        normalised as CG-DETR: L1 and GIoU are means over the matched spans (L1 also over both coordinates), the
+        normalised as CG-DETR: L1 and GIoU are means over the matched spans (L1 also over both coordinates),
+        the
         CE a plain mean of the class-weighted NLL over all N·Q queries (not divided by the weight sum)."""
         n_layers, n, q = logits.shape[:3]
         sel = self._match_all(logits, spans, targets.spans, _pad_spans(targets.spans, spans))
@@ -135,8 +153,9 @@ class TemporalCriterion:
         cls_t = np.ones((n_layers, n, q), dtype=np.int64)  # 1 = background
         cls_t[np.arange(n_layers)[:, None], sel.item, sel.query] = 0
         weight = torch.tensor([1.0, self.s.eos_coef], device=dev, dtype=logits.dtype)
-        nll = F.cross_entropy(logits.reshape(-1, 2), torch.from_numpy(cls_t).to(dev).flatten(), weight=weight,
-                              reduction="none").view(n_layers, -1)
+        nll = F.cross_entropy(
+            logits.reshape(-1, 2), torch.from_numpy(cls_t).to(dev).flatten(), weight=weight, reduction="none"
+        ).view(n_layers, -1)
         return {"span": l1, "giou": (1 - giou).flatten(1).sum(1) / n_matched, "label": nll.mean(1)}
 
     def saliency_terms(self, pred: TemporalPred, targets: TemporalTargets) -> dict[str, torch.Tensor]:
@@ -146,7 +165,10 @@ class TemporalCriterion:
         pos, neg, pm = _pairs(targets, labels, valid)
         neg_ok = pred.real_neg is not None and bool(pred.real_neg.any())
         out: dict[str, torch.Tensor] = {}
-        for name, x, x_neg in (("sal", s, pred.saliency_neg), ("attn", pred.word_attn.float(), pred.word_attn_neg)):
+        for name, x, x_neg in (
+            ("sal", s, pred.saliency_neg),
+            ("attn", pred.word_attn.float(), pred.word_attn_neg),
+        ):
             if name == "attn" and not w.w_wattn:
                 break
             x_neg = x_neg.float() if (x_neg is not None and neg_ok) else None
@@ -154,21 +176,28 @@ class TemporalCriterion:
                 out[f"{name}_hinge"] = T.margin_hinge(x, pos, neg, pm, w.saliency_margin)
             if w.w_sal_rank:
                 out[f"{name}_rank"] = T.rank_contrastive_with_negatives(
-                    x, x_neg, labels, valid, pred.real_neg, w.temperature, w.rank_levels)
+                    x, x_neg, labels, valid, pred.real_neg, w.temperature, w.rank_levels
+                )
             if w.w_sal_neg and x_neg is not None:
                 rn = pred.real_neg
-                out[f"{name}_neg"] = (T.neg_pair_logits(x_neg[rn], valid[rn]) if name == "sal"
-                                      else T.neg_pair_prob(x_neg[rn], valid[rn]))
+                out[f"{name}_neg"] = (
+                    T.neg_pair_logits(x_neg[rn], valid[rn])
+                    if name == "sal"
+                    else T.neg_pair_prob(x_neg[rn], valid[rn])
+                )
         if w.w_wattn and w.w_attn_bce:
             out["attn_bce"] = T.attn_bce(pred.word_attn.float(), labels, valid)
         return out
 
-    def __call__(self, pred: TemporalPred, targets: TemporalTargets,
-                 align: Optional[AlignOut] = None) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, pred: TemporalPred, targets: TemporalTargets, align: Optional[AlignOut] = None
+    ) -> dict[str, torch.Tensor]:
         w = self.s
         # the last layer and (with aux_loss) every earlier one, matched and scored as one stack
         layers = [(pred.logits, pred.spans)] + (list(pred.aux) if w.aux_loss else [])
-        terms = self._set_losses(torch.stack([lg for lg, _ in layers]), torch.stack([sp for _, sp in layers]), targets)
+        terms = self._set_losses(
+            torch.stack([lg for lg, _ in layers]), torch.stack([sp for _, sp in layers]), targets
+        )
         out = {k: v[0] for k, v in terms.items()}
         total = (w.w_span * terms["span"] + w.w_giou * terms["giou"] + w.w_label * terms["label"]).sum()
         sal = self.saliency_terms(pred, targets)
@@ -181,9 +210,15 @@ class TemporalCriterion:
         valid = pred.video_mask
         moment = _fit(targets.saliency.to(pred.saliency), valid.shape[1]).gt(0) & valid
         if align is not None and w.w_ms_align:
-            out["ms_align"] = T.ms_align(align.moment.float(), align.nonmoment.float(), align.sentence.float(),
-                                         align.sentence_dummy.float(), align.clip_feats.float(),
-                                         moment.float(), valid)
+            out["ms_align"] = T.ms_align(
+                align.moment.float(),
+                align.nonmoment.float(),
+                align.sentence.float(),
+                align.sentence_dummy.float(),
+                align.clip_feats.float(),
+                moment.float(),
+                valid,
+            )
             total = total + w.w_ms_align * out["ms_align"]
         if align is not None and w.w_distill and pred.attn is not None:
             out["distill"] = T.distill(pred.attn.float(), align.sim.float(), pred.key_mask, moment)
@@ -202,7 +237,8 @@ def _fit(labels: torch.Tensor, t: int) -> torch.Tensor:
 
 
 def _pairs(targets: TemporalTargets, labels: torch.Tensor, valid: torch.Tensor):
-    """The hinge's (pos, neg, mask) index tensors: the sampled ones, else every (relevant, irrelevant) pair."""
+    """The hinge's (pos, neg, mask) index tensors: the sampled ones, else every (relevant, irrelevant)
+    pair."""
     if targets.pos is not None:
         dev, pm = labels.device, targets.pair_mask
         pm = torch.ones_like(targets.pos, dtype=torch.bool) if pm is None else pm

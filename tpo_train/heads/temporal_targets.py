@@ -1,19 +1,26 @@
 """Temporal-head ground truth: normalised spans, per-clip saliency labels and the hinge's sampled clip pairs.
 
 Labels (CG-DETR ``start_end_dataset.py``): with highlight scores (QVHighlights ``relevant_clip_ids`` +
-``saliency_scores``) each clip row gets the summed annotator score of the clip it falls in (``get_saliency_labels
-_all``); without (Charades-STA, …) a row is 1 when its centre lies inside a window, else 0. Pairs for the margin
+``saliency_scores``) each clip row gets the summed annotator score of the clip it falls in
+(``get_saliency_labels
+_all``); without (Charades-STA, …) a row is 1 when its centre lies inside a window, else 0. Pairs for the
+margin
 hinge, ``pairs`` per item (CG-DETR: 2 for both kinds): graded — ``pairs // 2`` highest- vs lowest-scored
 relevant clips (hard) plus ``pairs // 2`` relevant vs irrelevant clips drawn at random (easy; the hard ones
-repeated when too few irrelevant clips exist; ``get_saliency_labels_all`` with ``max_n=1``); binary — ``pairs``
-clips drawn from inside the windows vs ``pairs`` from outside (``get_saliency_labels_sub_as_query``, ``max_n=2``). When
-fewer than ``pairs`` clips lie outside, CG-DETR falls back to the positives (hinge = bare margin, no gradient);
+repeated when too few irrelevant clips exist; ``get_saliency_labels_all`` with ``max_n=1``); binary —
+``pairs``
+clips drawn from inside the windows vs ``pairs`` from outside (``get_saliency_labels_sub_as_query``,
+``max_n=2``). When
+fewer than ``pairs`` clips lie outside, CG-DETR falls back to the positives (hinge = bare margin, no
+gradient);
 here the outside clips are repeated instead, and only with none outside the positives are used.
 """
+
 from __future__ import annotations
 
 import random
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Optional
 
 import numpy as np
 import torch
@@ -21,15 +28,25 @@ import torch
 from .temporal_loss import TemporalTargets
 
 
-def make_temporal_targets(windows: Sequence[Sequence[tuple[float, float]]], durations: Sequence[float],
-                          n_clips: Sequence[int], scores: Optional[Sequence[Optional[Mapping[int, float]]]] = None,
-                          clip_len: float | Sequence[float] = 2.0, rng: Optional[random.Random] = None,
-                          pairs: int = 2) -> TemporalTargets:
-    """Targets for N occurrences. ``scores[i]``: clip id (clips of ``clip_len`` s) → summed score, or empty/None
+def make_temporal_targets(
+    windows: Sequence[Sequence[tuple[float, float]]],
+    durations: Sequence[float],
+    n_clips: Sequence[int],
+    scores: Optional[Sequence[Optional[Mapping[int, float]]]] = None,
+    clip_len: float | Sequence[float] = 2.0,
+    rng: Optional[random.Random] = None,
+    pairs: int = 2,
+) -> TemporalTargets:
+    """Targets for N occurrences. ``scores[i]``: clip id (clips of ``clip_len`` s) → summed score, or
+    empty/None
     for binary labels. Row k of n covers ``[k, k+1)·duration/n``; it takes the score of the clip holding its
     centre. ``rng`` draws the easy pairs (default: a fixed seed, so a call is reproducible)."""
     rng = rng or random.Random(0)
-    lens = [float(clip_len)] * len(windows) if isinstance(clip_len, (int, float)) else [float(c) for c in clip_len]
+    lens = (
+        [float(clip_len)] * len(windows)
+        if isinstance(clip_len, (int, float))
+        else [float(c) for c in clip_len]
+    )
     spans, labels = [], torch.zeros(len(windows), max(n_clips))
     pos, neg = [], []
     for i, (ws, dur, n) in enumerate(zip(windows, durations, n_clips)):

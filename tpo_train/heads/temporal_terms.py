@@ -5,6 +5,7 @@ Every function takes float tensors and returns a scalar. Conventions: ``valid`` 
 ``labels`` (N, T) are clip relevance scores (summed annotator scores for QVHighlights, 0/1 elsewhere). Where
 CG-DETR's code applies ``sigmoid`` then ``BCELoss`` the logits form is used here (same value, autocast-safe).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -15,8 +16,9 @@ import torch.nn.functional as F
 _BIG = 1e3  # CG-DETR's fill for padded clips in the contrastive softmax
 
 
-def margin_hinge(s: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, pair_mask: torch.Tensor,
-                 margin: float) -> torch.Tensor:
+def margin_hinge(
+    s: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, pair_mask: torch.Tensor, margin: float
+) -> torch.Tensor:
     """``max(0, margin + s[neg] - s[pos])`` over the sampled (pos, neg) clip pairs, averaged, ×2 (CG-DETR: "to
     keep the loss the same scale"). ``pos``/``neg`` (N, P) clip indices, ``pair_mask`` (N, P) real pairs."""
     sp, sn = s.gather(1, pos), s.gather(1, neg)
@@ -24,11 +26,13 @@ def margin_hinge(s: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, pair_mas
     return (margin + sn - sp).clamp(min=0).mul(m).sum() / m.sum().clamp(min=1) * 2
 
 
-def rank_contrastive(s: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor, tau: float,
-                     levels: int) -> torch.Tensor:
+def rank_contrastive(
+    s: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor, tau: float, levels: int
+) -> torch.Tensor:
     """For each threshold r = 1..levels the clips with label >= r are positives of an InfoNCE over all the
     item's valid clips at temperature ``tau``; per level the mean over items (items without positives add 0),
-    summed over the levels that have a positive anywhere, divided by ``levels + 1`` (CG-DETR's 1..11 and 12)."""
+    summed over the levels that have a positive anywhere, divided by ``levels + 1`` (CG-DETR's 1..11 and
+    12)."""
     v = valid.to(s.dtype)
     x = (v * s + (1 - v) * -_BIG) / tau
     x = x - x.max(1, keepdim=True)[0]
@@ -41,24 +45,37 @@ def rank_contrastive(s: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor,
     return -(mean_pos * (n_pos > 0).to(s.dtype)).mean(-1).sum() / (levels + 1)
 
 
-def rank_contrastive_with_negatives(s: torch.Tensor, s_neg: Optional[torch.Tensor], labels: torch.Tensor,
-                                    valid: torch.Tensor, real_neg: Optional[torch.Tensor], tau: float,
-                                    levels: int) -> torch.Tensor:
-    """:func:`rank_contrastive` where each item with a real negative pair (``real_neg``) also contrasts its clips
+def rank_contrastive_with_negatives(
+    s: torch.Tensor,
+    s_neg: Optional[torch.Tensor],
+    labels: torch.Tensor,
+    valid: torch.Tensor,
+    real_neg: Optional[torch.Tensor],
+    tau: float,
+    levels: int,
+) -> torch.Tensor:
+    """:func:`rank_contrastive` where each item with a real negative pair (``real_neg``) also contrasts its
+    clips
     with the clips scored against the shifted query (label 0); items whose shifted query comes from the same
     video are contrasted alone. Without ``s_neg`` (batch of one): the plain term over all items."""
     if s_neg is None or real_neg is None or not bool(real_neg.any()):
         return rank_contrastive(s, labels, valid, tau, levels)
     rn = real_neg
-    out = rank_contrastive(torch.cat([s[rn], s_neg[rn]], 1), torch.cat([labels[rn], torch.zeros_like(labels[rn])], 1),
-                           valid[rn].repeat(1, 2), tau, levels)
+    out = rank_contrastive(
+        torch.cat([s[rn], s_neg[rn]], 1),
+        torch.cat([labels[rn], torch.zeros_like(labels[rn])], 1),
+        valid[rn].repeat(1, 2),
+        tau,
+        levels,
+    )
     if bool((~rn).any()):
         out = out + rank_contrastive(s[~rn], labels[~rn], valid[~rn], tau, levels)
     return out
 
 
 def neg_pair_logits(s_neg: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """``-log(1 - sigmoid(s_neg))`` summed over valid clips, mean over items (``s_neg`` rows: real negatives)."""
+    """``-log(1 - sigmoid(s_neg))`` summed over valid clips, mean over items (``s_neg`` rows: real
+    negatives)."""
     return (F.softplus(s_neg) * valid.to(s_neg.dtype)).sum(1).mean()
 
 
@@ -76,8 +93,15 @@ def attn_bce(a: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torc
     return nll[valid].mean()
 
 
-def ms_align(moment: torch.Tensor, nonmoment: torch.Tensor, sentence: torch.Tensor, sentence_dummy: torch.Tensor,
-             clip_feats: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+def ms_align(
+    moment: torch.Tensor,
+    nonmoment: torch.Tensor,
+    sentence: torch.Tensor,
+    sentence_dummy: torch.Tensor,
+    clip_feats: torch.Tensor,
+    labels: torch.Tensor,
+    valid: torch.Tensor,
+) -> torch.Tensor:
     """Moment–sentence alignment: (1) CE over [moment_i·sentence_j, non-moment_i·sentence_j] (cosine, no
     temperature) with target sentence i; (2) the same against the dummy-sentence tokens with CG-DETR's target
     (the first "non-matching" column: 0, or 1 for row 0; column N when N = 1); (3) BCE of
@@ -94,9 +118,12 @@ def ms_align(moment: torch.Tensor, nonmoment: torch.Tensor, sentence: torch.Tens
     return loss + (bce * valid.to(bce.dtype)).mean()
 
 
-def distill(attn: torch.Tensor, sim: torch.Tensor, key_valid: torch.Tensor, moment: torch.Tensor) -> torch.Tensor:
+def distill(
+    attn: torch.Tensor, sim: torch.Tensor, key_valid: torch.Tensor, moment: torch.Tensor
+) -> torch.Tensor:
     """KL(softmax(sim) ‖ attn) per clip (the target detached), mean over the key slots, averaged over the
-    in-moment clips (``moment`` (N, T) bool). ``attn``/``sim`` (N, T, K) over [dummies + words]; padded keys are
+    in-moment clips (``moment`` (N, T) bool). ``attn``/``sim`` (N, T, K) over [dummies + words]; padded keys
+    are
     left out of the target softmax (CG-DETR softmaxes them too; see docs/TRAINING.md)."""
     p = sim.detach().masked_fill(~key_valid[:, None, :], float("-inf")).softmax(-1)
     kl = torch.where(p > 0, p * (torch.log(p.clamp(min=1e-30)) - torch.log(attn + 1e-6)), torch.zeros_like(p))

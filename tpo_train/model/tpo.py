@@ -1,8 +1,10 @@
 """The TPO model: a base MLLM (via its adapter) + LoRA + learnable task tokens routed to task heads.
 
 Forward: token embeddings → each task placeholder's embedding replaced by that task's learnable token, each
-``<track_box>`` by the box encoder's output → visual features spliced in → LM → last-layer hidden states. The LM
-loss is causal cross-entropy on the labelled tokens (answers, including the triggers: the task-assignment loss;
+``<track_box>`` by the box encoder's output → visual features spliced in → LM → last-layer hidden states. The
+LM
+loss is causal cross-entropy on the labelled tokens (answers, including the triggers: the task-assignment
+loss;
 placeholders are never targets). The router gathers the hidden state at each placeholder and hands it to the
 task's head; total loss = LM CE + Σ_task weight_task · head_loss_task.
 
@@ -10,12 +12,14 @@ Trainable parameter groups (names for stage configs, see :meth:`TPOModel.param_g
 ``task_tokens``, ``box_encoder``, ``new_rows`` (only with ``train_new_rows``), ``heads.<task>``,
 ``vision_tower``, ``projector``. SAM2 inside the mask head is never trainable.
 """
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +37,8 @@ DEFAULT_TRAINABLE = ("lora", "task_tokens", "box_encoder", "new_rows", "heads")
 
 @dataclass(frozen=True, eq=False)
 class TPOOutput:
-    """``loss`` = ``lm_loss`` + Σ weighted head totals; ``head_losses[task]`` the head's terms; ``head_preds`` the
+    """``loss`` = ``lm_loss`` + Σ weighted head totals; ``head_losses[task]`` the head's terms; ``head_preds``
+    the
     raw head predictions (for decode); ``logits`` (B, L, V)."""
 
     loss: torch.Tensor
@@ -44,22 +49,38 @@ class TPOOutput:
 
 
 class TPOModel(nn.Module):
-    def __init__(self, adapter: MLLMAdapter, spec: TPOModelSpec, token_ids: TokenIds, heads: Mapping[str, TaskHead],
-                 task_tokens: Mapping[str, torch.Tensor], new_rows: Optional[NewRowDeltas]) -> None:
+    def __init__(
+        self,
+        adapter: MLLMAdapter,
+        spec: TPOModelSpec,
+        token_ids: TokenIds,
+        heads: Mapping[str, TaskHead],
+        task_tokens: Mapping[str, torch.Tensor],
+        new_rows: Optional[NewRowDeltas],
+    ) -> None:
         super().__init__()
         self.adapter, self.spec, self.token_ids = adapter, spec, token_ids
         self.base = adapter.model
         d = adapter.hidden_size
         self.task_tokens = nn.ParameterDict({t: nn.Parameter(v) for t, v in task_tokens.items()})
-        self.box_encoder = nn.Sequential(nn.Linear(4, max(d // 2, 4)), nn.ReLU(), nn.Linear(max(d // 2, 4), d))
+        self.box_encoder = nn.Sequential(
+            nn.Linear(4, max(d // 2, 4)), nn.ReLU(), nn.Linear(max(d // 2, 4), d)
+        )
         self.heads = nn.ModuleDict(dict(heads))
         self.new_rows = new_rows
 
-    # ---- construction ---------------------------------------------------------------------------------------
+    # ---- construction
+    # ---------------------------------------------------------------------------------------
     @classmethod
-    def build(cls, spec: TPOModelSpec, dtype: torch.dtype = torch.float32,
-              processor_path: Optional[str | Path] = None, device: Any = None) -> "TPOModel":
-        """Load ``spec.base``, add the TPO tokens (mean rows), freeze the base, inject LoRA, build tokens and heads.
+    def build(
+        cls,
+        spec: TPOModelSpec,
+        dtype: torch.dtype = torch.float32,
+        processor_path: Optional[str | Path] = None,
+        device: Any = None,
+    ) -> TPOModel:
+        """Load ``spec.base``, add the TPO tokens (mean rows), freeze the base, inject LoRA, build tokens and
+        heads.
 
         Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads
         on the CPU, LoRA A where the base is). ``device``: the base loads straight onto it and the rest
@@ -75,26 +96,35 @@ class TPOModel(nn.Module):
         with torch.random.fork_rng():
             torch.manual_seed(spec.seed)
             # released TPO: randn (std 1); "scaled": at the scale of real token embeddings (an in-range input)
-            std = float(adapter.input_embeddings().weight.float().std()) if spec.token_init == "scaled" else 1.0
+            std = (
+                float(adapter.input_embeddings().weight.float().std()) if spec.token_init == "scaled" else 1.0
+            )
             tokens = {t: torch.randn(d) * std for t in TASKS}
             heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items()}
-            rows = (NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
-                    if spec.train_new_rows else None)
+            rows = (
+                NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
+                if spec.train_new_rows
+                else None
+            )
             model = cls(adapter, spec, ids, heads, tokens, rows)
         if device is not None:
             model.to(device)
         model.set_trainable(DEFAULT_TRAINABLE)
         return model
 
-    # ---- parameter groups -----------------------------------------------------------------------------------
+    # ---- parameter groups
+    # -----------------------------------------------------------------------------------
     def param_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
-        """Group name → [(qualified name in this module, parameter)]. Qualified names are the state-dict keys."""
+        """Group name → [(qualified name in this module, parameter)]. Qualified names are the state-dict
+        keys."""
         prefix = lambda p, items: [(f"{p}.{n}", q) for n, q in items]  # noqa: E731
         groups = {
             "lora": prefix("base", lora_named_parameters(self.base)),
             "task_tokens": prefix("task_tokens", self.task_tokens.named_parameters()),
             "box_encoder": prefix("box_encoder", self.box_encoder.named_parameters()),
-            "new_rows": prefix("new_rows", self.new_rows.named_parameters()) if self.new_rows is not None else [],
+            "new_rows": prefix("new_rows", self.new_rows.named_parameters())
+            if self.new_rows is not None
+            else [],
         }
         for task, head in self.heads.items():
             groups[f"heads.{task}"] = prefix(f"heads.{task}", head.trainable_named_parameters())
@@ -118,21 +148,32 @@ class TPOModel(nn.Module):
             for _, p in all_groups[g]:
                 p.requires_grad = True
 
-    # ---- forward --------------------------------------------------------------------------------------------
-    def embed(self, ids: torch.Tensor, vision: Optional[Mapping[str, torch.Tensor]] = None,
-              input_boxes: Optional[torch.Tensor] = None,
-              _places: Optional[Mapping[str, tuple[torch.Tensor, torch.Tensor]]] = None) -> torch.Tensor:
+    # ---- forward
+    # --------------------------------------------------------------------------------------------
+    def embed(
+        self,
+        ids: torch.Tensor,
+        vision: Optional[Mapping[str, torch.Tensor]] = None,
+        input_boxes: Optional[torch.Tensor] = None,
+        _places: Optional[Mapping[str, tuple[torch.Tensor, torch.Tensor]]] = None,
+    ) -> torch.Tensor:
         """Input embeddings (B, L, D) with task tokens, encoded user boxes and visual features in place."""
         e = self.adapter.embed_tokens(ids)
         if self.new_rows is not None:
             e = self.new_rows.embed(ids, e)
-        places = {t: p for t, p in (self._placeholders(ids) if _places is None else _places).items()
-                  if t in self.task_tokens}
+        places = {
+            t: p
+            for t, p in (self._placeholders(ids) if _places is None else _places).items()
+            if t in self.task_tokens
+        }
         if places:
-            # one scatter of (rows of) the tokens of the tasks present: its backward is one small gather, where a
+            # one scatter of (rows of) the tokens of the tasks present: its backward is one small gather,
+            # where a
             # masked select per task would cost two full (B, L, D) gradients and a reduction each
             b, pos = (torch.cat([p[i] for p in places.values()]) for i in (0, 1))
-            tok = torch.cat([self.task_tokens[t].to(e.dtype).expand(p[0].shape[0], -1) for t, p in places.items()])
+            tok = torch.cat(
+                [self.task_tokens[t].to(e.dtype).expand(p[0].shape[0], -1) for t, p in places.items()]
+            )
             e = e.index_put((b, pos), tok)
         m = ids == self.token_ids.box_input
         n_box = int(m.sum())
@@ -154,11 +195,14 @@ class TPOModel(nn.Module):
         ids = batch.input_ids
         for task in set(batch.targets) | set(batch.head_inputs):
             if task not in self.heads:
-                raise ValueError(f"batch has targets/inputs for task {task!r} but the model has no such head "
-                                 f"(heads: {sorted(self.heads)})")
+                raise ValueError(
+                    f"batch has targets/inputs for task {task!r} but the model has no such head "
+                    f"(heads: {sorted(self.heads)})"
+                )
         places = self._placeholders(ids)
-        hidden, _ = self.adapter.language_forward(self.embed(ids, batch.vision, batch.input_boxes, _places=places),
-                                                  batch.attention_mask)
+        hidden, _ = self.adapter.language_forward(
+            self.embed(ids, batch.vision, batch.input_boxes, _places=places), batch.attention_mask
+        )
         logits = self.logits(hidden)
         lm_loss = None
         if batch.labels is not None:
@@ -176,8 +220,14 @@ class TPOModel(nn.Module):
             loss = loss + float(self.spec.head_weights.get(task, 1.0)) * terms["total"]
         return TPOOutput(loss, lm_loss, head_losses, head_preds, logits)
 
-    def _heads_forward(self, batch: TPOBatch, routed: Mapping[str, torch.Tensor], hidden: torch.Tensor,
-                       head_losses: dict[str, Any], head_preds: dict[str, Any]) -> None:
+    def _heads_forward(
+        self,
+        batch: TPOBatch,
+        routed: Mapping[str, torch.Tensor],
+        hidden: torch.Tensor,
+        head_losses: dict[str, Any],
+        head_preds: dict[str, Any],
+    ) -> None:
         """Each head on its routed states, outside autocast: a head runs in its parameters' dtype (fp32; bf16
         under DeepSpeed bf16) and scores its loss on fp32 predictions (:func:`heads.base.float32`)."""
         for task, head in self.heads.items():
@@ -188,7 +238,9 @@ class TPOModel(nn.Module):
                 continue
             if task == "temporal" and task not in batch.head_inputs:
                 if task in batch.targets:
-                    raise ValueError("temporal targets given without temporal head inputs (video/query features)")
+                    raise ValueError(
+                        "temporal targets given without temporal head inputs (video/query features)"
+                    )
                 continue
             pred = head(h, batch.head_inputs.get(task))
             head_preds[task] = pred
@@ -200,7 +252,8 @@ class TPOModel(nn.Module):
         return hidden[ids == self.token_ids.placeholder[task]]
 
     def _placeholders(self, ids: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Task → (batch index, position) of its placeholders in occurrence order; tasks without one are left out."""
+        """Task → (batch index, position) of its placeholders in occurrence order; tasks without one are left
+        out."""
         out = {}
         for task, tid in self.token_ids.placeholder.items():
             b, pos = (ids == tid).nonzero(as_tuple=True)
@@ -210,7 +263,8 @@ class TPOModel(nn.Module):
 
     @staticmethod
     def _route_all(hidden: torch.Tensor, places: Mapping[str, tuple[torch.Tensor, torch.Tensor]]):
-        """:meth:`route` for every task in ``places`` with one gather (one scatter in backward, not one per task)."""
+        """:meth:`route` for every task in ``places`` with one gather (one scatter in backward, not one per
+        task)."""
         if len(places) < 2:
             return {t: hidden[b, pos] for t, (b, pos) in places.items()}
         rows = hidden[torch.cat([b for b, _ in places.values()]), torch.cat([p for _, p in places.values()])]
@@ -221,9 +275,9 @@ class TPOModel(nn.Module):
 
         return generate(self, *args, **kwargs)
 
-    def train(self, mode: bool = True) -> "TPOModel":
+    def train(self, mode: bool = True) -> TPOModel:
         super().train(mode)
-        for name, mod in self.adapter.vision_modules().items():
+        for mod in self.adapter.vision_modules().values():
             if not any(p.requires_grad for p in mod.parameters()):
                 mod.eval()  # a frozen tower keeps eval-mode numerics (no dropout) while the rest trains
         return self

@@ -8,7 +8,11 @@ file in the checkout.
 
 from setuptools import find_packages, setup
 
-DATA = {"tpo_eval.data.benchmarks": "benchmarks", "tpo_eval.data.paper": "results/paper"}
+DATA = {
+    "tpo_eval.data.benchmarks": "benchmarks",
+    "tpo_eval.data.paper": "results/paper",
+    "tpo_eval.data.demo": "results/demo",  # the demo table's spec (its measured files stay in the checkout)
+}
 
 setup(
     packages=find_packages(include=["tpo_eval", "tpo_eval.*", "tpo_train", "tpo_train.*"]) + list(DATA),
@@ -17,5 +21,6 @@ setup(
         "tpo_train": ["configs/*.yaml"],
         "tpo_eval.data.benchmarks": ["*.yaml"],
         "tpo_eval.data.paper": ["*.yaml", "*.csv", "*.md"],
+        "tpo_eval.data.demo": ["*.yaml", "*.csv"],
     },
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # package data name → folder in a checkout
-_CHECKOUT = {"benchmarks": "benchmarks", "paper": "results/paper"}
+_CHECKOUT = {"benchmarks": "benchmarks", "paper": "results/paper", "demo": "results/demo"}
 
 
 def data_dir(name: str) -> Path:

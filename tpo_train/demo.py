@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from tpo_eval.resources import data_dir
+
 # : model → its chain of stage configs (``tpo_train/configs``); ``"tpo:N"`` starts from TPO's stage N
 # checkpoint
 CHAINS: dict[str, tuple[str, ...]] = {
@@ -53,7 +55,7 @@ PRESETS: dict[str, dict] = {
     # a few steps cannot teach the end-of-answer token: cap generation so an untrained model answers quickly
     "ci": {"world": "tiny", "overrides": ("train.max_steps=2",), "eval": ("--model-arg", "max_new_tokens=6")},
 }
-TABLE = Path(__file__).resolve().parents[1] / "results" / "demo" / "demo-ablation.yaml"
+TABLE = data_dir("demo") / "demo-ablation.yaml"  # results/demo in a checkout, package data installed
 
 
 @dataclass

@@ -131,3 +131,27 @@ def test_extractor_unparsed_and_empty_head_output():
     assert not span_auto(RawOutput("test/0", text="no idea"), _sample()).parsed
     # A head that returned no window is an unanswered query, not a cue to parse the text.
     assert not span_auto(RawOutput("test/0", text="5 - 9", windows=()), _sample()).parsed
+
+
+def test_runaway_outputs_are_parsed_from_a_capped_prefix():
+    """10 MB of output does not stall scoring: the first PARSE_CAP characters are parsed (a span within them
+    still counts) and the cap is recorded in the results."""
+    from tpo_eval.api import load_samples, score_outputs
+    from tpo_eval.config import DataPaths, load_benchmark
+    from tpo_eval.families.temporal_grounding import PARSE_CAP
+    from tpo_eval.types import RawOutput
+
+    cfg = load_benchmark("synth_charades")
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        (root / "charades" / "heldout").mkdir(parents=True)
+        (root / "charades" / "heldout" / "charades_sta.txt").write_text("v0 1.0 3.0##a query\n")
+        (root / "charades" / "heldout" / "durations.csv").write_text("id,length\nv0,8.0\n")
+        family, samples = load_samples(cfg, DataPaths(root, None))
+        text = "The given query happens in 1.0 - 3.0 seconds." + " " * (10 * PARSE_CAP) + "0 - 8 seconds"
+        doc = score_outputs(cfg, family, samples, {samples[0].id: RawOutput(samples[0].id, text=text)}).doc
+    assert doc["overall"]["micro"]["official/R1@0.7"] == 100.0
+    assert doc["spans"]["parse_cap_chars"] == PARSE_CAP

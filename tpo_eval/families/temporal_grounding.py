@@ -28,6 +28,7 @@ of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
@@ -41,6 +42,10 @@ from ..types import Answer, Media, RawOutput, Sample, SampleScore, freeze_meta
 from .base import TaskFamily
 
 PROTOCOLS = ("charades_sta", "qvhighlights")
+# Text answers are parsed from their first PARSE_CAP characters (recorded in results as
+# spans.parse_cap_chars): a span answer is a few dozen characters, and both parsers are linear, so this only
+# bounds runaway outputs.
+PARSE_CAP = 20_000
 CHARADES_METRICS = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
 QVH_METRICS = (
     "MR-full-R1@0.3",
@@ -202,6 +207,8 @@ class TemporalGroundingFamily(TaskFamily):
             return Answer(extractor=label, value=None, parsed=False)
         o = cfg.options
         frames = o.get("frame_count") if o.get("outputs") == "frame_indices" else None
+        if len(raw.text) > PARSE_CAP:  # a runaway output (10 MB of tokens) must not stall scoring
+            raw = dataclasses.replace(raw, text=raw.text[:PARSE_CAP])
         a = EXTRACTORS.get(cfg.extractors[label])(
             raw, sample, frame_count=frames, frame_base=o.get("frame_base", 1)
         )
@@ -256,6 +263,7 @@ class TemporalGroundingFamily(TaskFamily):
             doc = super().aggregate(cfg, samples, scores)
             clip = bool(cfg.options.get("clip_end_to_duration"))
             doc["spans"] = {
+                "parse_cap_chars": PARSE_CAP,
                 "clip_end_to_duration": clip,
                 "n_gt_clipped": sum(bool(s.meta.get("clipped")) for s in samples),
                 "clipped": "ground truth and predictions" if clip else "nothing",

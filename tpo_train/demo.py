@@ -51,8 +51,8 @@ BASELINES = ("text_only", "constant_span", "random")  # no training, no video
 BENCHMARKS = ("synth_charades", "synth_qvh", "synth_mcq")
 #: per preset: world preset and overrides applied to every stage (the CI variant trains a few steps only)
 PRESETS: dict[str, dict] = {
-    # answers are a few tokens ("A) It turns red.", "The given query happens in 2.5 - 3.2 seconds."): a tiny model
-    # that has not learned to stop would otherwise write the benchmark's 100 tokens for every question
+    # answers are a few tokens ("A) It turns red.", "The given query happens in 2.5 - 3.2 seconds."): a tiny
+    # model that has not learned to stop would otherwise write the benchmark's 100 tokens for every question
     "demo": {"world": "demo", "overrides": (), "eval": ("--model-arg", "max_new_tokens=24")},
     # a few steps cannot teach the end-of-answer token: cap generation so an untrained model answers quickly
     "ci": {"world": "tiny", "overrides": ("train.max_steps=2",), "eval": ("--model-arg", "max_new_tokens=6")},
@@ -125,6 +125,7 @@ class Demo:
             f"data.root={self.world}",
             f"output_dir={out}",
             f"seed={self.seed}",
+            "train.progress=false",  # in the hashed config too, or a rerun would never find the stage done
             *PRESETS[self.preset]["overrides"],
         ]
         if init_from is not None:
@@ -137,7 +138,7 @@ class Demo:
         shutil.rmtree(out, ignore_errors=True)  # other settings, or an interrupted run: start it afresh
         self.say(f"{model}: training {config} ({cfg.train.max_steps} steps) …")
         self._call(
-            [sys.executable, "-m", "tpo_train.cli", "run", config, *overrides, "train.progress=false"],
+            [sys.executable, "-m", "tpo_train.cli", "run", config, *overrides],
             out.parent / f"stage{k + 1}.log",
         )
         self.say(f"{model}: {config} done → {final}")
@@ -167,6 +168,11 @@ class Demo:
         runs = {}
         for bench, args in plan.items():
             out = self.out / "eval" / model / bench
+            stamp = json.dumps({"args": args, "ckpt": _manifest_sha(ckpt)}, sort_keys=True)
+            if (out / "results.json").is_file() and _read(out / ".demo-stamp") == stamp:
+                self.say(f"{model}: {bench} already scored ({out})")  # a rerun costs no model load
+                runs[bench] = out
+                continue
             self.say(f"{model}: tpo-eval run {bench}")
             self._call(
                 [
@@ -184,6 +190,7 @@ class Demo:
                 ],
                 out.parent / f"{bench}.log",
             )
+            (out / ".demo-stamp").write_text(stamp)
             runs[bench] = out
         return runs
 
@@ -265,6 +272,17 @@ class Demo:
         res = self.report(runs)
         self.say(f"done in {time.monotonic() - self.t0:.0f} s: results in {res}")
         return res
+
+
+def _read(path: Path) -> Optional[str]:
+    return path.read_text() if path.is_file() else None
+
+
+def _manifest_sha(ckpt: Optional[Path]) -> Optional[str]:
+    """The digest of the checkpoint's manifest (which hashes all its files); None without a checkpoint."""
+    import hashlib
+
+    return hashlib.sha256((ckpt / "manifest.json").read_bytes()).hexdigest() if ckpt else None
 
 
 def _done(final: Path, config_sha: str) -> bool:

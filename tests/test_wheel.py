@@ -24,6 +24,7 @@ _SOURCES = (
     "tpo_train",
     "benchmarks",
     "results/paper",
+    "results/demo",
 )
 
 

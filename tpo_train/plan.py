@@ -174,7 +174,7 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
 
 
 def _sam2_params(model: Any) -> int:
-    head = model.heads.get("mask")
+    head = model.heads["mask"] if "mask" in model.heads else None  # noqa: SIM401 - a ModuleDict has no get
     if head is None:
         return 0
     trainable = {id(p) for _, p in head.trainable_named_parameters()}

@@ -13,6 +13,7 @@ from tests.helpers import timechat_literal as literal
 from tests.helpers.tg_cases import CASES, jittered_spans, texts
 from tpo_eval.api import load_samples, score_outputs
 from tpo_eval.config import DataPaths, load_benchmark, parse_benchmark
+from tpo_eval.families.temporal_grounding import PARSE_CAP
 from tpo_eval.tg.iou import hull_iou
 from tpo_eval.tg.timechat import extract_span, range_pairs
 from tpo_eval.types import RawOutput
@@ -119,6 +120,7 @@ def test_whole_benchmark_cases_give_the_reference_numbers(bench, case):
         assert m[f"official/{k}"] == pytest.approx(ref[k], abs=1e-9), k
         assert round(m[f"lenient/{k}"], 4) == LENIENT[case][KEYS.index(k)], k
     assert ov["n_total"] == 3720 and doc["spans"] == {
+        "parse_cap_chars": PARSE_CAP,
         "clip_end_to_duration": False,
         "n_gt_clipped": 0,
         "clipped": "nothing",
@@ -149,6 +151,7 @@ def test_clipping_is_one_option_for_ground_truth_and_predictions(bench, shared_d
     doc = _score(clip_cfg, family, clipped, texts("oracle", samples))
     assert doc["overall"]["micro"]["official/mIoU"] == 100.0
     assert doc["spans"] == {
+        "parse_cap_chars": PARSE_CAP,
         "clip_end_to_duration": True,
         "n_gt_clipped": 562,
         "clipped": "ground truth and predictions",

@@ -218,7 +218,7 @@ class Demo:
                     "-o",
                     str(res / name),
                 ],
-                res / "table.log",
+                self.out / "logs" / "table.log",
             )
         self.say(f"table: {res / 'ablation.md'} and ablation.tex")
         self._call(
@@ -233,7 +233,7 @@ class Demo:
                 "-o",
                 str(res / "deltas_tpo_vs_conversation"),
             ],
-            res / "plot.log",
+            self.out / "logs" / "plot.log",
         )
         self.say(f"plot: {res / 'deltas_tpo_vs_conversation.png'}")
         for bench in ("synth_mcq",):
@@ -249,7 +249,7 @@ class Demo:
                     "--report",
                     str(res / f"regress_{bench}.md"),
                 ],
-                res / "regress.log",
+                self.out / "logs" / "regress.log",
                 check=False,
             )
             self.say(

@@ -36,25 +36,31 @@ def read_index(frame: np.ndarray, size: int | None = None) -> int:
     return val
 
 
-def write_video(path: str | Path, frames, fps: float = 10.0, codec: str = "mpeg4") -> Path:
-    """Write RGB uint8 frames (T, H, W, 3) as a video; container from the suffix (.mp4/.webm/.avi), frame rate
-    rounded to an integer. mpeg4 at ``qscale`` 1 (near-lossless) by default (the synthetic world's clips)."""
+def write_video(
+    path: str | Path, frames, fps: float = 10.0, codec: str = "mpeg4", options: dict | None = None
+) -> Path:
+    """Write RGB uint8 frames (T, H, W, 3) (an array or an iterable) as a video; container from the suffix
+    (.mp4/.webm/.avi), frame rate rounded to an integer. mpeg4 at ``qscale`` 1 (near-lossless) by default (the
+    synthetic world's clips); ``libx264rgb`` (qp 0) and ``ffv1`` keep RGB exactly (cross-decoder tests)."""
     import av
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.suffix == ".webm":
         codec = "libvpx"
-    first = np.asarray(frames[0])
+    pix_fmt = {"libx264rgb": "rgb24", "ffv1": "bgr0"}.get(codec, "yuv420p")
+    defaults = {"mpeg4": {"qscale": "1"}, "libx264rgb": {"qp": "0", "preset": "ultrafast"}}.get(codec, {})
     with av.open(str(p), "w") as out:
         s = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else round(fps))
-        s.height, s.width = int(first.shape[0]), int(first.shape[1])
-        s.pix_fmt = "yuv420p"
-        s.options = {"qscale": "1"} if codec == "mpeg4" else {}
+        s.pix_fmt = pix_fmt
+        s.options = {**defaults, **(options or {})}
         if codec == "libvpx":
             s.bit_rate = 2_000_000
-        for img in frames:
-            for pkt in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")):
+        for k, img in enumerate(frames):
+            img = np.ascontiguousarray(img)
+            if k == 0:  # the stream's size is the first frame's
+                s.height, s.width = int(img.shape[0]), int(img.shape[1])
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(pkt)
         for pkt in s.encode():
             out.mux(pkt)
@@ -77,33 +83,17 @@ def write_index_video(
     ``texture=True`` shrinks the pattern to the top-left quarter (read it with ``read_index(f, size // 2)``)
     and fills the rest with colour noise shifting one pixel per frame, so every pixel changes every frame.
     """
-    import av
+    noise = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
 
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix == ".webm":
-        codec = "libvpx"
-    pix_fmt = {"libx264rgb": "rgb24", "ffv1": "bgr0"}.get(codec, "yuv420p")
-    defaults = {"mpeg4": {"qscale": "1"}, "libx264rgb": {"qp": "0", "preset": "ultrafast"}}.get(codec, {})
-    with av.open(str(p), "w") as out:
-        s = out.add_stream(codec, rate=int(fps) if float(fps).is_integer() else round(fps))
-        s.width = s.height = size
-        s.pix_fmt = pix_fmt
-        s.options = {**defaults, **(options or {})}
-        if codec == "libvpx":
-            s.bit_rate = 2_000_000
-        noise = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    def frames():
         for i in range(n_frames):
             img = index_frame(i, size)
             if texture:
                 img = np.roll(noise, i, axis=1)  # moving, so inter frames (P and B) carry real motion
                 img[: size // 2, : size // 2] = index_frame(i, size // 2)
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            for pkt in s.encode(frame):
-                out.mux(pkt)
-        for pkt in s.encode():
-            out.mux(pkt)
-    return p
+            yield img
+
+    return write_video(path, frames(), fps, codec, options)
 
 
 def write_bench_video(

@@ -1,6 +1,5 @@
 """QVHighlights val scoring of moment_detr's sample_val_preds.jsonl (1550 queries), as whole processes, both
-sides
-in one run: `tpo-eval score qvhighlights …` against the official evaluator (moment_detr
+sides in one run: `tpo-eval score qvhighlights …` against the official evaluator (moment_detr
 standalone_eval/eval.py).
 Goal: the whole `tpo-eval` process at least 20× under the official one in CPU time, with the same numbers.
 

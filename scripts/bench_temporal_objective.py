@@ -5,10 +5,8 @@ moment/sentence
 alignment, distillation, orthogonality) and the released TPO structure's 2 dummy layers and 10 prompts.
 Reduced:
 span/GIoU/label + the hinge (the head before CG-DETR's objective was ported): ``w_sal_rank = w_sal_neg =
-w_wattn
-= w_ms_align = w_distill = w_ortho = 0``, 1 dummy layer, 1 prompt. Same tiny sizes otherwise; steps
-interleaved
-(full, reduced, …) so machine load hits both alike; the figure is the ratio of medians.
+w_wattn = w_ms_align = w_distill = w_ortho = 0``, 1 dummy layer, 1 prompt. Same tiny sizes otherwise; steps
+interleaved (full, reduced, …) so machine load hits both alike; the figure is the ratio of medians.
 
 Usage: ``python scripts/bench_temporal_objective.py [--steps 30] [--items 6] [--hidden 32]``
 """

@@ -1,16 +1,14 @@
 """TPO training-step time ÷ plain LoRA SFT step time, same tiny model and batch.
 
 Plain LoRA SFT: the base model's own transformers forward (``input_ids`` + visual inputs + ``labels``) with
-the
-same LoRA, AdamW over the LoRA weights. TPO: :class:`TPOModel` forward (task tokens, routing, region +
+the same LoRA, AdamW over the LoRA weights. TPO: :class:`TPOModel` forward (task tokens, routing, region +
 temporal
 heads) and AdamW over LoRA + task tokens + heads. Both see the same token batch (half region, half temporal
 examples, 4-frame videos). Steps are interleaved (SFT, TPO, SFT, TPO, …) so machine load hits both alike; the
 figure is the ratio of medians. The paper reports +25 % for its full model; our goal is ≤ 1.10.
 
 Usage: ``python scripts/bench_tpo_step.py [--steps 30] [--batch 8] [--base DIR]`` (builds a tiny LLaVA-OV when
-no
-``--base`` is given).
+no ``--base`` is given).
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@ minutes).
 
 RELEASE_DIR is a local copy of the ``inference/`` folder of github.com/OpenGVLab/TPO (or of the HF checkpoint
 folder): only its Python and ``config.json`` are used, nothing is downloaded and no weights are needed. The
-code
-runs from a scratch copy under --work with a shrunk config (vision 32², 64-d, 2 blocks, 4 frames; 8 query
+code runs from a scratch copy under --work with a shrunk config (vision 32², 64-d, 2 blocks, 4 frames; 8 query
 tokens; a 1-layer Mistral of width 4096, which the release hard-codes), a 2-layer ``bert-base-uncased``
 stand-in
 in a private HF cache (the release loads it by name), random weights, and the stand-in tokenizer of the tests.

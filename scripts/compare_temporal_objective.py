@@ -3,8 +3,7 @@ objective
 and with the reduced one (span/GIoU/label + hinge + attention terms; no rank-contrastive, negative pair,
 alignment,
 distillation, orthogonality), both from the same stage-1 checkpoint, then scored by ``tpo-eval`` on the
-held-out
-synthetic Charades / QVHighlights splits. Prints R1@0.5 / mIoU / MR-mAP / HL-mAP of each.
+held-out synthetic Charades / QVHighlights splits. Prints R1@0.5 / mIoU / MR-mAP / HL-mAP of each.
 
 Usage: ``python scripts/compare_temporal_objective.py OUT [--preset demo|ci]`` (reuses OUT's world and stage
 1).

@@ -1,10 +1,8 @@
 """`make demo`: the whole mission on the embedded default — the synthetic world, tiny TPO trained through
-stages
-1 → 2 → 3 beside the paper's baselines in miniature, scored by tpo-eval, tabled, plotted and gated.
+stages 1 → 2 → 3 beside the paper's baselines in miniature, scored by tpo-eval, tabled, plotted and gated.
 
 The work lands in demo_out/ (reused on a rerun: a second `make demo` finishes in seconds); the table, plot and
-a
-copy of every results.json in results/demo/. See tpo_train/demo.py.
+a copy of every results.json in results/demo/. See tpo_train/demo.py.
 """
 
 from __future__ import annotations

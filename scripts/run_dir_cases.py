@@ -1,6 +1,5 @@
 """Replays the cases of issue 13 (run directories on clusters, bad inputs) against a source tree and prints
-what
-happened in each, one markdown row per case. Compare two trees (before/after a change):
+what happened in each, one markdown row per case. Compare two trees (before/after a change):
 
     python scripts/run_dir_cases.py --tree /work/main > before.md
     python scripts/run_dir_cases.py --tree . > after.md

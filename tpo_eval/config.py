@@ -1,8 +1,7 @@
 """Benchmark configs: YAML files under ``benchmarks/`` loaded into typed, validated dataclasses.
 
 Every problem in a file (unknown key, wrong type, unknown family/extractor/sampler) is collected and raised
-once
-in a :class:`ConfigError`, so a user fixes a config in one pass. Family-specific settings live under
+once in a :class:`ConfigError`, so a user fixes a config in one pass. Family-specific settings live under
 ``options:`` and are checked by the family itself.
 """
 

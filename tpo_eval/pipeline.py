@@ -1,6 +1,5 @@
 """The pieces one evaluation is made of, below the public API: the run settings (:class:`RunConfig`), loading
-and
-checking samples, turning raw outputs into a results document (:func:`score_outputs`) and its provenance.
+and checking samples, turning raw outputs into a results document (:func:`score_outputs`) and its provenance.
 
 The runner (``tpo_eval.runner``) and the public façade (``tpo_eval.api``) both import this module; it imports
 neither, so the evaluation modules depend one way.

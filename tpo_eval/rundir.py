@@ -2,8 +2,7 @@
 
 Each ``predictions*.jsonl`` has a sibling ``.<name>.lock`` held with ``flock`` while a run appends to it. The
 kernel drops an ``flock`` when its holder dies (SIGKILL included), so a killed run never blocks the next one;
-the
-lock file only records who holds it (host, pid) for the refusal message. Short sections that read every
+the lock file only records who holds it (host, pid) for the refusal message. Short sections that read every
 shard's
 rows (resume, retrying failures, deciding which shard writes ``results.json``) run under ``.run.lock``.
 ``run.json`` records what a run directory was made with, so ``tpo-eval merge RUN_DIR`` can finish it later.

@@ -4,8 +4,7 @@ Resume is keyed by sample id plus a hash of the generation settings (model finge
 generation kwargs), never by rank or position, so a rerun with another shard count still skips finished work.
 Each row also carries a digest of its sample's content: a row made for other content than the sample now under
 its id (annotations reordered or edited) is refused, never mixed in. One process writes a predictions file at
-a
-time (:mod:`tpo_eval.rundir`); whichever shard finishes last, or rank 0 after torchrun's barrier, writes
+a time (:mod:`tpo_eval.rundir`); whichever shard finishes last, or rank 0 after torchrun's barrier, writes
 ``results.json`` from every shard's rows.
 """
 

@@ -28,8 +28,7 @@ def select(
     samples: Sequence[Sample], limit: Optional[int] = None, subset: Optional[int] = None, subset_seed: int = 0
 ) -> list[Sample]:
     """``limit``: the first N of each task in file order. ``subset``: N per task chosen by a seeded hash of
-    the
-    sample id — stable when the annotation file grows, identical on every machine."""
+    the sample id — stable when the annotation file grows, identical on every machine."""
     by_task: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_task[s.task].append(s)

@@ -2,8 +2,7 @@
 
 ``model.heads.temporal.kind: mlp`` — "replace by simple head" (main paper Table 11): the DETR-style moment
 decoder is replaced by a two-layer MLP from the ``<temp>`` state to one span. The kind is part of the model
-spec
-(``TemporalHeadSpec.kind``), so ``TPOModel.build`` makes the MLP head itself
+spec (``TemporalHeadSpec.kind``), so ``TPOModel.build`` makes the MLP head itself
 (``tpo_train/heads/temporal_mlp.py``,
 registered as ``temporal.mlp`` in ``tpo_train.heads.base.HEADS``), checkpoints record it in
 ``tpo_model.json``,
@@ -14,8 +13,7 @@ The other three ablations are data/config only: ``ablation_qvh_only`` (stage-2 t
 only,
 seed Table 3), ``ablation_textualized`` (``data.textualize: true``, no heads, in every stage; seed Table 1 /
 Table 11) and ``ablation_conversation_only`` (stage 3 on conversation data only, from the base model). The
-first
-two and ``ablation_mlp_head`` are chains of stage configs (``tpo_train/chain.py``).
+first two and ``ablation_mlp_head`` are chains of stage configs (``tpo_train/chain.py``).
 """
 
 from __future__ import annotations

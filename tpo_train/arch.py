@@ -1,8 +1,7 @@
 """Published architecture numbers of the base MLLMs (no weights, no builders): what ``tpo-train plan`` builds
 on the meta device and what the random real-size model of the device check is drawn from. Kept apart from
 :mod:`tpo_train.presets` (which also builds the tiny model) so that the tiny builder can use these numbers
-without
-an import cycle."""
+without an import cycle."""
 
 from __future__ import annotations
 

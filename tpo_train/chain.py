@@ -5,8 +5,7 @@ Why: the paper's ablations change one stage and then continue through the later 
 (Only-QVHighlights and the MLP head change stage 2, then run stage 3; the textualized ablation replaces all
 three
 stages). A chain file is a YAML with a ``chain`` list; each entry names a stage config (path or shipped stem)
-and
-the overrides that make it this chain's stage::
+and the overrides that make it this chain's stage::
 
     chain:
       - {config: ablation_qvh_only_stage2}

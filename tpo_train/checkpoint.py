@@ -4,14 +4,12 @@ Layout of ``<output_dir>/step-000040/`` and ``<output_dir>/final/``::
 
     tpo_model.json, tpo_weights.safetensors, processor/   the TPO model folder (tpo_train.model.state): LoRA,
                                                           task tokens, box encoder, heads, added vocab rows,
-                                                          and
-                                                          the vision side when trained; loadable by the
+                                                          and the vision side when trained; loadable by the
                                                           ``tpo``
                                                           model adapter of tpo_eval (``load_tpo_model``)
     config.yaml                                           the resolved training config
     trainer_state.pt                                      step, optimiser + scheduler state, RNG states (rank
-    0)
-    rng_rank<r>.pt                                        RNG states of the other ranks
+    0) rng_rank<r>.pt                                        RNG states of the other ranks
     deepspeed/                                            DeepSpeed's sharded engine state (DeepSpeed runs)
                                                           (these three only in step-* folders: final/ is not
                                                           resumed)
@@ -25,8 +23,7 @@ file in the folder but the manifest, by relative path), ``created``.
 
 Nothing here unpickles code: trainer state holds only tensors and plain Python values (the numpy RNG state is
 stored as a list) and is read with ``torch.load(weights_only=True)``, after every file's hash is checked
-against
-the manifest, so a tampered or truncated file is refused before any of it is loaded.
+against the manifest, so a tampered or truncated file is refused before any of it is loaded.
 """
 
 from __future__ import annotations

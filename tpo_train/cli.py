@@ -46,8 +46,7 @@ def _load(config: str, overrides: tuple[str, ...], check_paths: bool = True):
 
 def _chain(config: str, overrides: tuple[str, ...], check_first: bool):
     """(stages, first parent, configs) of a chain file (``tpo_train/chain.py``), or None for a stage config.
-    Only
-    the first stage's files are checked here: later parents exist once the earlier stages ran."""
+    Only the first stage's files are checked here: later parents exist once the earlier stages ran."""
     from .chain import chain_stages, is_chain, load_chain_stage
     from .config import ConfigError
 

@@ -3,8 +3,7 @@
 A config is checked in full before anything heavy is built: unknown keys (with did-you-mean), wrong types,
 values outside their choices, stage rules (which stage may start from which checkpoint), and, unless
 ``check_paths=False``, the files it names (base model, parent checkpoint manifest, data sources). Every
-problem
-is collected and raised once in a :class:`ConfigError`.
+problem is collected and raised once in a :class:`ConfigError`.
 
 Two conveniences keep the shipped stage configs small: ``extends: other.yaml`` deep-merges this file over
 another, and ``key=value`` overrides (``optim.lr.lora=1e-5``, ``train.max_steps=2``) are applied to the raw
@@ -75,8 +74,7 @@ class ModelCfg:
     ``tpo_train.model.spec`` (e.g. ``region: {loss: mse}``); tasks not listed get no head. The temporal head
     takes
     one extra key, ``kind: detr | mlp`` (the MLP ablation of paper Table 11). ``head_weights`` scale each
-    head's
-    loss in the total (TPO: temporal 0.05). ``train_new_rows`` learns the added tokens' embedding rows.
+    head's loss in the total (TPO: temporal 0.05). ``train_new_rows`` learns the added tokens' embedding rows.
     ``token_init``: ``randn`` (std 1, released TPO code) or ``scaled`` (std of the base embedding table).
     """
 
@@ -120,8 +118,7 @@ class TrainCfg:
     """Loop settings. ``batch_size`` is the global batch per optimiser step (the paper's "total batch size").
 
     ``engine: auto`` = DeepSpeed when started by a launcher (``deepspeed``/``torchrun`` set ``LOCAL_RANK``),
-    else
-    plain PyTorch. ``resume``: a checkpoint dir of this run, or ``auto`` (its latest, if any).
+    else plain PyTorch. ``resume``: a checkpoint dir of this run, or ``auto`` (its latest, if any).
     """
 
     batch_size: int = 128

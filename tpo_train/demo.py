@@ -98,8 +98,7 @@ class Demo:
 
     def train_chain(self, model: str, after: dict[str, Future]) -> Path:
         """Run ``model``'s chain; returns its final checkpoint. ``after`` holds TPO's per-stage checkpoints,
-        which
-        other chains start from (on a failure they get the exception, so nothing waits forever)."""
+        which other chains start from (on a failure they get the exception, so nothing waits forever)."""
         prev: Optional[Path] = None
         try:
             for k, config in enumerate(CHAINS[model]):
@@ -146,8 +145,7 @@ class Demo:
 
     def score(self, model: str, ckpt: Optional[Path]) -> dict[str, Path]:
         """``tpo-eval run`` of one model on the held-out benchmarks it answers (a trained checkpoint: all
-        three;
-        the no-video baselines: the benchmarks their answer script covers)."""
+        three; the no-video baselines: the benchmarks their answer script covers)."""
         from .synth import baselines
 
         if ckpt is not None:

@@ -62,8 +62,7 @@ def lr_factor(
     """Multiplier of the peak LR *used by* optimiser step ``step`` (0-based).
 
     Linear warm-up over ``ceil(warmup_ratio * total)`` steps reaching 1.0 on the last warm-up step, then
-    cosine
-    decay from 1.0 to ``min_lr_ratio`` at the end. ``constant`` keeps 1.0 after warm-up.
+    cosine decay from 1.0 to ``min_lr_ratio`` at the end. ``constant`` keeps 1.0 after warm-up.
     """
     warm = math.ceil(warmup_ratio * total_steps)
     if warm and step < warm:

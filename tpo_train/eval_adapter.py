@@ -1,8 +1,7 @@
 """``tpo`` model adapter for ``tpo-eval``: a TPO model folder written by ``tpo_train`` (``tpo_model.json`` +
 ``tpo_weights.safetensors`` + ``processor/``; the base MLLM is read from the path the folder records, or
 ``--model-arg base=DIR``). Registered with tpo-eval through the ``tpo_eval.models`` entry point (setup.cfg),
-so
-``tpo_eval`` never imports ``tpo_train``.
+so ``tpo_eval`` never imports ``tpo_train``.
 
 Requests:
 
@@ -14,8 +13,7 @@ model that
   conversation-only and textualized baselines) answers in text, which the benchmark's text extractor parses.
   ``--model-arg span_mode=force``
   (default) writes the trigger and the ``<temp>`` placeholder after the prompt and routes the placeholder's
-  state
-  to the head; ``span_mode=generate`` decodes freely and uses the head only if the model emits
+  state to the head; ``span_mode=generate`` decodes freely and uses the head only if the model emits
   ``<time_begin>``
   (otherwise the text is returned, for the text extractor). The head is fed exactly the features it was
   trained
@@ -213,8 +211,7 @@ def clip_saliency(curve: Any, r: Request) -> Optional[tuple[float, ...]]:
     """The head's saliency (one value per input clip, evenly spread over the video) on the benchmark's clip
     grid
     when the request has one (QVHighlights: ``clip_length`` s clips, scored by index): each clip takes the
-    value
-    of the head clip under its centre. Without a grid, the curve as the head gave it; an empty curve is
+    value of the head clip under its centre. Without a grid, the curve as the head gave it; an empty curve is
     None."""
     if not curve:
         return None

@@ -1,7 +1,6 @@
 """Run logging: rank 0 only, one stdout line per logged step plus ``metrics.jsonl`` in the output dir, and
 TensorBoard / Weights & Biases when listed in ``train.loggers`` *and* installed (a missing one is reported
-once,
-never fatal). A resumed run truncates ``metrics.jsonl`` to the resume step so the file reads as one run.
+once, never fatal). A resumed run truncates ``metrics.jsonl`` to the resume step so the file reads as one run.
 """
 
 from __future__ import annotations

@@ -3,11 +3,9 @@
 Why: stage 2 of the paper trains each head on its own schedule (temporal 116.5K × 25 epochs at batch 64,
 region
 540K × 1 at 128, mask 114.6K × 3 at 128; seed Tables 5–6), while a config here mixes every task into one run
-with
-one global batch. A head is updated at every step whose batch holds at least one of its examples, so the
+with one global batch. A head is updated at every step whose batch holds at least one of its examples, so the
 interleaved run gives the heads different step counts (and batch sizes) than the paper's. ``tpo-train plan``
-prints
-both, computed on the paper's data volumes (the data files are not needed).
+prints both, computed on the paper's data volumes (the data files are not needed).
 
 Interleaved run, per task t with ``n_t`` examples × its source weight ``w_t`` (passes) × ``train.epochs``:
 ``steps = ceil(Σ_t n_t·w_t·epochs / B)``; share ``p_t`` = its fraction of the examples; expected head updates
@@ -47,8 +45,7 @@ def _task_weights(cfg: Any) -> dict[str, float]:
 
 def head_steps(cfg: Any) -> dict[str, Any]:
     """``{"interleaved": {task: {...}}, "paper": {task: {...}} | None, "total_steps": int}`` on the paper's
-    data
-    volumes for ``cfg.stage`` (empty when the stage has no published volumes, e.g. stage 1)."""
+    data volumes for ``cfg.stage`` (empty when the stage has no published volumes, e.g. stage 1)."""
     volumes = PAPER_EXAMPLES.get(cfg.stage)
     if not volumes:
         return {}

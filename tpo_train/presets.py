@@ -1,8 +1,7 @@
 """Base-model presets: the published architecture numbers of a base MLLM, with no weights.
 
 ``model.base`` may name a preset instead of a checkpoint folder. ``tpo-train plan`` builds a preset on the
-meta
-device (no memory) so the real-size structure — trainable parameters per Table-5 group — can be checked
+meta device (no memory) so the real-size structure — trainable parameters per Table-5 group — can be checked
 offline.
 ``tiny`` is the only preset with weights: a random tiny LLaVA-OneVision built by :mod:`tpo_train.tiny` into a
 cache folder (``$TPO_TRAIN_CACHE``, default ``~/.cache/tpo_train``) so CPU tests can run the whole recipe.

@@ -10,8 +10,7 @@ numbers do not depend on how many ranks there are, and a resumed run repeats the
 Raises (at setup, before any training): ``ConfigError`` for a bad config, ``DataError`` for too many bad
 records,
 ``CheckpointError`` for a bad ``init_from``/``train.resume``, ``ValueError`` when the batch does not divide
-over
-the ranks.
+over the ranks.
 """
 
 from __future__ import annotations
@@ -268,8 +267,7 @@ class Recipe:
 
     def _reduce(self, sums: dict[str, list[float]]) -> dict[str, float]:
         """Mean over this step's micro-batches on all ranks; a head's loss averages over the micro-batches
-        that
-        had that head's examples (``loss`` itself is exactly what the optimiser minimised)."""
+        that had that head's examples (``loss`` itself is exactly what the optimiser minimised)."""
         keys = ("loss", "lm_loss", "temporal_loss", "region_loss", "mask_loss")
         vec = torch.tensor([sums.get(k, [0.0, 0.0])[i] for k in keys for i in (0, 1)], dtype=torch.float64)
         if self.dist.world > 1 and torch.distributed.is_initialized():

@@ -19,8 +19,7 @@ Sizes (all tiny, chosen so a generate call on 4 frames takes well under a second
 - LM: Qwen2, hidden 64, 2 layers, 4 heads (2 KV heads), vocab = the tokenizer's (a few hundred tokens);
 - tokenizer: byte-level BPE trained here with ``tokenizers`` on a small built-in corpus, so *any* text encodes
   (unknown words fall back to bytes). Special tokens: ``<|endoftext|>`` (pad), ``<|im_start|>``,
-  ``<|im_end|>``
-  (eos), ``<image>``, ``<video>``;
+  ``<|im_end|>`` (eos), ``<image>``, ``<video>``;
 - chat template: Qwen/ChatML as LLaVA-OV uses it; message ``content`` is either a string or a list of
   ``{"type": "text"|"image"|"video", ...}`` items, and ``add_generation_prompt`` opens the assistant turn.
 

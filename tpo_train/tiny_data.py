@@ -4,8 +4,7 @@
 of
 every config in ``tpo_train/configs`` it writes a few records in that source's real layout (CG-DETR JSONL with
 InternVideo2/LLaMA-sized features, RefCOCO-style JSONL with images, SA-V masklets and MeViS expressions with
-JPEG
-frames, VideoChat2-IT conversations with videos), so any shipped config runs with ``model.base=tiny
+JPEG frames, VideoChat2-IT conversations with videos), so any shipped config runs with ``model.base=tiny
 data.root=tiny`` and a small batch. Content is random but seeded by the source name: the folder is
 reproducible.
 

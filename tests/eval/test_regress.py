@@ -183,8 +183,7 @@ def test_statistics_helpers() -> None:
 
 def test_4000_samples_regress(tmp_path: Path) -> None:
     """MVBench size: 20 tasks × 200 binary outcomes, all compared; the time is printed, never asserted (a
-    loaded
-    machine would fail a wall-clock bound)."""
+    loaded machine would fail a wall-clock bound)."""
     rng = np.random.default_rng(0)
     tasks = {f"t{k:02d}": (rng.random(200) < 0.6).astype(float) for k in range(20)}
     flip = {t: np.where(rng.random(200) < 0.05, 1 - v, v) for t, v in tasks.items()}

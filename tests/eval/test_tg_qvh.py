@@ -71,12 +71,10 @@ def test_timechat_highlight_example_does_not_match_its_bundled_metrics(qvh):
     The file covers 1463 of 1550 val queries (TimeChat's eval_vhd.py scores the intersection,
     match_number=False);
     it has saliency scores only, 675 of them all zeros. Every Hit1 in the bundled file is k/1463 for an
-    integer k,
-    so it was computed over the same 1463 queries, yet no reading of the predictions reproduces it
+    integer k, so it was computed over the same 1463 queries, yet no reading of the predictions reproduces it
     (intersection,
     all 1550 with zeros, all-zero rows as misses, last-max argmax were tried): it belongs to another run. The
-    values
-    pinned here are ours, from the official definitions that reproduce every other file in this folder.
+    values pinned here are ours, from the official definitions that reproduce every other file in this folder.
     """
     ours, doc = _score(qvh, qvh[3] / "timechat_vhd_example_pred_file.json", allow_partial=True)
     assert doc["overall"]["n_total"] == 1463

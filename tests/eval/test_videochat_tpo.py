@@ -1,8 +1,6 @@
 """The ``videochat_tpo`` adapter on a tiny stand-in of the released VideoChat-TPO checkpoint (same config
-shape,
-``auto_map`` and method signatures, our own remote code, random weights): MVBench MCQ and Charades-STA
-grounding
-end to end through ``tpo-eval run``, and the refusal without ``--trust-remote-code``."""
+shape, ``auto_map`` and method signatures, our own remote code, random weights): MVBench MCQ and Charades-STA
+grounding end to end through ``tpo-eval run``, and the refusal without ``--trust-remote-code``."""
 
 from __future__ import annotations
 
@@ -223,8 +221,7 @@ def test_charades_grounding_end_to_end_through_the_temporal_head(standin, tmp_pa
 
 def test_table_puts_a_reproduction_below_the_published_row(tmp_path):
     """A run of the released checkpoint (adapter videochat_tpo, folder named after the repo) is printed right
-    under
-    the published VideoChat-TPO row, each cell with its difference to the published number."""
+    under the published VideoChat-TPO row, each cell with its difference to the published number."""
     from tests.eval._synthetic_runs import write_run
     from tpo_eval.tables import load_table
 
@@ -300,8 +297,7 @@ def test_generate_mode_reads_the_temporal_token_state_like_the_demo(adapter, cap
     """span_mode=generate: greedy decoding; on <time_begin> one extra step feeds the temporal token on the
     cache
     (without the trigger, as app.py does) and that state is the head's prompt token. Without a trigger the
-    text
-    answer is returned."""
+    text answer is returned."""
     import torch
 
     from tpo_eval.types import Prompt, Request
@@ -337,8 +333,7 @@ def test_generate_mode_reads_the_temporal_token_state_like_the_demo(adapter, cap
 
 def test_hub_is_off_while_the_checkpoint_code_builds(monkeypatch, tmp_path):
     """A hub name the checkpoint's code asks for (bert-base-uncased, the Mistral config) resolves from the
-    local
-    cache or fails at once: no download is attempted."""
+    local cache or fails at once: no download is attempted."""
     import huggingface_hub.constants as hc
     from transformers import AutoConfig
 

@@ -1,7 +1,6 @@
 """`tpo-eval export videomme RUN_DIR` writes the official result structure; `tpo-eval score videomme
 --predictions FILE` reads it back (trailing commas tolerated, gold answers from the file when no annotations
-are
-given) and reproduces the run's numbers exactly."""
+are given) and reproduces the run's numbers exactly."""
 
 import json
 import re

@@ -1,6 +1,5 @@
 """Video-MME's official extraction (eval_your_results.py ``extract_characters_regex``), quirks included, and
-the
-lmms-eval PerceptionTest letter rule."""
+the lmms-eval PerceptionTest letter rule."""
 
 import pytest
 

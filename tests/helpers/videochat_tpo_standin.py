@@ -6,8 +6,7 @@ Layout, as released: ``config.json`` (``architectures: [MultiModalLLM_PT]``, ``a
 files, ``third_party/``, weights and a Llama-style tokenizer whose ``tokenizer_config.json`` names the
 ``MultimodalLlamaTokenizer`` class the release does not ship. The remote code lives in
 ``tests/helpers/videochat_tpo_remote/``. Beside the folder: the temporal-feature encoder's weights and the
-JSON
-``--model-arg temporal_config=`` reads (the release hard-codes internal paths for them).
+JSON ``--model-arg temporal_config=`` reads (the release hard-codes internal paths for them).
 """
 
 from __future__ import annotations

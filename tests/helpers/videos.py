@@ -29,8 +29,7 @@ def run_charades_cli(
     ckpt: Path, annotations: Path, tmp_path: Path, limit: int, model: str = "tpo", extra: Sequence[str] = ()
 ) -> tuple[dict, list[dict]]:
     """``tpo-eval run charades_sta --model MODEL --ckpt CKPT [EXTRA…]`` on stand-in videos for the first
-    ``limit``
-    real queries; returns the printed results document and the predictions rows (asserting the run
+    ``limit`` real queries; returns the printed results document and the predictions rows (asserting the run
     succeeded)."""
     import json
 

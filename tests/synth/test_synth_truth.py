@@ -1,6 +1,5 @@
 """The ground truth agrees with the pixels: boxes bound masks, every event happens in the rendered frames
-exactly
-in its window, the written files agree with one another, and MCQ answers are balanced in value and
+exactly in its window, the written files agree with one another, and MCQ answers are balanced in value and
 position."""
 
 from __future__ import annotations

@@ -118,8 +118,7 @@ def test_long_conversation_keeps_whole_leading_turns(adapter):
 
 def test_past_assistant_messages_formatted_unlike_the_generation_prompt(adapter):
     """A template (like LLaVA-OV's own) that writes ``assistant \\n`` for past answers but ``assistant\\n`` as
-    the
-    generation prompt, and no newline after ``<|im_end|>``: each answer still follows the generation
+    the generation prompt, and no newline after ``<|im_end|>``: each answer still follows the generation
     prompt."""
     template = (
         "{% for m in messages %}{{ '<|im_start|>' + m['role'] + ' ' }}"

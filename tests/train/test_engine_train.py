@@ -83,8 +83,7 @@ def _free_port() -> int:
 def test_deepspeed_two_processes_match_single_process(tmp_path, tiny_cache):
     """ZeRO-2 on 2 CPU ranks (gloo): a stage-2 config with all three heads, micro-batches that hold different
     tasks on each rank; the per-step losses equal the single-process run's. ~20 s; the first DeepSpeed run on
-    a
-    machine also JIT-builds its CPU shared-memory op once (~60 s, cached in ~/.cache/torch_extensions)."""
+    a machine also JIT-builds its CPU shared-memory op once (~60 s, cached in ~/.cache/torch_extensions)."""
     pytest.importorskip("deepspeed")
     common = [*TINY, "init_from=base", "train.max_steps=3", "model.frames=2"]
     env = {**os.environ, "TPO_TRAIN_CACHE": str(tiny_cache), "OMP_NUM_THREADS": "1"}

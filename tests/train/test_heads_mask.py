@@ -1,6 +1,5 @@
 """Mask head with a small random SAM2 (256 px, slim Hiera-T): forward + backward, frozen SAM2, embedding
-target,
-and decode through SAM2's video propagation with the adapter's tokens on frame 0."""
+target, and decode through SAM2's video propagation with the adapter's tokens on frame 0."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """The MLP temporal-head ablation (main paper Table 11) end to end: the head kind lives in the model spec, so
-a
-checkpoint of ``ablation_mlp_head`` loads through ``load_tpo_model`` and is scored on Charades-STA (real
+a checkpoint of ``ablation_mlp_head`` loads through ``load_tpo_model`` and is scored on Charades-STA (real
 annotations, generated stand-in videos) by ``tpo-eval run --model tpo``, with its spans from the MLP head."""
 
 from __future__ import annotations
@@ -94,8 +93,7 @@ def test_charades_run_scores_the_mlp_head(mlp_run, shared_data, tmp_path, monkey
 
 def test_checkpoint_from_before_the_kind_field(mlp_run, tmp_path):
     """An ablation checkpoint whose spec has no ``kind`` (written before it existed) reads as DETR from the
-    spec
-    alone; ``checkpoint.load_model`` takes the MLP kind from the manifest's config and loads it."""
+    spec alone; ``checkpoint.load_model`` takes the MLP kind from the manifest's config and loads it."""
     import shutil
 
     from tpo_train.checkpoint import load_model

@@ -1,6 +1,5 @@
 """The ``tpo`` model adapter of tpo-eval: a tiny TPO checkpoint answers MCQ text requests and scores
-Charades-STA
-(real annotations, generated stand-in videos) through its temporal head via ``tpo-eval run``."""
+Charades-STA (real annotations, generated stand-in videos) through its temporal head via ``tpo-eval run``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """A tiny TPO model memorises a handful of synthetic region + temporal items through LoRA, task tokens and
-heads:
-region IoU > 0.9 and temporal R1@0.5 = 100 on the training items (both decoded from the heads)."""
+heads: region IoU > 0.9 and temporal R1@0.5 = 100 on the training items (both decoded from the heads)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Issue 13: the ``tpo`` adapter refuses pickled (.bin) base weights unless asked, and refuses --model-arg
-keys
-it does not read (a misspelling used to run silently with the default)."""
+keys it does not read (a misspelling used to run silently with the default)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,7 @@ import click
 def merge(run_dir: str, as_json: bool) -> None:
     """Write RUN_DIR/results.json from every shard's predictions (independent --shard I/N jobs), with the
     selection and settings recorded in RUN_DIR/run.json. Refuses a directory that is incomplete, mixes
-    settings
-    or annotation content, or holds a sample twice.
+    settings or annotation content, or holds a sample twice.
 
     \b
     Example:

@@ -1,8 +1,7 @@
 """Extractors for multiple-choice answers.
 
 ``mvbench_official`` reproduces the MVBench reference notebook: ``'(' + first line of the stripped output``,
-then
-the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the
+then the first space-separated token. Its value is that token (e.g. ``"(b)"``); the family scores it with the
 notebook's
 ``check_ans`` substring tests, quirks included. ``mcq_strict`` returns an option index only when the output is
 an

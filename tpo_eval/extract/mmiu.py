@@ -47,8 +47,7 @@ def mmiu_official(raw: RawOutput, sample: Sample) -> Answer:
 
 def judge_prompt(template: str, question: str, options: Sequence[str], answer: str) -> str:
     """The matching request sent to a configured judge (our wording; the official one asks GPT-4o-mini to map
-    a
-    free-form answer to an option letter, or Z when none matches)."""
+    a free-form answer to an option letter, or Z when none matches)."""
     from .mcq import LETTERS
 
     opts = " ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))

@@ -1,7 +1,6 @@
 """The task-family contract. A benchmark YAML names a family; the family turns annotation files into
 :class:`Sample` records, samples into prompts, raw outputs into answers (via named extractors) and answers
-into
-per-sample metric values, then aggregates them.
+into per-sample metric values, then aggregates them.
 
 Failures are never dropped: an unparsed answer or a failed sample scores 0 on every metric and stays in every
 denominator (``n_total`` counts all samples, ``n_parsed``/``n_failed`` say how many were usable).
@@ -83,8 +82,7 @@ class TaskFamily:
         timestamps: Sequence[float] = (),
     ) -> Prompt:
         """The request prompt. ``timestamps`` (seconds) are the sampled frames' times, for prompts that depend
-        on
-        them (e.g. Video-MME subtitles for the sampled frames); empty when nothing was decoded."""
+        on them (e.g. Video-MME subtitles for the sampled frames); empty when nothing was decoded."""
         p = cfg.prompt(variant)
         return Prompt(
             system=p.system,

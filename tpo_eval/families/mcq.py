@@ -3,8 +3,7 @@
 Annotation items are ``{"video", "question", "candidates": [...], "answer": <text of one candidate>}`` plus
 ``start``/``end`` (seconds) for bound tasks and ``fps`` for frame folders. The gold option is the position of
 ``answer`` in ``candidates``. Options are lettered A, B, C … in file order (never shuffled: answer positions
-are
-unbalanced, so shuffling changes results).
+are unbalanced, so shuffling changes results).
 """
 
 from __future__ import annotations

@@ -152,8 +152,7 @@ class MultiTaskMCQFamily(MCQFamily):
 
     def read_file(self, cfg: BenchmarkConfig, path: Path, paths: DataPaths) -> list[Sample]:
         """Every sample in ``path``, ``Sample.task`` set to a task name of ``cfg`` (else AnnotationError);
-        media
-        paths under ``paths.media_dir(cfg, cfg.task(task))``."""
+        media paths under ``paths.media_dir(cfg, cfg.task(task))``."""
         raise NotImplementedError
 
     def load(

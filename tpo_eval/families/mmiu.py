@@ -26,8 +26,7 @@ question); they are kept and scored as the official script does, and counted in 
 LLM judge (off by default): ``options.judge: {model: NAME[:VARIANT], ckpt: ..., model_args: {...}, prompt:
 ...}``
 sends every output the official rule leaves unparsed to that model adapter (a ``generate`` request) and takes
-its
-reply as the choice; a judge failure is the official "GPT error": out of the denominator, counted in
+its reply as the choice; a judge failure is the official "GPT error": out of the denominator, counted in
 ``n_excluded``.
 """
 

@@ -22,8 +22,7 @@ windows (plus a per-clip saliency curve for highlight detection); see :mod:`tpo_
 
 ``options.outputs: frame_indices`` with ``frame_count`` (and ``frame_base``, default 1) reads text answers as
 frame indices over that many frames (PLM style). Sample ids are ``<task>/<index>`` (Charades: the line number
-of
-``charades_sta_test.txt``) and ``<task>/<qid>`` (QVHighlights); ``meta["qid"]`` is the annotation's own id.
+of ``charades_sta_test.txt``) and ``<task>/<qid>`` (QVHighlights); ``meta["qid"]`` is the annotation's own id.
 """
 
 from __future__ import annotations
@@ -245,8 +244,7 @@ class TemporalGroundingFamily(TaskFamily):
         self, cfg: BenchmarkConfig, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
     ) -> dict[str, list[SampleScore]]:
         """Extract with every declared extractor and score all samples in one vectorised pass per extractor
-        (what
-        ``api.score_outputs`` does sample by sample). A sample without an output is a failure."""
+        (what ``api.score_outputs`` does sample by sample). A sample without an output is a failure."""
         raws = [outputs.get(s.id) or RawOutput(s.id, error="no prediction") for s in samples]
         failed = [r.error is not None for r in raws]
         return {

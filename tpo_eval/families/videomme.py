@@ -1,6 +1,5 @@
 """Video-MME (Fu et al., 2024): 900 videos × 3 four-option questions, tasks = duration buckets short / medium
-/
-long (benchmarks/videomme.yaml, and videomme_subtitles.yaml for the "w/ subs" setting).
+/ long (benchmarks/videomme.yaml, and videomme_subtitles.yaml for the "w/ subs" setting).
 
 Annotations: the HF parquet (``video_id, duration, domain, sub_category, url, videoID, question_id, task_type,
 question, options ["A. …" ×4], answer``) or a JSON file in the official per-video structure (see

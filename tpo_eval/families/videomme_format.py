@@ -1,6 +1,5 @@
 """Video-MME file formats: the official per-video JSON (``output_test_template.json`` and the result files
-built
-from it), ``.srt`` subtitles and the subtitle lines for sampled frames.
+built from it), ``.srt`` subtitles and the subtitle lines for sampled frames.
 
 Official result structure: ``[{video_id, duration, domain, sub_category, questions: [{question_id, task_type,
 question, options, answer, response}]}]``. The template as distributed has trailing commas (not valid JSON):
@@ -33,8 +32,7 @@ _ALIASES = {
 
 def loads_tolerant(text: str) -> tuple[Any, int]:
     """``json.loads``, retried without trailing commas (``[1, 2,]``, ``{"a": 1,}``) if it fails; returns the
-    value
-    and how many commas were removed. Commas inside strings are left alone."""
+    value and how many commas were removed. Commas inside strings are left alone."""
     try:
         return json.loads(text), 0
     except json.JSONDecodeError:
@@ -59,8 +57,7 @@ def loads_tolerant(text: str) -> tuple[Any, int]:
 
 def read_official(path: Path) -> Optional[list[tuple[str, dict[str, Any]]]]:
     """Question rows ``(item label, row)`` of an official-structure file, video fields merged into each
-    question;
-    None when ``path`` is not in that structure. Trailing commas are tolerated with a warning."""
+    question; None when ``path`` is not in that structure. Trailing commas are tolerated with a warning."""
     text = path.read_text(encoding="utf-8")
     if not text.lstrip().startswith("["):
         return None

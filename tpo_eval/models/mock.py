@@ -3,8 +3,7 @@
 Variants: ``oracle`` answers the gold (read from ``Request.reference``, which real adapters ignore);
 ``random`` picks a seeded option/span per sample (same seed and sample id → same answer, on every machine);
 ``scripted`` replays outputs from a file (``--model-arg script=FILE``: JSONL rows ``{"id", "output"}`` or a
-JSON
-object id → output); a sample missing from the script is a recorded failure.
+JSON object id → output); a sample missing from the script is a recorded failure.
 """
 
 from __future__ import annotations

@@ -151,8 +151,7 @@ class VideoChatTPOModel(VideoModel):
         build
         on the meta device, where the release's own ``resize_token_embeddings`` (mean-initialised new rows,
         Q-Former ``[DEC]``) cannot run. Weights the model has no place for are SAM2's (not built); a weight
-        the
-        model expects but the files lack is reported."""
+        the model expects but the files lack is reported."""
         import torch
         from safetensors.torch import load_file
 

@@ -6,8 +6,7 @@ Definitions follow moment_detr ``standalone_eval/eval.py`` (re-derived, not copi
   scores, every other clip 0. ``HL-min-Fair|Good|VeryGood`` binarise it at >= 2 | 3 | 4.
 * Hit1: the clip with the highest predicted saliency (``np.argmax``: the first maximum, taken over the *whole*
   predicted list before any truncation) is a hit for an annotator if that annotator marked it positive; a
-  query's
-  Hit1 is the max over the 3 annotators. A top clip beyond the GT length is a miss.
+  query's Hit1 is the max over the 3 annotators. A top clip beyond the GT length is a miss.
 * AP: the predicted scores truncated or zero-padded to ``num_clips``; per annotator the interpolated AP of
   ``get_ap`` (precision at every distinct score threshold where recall grows, each replaced by the best
   precision

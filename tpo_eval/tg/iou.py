@@ -4,8 +4,7 @@ Two definitions are in use and they differ only in degenerate cases:
 
 * *hull IoU* (TimeChat ``eval_tvg.py``, lmms-eval, moment_detr's paired IoU): intersection over
   ``max(end) - min(start)``. For two overlapping spans this is the usual IoU; for disjoint spans the
-  intersection
-  is 0 anyway.
+  intersection is 0 anyway.
 * *union IoU* (moment_detr's cross IoU, used to pick the best GT window and for mAP): intersection over
   ``len1 + len2 - intersection``.
 

@@ -13,10 +13,8 @@ the
   ``"windows"``, ``"saliency"``, ``"error"``.
 
 Rows are matched to samples by sample id, else by the annotation's own query id. By default every sample must
-have
-a prediction: :class:`MissingPredictionsError` says how many do not. ``allow_partial`` scores the covered
-ones.
-Predictions for unknown ids are always an error (they mean the wrong annotation file was given).
+have a prediction: :class:`MissingPredictionsError` says how many do not. ``allow_partial`` scores the covered
+ones. Predictions for unknown ids are always an error (they mean the wrong annotation file was given).
 """
 
 from __future__ import annotations

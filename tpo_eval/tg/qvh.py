@@ -10,8 +10,7 @@ Every official metric is 100 × the mean of one of these over the queries that h
 the mean over the 10 thresholds), rounded to 2 decimals as the official evaluator rounds. MR metrics are
 reported
 when some answer has windows, HL metrics when some answer has saliency scores (as the official evaluator
-reports
-only what the submission contains).
+reports only what the submission contains).
 """
 
 from __future__ import annotations

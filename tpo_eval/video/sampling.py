@@ -2,8 +2,7 @@
 
 Every sampler receives the inclusive range of decodable indices ``[first, last]`` (a video: ``0 .. len-1``; a
 frame folder numbered from 1 as in TVQA: ``1 .. count``, so indices are the file numbers), the fps, the number
-of
-frames wanted and an optional bound ``(start, end)`` in seconds.
+of frames wanted and an optional bound ``(start, end)`` in seconds.
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ what its task's head needs, in occurrence order (one placeholder per example):
 
 Heads the model does not have (stage 1) get no targets: their examples train the task-assignment loss only.
 Conversations (VideoChat2-IT) are encoded with all their turns (``adapter.encode_turns``): every assistant
-answer
-is a target, the instruction, the questions and the chat scaffolding are not.
+answer is a target, the instruction, the questions and the chat scaffolding are not.
 """
 
 from __future__ import annotations
@@ -143,8 +142,7 @@ class BatchBuilder:
         uses ``QA[0].i``); a later turn with its own, different instruction asks it before its question.
 
         A conversation longer than ``data.max_text_len`` text tokens keeps its leading whole turns that fit
-        (at
-        least the first); the dropped turns are counted in ``truncated_turns``."""
+        (at least the first); the dropped turns are counted in ``truncated_turns``."""
         system = ex.turns[0].instruction
         turns = []
         for k, t in enumerate(ex.turns):

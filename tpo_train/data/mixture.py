@@ -3,8 +3,7 @@
 A stage mixes its sources by *weight* (passes over a source per epoch; 25 = 25 passes, 0.5 = a seeded half)
 or by an exact *samples* count (cycled through fresh permutations when it exceeds the source). Everything is a
 pure function of ``(seed, epoch, source names, sizes)``: the same config gives the same batches on any
-machine,
-and a resumed run finds batch *k* without replaying batches 0…k-1.
+machine, and a resumed run finds batch *k* without replaying batches 0…k-1.
 
 The step plan cuts each epoch's mixture into global batches of ``batch_size`` (an incomplete last batch is
 dropped and counted: every optimiser step then sees the same number of examples, which keeps the gradient

@@ -3,8 +3,7 @@
 :func:`load_sources` is the one place a run touches annotation files: it resolves paths under ``data.root``,
 runs the readers, checks the precomputed features each temporal example needs, and raises one
 :class:`DataError` listing files, lines and reasons when more than ``max_bad_fraction`` of the records are
-bad.
-Below that threshold the bad records are skipped *and* kept in the report (it goes to the log and to the
+bad. Below that threshold the bad records are skipped *and* kept in the report (it goes to the log and to the
 checkpoint manifest), so nothing disappears silently.
 """
 

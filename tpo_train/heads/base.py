@@ -3,8 +3,7 @@
 A head owns its task's token pair (see ``tpo_train.model.spec.TASK_TOKENS``), its forward, loss, decode and
 trainable parameters. The TPO model gathers the last-layer LM hidden state at every placeholder of the head's
 task (batch-major, then position order: the "occurrence order") and calls ``head(hidden, inputs)``; targets
-and
-extra inputs for the N occurrences are given in the same order.
+and extra inputs for the N occurrences are given in the same order.
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ class SpanOutput:
 @dataclass(frozen=True, eq=False)
 class MaskOutput:
     """A mask-head answer: ``masks`` bool (T, H, W) per frame, ``boxes`` xyxy pixels per frame (zeros if
-    empty),
-    ``box`` the adapter's own normalised xyxy box regression."""
+    empty), ``box`` the adapter's own normalised xyxy box regression."""
 
     masks: Any
     boxes: tuple[tuple[float, float, float, float], ...]

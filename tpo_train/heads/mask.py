@@ -9,12 +9,10 @@ the
 ground-truth box, plus box L1; optionally (``MaskHeadSpec.mask_loss``) BCE + Dice of the frozen decoder's mask
 logits on the conditioning frame, with gradients flowing through the frozen decoder into the adapter.
 Decode: the adapter's tokens replace the prompt encoder's output on frame 0, SAM2's video predictor propagates
-the
-mask through the clip, and per-frame boxes are read off the masks (for tracking benchmarks).
+the mask through the clip, and per-frame boxes are read off the masks (for tracking benchmarks).
 
 SAM2 is built from the ``sam2`` package configs (hydra), with weights from ``sam2_checkpoint`` or random
-(tests);
-``image_size`` shrinks its input (and the memory-attention RoPE grid) for small test configs.
+(tests); ``image_size`` shrinks its input (and the memory-attention RoPE grid) for small test configs.
 """
 
 from __future__ import annotations
@@ -60,8 +58,7 @@ class MaskTargets:
 @dataclass(frozen=True, eq=False)
 class MaskInputs:
     """``images`` (N, 3, S, S) conditioning frames from :func:`sam_images` (mask loss); ``videos`` per
-    occurrence
-    (T, H, W, 3) uint8 frames to propagate through (decode)."""
+    occurrence (T, H, W, 3) uint8 frames to propagate through (decode)."""
 
     images: Optional[torch.Tensor] = None
     videos: Optional[Sequence[np.ndarray]] = None
@@ -237,8 +234,7 @@ class MaskHead(TaskHead):
         """Masks (T, H, W) bool: the prompt tokens on frame 0, SAM2's memory carries them through the clip.
 
         ``sparse`` None = SAM2's own prompt for ``box`` (normalised xyxy); otherwise the box is only a carrier
-        and
-        the prompt encoder's sparse output is replaced by ``sparse`` for this one call.
+        and the prompt encoder's sparse output is replaced by ``sparse`` for this one call.
         """
         from PIL import Image
 

@@ -1,6 +1,5 @@
 """Box and span geometry (torch, differentiable). Boxes are xyxy, spans (start, end) or (centre, width); all
-in
-the same units (normalised [0, 1] in the heads)."""
+in the same units (normalised [0, 1] in the heads)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@ change
 to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose
 dummy
 slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip
-is
-a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip
+is a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip
 encoder →
 saliency per clip → ``num_queries`` moment queries with (centre, width) anchors refined layer by layer, each
 with

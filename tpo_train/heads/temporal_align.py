@@ -40,8 +40,7 @@ class AlignBranch(nn.Module):
 
     def forward(self, feats: dict[str, torch.Tensor], moment: torch.Tensor, vmask: torch.Tensor) -> AlignOut:
         """``feats``: ``vid`` (N, T, d) projected clips, ``txt`` (N, L, d) projected words, ``txt_mask`` (N,
-        L),
-        ``dummies`` (N, nd, d); ``moment`` (N, T) bool in-moment clips."""
+        L), ``dummies`` (N, nd, d); ``moment`` (N, T) bool in-moment clips."""
         vid, txt, tmask, dummies = feats["vid"], feats["txt"], feats["txt_mask"], feats["dummies"]
         n, length, nd = vid.shape[0], txt.shape[1], dummies.shape[1]
         # each encoder runs once on a double batch (moment | non-moment; words | dummies padded to one length)

@@ -4,18 +4,15 @@ batch-first), for the temporal head's small layers.
 Why: at the head's size (d = 32..256, tens of tokens) a step is dominated by per-op overhead, not arithmetic.
 ``nn.MultiheadAttention`` on the training path converts the bool padding mask to a float mask per call, moves
 batch-first inputs to sequence-first and back, and copies the packed projection apart — about 25 forward ops
-and a
-dozen autograd nodes per attention, on top of the layer's fast-path checks. Here the same parameters go
+and a dozen autograd nodes per attention, on top of the layer's fast-path checks. Here the same parameters go
 through
 one projection matmul, views, one ``scaled_dot_product_attention`` (same dropout, same mask semantics) and the
-output
-projection; the additive key mask is built once per forward and shared by every layer that uses it.
+output projection; the additive key mask is built once per forward and shared by every layer that uses it.
 
 The math, parameter names and dropout sites (and their order, so seeded training draws the same masks) are
 those of
 the torch layers; results agree with them to float rounding. Inference (eval, no grad) keeps the torch layers'
-own
-forward (the encoder's fused fast path is faster still), so decoded outputs are torch's exactly.
+own forward (the encoder's fused fast path is faster still), so decoded outputs are torch's exactly.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Where the temporal head's inputs come from — one definition used by training *and* evaluation.
 
 A temporal head is trained on one kind of video feature and one kind of query feature, and must be fed the
-same
-kind when it is scored. The kind is part of the head's spec (``TemporalHeadSpec.video_features`` /
+same kind when it is scored. The kind is part of the head's spec (``TemporalHeadSpec.video_features`` /
 ``text_features``) and so of every checkpoint:
 
 - ``model``: the base model's own frozen encoders through its adapter — one feature per sampled frame (mean of
@@ -12,8 +11,7 @@ the
   ``{text_dir}/qid{qid}.(pt|npz|npy)`` → (L, Dt) (e.g. InternVideo2 768-d clips and LLaMA 4096-d tokens, as
   the
   paper); ``.npz`` arrays are read from ``features`` (video) or ``last_hidden_state`` (query), else from the
-  single
-  array stored; ``.pt`` may hold a tensor or a dict with ``features``;
+  single array stored; ``.pt`` may hold a tensor or a dict with ``features``;
 - a registered *extractor* name (video side only, :data:`VIDEO_EXTRACTORS`): a deterministic function of the
   sampled RGB frames, so the same features are computed from the same frames at training and at evaluation.
 
@@ -152,8 +150,7 @@ def _with_change(
     fn: Callable[[np.ndarray], np.ndarray], scale: float = 4.0
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``fn``'s features followed by their change since the previous sampled frame (×``scale``; 0 for the
-    first):
-    events are changes, and a per-clip head sees them directly."""
+    first): events are changes, and a per-clip head sees them directly."""
 
     def with_change(frames: np.ndarray) -> np.ndarray:
         f = fn(frames)

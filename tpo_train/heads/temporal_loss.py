@@ -5,8 +5,7 @@
   matched spans), fg/bg CE over every query (background weight ``eos_coef``, plain mean over N·Q);
 - saliency (last layer only), all scaled by ``w_saliency``: the margin hinge on sampled pairs ×2, the
   rank-contrastive term over all clips, the negative-pair term on the query shifted by one in the batch, and
-  the
-  same three plus a BCE on the text-to-video word-attention mass, scaled by ``w_wattn``;
+  the same three plus a BCE on the text-to-video word-attention mass, scaled by ``w_wattn``;
 - moment–sentence alignment, attention distillation and dummy/prompt orthogonality (``w_ms_align``,
   ``w_distill``, ``w_ortho``).
 
@@ -138,8 +137,7 @@ class TemporalCriterion:
     ) -> dict[str, torch.Tensor]:
         """Span L1, span 1 − GIoU and fg/bg CE of each decoder layer: (Ly, N, Q, 2) inputs → (Ly,) terms,
         normalised as CG-DETR: L1 and GIoU are means over the matched spans (L1 also over both coordinates),
-        the
-        CE a plain mean of the class-weighted NLL over all N·Q queries (not divided by the weight sum)."""
+        the CE a plain mean of the class-weighted NLL over all N·Q queries (not divided by the weight sum)."""
         n_layers, n, q = logits.shape[:3]
         sel = self._match_all(logits, spans, targets.spans, _pad_spans(targets.spans, spans))
         dev = spans.device

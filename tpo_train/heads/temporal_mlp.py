@@ -8,8 +8,7 @@ reads
 only ``duration`` and the spans (no video or query features), so the data pipeline, the TPO model and the
 ``tpo``
 eval adapter are the same for both kinds. Decode: one window per occurrence (score 1.0) and no saliency curve
-—
-the head has no per-clip output.
+— the head has no per-clip output.
 """
 
 from __future__ import annotations

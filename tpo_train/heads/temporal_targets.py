@@ -8,12 +8,10 @@ margin
 hinge, ``pairs`` per item (CG-DETR: 2 for both kinds): graded — ``pairs // 2`` highest- vs lowest-scored
 relevant clips (hard) plus ``pairs // 2`` relevant vs irrelevant clips drawn at random (easy; the hard ones
 repeated when too few irrelevant clips exist; ``get_saliency_labels_all`` with ``max_n=1``); binary —
-``pairs``
-clips drawn from inside the windows vs ``pairs`` from outside (``get_saliency_labels_sub_as_query``,
+``pairs`` clips drawn from inside the windows vs ``pairs`` from outside (``get_saliency_labels_sub_as_query``,
 ``max_n=2``). When
 fewer than ``pairs`` clips lie outside, CG-DETR falls back to the positives (hinge = bare margin, no
-gradient);
-here the outside clips are repeated instead, and only with none outside the positives are used.
+gradient); here the outside clips are repeated instead, and only with none outside the positives are used.
 """
 
 from __future__ import annotations

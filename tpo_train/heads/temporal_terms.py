@@ -123,8 +123,7 @@ def distill(
 ) -> torch.Tensor:
     """KL(softmax(sim) ‖ attn) per clip (the target detached), mean over the key slots, averaged over the
     in-moment clips (``moment`` (N, T) bool). ``attn``/``sim`` (N, T, K) over [dummies + words]; padded keys
-    are
-    left out of the target softmax (CG-DETR softmaxes them too; see docs/TRAINING.md)."""
+    are left out of the target softmax (CG-DETR softmaxes them too; see docs/TRAINING.md)."""
     p = sim.detach().masked_fill(~key_valid[:, None, :], float("-inf")).softmax(-1)
     kl = torch.where(p > 0, p * (torch.log(p.clamp(min=1e-30)) - torch.log(attn + 1e-6)), torch.zeros_like(p))
     m = moment.to(attn.dtype)

@@ -113,8 +113,7 @@ class MLLMAdapter:
         image: Any = None,
     ) -> EncodedExample:
         """Chat-format a single-turn conversation; ``answer`` (if given) is appended with the end-of-turn
-        token
-        and is the only labelled part."""
+        token and is the only labelled part."""
         raise NotImplementedError
 
     def encode_turns(

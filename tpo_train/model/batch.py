@@ -58,8 +58,7 @@ def collate(
     """Right-pad token ids (``pad_id``) and labels (-100); concatenate vision tensors in example order.
 
     Image pixel tensors of different patch counts (anyres) are zero-padded on the patch axis; videos in one
-    batch
-    must have the same number of frames.
+    batch must have the same number of frames.
     """
     if not examples:
         raise ValueError("collate: empty batch")

@@ -53,8 +53,7 @@ def generate(
     ``head_inputs``: task → that head's inputs for one occurrence (e.g. ``TemporalInputs`` with N = 1); a
     trigger
     whose head needs inputs that are missing raises, or with ``missing_inputs="text"`` is written without
-    running
-    the head (a text answer that happens to emit a trigger, e.g. on a multiple-choice question).
+    running the head (a text answer that happens to emit a trigger, e.g. on a multiple-choice question).
     """
     if missing_inputs not in ("raise", "text"):
         raise ValueError(f"missing_inputs={missing_inputs!r}: use 'raise' or 'text'")

@@ -84,8 +84,7 @@ class TemporalHeadSpec:
     """The temporal head. ``kind``: ``detr`` (default) = the DETR-style moment decoder (CG-DETR spirit; every
     field
     below except ``mlp_hidden``); ``mlp`` = the "simple head" ablation of paper Table 11, a two-layer MLP from
-    the
-    ``<temp>`` state to one span (uses ``mlp_hidden``, default LM hidden // 2, and ``w_span``/``w_giou``).
+    the ``<temp>`` state to one span (uses ``mlp_hidden``, default LM hidden // 2, and ``w_span``/``w_giou``).
     Feature dims ``None`` = the LM hidden size (model features). A spec saved before ``kind`` existed reads as
     ``detr``, which is what those checkpoints hold.
 
@@ -176,8 +175,7 @@ class TPOModelSpec:
     ``train_new_rows``: also learn the new tokens' embedding/lm_head rows (as separate delta tables, so the
     base
     vocabulary stays bit-identical). Public TPO keeps them at the mean and learns triggers via ``lm_head``
-    LoRA.
-    ``token_init``: the task tokens' initial draw — ``randn`` (std 1, the released TPO code's
+    LoRA. ``token_init``: the task tokens' initial draw — ``randn`` (std 1, the released TPO code's
     ``nn.Parameter(torch.randn(1, 1, 4096))``) or ``scaled`` (std of the base input-embedding table, so the LM
     starts from an in-range input). Specs saved before this field existed read as ``scaled``, how they were
     built.

@@ -28,8 +28,7 @@ _ALWAYS = ("lora", "task_tokens", "box_encoder", "new_rows")
 
 def trainable_state_dict(model: TPOModel, groups: Optional[Iterable[str]] = None) -> dict[str, torch.Tensor]:
     """Tensors of the given parameter groups (default: LoRA, task tokens, box encoder, new rows, every head,
-    and
-    the vision groups when any of their parameters is trainable) plus
+    and the vision groups when any of their parameters is trainable) plus
     ``vocab.input_rows``/``vocab.output_rows``
     (the added tokens' rows of the base tables). Keys are qualified parameter names; values are detached
     copies."""

@@ -2,8 +2,7 @@
 
 Forward: token embeddings → each task placeholder's embedding replaced by that task's learnable token, each
 ``<track_box>`` by the box encoder's output → visual features spliced in → LM → last-layer hidden states. The
-LM
-loss is causal cross-entropy on the labelled tokens (answers, including the triggers: the task-assignment
+LM loss is causal cross-entropy on the labelled tokens (answers, including the triggers: the task-assignment
 loss;
 placeholders are never targets). The router gathers the hidden state at each placeholder and hands it to the
 task's head; total loss = LM CE + Σ_task weight_task · head_loss_task.
@@ -38,8 +37,7 @@ DEFAULT_TRAINABLE = ("lora", "task_tokens", "box_encoder", "new_rows", "heads")
 @dataclass(frozen=True, eq=False)
 class TPOOutput:
     """``loss`` = ``lm_loss`` + Σ weighted head totals; ``head_losses[task]`` the head's terms; ``head_preds``
-    the
-    raw head predictions (for decode); ``logits`` (B, L, V)."""
+    the raw head predictions (for decode); ``logits`` (B, L, V)."""
 
     loss: torch.Tensor
     lm_loss: Optional[torch.Tensor]

@@ -1,6 +1,5 @@
 """New special tokens: adding them to the tokenizer, growing the embedding tables, mean-initialising the new
-rows,
-and (optionally) learning them through separate delta tables so the base vocabulary can never change.
+rows, and (optionally) learning them through separate delta tables so the base vocabulary can never change.
 
 Why deltas instead of unfreezing the tables: AdamW's decoupled weight decay moves every row of a trainable
 matrix

@@ -3,8 +3,7 @@
 Coloured shapes over textured backgrounds appear, move, push each other, change colour, hide one another and
 leave; the exact ground truth is written in the real formats of the benchmarks (MVBench, Charades-STA,
 QVHighlights) and of the training sources (CG-DETR, RefCOCO, MeViS, SA-V, VideoChat2-IT). Pure numpy; PyAV
-only
-through :mod:`tpo_eval.video.decode`.
+only through :mod:`tpo_eval.video.decode`.
 
     from tpo_train.synth import generate_world
     m = generate_world("data/synth", seed=0, preset="demo")     # or: tpo-train synth --out data/synth

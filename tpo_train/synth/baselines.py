@@ -2,8 +2,7 @@
 
 - text only (MCQ): a logistic regression (numpy only) scores every option from hashed features of the option's
   words and of (question word, option word) pairs, trained on the train split, and picks the best option of
-  each
-  held-out question — how far the question and options alone get (a balanced world keeps it near 25 %);
+  each held-out question — how far the question and options alone get (a balanced world keeps it near 25 %);
 - best constant span (grounding): the one span with the highest train R1@0.5 (``world.json``), answered for
   every held-out query.
 
@@ -80,8 +79,7 @@ def accuracy(items: list[dict], picks: list[int]) -> dict[str, float]:
 
 def text_only_script(root: Path, out: Path, epochs: int = 200) -> Path:
     """The text-only model's held-out answers as a mock:scripted file (``"B) option text"``, what a model
-    writes
-    after MVBench's ``Best option:(`` prefix)."""
+    writes after MVBench's ``Best option:(`` prefix)."""
     w = fit(load_mcq(root, "train"), epochs)
     items = load_mcq(root, "heldout")
     rows = [

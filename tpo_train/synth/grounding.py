@@ -3,11 +3,9 @@ prior.
 
 Every appear / disappear / move / recolour event becomes a sentence ("the red square moves left") with the
 event's exact window in seconds (Charades-STA style, one window). The QVHighlights rows carry the same queries
-plus
-one "the <shape> is moving" query per object that moves twice (two windows), and per-clip saliency from
+plus one "the <shape> is moving" query per object that moves twice (two windows), and per-clip saliency from
 ``annotators`` simulated annotators: a clip's base score grows with how much of the clip the event covers and
-how
-visible the object is, and each annotator adds their own ±1 disagreement, clipped to 0–4.
+how visible the object is, and each annotator adds their own ±1 disagreement, clipped to 0–4.
 """
 
 from __future__ import annotations
@@ -110,8 +108,7 @@ def r1_at(spans: np.ndarray, gt: np.ndarray, threshold: float = 0.5) -> np.ndarr
 
 def best_constant_span(train: Sequence[Query], heldout: Sequence[Query], step: float) -> dict[str, float]:
     """The one span (on a ``step``-second grid) with the highest train R1@0.5, and its held-out R1@0.5
-    (percent).
-    A model's grounding is only evidence of watching the video when it beats this prior."""
+    (percent). A model's grounding is only evidence of watching the video when it beats this prior."""
     duration = max(q.duration for q in train)
     grid = np.arange(0.0, duration + 1e-9, step)
     a, b = np.meshgrid(grid, grid, indexing="ij")

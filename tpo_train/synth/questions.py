@@ -3,11 +3,9 @@
 Each clip proposes candidate questions (:func:`propose`); :func:`select` then, per type and split,
 (1) balances the answer *values* (each direction / count / colour / quadrant / anomaly kind is the answer
 equally often), (2) draws distractors from the same vocabulary as the answers — fixed four-value sets, colour
-and
-shape swaps of the named objects, actions of the same make-up — so no option reads as the odd one out, and
+and shape swaps of the named objects, actions of the same make-up — so no option reads as the odd one out, and
 (3) puts the answer at each of the four positions equally often. Chance is 25 % and a model that reads only
-the
-question and the options should stay near it (``scripts/synth_text_baseline.py`` measures it).
+the question and the options should stay near it (``scripts/synth_text_baseline.py`` measures it).
 """
 
 from __future__ import annotations
@@ -96,8 +94,7 @@ def _sequence(vid: str, t, a, b, rng: np.random.Generator) -> Candidate:  # noqa
     """ "What does X do right after it <a>?" Options always have the same make-up of action classes for the
     context (after a move: two moves, a colour change, disappearing; after a colour change — an object changes
     colour once — three moves and disappearing), each drawn from what the question leaves possible (not the
-    same
-    move again, not a change to the colour it has); ``select`` balances the answer classes in the same
+    same move again, not a change to the colour it has); ``select`` balances the answer classes in the same
     ratio."""
     slots = list(_SEQ_SLOTS[a.kind])
     slots.remove(_CLASS[b.kind])
@@ -260,8 +257,7 @@ def select(cands: Sequence[Candidate], rng: np.random.Generator) -> dict[str, li
 
 def _rounds(groups: list[list[Candidate]], cap: int) -> list[Candidate]:
     """Take one candidate of every group per round, at most ``cap`` per clip, until a group runs out: every
-    group
-    (answer value) ends up equally often (a group listed k times, k times as often)."""
+    group (answer value) ends up equally often (a group listed k times, k times as often)."""
     groups = [g for g in groups if g]  # a value no clip offers (small worlds) is left out, not all the others
     if not groups:
         return []

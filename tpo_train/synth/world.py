@@ -2,8 +2,7 @@
 simulation
 (:mod:`tpo_train.synth.simulate`) produces — per object, per frame centre, size, opacity and colour, plus the
 :class:`Event` s that explain every change. Everything downstream (pixels, masks, grounding windows,
-questions)
-is derived from a clip, so the ground truth is exact by construction.
+questions) is derived from a clip, so the ground truth is exact by construction.
 
 Conventions: frame ``f`` is shown at ``f / fps`` seconds; an event covers frames ``[start, end]`` = seconds
 ``[start / fps, end / fps]`` (the state changes between those frames and nowhere else; a jump or a change of

@@ -1,7 +1,9 @@
 """Annotation readers: one function per on-disk layout, registered by name for ``data.sources.*.format``.
 
-Each reader returns a :class:`ReadResult`; a record it cannot use becomes a :class:`BadRecord` naming the file
-and line (JSONL) or item (JSON), never a silent skip. Layouts:
+Each reader is a generator of examples, :class:`BadRecord` s (a record it cannot use, naming the file and line
+(JSONL) or item (JSON), never a silent skip) and notes (``str``), in file order: a source of millions of
+records streams into its Arrow cache (``data/arrow.py``) without being held in memory.
+:func:`read_source` collects one into a :class:`ReadResult` (a reader may also return one). Layouts:
 
 ``cgdetr_jsonl`` (temporal grounding: QVHighlights, Charades-STA ``*_tvr_format``, and DiDeMo / QuerYD /
     HiREST / ActivityNet / TACoS / NLQ once converted): one JSON object per line with ``qid``, ``query``,
@@ -24,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from tpo_eval.registry import Registry
 
@@ -32,6 +34,7 @@ from . import rle
 from .examples import (
     BadRecord,
     ConversationExample,
+    Example,
     MaskExample,
     Origin,
     ReadResult,
@@ -49,6 +52,10 @@ READER_TASKS = {
     "sav": "mask",
     "videochat2_it": "conversation",
 }
+
+
+#: what a reader yields: an example, a refused record, or a note about the whole file
+Item = Union[Example, BadRecord, str]
 
 
 class _Bad(ValueError):
@@ -69,7 +76,8 @@ def _str(d: dict, key: str) -> str:
     return v
 
 
-def _jsonl(path: Path, bad: list[BadRecord]) -> Iterator[tuple[Origin, dict]]:
+def _jsonl(path: Path) -> Iterator[Union[tuple[Origin, dict], BadRecord]]:
+    """(origin, object) per non-blank line, or the line's BadRecord when it is not a JSON object."""
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
@@ -77,10 +85,10 @@ def _jsonl(path: Path, bad: list[BadRecord]) -> Iterator[tuple[Origin, dict]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                bad.append(BadRecord(Origin(str(path), i), f"invalid JSON: {e.msg} at column {e.colno}"))
+                yield BadRecord(Origin(str(path), i), f"invalid JSON: {e.msg} at column {e.colno}")
                 continue
             if not isinstance(obj, dict):
-                bad.append(BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}"))
+                yield BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}")
                 continue
             yield Origin(str(path), i), obj
 
@@ -95,11 +103,13 @@ def _load_json(path: Path) -> Any:
 
 
 @READERS.register("cgdetr_jsonl", "temporal grounding JSONL in the CG-DETR / moment_detr layout")
-def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
-    bad: list[BadRecord] = []
-    out: list[TemporalExample] = []
+def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item]:
     clipped = 0
-    for origin, d in _jsonl(path, bad):
+    for rec in _jsonl(path):
+        if isinstance(rec, BadRecord):
+            yield rec
+            continue
+        origin, d = rec
         try:
             qid, vid, query, duration = d.get("qid"), _str(d, "vid"), _str(d, "query"), _num(d, "duration")
             if qid is None:
@@ -122,24 +132,22 @@ def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
                 windows.append((st, ed))
             saliency = _saliency(d)
         except _Bad as e:
-            bad.append(BadRecord(origin, str(e)))
+            yield BadRecord(origin, str(e))
             continue
-        out.append(
-            TemporalExample(
-                uid=f"{source}/{qid}",
-                source=source,
-                origin=origin,
-                qid=str(qid),
-                vid=vid,
-                query=query.strip(),
-                duration=duration,
-                windows=tuple(windows),
-                saliency=saliency,
-                media=f"{media}/{vid}" if media else None,
-            )
+        yield TemporalExample(
+            uid=f"{source}/{qid}",
+            source=source,
+            origin=origin,
+            qid=str(qid),
+            vid=vid,
+            query=query.strip(),
+            duration=duration,
+            windows=tuple(windows),
+            saliency=saliency,
+            media=f"{media}/{vid}" if media else None,
         )
-    notes = (f"{clipped} window end(s) past the video duration clipped to it",) if clipped else ()
-    return ReadResult(str(path), tuple(out), tuple(bad), notes)
+    if clipped:
+        yield f"{clipped} window end(s) past the video duration clipped to it"
 
 
 def _saliency(d: dict) -> dict[int, float]:
@@ -158,10 +166,12 @@ def _saliency(d: dict) -> dict[int, float]:
 
 
 @READERS.register("refcoco_jsonl", "referring boxes: image, width, height, COCO xywh bbox, expression(s)")
-def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
-    bad: list[BadRecord] = []
-    out: list[RegionExample] = []
-    for origin, d in _jsonl(path, bad):
+def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item]:
+    for rec in _jsonl(path):
+        if isinstance(rec, BadRecord):
+            yield rec
+            continue
+        origin, d = rec
         try:
             image, w, h = _str(d, "image"), _num(d, "width"), _num(d, "height")
             box = d.get("bbox")
@@ -180,24 +190,21 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
             ):
                 raise _Bad("needs 'expression' (string) or 'sentences' (non-empty list of strings)")
         except _Bad as e:
-            bad.append(BadRecord(origin, str(e)))
+            yield BadRecord(origin, str(e))
             continue
         norm = (x / w, y / h, min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))
         rid = d.get("id", origin.line)
         for k, s in enumerate(sents):
-            out.append(
-                RegionExample(
-                    uid=f"{source}/{rid}/{k}",
-                    source=source,
-                    origin=origin,
-                    image=f"{media}/{image}" if media else image,
-                    expression=s.strip(),
-                    box=norm,
-                    width=int(w),
-                    height=int(h),
-                )
+            yield RegionExample(
+                uid=f"{source}/{rid}/{k}",
+                source=source,
+                origin=origin,
+                image=f"{media}/{image}" if media else image,
+                expression=s.strip(),
+                box=norm,
+                width=int(w),
+                height=int(h),
             )
-    return ReadResult(str(path), tuple(out), tuple(bad))
 
 
 def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, float, float], int, int, int]:
@@ -246,9 +253,7 @@ def _mask_example(
 
 
 @READERS.register("mevis", "MeViS layout: meta_expressions.json + mask_dict.json (RLE)")
-def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
-    bad: list[BadRecord] = []
-    out: list[MaskExample] = []
+def read_mevis(path: Path, source: str, media: str = "") -> Iterator[Item]:
     meta_p, mask_p = path / "meta_expressions.json", path / "mask_dict.json"
     meta, masks = _load_json(meta_p), _load_json(mask_p)
     item = 0
@@ -268,28 +273,17 @@ def read_mevis(path: Path, source: str, media: str = "") -> ReadResult:
                 if any(len(m) != len(frames) for m in per_obj):
                     raise _Bad(f"video {vid} expression {eid}: mask count differs from {len(frames)} frames")
                 per_frame = [tuple(m[i] for m in per_obj if m[i]) for i in range(len(frames))]
-                out.append(
-                    _mask_example(
-                        source,
-                        str(eid),
-                        origin,
-                        media,
-                        vid,
-                        exp.strip(),
-                        frames,
-                        per_frame,
-                        f"video {vid} expression {eid}",
-                    )
-                )
+                where = f"video {vid} expression {eid}"
+                exp = exp.strip()
+                ex = _mask_example(source, str(eid), origin, media, vid, exp, frames, per_frame, where)
             except _Bad as err:
-                bad.append(BadRecord(origin, str(err)))
-    return ReadResult(str(path), tuple(out), tuple(bad))
+                yield BadRecord(origin, str(err))
+                continue
+            yield ex
 
 
 @READERS.register("sav", "SA-V *_manual.json masklets → box-prompted tracking examples")
-def read_sav(path: Path, source: str, media: str = "") -> ReadResult:
-    bad: list[BadRecord] = []
-    out: list[MaskExample] = []
+def read_sav(path: Path, source: str, media: str = "") -> Iterator[Item]:
     for f in sorted(path.glob("*_manual.json")):
         try:
             d = _load_json(f)
@@ -300,37 +294,26 @@ def read_sav(path: Path, source: str, media: str = "") -> ReadResult:
             if any(len(fr) != n_obj for fr in masklet):
                 raise _Bad("'masklet' frames list different numbers of objects")
         except _Bad as e:
-            bad.append(BadRecord(Origin(str(f), 1), str(e)))
+            yield BadRecord(Origin(str(f), 1), str(e))
             continue
         frames = tuple(f"{4 * i:05d}" for i in range(len(masklet)))  # annotated every 4th frame (6 fps of 24)
         for obj in range(n_obj):
             per_frame = [(fr[obj],) if fr[obj] else () for fr in masklet]
+            origin = Origin(str(f), obj + 1)
             try:
-                out.append(
-                    _mask_example(
-                        source,
-                        str(obj),
-                        Origin(str(f), obj + 1),
-                        media,
-                        vid,
-                        None,
-                        frames,
-                        per_frame,
-                        f"object {obj}",
-                    )
-                )
+                where = f"object {obj}"
+                ex = _mask_example(source, str(obj), origin, media, vid, None, frames, per_frame, where)
             except _Bad as e:
-                bad.append(BadRecord(Origin(str(f), obj + 1), str(e)))
-    return ReadResult(str(path), tuple(out), tuple(bad))
+                yield BadRecord(origin, str(e))
+                continue
+            yield ex
 
 
 @READERS.register("videochat2_it", "VideoChat2-IT conversations: [{video|image, QA: [{i, q, a}]}]")
-def read_videochat2_it(path: Path, source: str, media: str = "") -> ReadResult:
-    bad: list[BadRecord] = []
-    out: list[ConversationExample] = []
+def read_videochat2_it(path: Path, source: str, media: str = "") -> Iterator[Item]:
     items = _load_json(path)
     if not isinstance(items, list):
-        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 1), "top level must be a JSON list"),))
+        raise _Bad("top level must be a JSON list")
     for k, d in enumerate(items, 1):
         origin = Origin(str(path), k)
         try:
@@ -350,29 +333,39 @@ def read_videochat2_it(path: Path, source: str, media: str = "") -> ReadResult:
                     raise _Bad(f"turn {t!r} needs a question 'q' or an instruction 'i'")
                 turns.append(Turn(question=q.strip(), answer=t["a"].strip(), instruction=i.strip()))
         except _Bad as e:
-            bad.append(BadRecord(origin, str(e)))
+            yield BadRecord(origin, str(e))
             continue
         full = f"{media}/{media_path}" if media and media_path else media_path
-        out.append(
-            ConversationExample(
-                uid=f"{source}/{k}",
-                source=source,
-                origin=origin,
-                media=full,
-                media_kind=kind,
-                turns=tuple(turns),
-            )
+        yield ConversationExample(
+            uid=f"{source}/{k}", source=source, origin=origin, media=full, media_kind=kind, turns=tuple(turns)
         )
-    return ReadResult(str(path), tuple(out), tuple(bad))
+
+
+def iter_source(fmt: str, path: Path, source: str, media: str = "") -> Iterator[Item]:
+    """Stream reader ``fmt`` over ``path``; a file-level failure becomes one bad record (line 1) rather than a
+    crash. A reader that returns a whole :class:`ReadResult` is streamed from it."""
+    reader: Callable[..., Union[ReadResult, Iterator[Item]]] = READERS.get(fmt)
+    if not path.exists():
+        yield BadRecord(Origin(str(path), 0), "file or folder not found")
+        return
+    try:
+        out = reader(path, source, media)
+        if isinstance(out, ReadResult):
+            yield from out.examples
+            yield from out.bad
+            yield from out.notes
+        else:
+            # the readers raise a file-level _Bad only before their first item (reading the whole file)
+            yield from out
+    except _Bad as e:
+        yield BadRecord(Origin(str(path), 1), str(e))
 
 
 def read_source(fmt: str, path: Path, source: str, media: str = "") -> ReadResult:
-    """Run reader ``fmt`` on ``path``; a file-level failure becomes one bad record (line 1) rather than a
-    crash."""
-    reader: Callable[..., ReadResult] = READERS.get(fmt)
-    if not path.exists():
-        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 0), "file or folder not found"),))
-    try:
-        return reader(path, source, media)
-    except _Bad as e:
-        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 1), str(e)),))
+    """All of reader ``fmt``'s output on ``path`` in memory (tests and small files; training streams it)."""
+    examples: list[Example] = []
+    bad: list[BadRecord] = []
+    notes: list[str] = []
+    for item in iter_source(fmt, path, source, media):
+        (bad if isinstance(item, BadRecord) else notes if isinstance(item, str) else examples).append(item)
+    return ReadResult(str(path), tuple(examples), tuple(bad), tuple(notes))

@@ -1,23 +1,32 @@
 """Read every source of a stage, account for every bad record, and fingerprint the files.
 
 :func:`load_sources` is the one place a run touches annotation files: it resolves paths under ``data.root``,
-runs the readers, checks the precomputed features each temporal example needs, and raises one
+fingerprints each file (sha256, streamed), opens the source's Arrow cache under ``$TPO_TRAIN_CACHE/arrow``
+(built by running the reader when the file, the reader's code, the path or the media folder changed: see
+``data/arrow.py``), checks the precomputed features each temporal example needs, and raises one
 :class:`DataError` listing files, lines and reasons when more than ``max_bad_fraction`` of the records are
 bad. Below that threshold the bad records are skipped *and* kept in the report (it goes to the log and to the
 checkpoint manifest), so nothing disappears silently.
+
+A source's examples are an :class:`~tpo_train.data.arrow.ArrowExamples` sequence (memory-mapped rows,
+decoded when indexed), in the reader's order: the same examples a list would hold, without holding them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
+from .arrow import ArrowExamples, cached_examples, code_version
+from .examples import BadRecord, DataError, Example, Origin, ReadResult
 from .features import FeatureStore
-from .readers import read_source
+from .readers import READERS, iter_source
 
 if TYPE_CHECKING:
     from ..config import DataCfg
@@ -25,7 +34,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoadedData:
-    examples: Mapping[str, tuple[Example, ...]]
+    examples: Mapping[str, Sequence[Example]]
     reports: Mapping[str, ReadResult]
     hashes: Mapping[str, str]
     features: Mapping[str, FeatureStore]
@@ -72,21 +81,48 @@ def file_hash(path: Path) -> str:
     if path.is_dir():
         for f in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix in (".json", ".jsonl")):
             h.update(str(f.relative_to(path)).encode())
-            h.update(f.read_bytes())
+            _update(h, f)
     elif path.is_file():
-        h.update(path.read_bytes())
+        _update(h, path)
     return h.hexdigest()
 
 
+def _update(h: Any, path: Path) -> None:
+    with open(path, "rb") as fh:  # in chunks: a corpus file is never held whole
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+
+
+def arrow_cache() -> Path:
+    """Where the sources' Arrow caches live: ``$TPO_TRAIN_CACHE/arrow`` (default ``~/.cache/tpo_train``)."""
+    from ..presets import cache_dir
+
+    return cache_dir() / "arrow"
+
+
+def read_cached(fmt: str, path: Path, name: str, media: str = "", sha256: str = "") -> ReadResult:
+    """Source ``name`` as read by reader ``fmt``: from its Arrow cache, built first when absent or stale.
+    ``sha256``: the file's :func:`file_hash` when the caller has it already."""
+    if not path.exists():  # nothing to cache; the reader's own report
+        return ReadResult(str(path), (), (BadRecord(Origin(str(path), 0), "file or folder not found"),))
+    ident = json.dumps([fmt, name, str(path.resolve()), media])
+    stem = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}"
+    content = [sha256 or file_hash(path), code_version(READERS.get(fmt))]
+    key = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:24]
+    got = cached_examples(arrow_cache(), stem, key, lambda: iter_source(fmt, path, name, media))
+    return ReadResult(str(path), got.examples, got.bad, got.notes)  # type: ignore[arg-type]
+
+
 def load_sources(cfg: DataCfg) -> LoadedData:
-    examples: dict[str, tuple[Example, ...]] = {}
+    examples: dict[str, Sequence[Example]] = {}
     reports: dict[str, ReadResult] = {}
     hashes: dict[str, str] = {}
     stores: dict[str, FeatureStore] = {}
     for name, src in sorted(cfg.sources.items()):
         path = resolve(cfg.root, src.path)
         media = str(resolve(cfg.root, src.media)) if src.media else ""
-        result = read_source(src.format, path, name, media)
+        hashes[name] = file_hash(path)
+        result = read_cached(src.format, path, name, media, hashes[name])
         if src.features is not None:
             f = src.features
             store = FeatureStore(
@@ -101,7 +137,6 @@ def load_sources(cfg: DataCfg) -> LoadedData:
             result = _drop_missing_features(result, store)
         reports[name] = result
         examples[name] = result.examples
-        hashes[name] = file_hash(path)
     n_bad = sum(len(r.bad) for r in reports.values())
     n_all = sum(r.n_records for r in reports.values())
     if n_bad and n_bad > cfg.max_bad_fraction * n_all:
@@ -117,20 +152,33 @@ def load_sources(cfg: DataCfg) -> LoadedData:
 
 
 def _drop_missing_features(result: ReadResult, store: FeatureStore) -> ReadResult:
-    """Examples whose feature files are absent become bad records (with the missing file named)."""
-    keep, bad = [], list(result.bad)
-    for ex in result.examples:
-        assert isinstance(ex, TemporalExample)
-        missing = store.missing([ex])
-        if missing:
-            bad.append(BadRecord(ex.origin, f"missing feature file(s): {', '.join(missing)}"))
-        else:
-            keep.append(ex)
-    return ReadResult(result.path, tuple(keep), tuple(bad), result.notes)
+    """Examples whose feature files are absent become bad records (with the missing file named). Reads the
+    ``vid``/``qid`` columns only, and checks each video once when the queries have no feature files."""
+    import numpy as np
+
+    examples = result.examples
+    if store.extractor or not len(examples):
+        return result  # an extractor computes features from the media (checked by the batch builder)
+    assert isinstance(examples, ArrowExamples)  # read_cached's
+    ok, bad, by_vid = np.ones(len(examples), dtype=bool), list(result.bad), {}
+    cols = ("vid", "qid", "origin_path", "origin_line")
+    for start, c in examples.column_batches(cols):
+        for k, (vid, qid, path, line) in enumerate(zip(*(c[n] for n in cols))):
+            ex = SimpleNamespace(vid=vid, qid=qid)
+            if store.text_dir is None:
+                missing = by_vid[vid] if vid in by_vid else by_vid.setdefault(vid, store.missing([ex]))
+            else:
+                missing = store.missing([ex])  # type: ignore[list-item]
+            if missing:
+                bad.append(BadRecord(Origin(path, line), f"missing feature file(s): {', '.join(missing)}"))
+                ok[start + k] = False
+    if not ok.all():
+        examples = examples.subset(np.flatnonzero(ok))
+    return ReadResult(result.path, examples, tuple(bad), result.notes)  # type: ignore[arg-type]
 
 
 def bad_records(data: LoadedData) -> list[BadRecord]:
     return [b for r in data.reports.values() for b in r.bad]
 
 
-__all__ = ["LoadedData", "load_sources", "file_hash", "resolve", "data_root", "bad_records"]
+__all__ = ["LoadedData", "load_sources", "read_cached", "file_hash", "resolve", "data_root", "bad_records"]

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from .columns import Codec, class_by_name, class_name
+from .columns import Codec, class_by_name, class_name, datasets
 from .examples import BadRecord, Example, Origin
 
 BATCH = 10_000  # rows per written record batch: bounds the build's memory
@@ -124,12 +124,10 @@ def cached_examples(cache: Path, stem: str, key: str, items: Callable[[], Iterab
 
 
 def _open(entry: Path, hit: bool) -> CachedSource:
-    from datasets import Dataset
-
     report = json.loads((entry / "report.json").read_text())
     bad = tuple(BadRecord(Origin(p, line), why) for p, line, why in report["bad"])
     codec = Codec.of(class_by_name(report["class"])) if report["class"] else None
-    ds = Dataset.from_file(str(entry / "examples.arrow")) if codec else None
+    ds = datasets().Dataset.from_file(str(entry / "examples.arrow")) if codec else None
     return CachedSource(ArrowExamples(ds, codec), bad, tuple(report["notes"]), hit)
 
 

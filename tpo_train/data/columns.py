@@ -91,7 +91,7 @@ class Codec:
         return cls(ex_cls, tuple(scalar), tuple(origin), tuple(nested))
 
     def features(self) -> Any:
-        from datasets import Features, Value
+        Features, Value = datasets().Features, datasets().Value
 
         cols = {n: Value(t) for n, t in self.scalar}
         for n in self.origin:
@@ -114,6 +114,15 @@ class Codec:
         kw.update({n: Origin(row[f"{n}_path"], row[f"{n}_line"]) for n in self.origin})
         kw.update({n: _typed(tp, json.loads(row[n])) for n, tp in self.nested})
         return self.cls(**kw)
+
+
+def datasets() -> Any:
+    """The ``datasets`` package (a ``train`` extra: tpo_eval does not need it)."""
+    try:
+        import datasets
+    except ImportError:
+        raise ImportError("tpo_train reads its data with `datasets`: pip install 'tpo-eval[train]'") from None
+    return datasets
 
 
 def class_name(c: type) -> str:

@@ -14,8 +14,8 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Mapping
-from typing import Any, Union
+from collections.abc import Callable, Mapping
+from typing import Any, Optional, Union
 
 from .examples import Example, Origin
 
@@ -31,40 +31,70 @@ def _optional(tp: Any) -> Any:
     return tp
 
 
-def _plain(tp: Any, v: Any) -> Any:
-    """``v`` (declared ``tp``) as JSON-ready lists, numbers and strings."""
-    tp = _optional(tp)
-    if v is None or tp is Any or tp in _SCALARS:
-        return v
-    if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
-        return [_plain(hints[f.name], getattr(v, f.name)) for f in dataclasses.fields(tp)]
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return [_plain(args[0], x) for x in v]
-    if origin is tuple:
-        return [_plain(a, x) for a, x in zip(args, v)]
-    if origin in (dict, Mapping):
-        return [[_plain(args[0], k), _plain(args[1], x)] for k, x in v.items()]
-    raise TypeError(f"no Arrow column form for {tp!r}")
+#: a converter between a declared type and its plain (JSON) form; None: the value is its own plain form
+Conv = Optional[Callable[[Any], Any]]
 
 
-def _typed(tp: Any, v: Any) -> Any:
-    """Inverse of :func:`_plain`."""
-    tp = _optional(tp)
-    if v is None or tp is Any or tp in _SCALARS:
-        return v
+def _maybe(c: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else c(v)
+
+
+def _apply(c: Conv, v: Any) -> Any:
+    return v if c is None else c(v)
+
+
+def to_plain(tp: Any) -> Conv:
+    """The converter of values declared ``tp`` to JSON-ready lists, numbers and strings (derived once per
+    type: the build converts millions of values). ``json`` writes tuples as lists, so a tuple of plain
+    values needs none."""
+    opt, tp = _optional(tp) is not tp, _optional(tp)
+    c: Conv
+    if tp is Any or tp in _SCALARS:
+        return None
     if dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
-        return tp(*(_typed(hints[f.name], x) for f, x in zip(dataclasses.fields(tp), v)))
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return tuple(_typed(args[0], x) for x in v)
-    if origin is tuple:
-        return tuple(_typed(a, x) for a, x in zip(args, v))
-    if origin in (dict, Mapping):
-        return {_typed(args[0], k): _typed(args[1], x) for k, x in v}
-    raise TypeError(f"no Arrow column form for {tp!r}")
+        fs = [(f.name, to_plain(hints[f.name])) for f in dataclasses.fields(tp)]
+        c = lambda v: [_apply(fc, getattr(v, n)) for n, fc in fs]  # noqa: E731
+    elif typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            e = to_plain(args[0])
+            c = None if e is None else lambda v: [e(x) for x in v]
+        else:
+            es = [to_plain(a) for a in args]
+            c = None if all(e is None for e in es) else lambda v: [_apply(e, x) for e, x in zip(es, v)]
+    elif typing.get_origin(tp) in (dict, Mapping):
+        k, x = (to_plain(a) for a in typing.get_args(tp))
+        c = lambda v: [[_apply(k, a), _apply(x, b)] for a, b in v.items()]  # noqa: E731 - int keys stay int
+    else:
+        raise TypeError(f"no Arrow column form for {tp!r}")
+    return _maybe(c) if opt and c is not None else c
+
+
+def from_plain(tp: Any) -> Conv:
+    """The inverse of :func:`to_plain`: lists back to tuples or dataclasses, pairs back to mappings."""
+    opt, tp = _optional(tp) is not tp, _optional(tp)
+    c: Conv
+    if tp is Any or tp in _SCALARS:
+        return None
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        ds = [from_plain(hints[f.name]) for f in dataclasses.fields(tp)]
+        c = lambda v: tp(*(_apply(d, x) for d, x in zip(ds, v)))  # noqa: E731
+    elif typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            d = from_plain(args[0])
+            c = tuple if d is None else lambda v: tuple(d(x) for x in v)
+        else:
+            ds = [from_plain(a) for a in args]
+            c = tuple if all(d is None for d in ds) else lambda v: tuple(_apply(d, x) for d, x in zip(ds, v))
+    elif typing.get_origin(tp) in (dict, Mapping):
+        k, x = (from_plain(a) for a in typing.get_args(tp))
+        c = dict if k is None and x is None else lambda v: {_apply(k, a): _apply(x, b) for a, b in v}
+    else:
+        raise TypeError(f"no Arrow column form for {tp!r}")
+    return _maybe(c) if opt else c
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +104,7 @@ class Codec:
     cls: type
     scalar: tuple[tuple[str, str], ...]  # (field, Arrow value type)
     origin: tuple[str, ...]
-    nested: tuple[tuple[str, Any], ...]  # (field, declared type)
+    nested: tuple[tuple[str, Conv, Conv], ...]  # (field, to plain, from plain)
 
     @classmethod
     def of(cls, ex_cls: type) -> Codec:
@@ -87,7 +117,7 @@ class Codec:
             elif tp in _SCALARS:
                 scalar.append((f.name, _SCALARS[tp]))
             else:
-                nested.append((f.name, hints[f.name]))
+                nested.append((f.name, to_plain(hints[f.name]), from_plain(hints[f.name])))
         return cls(ex_cls, tuple(scalar), tuple(origin), tuple(nested))
 
     def features(self) -> Any:
@@ -96,7 +126,7 @@ class Codec:
         cols = {n: Value(t) for n, t in self.scalar}
         for n in self.origin:
             cols.update({f"{n}_path": Value("string"), f"{n}_line": Value("int64")})
-        cols.update({n: Value("string") for n, _ in self.nested})
+        cols.update({n: Value("string") for n, _, _ in self.nested})
         return Features(cols)
 
     def encode(self, ex: Example, cols: dict[str, list]) -> None:
@@ -106,13 +136,13 @@ class Codec:
             o = getattr(ex, n)
             cols[f"{n}_path"].append(o.path)
             cols[f"{n}_line"].append(o.line)
-        for n, tp in self.nested:
-            cols[n].append(json.dumps(_plain(tp, getattr(ex, n)), separators=(",", ":")))
+        for n, enc, _ in self.nested:
+            cols[n].append(json.dumps(_apply(enc, getattr(ex, n)), separators=(",", ":")))
 
     def decode(self, row: Mapping[str, Any]) -> Example:
         kw = {n: row[n] for n, _ in self.scalar}
         kw.update({n: Origin(row[f"{n}_path"], row[f"{n}_line"]) for n in self.origin})
-        kw.update({n: _typed(tp, json.loads(row[n])) for n, tp in self.nested})
+        kw.update({n: _apply(dec, json.loads(row[n])) for n, _, dec in self.nested})
         return self.cls(**kw)
 
 

@@ -1,9 +1,9 @@
 """Annotation readers: one function per on-disk layout, registered by name for ``data.sources.*.format``.
 
-Each reader is a generator of examples, :class:`BadRecord` s (a record it cannot use, naming the file and line
-(JSONL) or item (JSON), never a silent skip) and notes (``str``), in file order: a source of millions of
-records streams into its Arrow cache (``data/arrow.py``) without being held in memory.
-:func:`read_source` collects one into a :class:`ReadResult` (a reader may also return one). Layouts:
+Each reader is a generator of examples (in file order), :class:`BadRecord` s (a record it cannot use, naming
+the file and line (JSONL) or item (JSON), never a silent skip) and notes (``str``): a source of millions of
+records streams into its Arrow cache (``data/arrow.py``) without being held in memory. A reader may also
+return a whole :class:`ReadResult`; :func:`read_source` collects either into one. Layouts:
 
 ``cgdetr_jsonl`` (temporal grounding: QVHighlights, Charades-STA ``*_tvr_format``, and DiDeMo / QuerYD /
     HiREST / ActivityNet / TACoS / NLQ once converted): one JSON object per line with ``qid``, ``query``,
@@ -76,8 +76,7 @@ def _str(d: dict, key: str) -> str:
     return v
 
 
-def _jsonl(path: Path) -> Iterator[Union[tuple[Origin, dict], BadRecord]]:
-    """(origin, object) per non-blank line, or the line's BadRecord when it is not a JSON object."""
+def _jsonl(path: Path, bad: list[BadRecord]) -> Iterator[tuple[Origin, dict]]:
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
@@ -85,10 +84,10 @@ def _jsonl(path: Path) -> Iterator[Union[tuple[Origin, dict], BadRecord]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                yield BadRecord(Origin(str(path), i), f"invalid JSON: {e.msg} at column {e.colno}")
+                bad.append(BadRecord(Origin(str(path), i), f"invalid JSON: {e.msg} at column {e.colno}"))
                 continue
             if not isinstance(obj, dict):
-                yield BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}")
+                bad.append(BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}"))
                 continue
             yield Origin(str(path), i), obj
 
@@ -104,12 +103,9 @@ def _load_json(path: Path) -> Any:
 
 @READERS.register("cgdetr_jsonl", "temporal grounding JSONL in the CG-DETR / moment_detr layout")
 def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item]:
+    bad: list[BadRecord] = []  # few, and the report holds them all anyway: yielded at the end
     clipped = 0
-    for rec in _jsonl(path):
-        if isinstance(rec, BadRecord):
-            yield rec
-            continue
-        origin, d = rec
+    for origin, d in _jsonl(path, bad):
         try:
             qid, vid, query, duration = d.get("qid"), _str(d, "vid"), _str(d, "query"), _num(d, "duration")
             if qid is None:
@@ -132,7 +128,7 @@ def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item
                 windows.append((st, ed))
             saliency = _saliency(d)
         except _Bad as e:
-            yield BadRecord(origin, str(e))
+            bad.append(BadRecord(origin, str(e)))
             continue
         yield TemporalExample(
             uid=f"{source}/{qid}",
@@ -146,6 +142,7 @@ def read_cgdetr_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item
             saliency=saliency,
             media=f"{media}/{vid}" if media else None,
         )
+    yield from bad
     if clipped:
         yield f"{clipped} window end(s) past the video duration clipped to it"
 
@@ -167,11 +164,8 @@ def _saliency(d: dict) -> dict[int, float]:
 
 @READERS.register("refcoco_jsonl", "referring boxes: image, width, height, COCO xywh bbox, expression(s)")
 def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item]:
-    for rec in _jsonl(path):
-        if isinstance(rec, BadRecord):
-            yield rec
-            continue
-        origin, d = rec
+    bad: list[BadRecord] = []
+    for origin, d in _jsonl(path, bad):
         try:
             image, w, h = _str(d, "image"), _num(d, "width"), _num(d, "height")
             box = d.get("bbox")
@@ -190,7 +184,7 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> Iterator[Ite
             ):
                 raise _Bad("needs 'expression' (string) or 'sentences' (non-empty list of strings)")
         except _Bad as e:
-            yield BadRecord(origin, str(e))
+            bad.append(BadRecord(origin, str(e)))
             continue
         norm = (x / w, y / h, min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))
         rid = d.get("id", origin.line)
@@ -205,6 +199,7 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> Iterator[Ite
                 width=int(w),
                 height=int(h),
             )
+    yield from bad
 
 
 def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, float, float], int, int, int]:

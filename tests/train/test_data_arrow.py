@@ -146,3 +146,46 @@ def test_training_on_the_cache_logs_the_losses_of_training_on_lists(tmp_path, mo
     assert all(isinstance(ex, tuple) for ex in lists.data.examples.values())
     assert [r["loss"] for r in arrow.history] == [r["loss"] for r in lists.history]
     assert len(arrow.history) == 2
+
+
+def _list_mixture(shares, seed, epoch):
+    """The former list-of-tuples mixture, as the reference order."""
+    from tpo_train.data.mixture import _rng
+
+    refs = []
+    for s in shares:
+        out, rep = [], 0
+        while len(out) < s.count:
+            perm = list(range(s.size))
+            _rng(seed, epoch, s.name, rep).shuffle(perm)
+            out.extend(perm[: s.count - len(out)])
+            rep += 1
+        refs += [(s.name, i) for i in out]
+    _rng(seed, epoch, "mix").shuffle(refs)
+    return refs
+
+
+def test_compact_mixture_orders_refs_as_the_list_did():
+    """Arrays of positions are shuffled with the swaps a list of refs got: every batch keeps its examples."""
+    from tpo_train.data.mixture import SourceShare, epoch_mixture, make_plan
+
+    shares = (
+        SourceShare("a", 7, weight=2.5),
+        SourceShare("b", 0),
+        SourceShare("c", 1000, weight=0.3),
+        SourceShare("d", 5, samples=12),
+    )
+    for epoch in (0, 3):
+        assert epoch_mixture(shares, 11, epoch) == _list_mixture(shares, 11, epoch)
+    plan = make_plan(
+        {"a": 7, "b": 0, "c": 1000, "d": 5},
+        {"a": 2.5, "c": 0.3},
+        {"d": 12},
+        seed=11,
+        batch_size=16,
+        micro_batch_size=4,
+        epochs=2,
+    )
+    ref = _list_mixture(plan.shares, 11, 1)
+    k = plan.steps_per_epoch + 3  # epoch 1, batch 3
+    assert plan.batch(k) == ref[3 * 16 : 4 * 16] and len(ref) == 18 + 300 + 12

@@ -9,12 +9,19 @@ The step plan cuts each epoch's mixture into global batches of ``batch_size`` (a
 dropped and counted: every optimiser step then sees the same number of examples, which keeps the gradient
 accumulation identical between one process and many). A batch is cut into micro-batches of
 ``micro_batch_size`` in order, and rank ``r`` of ``W`` takes micro-batches ``r, r + W, …``.
+
+An epoch's mixture is held as two arrays of 8-byte ints (each source's drawn indices, and the shuffled order
+of all of them), not as a list of ``(source, index)`` tuples: 16 bytes per example instead of ~100, so two
+million examples cost 32 MB per rank; a batch's refs are made when it is asked for. ``random.shuffle`` swaps
+by position only, so shuffling positions in an array gives the order a list of refs would get.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from array import array
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -42,23 +49,60 @@ def _rng(*parts: object) -> random.Random:
     return random.Random("/".join(map(str, parts)))
 
 
-def source_indices(share: SourceShare, seed: int, epoch: int) -> list[int]:
-    """The indices of one source used in ``epoch``: whole seeded permutations, the last one truncated."""
-    out: list[int] = []
+def _permutation(n: int, rng: random.Random) -> array:
+    perm = array("q", range(n))
+    rng.shuffle(perm)
+    return perm
+
+
+def _source_array(share: SourceShare, seed: int, epoch: int) -> array:
+    out = array("q")
     rep = 0
     while len(out) < share.count:
-        perm = list(range(share.size))
-        _rng(seed, epoch, share.name, rep).shuffle(perm)
+        perm = _permutation(share.size, _rng(seed, epoch, share.name, rep))
         out.extend(perm[: share.count - len(out)])
         rep += 1
     return out
 
 
+def source_indices(share: SourceShare, seed: int, epoch: int) -> list[int]:
+    """The indices of one source used in ``epoch``: whole seeded permutations, the last one truncated."""
+    return list(_source_array(share, seed, epoch))
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """One epoch's shuffled refs, compactly: ref ``k`` is ``(names[s], indices[p])`` with ``p = order[k]``
+    and ``s`` the source whose block of ``indices`` (from ``starts[s]``) holds ``p``."""
+
+    names: tuple[str, ...]
+    starts: tuple[int, ...]
+    indices: array
+    order: array
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def refs(self, start: int, stop: int) -> list[Ref]:
+        out = []
+        for p in self.order[start:stop]:
+            out.append((self.names[bisect_right(self.starts, p) - 1], self.indices[p]))
+        return out
+
+
+def mixture(shares: Sequence[SourceShare], seed: int, epoch: int) -> Mixture:
+    indices, starts = array("q"), []
+    for s in shares:
+        starts.append(len(indices))
+        indices.extend(_source_array(s, seed, epoch))
+    order = _permutation(len(indices), _rng(seed, epoch, "mix"))
+    return Mixture(tuple(s.name for s in shares), tuple(starts), indices, order)
+
+
 def epoch_mixture(shares: Sequence[SourceShare], seed: int, epoch: int) -> list[Ref]:
     """All (source, index) refs of one epoch, shuffled together."""
-    refs = [(s.name, i) for s in shares for i in source_indices(s, seed, epoch)]
-    _rng(seed, epoch, "mix").shuffle(refs)
-    return refs
+    m = mixture(shares, seed, epoch)
+    return m.refs(0, len(m))
 
 
 @dataclass(frozen=True)
@@ -93,8 +137,7 @@ class StepPlan:
         if not 0 <= step < self.total_steps:
             raise IndexError(f"step {step} outside the plan's {self.total_steps} steps")
         epoch, k = divmod(step, self.steps_per_epoch)
-        refs = _cached_mixture(self, epoch)
-        return refs[k * self.batch_size : (k + 1) * self.batch_size]
+        return _cached_mixture(self, epoch).refs(k * self.batch_size, (k + 1) * self.batch_size)
 
     def micro_batches(self, step: int, rank: int = 0, world: int = 1) -> list[list[Ref]]:
         """This rank's micro-batches of global batch ``step``."""
@@ -115,15 +158,15 @@ class StepPlan:
         }
 
 
-_MIX_CACHE: dict[tuple, list[Ref]] = {}
+_MIX_CACHE: dict[tuple, Mixture] = {}
 
 
-def _cached_mixture(plan: StepPlan, epoch: int) -> list[Ref]:
+def _cached_mixture(plan: StepPlan, epoch: int) -> Mixture:
     key = (plan.shares, plan.seed, epoch)
     if key not in _MIX_CACHE:
         if len(_MIX_CACHE) > 4:
             _MIX_CACHE.clear()
-        _MIX_CACHE[key] = epoch_mixture(plan.shares, plan.seed, epoch)
+        _MIX_CACHE[key] = mixture(plan.shares, plan.seed, epoch)
     return _MIX_CACHE[key]
 
 

@@ -7,8 +7,10 @@ once over the file), the second start (the cache is opened: no parsing) and, wit
 path (the reader's examples held as Python objects). A start is the stage's data loading up to its first
 batch: ``load_sources`` (file sha256 + cache), the step plan and the first batch's ``--batch`` examples.
 Printed per run: seconds to import (torch, datasets, tpo_train), to load, to reach the first batch, the
-process's RSS after the imports and its peak RSS (``ru_maxrss``); then the ratios 1M / 10k measured in this
-one run (the goal: peak RSS <= 1.5x, second start in seconds).
+process's RSS after the imports, its peak RSS (``ru_maxrss``) and what grew from the imports to the first
+batch: the heap (``RssAnon``) and mapped files (``RssFile``: the memory-mapped table's pages, clean page cache
+that ranks on one host share and the kernel can drop); then the ratios 1M / 10k measured in this one run (the
+goal: peak RSS <= 1.5x, second start in seconds).
 
 Usage: python scripts/bench_data_scale.py [--dir DIR] [--sizes 10000 1000000] [--batch 128] [--lists]
 """
@@ -65,7 +67,7 @@ def child(path: str, mode: str, batch: int) -> dict:
     from tpo_train.data.readers import read_source
 
     t1 = time.perf_counter()
-    rss_import = _rss_now()
+    rss_import, anon_import, file_import = _rss_now(), _rss_now("RssAnon"), _rss_now("RssFile")
     if mode == "lists":  # the former path: every example a Python object in memory
         sources.read_cached = lambda fmt, p, name, media="", sha256="": read_source(fmt, p, name, media)
     cfg = DataCfg(root="/", sources={"qvh": SourceCfg(format="cgdetr_jsonl", path=path)})
@@ -90,13 +92,17 @@ def child(path: str, mode: str, batch: int) -> dict:
         "first_batch_s": t3 - t2,
         "start_s": t3 - t1,
         "rss_import_mb": rss_import,
+        "anon_growth_mb": _rss_now("RssAnon") - anon_import,
+        "file_growth_mb": _rss_now("RssFile") - file_import,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
-def _rss_now() -> float:
+def _rss_now(kind: str = "VmRSS") -> float:
+    """MB of the process's resident memory now: all of it (``VmRSS``), anonymous (``RssAnon``: the heap) or
+    file-backed (``RssFile``: mapped files, e.g. the Arrow table's pages in the page cache)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{kind}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -134,7 +140,9 @@ def main() -> None:
             print(
                 f"{n:>9} records {mode:>6}: import {r['import_s']:6.2f} s  load {r['load_s']:7.2f} s  "
                 f"first batch {r['first_batch_s']:5.2f} s  RSS after imports {r['rss_import_mb']:7.0f} MB  "
-                f"peak RSS {r['peak_rss_mb']:7.0f} MB  ({path.stat().st_size / 1e6:.0f} MB file)",
+                f"peak RSS {r['peak_rss_mb']:7.0f} MB  (at the first batch: heap "
+                f"+{r['anon_growth_mb']:.0f} MB, mapped files +{r['file_growth_mb']:.0f} MB; "
+                f"{path.stat().st_size / 1e6:.0f} MB source)",
                 flush=True,
             )
     lo, hi = min(a.sizes), max(a.sizes)

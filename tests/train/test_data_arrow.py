@@ -84,6 +84,9 @@ def test_second_load_is_a_cache_hit_and_an_edit_is_read_again(tmp_path, reads):
     assert again.bad == first.bad and again.notes == (
         "5 window end(s) past the video duration clipped to it",
     )
+    import pickle
+
+    assert list(pickle.loads(pickle.dumps(again.examples))) == list(first.examples)  # e.g. to a worker
     entries = sorted(arrow_cache().glob("q-*"))
     assert len(entries) == 1
     # an edit (one more record) is read again, and the stale entry goes

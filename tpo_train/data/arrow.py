@@ -87,12 +87,20 @@ class ArrowExamples(Sequence):
                 part = table.take(list(map(int, self.rows[start : start + BATCH])))
             yield start, part.to_pydict()
 
+    def __reduce__(self) -> tuple:
+        # the codec holds closures: a pickled copy (a DataLoader worker) rebuilds it from the class name
+        return (_reopen, (self.dataset, class_name(self.codec.cls) if self.codec else None, self.rows))
+
     def subset(self, keep: Sequence[int]) -> ArrowExamples:
         """The examples at positions ``keep`` (ascending)."""
         import numpy as np
 
         base = np.asarray(self.rows if self.rows is not None else np.arange(len(self)), dtype=np.int64)
         return ArrowExamples(self.dataset, self.codec, base[np.asarray(keep, dtype=np.int64)])
+
+
+def _reopen(dataset: Any, cls: Optional[str], rows: Optional[Sequence[int]]) -> ArrowExamples:
+    return ArrowExamples(dataset, Codec.of(class_by_name(cls)) if cls else None, rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,11 +120,10 @@ def cached_examples(cache: Path, stem: str, key: str, items: Callable[[], Iterab
     hit = (entry / "report.json").is_file()
     if not hit:
         try:
-            _build(entry, items())
+            cache.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise OSError(
-                f"cannot write the data cache {entry} ({e}); point TPO_TRAIN_CACHE elsewhere"
-            ) from e
+            raise OSError(f"cannot create the data cache {cache} ({e}): set TPO_TRAIN_CACHE") from e
+        _build(entry, items())
         for old in cache.glob(f"{stem}-*"):
             if old != entry:
                 shutil.rmtree(old, ignore_errors=True)  # an open memory map of it stays valid (POSIX)

@@ -105,7 +105,7 @@ def read_cached(fmt: str, path: Path, name: str, media: str = "", sha256: str = 
     ``sha256``: the file's :func:`file_hash` when the caller has it already."""
     if not path.exists():  # nothing to cache; the reader's own report
         return ReadResult(str(path), (), (BadRecord(Origin(str(path), 0), "file or folder not found"),))
-    ident = json.dumps([fmt, name, str(path.resolve()), media])
+    ident = json.dumps([fmt, name, str(path), media])  # as the examples embed them (origin, uid, media)
     stem = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}"
     content = [sha256 or file_hash(path), code_version(READERS.get(fmt))]
     key = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:24]

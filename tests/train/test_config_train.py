@@ -18,6 +18,8 @@ ABLATIONS = ("ablation_qvh_only_stage2", "ablation_conversation_only", "ablation
 )
 #: stage 2 as the paper ran it: one config per task schedule (chained by stage2_per_task)
 PER_TASK = ("stage2_temporal", "stage2_region", "stage2_mask")
+#: stage 2 in one run with the paper's AS-V2 videos (stage2.yaml stays the demo's and tiny configs' base)
+PER_TASK_ETC = PER_TASK + ("stage2_interleaved",)
 #: the miniature recipe of `tpo-train demo` (tpo_train/demo.py)
 DEMO = tuple(
     f"demo_{s}"
@@ -54,7 +56,7 @@ def test_every_shipped_config_parses_and_none_is_skipped():
 
     found = sorted(p.stem for p in shipped_configs())
     expected = sorted(
-        STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + PER_TASK + tuple(CHAINS) + DEMO
+        STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + PER_TASK_ETC + tuple(CHAINS) + DEMO
     )
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
@@ -143,7 +145,7 @@ data: {sources: {x: {format: nope, path: x.jsonl, weight: 0}}}
         load_config(write(tmp_path / "bad2.yaml", fixed), check_paths=False)
     msg = str(e.value)
     for part in (
-        "init_from: stage2 starts from a stage1 checkpoint",
+        "init_from: stage2 starts from a stage1 or stage2 checkpoint",
         "model.heads.region: ",
         "los",
         "model.heads.sound: unknown task",

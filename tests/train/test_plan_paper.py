@@ -121,6 +121,20 @@ def test_per_task_chain_runs_the_papers_three_schedules():
     assert "asv2_video" in cfgs[2].data.sources and cfgs[0].optim.lr["temporal_token"] == 2e-4
 
 
+def test_interleaved_stage2_adds_the_asv2_videos_beside_table6():
+    """stage2_interleaved = stage2 + AS-V2 videos (3 passes, like the mask data): Table 6's 114.6K counts only
+    SA-V and MeViS, so the extra source is listed beside the row and its unpublished size adds no examples."""
+    cfg = load_config("stage2_interleaved", check_paths=False)
+    assert set(cfg.data.sources) - set(load_config("stage2", check_paths=False).data.sources) == {
+        "asv2_video"
+    }
+    assert (
+        cfg.data.sources["asv2_video"].weight == 3 and cfg.data.sources["asv2_video"].format == "asv2_video"
+    )
+    seg = next(r for r in stage_plan(cfg)["rows"] if r["task"] == "mask")
+    assert seg["config"]["extra_sources"] == ["asv2_video"] and seg["config"]["per_epoch"] == 3 * 114_600
+
+
 def test_plan_json_of_a_per_task_schedule():
     """`tpo-train plan --json` carries the comparison (meta model, no SAM2: a fast build)."""
     res = CliRunner().invoke(

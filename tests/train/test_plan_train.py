@@ -95,7 +95,7 @@ def test_plan_text_table():
 def test_validate_and_run_exit_codes(tmp_path, monkeypatch):
     r = CliRunner()
     res = r.invoke(main, ["validate", "stage2", "--structure-only"])
-    assert res.exit_code == 0 and "ok (stage2, 14 sources" in res.output
+    assert res.exit_code == 0 and "ok (stage2, 13 sources" in res.output
     res = r.invoke(main, ["validate", "stage2", "optim.lr.mask_head=1e-4", "train.batch_size=7"])
     assert res.exit_code == 2
     assert (

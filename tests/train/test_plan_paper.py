@@ -199,6 +199,13 @@ def test_subsample_is_a_fixed_seeded_draw(tmp_path):
     assert uids == {s: [e.uid for e in ex] for s, ex in two.examples.items()}
     kept = per_source_counts({"a": 7, "b": 5}, 6, 3, "region")
     assert {s: len(u) for s, u in uids.items()} == kept and sum(kept.values()) == 6
+    # the plan's per-source counts are the same draw, read from the files (no media needed)
+    from tpo_train.plan_steps import source_counts
+
+    counts = source_counts(cfg)
+    assert {s: (r["on_disk"], r["after_subsample"], r["per_epoch"]) for s, r in counts.items()} == {
+        s: (n, kept[s], kept[s]) for s, n in (("a", 7), ("b", 5))
+    }
     man = one.manifest()
     assert man["a"]["n_examples"] == kept["a"]
     assert f"kept {kept['a']} of 7 (6 of 12 region examples over 2 source(s))" in man["a"]["notes"][0]

@@ -291,3 +291,59 @@ def test_new_ablation_chains_validate_and_plan(name):
     if name == "ablation_no_reasoning":
         assert all({"youcook2", "activitynet_qa"}.isdisjoint(c.data.sources) for c in cfgs)
         assert [c.stage for c in cfgs] == ["stage3_tasks", "stage3"]
+
+
+def test_per_task_chain_trains_one_head_per_schedule_on_tiny(tmp_path):
+    """stage2_per_task on the tiny model: three schedules in one command, each starting from the previous
+    final/, each changing only its own head and token; the mask schedule reads AS-V2 images as static videos
+    (jpg fixture), so the expansion reaches the mask head."""
+    import dataclasses
+
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    from tpo_train.recipe import Recipe
+
+    from ._recipe_helpers import TINY, TINY_MASK, run_stage, tiny_cache  # noqa: F401
+
+    img = tmp_path / "asv2"
+    img.mkdir()
+    lines = []
+    for i in range(3):
+        Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(img / f"p{i}.jpg")
+        lines.append(
+            {"image": f"p{i}.jpg", "width": 32, "height": 32, "bbox": [4, 4, 10, 12], "expression": "x"}
+        )
+    (tmp_path / "asv2.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    _, s1 = run_stage("stage1", tmp_path / "s1", *TINY, "train.max_steps=1")
+    stages, parent = chain_stages(
+        "stage2_per_task",
+        [
+            *TINY,
+            TINY_MASK,
+            "train.max_steps=2",
+            f"init_from={s1}",
+            f"output_dir={tmp_path / 'pt'}",
+        ],
+    )
+    # the tiny data's region images are PNGs: the mask schedule reads the AS-V2 fixture instead
+    asv2 = (f"data.sources.asv2_video.path={tmp_path / 'asv2.jsonl'}", f"data.sources.asv2_video.media={img}")
+    stages[2] = dataclasses.replace(stages[2], overrides=stages[2].overrides + asv2)
+    weights, fed = [], []
+    for k in range(3):
+        rec = Recipe(load_chain_stage(stages, k, parent))
+        final = rec.run()
+        prev = ("stage2_temporal", "stage2_region")[k - 1] if k else None
+        assert rec.cfg.init_from == (str(s1) if k == 0 else str(tmp_path / "pt" / prev / "final"))
+        weights.append(load_file(str(final / "tpo_weights.safetensors")))
+        fed.append({n: len(ex) for n, ex in rec.data.examples.items()})
+    assert fed[2] == {"asv2_video": 3, "mevis": 4, "sav": 4}
+
+    def same(a, b, prefix):
+        return all((a[k] == b[k]).all() for k in a if k.startswith(prefix))
+
+    tm, rg, mk = weights
+    assert same(tm, rg, "heads.temporal") and same(rg, mk, "heads.temporal") and same(rg, mk, "heads.region")
+    assert same(tm, rg, "heads.mask") and same(tm, rg, "task_tokens.mask")
+    assert not same(tm, rg, "heads.region") and not same(rg, mk, "heads.mask")
+    assert not same(tm, rg, "task_tokens.region") and not same(rg, mk, "task_tokens.mask")

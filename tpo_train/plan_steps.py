@@ -137,7 +137,17 @@ def stage_plan(cfg: Any) -> dict[str, Any]:
         if per_task
         else paper_steps(sum(r["samples"] for r in rows), t5["epochs"], t5["batch"])
     )
+    o, ref = cfg.optim, paper_recipe()["optimizer"]
+    optimizer = {
+        "config": {"eps": o.eps, "min_lr_ratio": o.min_lr_ratio, "warmup_ratio": o.warmup_ratio},
+        "paper": {k: ref[k] for k in ("adam_epsilon", "min_lr_ratio", "warmup_ratio")},
+    }
+    optimizer["config"].update(weight_decay=o.weight_decay, betas=list(o.betas), grad_clip=o.grad_clip)
+    optimizer["paper"].update(
+        weight_decay=ref["weight_decay"], betas=ref["adam_betas"], grad_clip=ref["max_grad_norm"]
+    )
     return {
+        "optimizer": optimizer,
         "paper_stage": cfg.stage,
         "paper_table5": t5,
         "paper_schedule": "one run per task" if per_task else "one run",
@@ -191,10 +201,14 @@ def format_stage_plan(sp: dict[str, Any]) -> list[str]:
     if not sp:
         return []
     c, t5 = sp["config"], sp["paper_table5"]
+    c_o, p_o = sp["optimizer"]["config"], sp["optimizer"]["paper"]
     lines = [
         f"vs the paper ({sp['paper_stage']}; Table 5 batch {t5['batch']}, epochs {t5['epochs']}; "
         f"{sp['paper_schedule']}): this config {c['steps']} steps ({c['per_epoch']} examples/epoch × "
         f"{c['epochs']} at batch {c['batch']}), paper {sp['paper_steps']} steps",
+        f"  optimiser: eps {c_o['eps']:g} / min LR ratio {c_o['min_lr_ratio']:g} / warm-up "
+        f"{c_o['warmup_ratio']:g} (paper: released args eps {p_o['adam_epsilon']:g}, min_lr_ratio "
+        f"{p_o['min_lr_ratio']:g}; Table 5 warm-up {p_o['warmup_ratio']:g})",
         f"  {'Table-6 row':<20}{'paper':>10}{'config':>10}{'per epoch':>11}{'head upd.':>11}  paper schedule",
     ]
     for r in sp["rows"]:

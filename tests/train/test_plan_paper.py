@@ -82,6 +82,18 @@ def test_stage_plan_rows_and_steps_match_table5_6(stage, steps, paper_steps):
     # on the paper's volumes every row of the shipped stage gets exactly its Table-6 samples
     assert {r["row"]: r["config"]["samples"] for r in sp["rows"]} == TABLE6[stage]
     assert sp["config"]["steps"] == steps and sp["paper_steps"] == paper_steps
+    opt = sp[
+        "optimizer"
+    ]  # released training_args.bin: eps 1e-5, cosine to 5 %; Table 5: wd 0.02, warm-up 0.2
+    assert opt["config"] == {
+        "eps": 1e-5,
+        "min_lr_ratio": 0.05,
+        "warmup_ratio": 0.2,
+        "weight_decay": 0.02,
+        "betas": [0.9, 0.999],
+        "grad_clip": 1.0,
+    }
+    assert list(opt["paper"].values()) == list(opt["config"].values())
     t5 = {"stage1": (128, 1), "stage2": (128, 1), "stage3_tasks": (256, 1), "stage3": (256, 3)}[stage]
     assert (sp["config"]["batch"], sp["config"]["epochs"]) == t5
     if stage == "stage2":

@@ -145,6 +145,9 @@ def test_interleaved_stage2_adds_the_asv2_videos_beside_table6():
     )
     seg = next(r for r in stage_plan(cfg)["rows"] if r["task"] == "mask")
     assert seg["config"]["extra_sources"] == ["asv2_video"] and seg["config"]["per_epoch"] == 3 * 114_600
+    # Only-QVHighlight (seed Table 3): QVHighlights' published 7.5K stands in for the six-dataset 116.5K
+    qvh = stage_plan(load_config("ablation_qvh_only_stage2", check_paths=False))["rows"][0]["config"]
+    assert (qvh["sources"], qvh["samples"], qvh["per_epoch"]) == (["qvhighlights"], 7_500, 7_500 * 25)
 
 
 def test_plan_json_of_a_per_task_schedule():

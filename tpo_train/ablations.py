@@ -9,11 +9,13 @@ registered as ``temporal.mlp`` in ``tpo_train.heads.base.HEADS``), checkpoints r
 and ``tpo_train.model.load_tpo_model`` — hence the ``tpo`` eval adapter — rebuilds it. ``MLPTemporalHead`` is
 re-exported here for existing imports.
 
-The other three ablations are data/config only: ``ablation_qvh_only`` (stage-2 temporal data = QVHighlights
-only,
+The other ablations are data/config only: ``ablation_qvh_only`` (stage-2 temporal data = QVHighlights only,
 seed Table 3), ``ablation_textualized`` (``data.textualize: true``, no heads, in every stage; seed Table 1 /
-Table 11) and ``ablation_conversation_only`` (stage 3 on conversation data only, from the base model). The
-first two and ``ablation_mlp_head`` are chains of stage configs (``tpo_train/chain.py``).
+Table 11), ``ablation_conversation_only`` (stage 3 on conversation data only, from the base model),
+``ablation_no_reasoning`` (stage 3 without the YouCook2/ActivityNet reasoning data; Table 11) and the heads /
+data components of Table 12 (``ablation_heads_t``, ``_r``, ``_m``, ``_rm`` and ``ablation_no_conversation``:
+stage 2 and stage 3 part 1 with only those heads and their data). All but ``conversation_only`` are chains of
+stage configs (``tpo_train/chain.py``); ``tpo-train plan NAME`` prints each stage next to the paper's Table 6.
 """
 
 from __future__ import annotations

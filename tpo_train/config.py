@@ -165,11 +165,14 @@ class SourceCfg:
 @dataclass(frozen=True)
 class DataCfg:
     """Data mixture of one stage. Relative source paths are under ``root``; ``textualize`` renders task
-    targets as plain text instead of trigger + placeholder (the "textualized task data" ablation)."""
+    targets as plain text instead of trigger + placeholder (the "textualized task data" ablation).
+    ``subsample`` maps a task to a total: a fixed subset of that many examples drawn with ``seed`` across the
+    task's sources, the same in every epoch (the paper's 400K stage-3 region data; ``data/subsample.py``)."""
 
     root: str = "data"
     seed: int = 0
     sources: Mapping[str, SourceCfg] = field(default_factory=dict)
+    subsample: Mapping[str, int] = field(default_factory=dict)
     textualize: bool = False
     max_bad_fraction: float = 0.0
     max_text_len: int = 512

@@ -182,9 +182,18 @@ def _sam2_params(model: Any) -> int:
 
 
 def plan_config(cfg: TPOConfig) -> dict[str, Any]:
-    from .plan_steps import head_steps
+    """The model plan plus, against the paper (``plan_steps.py``): per Table-6 row the samples, schedule,
+    steps and head updates (``paper``), per source the counts (``sources``) and the stage's subsample draw."""
+    from .plan_steps import source_counts, stage_plan
 
-    return {**plan_model(build_meta_model(cfg), cfg), "head_steps": head_steps(cfg)}
+    return {
+        **plan_model(build_meta_model(cfg), cfg),
+        "paper": stage_plan(cfg),
+        "sources": source_counts(cfg),
+        "subsample": {"tasks": dict(cfg.data.subsample), "seed": cfg.data.seed}
+        if cfg.data.subsample
+        else None,
+    }
 
 
 def _n(x: int) -> str:
@@ -215,10 +224,26 @@ def format_plan(plan: dict[str, Any]) -> str:
         f"clip {o['grad_clip']}; batch {b['global']} (micro {b['micro']}), {b['epochs']} epoch(s), "
         f"{b['precision']}; biases and norm weights take no weight decay"
     )
-    from .plan_steps import format_head_steps
+    from .plan_steps import format_stage_plan
 
-    lines.extend(format_head_steps(plan.get("head_steps") or {}))
+    lines.extend(format_stage_plan(plan.get("paper") or {}))
+    src = plan.get("sources") or {}
+    if src:
+        lines.append("sources (on disk under data.root; '-' = file absent):")
+        for name, r in src.items():
+            w = f"samples {r['samples']}" if r["samples"] is not None else f"weight {r['weight']:g}"
+            sub = f", {r['after_subsample']} after subsample" if r["after_subsample"] is not None else ""
+            lines.append(
+                f"  {name:<16}{r['task']:<13}{w:<16}on disk {_dash(r['on_disk'])}{sub}, "
+                f"per epoch {_dash(r['per_epoch'])}"
+            )
+    if plan.get("subsample"):
+        lines.append(f"subsample (fixed, seeded draw): {plan['subsample']}")
     return "\n".join(lines)
+
+
+def _dash(x: Any) -> str:
+    return "-" if x is None else str(x)
 
 
 __all__ = ["build_meta_model", "plan_config", "plan_model", "format_plan"]

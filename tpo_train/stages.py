@@ -78,7 +78,7 @@ TABLE5_EPOCHS = {
 # purpose)
 STAGE_PARENTS: Mapping[str, tuple[str, ...]] = {
     "stage1": (),
-    "stage2": ("stage1",),
+    "stage2": ("stage1", "stage2"),  # stage2 → stage2: the paper's per-task schedules, one after another
     "stage3_tasks": ("stage2",),
     "stage3": ("stage3_tasks", "stage2"),
 }
@@ -305,6 +305,14 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
         )
     if not 0 <= d.max_bad_fraction <= 1:
         e.append(f"data.max_bad_fraction: must be in [0, 1], got {d.max_bad_fraction}")
+    fed = {READER_TASKS.get(s.format) for s in d.sources.values()}
+    for task, n in d.subsample.items():
+        if task not in fed:
+            e.append(
+                f"data.subsample.{task}: no source feeds {task!r} (sources feed {sorted(map(str, fed))})"
+            )
+        if n < 1:
+            e.append(f"data.subsample.{task}: must be >= 1, got {n}")
     for name, s in d.sources.items():
         where = f"data.sources.{name}"
         if s.format not in READERS:

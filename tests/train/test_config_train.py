@@ -16,6 +16,10 @@ STAGES = ("stage1", "stage2", "stage3_tasks", "stage3")
 ABLATIONS = ("ablation_qvh_only_stage2", "ablation_conversation_only", "ablation_mlp_head_stage2") + tuple(
     f"ablation_textualized_{s}" for s in STAGES
 )
+#: stage 2 as the paper ran it: one config per task schedule (chained by stage2_per_task)
+PER_TASK = ("stage2_temporal", "stage2_region", "stage2_mask")
+#: stage 2 in one run with the paper's AS-V2 videos (stage2.yaml stays the demo's and tiny configs' base)
+PER_TASK_ETC = PER_TASK + ("stage2_interleaved",)
 #: the miniature recipe of `tpo-train demo` (tpo_train/demo.py)
 DEMO = tuple(
     f"demo_{s}"
@@ -34,21 +38,33 @@ DEMO = tuple(
     )
 )
 #: chain → its stages (tpo_train/chain.py): one changed stage 2 then stage 3 as the main recipe, or all stages
-CHAINS = {"ablation_qvh_only": STAGES[1:], "ablation_mlp_head": STAGES[1:], "ablation_textualized": STAGES}
+CHAINS = {
+    "ablation_qvh_only": STAGES[1:],
+    "ablation_mlp_head": STAGES[1:],
+    "ablation_textualized": STAGES,
+    "ablation_no_reasoning": STAGES[2:],
+    **{f"ablation_heads_{h}": STAGES[1:3] for h in ("t", "r", "m", "rm")},
+    "ablation_no_conversation": STAGES[1:3],
+    "stage2_per_task": ("stage2",) * 3,
+}
+#: chains whose stage configs keep their own names (not <chain>_<stage>)
+CHAIN_NAMES = {"stage2_per_task": list(PER_TASK)}
 
 
 def test_every_shipped_config_parses_and_none_is_skipped():
     from tpo_train.chain import chain_stages, is_chain, load_chain_stage
 
     found = sorted(p.stem for p in shipped_configs())
-    expected = sorted(STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + tuple(CHAINS) + DEMO)
+    expected = sorted(
+        STAGES + tuple(f"{s}_tiny" for s in STAGES) + ABLATIONS + PER_TASK_ETC + tuple(CHAINS) + DEMO
+    )
     assert found == expected  # recursive glob: a config in a subfolder would show up here
     for name in found:
         if is_chain(name):
             stages, parent = chain_stages(name)
             cfgs = [load_chain_stage(stages, k, parent, check_paths=False) for k in range(len(stages))]
             assert tuple(c.stage for c in cfgs) == CHAINS[name]
-            assert [c.name for c in cfgs] == [f"{name}_{s}" for s in CHAINS[name]]
+            assert [c.name for c in cfgs] == CHAIN_NAMES.get(name, [f"{name}_{s}" for s in CHAINS[name]])
             assert all(c.init_from == str(Path(p.output_dir) / "final") for p, c in zip(cfgs, cfgs[1:]))
             continue
         cfg = load_config(name, check_paths=False)
@@ -129,7 +145,7 @@ data: {sources: {x: {format: nope, path: x.jsonl, weight: 0}}}
         load_config(write(tmp_path / "bad2.yaml", fixed), check_paths=False)
     msg = str(e.value)
     for part in (
-        "init_from: stage2 starts from a stage1 checkpoint",
+        "init_from: stage2 starts from a stage1 or stage2 checkpoint",
         "model.heads.region: ",
         "los",
         "model.heads.sound: unknown task",
@@ -198,7 +214,7 @@ def test_stage_chaining_rules(tmp_path):
     man = {
         "kind": "tpo-train-checkpoint",
         "schema_version": 1,
-        "stage": "stage2",
+        "stage": "stage3",
         "step": 3,
         "final": False,
         "config": {"model": {"base": "tiny", "heads": {}}},
@@ -206,7 +222,7 @@ def test_stage_chaining_rules(tmp_path):
     (ck / "manifest.json").write_text(json.dumps(man))
     with pytest.raises(ConfigError) as e:
         load_config("stage2", ["model.base=tiny", "data.root=tiny", f"init_from={ck}"])
-    assert "is a stage2 checkpoint; stage2 starts from stage1" in str(e.value)
+    assert "is a stage3 checkpoint; stage2 starts from stage1 or stage2" in str(e.value)
     assert "mid-stage checkpoint (step 3)" in str(e.value)
     assert "LoRA settings differ" in str(e.value)
     (ck / "manifest.json").unlink()

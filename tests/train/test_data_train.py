@@ -198,7 +198,7 @@ def test_videochat2_it_layout(tmp_path):
 def test_missing_file_and_registry():
     r = read_source("cgdetr_jsonl", Path("/nonexistent/x.jsonl"), "x")
     assert r.examples == () and r.bad[0].reason == "file or folder not found"
-    assert READERS.names() == ["cgdetr_jsonl", "mevis", "refcoco_jsonl", "sav", "videochat2_it"]
+    assert READERS.names() == ["asv2_video", "cgdetr_jsonl", "mevis", "refcoco_jsonl", "sav", "videochat2_it"]
 
 
 def test_rle_round_trip_and_known_runs():

@@ -4,7 +4,6 @@ the ``tpo-train`` CLI: validate, plan --json, run, and exit codes."""
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 from click.testing import CliRunner
@@ -123,29 +122,3 @@ def test_validate_and_run_exit_codes(tmp_path, monkeypatch):
         ],
     )
     assert res.exit_code == 2 and f"{bad}/temporal/t.jsonl:1: 'vid' must be a non-empty string" in res.output
-
-
-def test_head_steps_interleaved_vs_paper_schedules():
-    """Stage 2 on the paper's volumes: one run of ceil((116.5K·25 + 540K + 114.6K·3) / 128) steps updates
-    every
-    head at (almost) every step, against the paper's 45,508 / 4,219 / 2,686 per-task updates (Tables 5–6)."""
-    from tpo_train.config import load_config
-    from tpo_train.plan_steps import format_head_steps, head_steps
-
-    hs = head_steps(load_config("stage2", check_paths=False))
-    assert hs["total_steps"] == math.ceil((116_500 * 25 + 540_000 + 114_600 * 3) / 128) == 29_659
-    assert {t: r["updates"] for t, r in hs["paper"].items()} == {
-        "temporal": 45_508,
-        "region": 4_219,
-        "mask": 2_686,
-    }
-    assert {t: r["updates"] for t, r in hs["interleaved"].items()} == {
-        "temporal": 29_659,
-        "region": 29_659,
-        "mask": 29_659,
-    }
-    assert hs["interleaved"]["region"]["examples_per_update"] == pytest.approx(540_000 / 3_796_300 * 128)
-    assert "paper 45508 updates at batch 64" in "\n".join(format_head_steps(hs))
-    qvh = head_steps(load_config("ablation_qvh_only_stage2", check_paths=False))
-    assert qvh["interleaved"]["temporal"]["examples"] == 7_500 * 25
-    assert head_steps(load_config("stage1", check_paths=False)) == {}

@@ -3,7 +3,8 @@
 Each reader is a generator of examples (in file order), :class:`BadRecord` s (a record it cannot use, naming
 the file and line (JSONL) or item (JSON), never a silent skip) and notes (``str``): a source of millions of
 records streams into its Arrow cache (``data/arrow.py``) without being held in memory. A reader may also
-return a whole :class:`ReadResult`; :func:`read_source` collects either into one. Layouts:
+return a whole :class:`ReadResult` (``refcoco_jsonl``, ``asv2_video``: held in memory while the cache is
+built, once); :func:`read_source` collects either kind into one. Layouts:
 
 ``cgdetr_jsonl`` (temporal grounding: QVHighlights, Charades-STA ``*_tvr_format``, and DiDeMo / QuerYD /
     HiREST / ActivityNet / TACoS / NLQ once converted): one JSON object per line with ``qid``, ``query``,
@@ -12,6 +13,8 @@ return a whole :class:`ReadResult`; :func:`read_source` collects either into one
     duration are clipped to it and counted in the notes.
 ``refcoco_jsonl``: one referred object per line: ``image``, ``width``, ``height``, ``bbox`` = COCO
     ``[x, y, w, h]`` in pixels, and ``expression`` (str) or ``sentences`` (list: one example per sentence).
+``asv2_video``: the ``refcoco_jsonl`` layout (AS-V2 converted to it), each image expanded into a static
+    16-frame video for the mask head (stage 2: "expanding the ASv2 image dataset into videos").
 ``mevis``: a folder with ``meta_expressions.json`` (``{"videos": {vid: {"frames": [...], "expressions":
     {eid: {"exp", "anno_id": [...]}}}}}``) and ``mask_dict.json`` (``{anno_id: [RLE | null per frame]}``);
     frames live in ``<media>/<vid>/<frame>.jpg``.
@@ -48,6 +51,7 @@ READERS: Registry = Registry("data reader")
 READER_TASKS = {
     "cgdetr_jsonl": "temporal",
     "refcoco_jsonl": "region",
+    "asv2_video": "mask",
     "mevis": "mask",
     "sav": "mask",
     "videochat2_it": "conversation",
@@ -162,12 +166,12 @@ def _saliency(d: dict) -> dict[int, float]:
     return out
 
 
-@READERS.register("refcoco_jsonl", "referring boxes: image, width, height, COCO xywh bbox, expression(s)")
-def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> Iterator[Item]:
-    bad: list[BadRecord] = []
+def _refcoco_records(path: Path, bad: list[BadRecord]) -> Iterator[tuple[Origin, dict, Any, list[str]]]:
+    """(origin, record, normalised xyxy box, sentences) of each usable line of a ``refcoco_jsonl`` file."""
     for origin, d in _jsonl(path, bad):
         try:
-            image, w, h = _str(d, "image"), _num(d, "width"), _num(d, "height")
+            _str(d, "image")
+            w, h = _num(d, "width"), _num(d, "height")
             box = d.get("bbox")
             if not (
                 isinstance(box, list) and len(box) == 4 and all(isinstance(x, (int, float)) for x in box)
@@ -187,19 +191,81 @@ def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> Iterator[Ite
             bad.append(BadRecord(origin, str(e)))
             continue
         norm = (x / w, y / h, min(1.0, (x + bw) / w), min(1.0, (y + bh) / h))
+        yield origin, d, norm, [s.strip() for s in sents]
+
+
+@READERS.register("refcoco_jsonl", "referring boxes: image, width, height, COCO xywh bbox, expression(s)")
+def read_refcoco_jsonl(path: Path, source: str, media: str = "") -> ReadResult:
+    bad: list[BadRecord] = []
+    out: list[RegionExample] = []
+    for origin, d, norm, sents in _refcoco_records(path, bad):
         rid = d.get("id", origin.line)
         for k, s in enumerate(sents):
-            yield RegionExample(
-                uid=f"{source}/{rid}/{k}",
-                source=source,
-                origin=origin,
-                image=f"{media}/{image}" if media else image,
-                expression=s.strip(),
-                box=norm,
-                width=int(w),
-                height=int(h),
+            out.append(
+                RegionExample(
+                    uid=f"{source}/{rid}/{k}",
+                    source=source,
+                    origin=origin,
+                    image=f"{media}/{d['image']}" if media else d["image"],
+                    expression=s,
+                    box=norm,
+                    width=int(d["width"]),
+                    height=int(d["height"]),
+                )
             )
-    yield from bad
+    return ReadResult(str(path), tuple(out), tuple(bad))
+
+
+#: frames of an AS-V2 image expanded into a video: the model's 16 input frames (seed Table 5 "Input Frames";
+#: the released model's ``num_frames = 16``). The released frame sampler pads a clip shorter than 16 frames by
+#: repeating its last frame, so a one-frame clip (an image) becomes the same frame 16 times: a static video.
+ASV2_VIDEO_FRAMES = 16
+
+
+@READERS.register("asv2_video", "AS-V2 referring boxes (refcoco_jsonl layout) as static 16-frame videos")
+def read_asv2_video(path: Path, source: str, media: str = "") -> ReadResult:
+    """Stage 2 mask data: "expanding the ASv2 image dataset into videos" (seed, Settings of Stage 2).
+
+    Each referred object of an image becomes a referring-segmentation example on a video whose
+    ``ASV2_VIDEO_FRAMES`` frames are all that image, prompted by its box. AS-V2 annotates boxes, not masks: a
+    line's optional ``segmentation`` (COCO RLE) is the mask, else the box rectangle is (counted in the notes).
+    Frames are read as ``<folder>/<stem>.jpg``, so the image must be a ``.jpg``.
+    """
+    bad: list[BadRecord] = []
+    out: list[MaskExample] = []
+    box_masks = 0
+    for origin, d, norm, sents in _refcoco_records(path, bad):
+        image = Path(f"{media}/{d['image']}" if media else d["image"])
+        w, h = int(d["width"]), int(d["height"])
+        seg = d.get("segmentation")
+        if image.suffix != ".jpg":
+            bad.append(BadRecord(origin, f"image {d['image']!r}: frames are read as <stem>.jpg; need a .jpg"))
+            continue
+        if seg is not None and not (isinstance(seg, dict) and seg.get("size") == [h, w] and "counts" in seg):
+            bad.append(BadRecord(origin, f"'segmentation' must be a COCO RLE of size [{h}, {w}]"))
+            continue
+        if seg is None:
+            box_masks += 1
+            seg = rle.box_rle(norm, h, w)
+        rid = d.get("id", origin.line)
+        for k, s in enumerate(sents):
+            out.append(
+                MaskExample(
+                    uid=f"{source}/{rid}/{k}",
+                    source=source,
+                    origin=origin,
+                    video=str(image.parent),
+                    expression=s,
+                    frames=(image.stem,) * ASV2_VIDEO_FRAMES,
+                    masks=((seg,),) * ASV2_VIDEO_FRAMES,
+                    height=h,
+                    width=w,
+                    box=norm,
+                    box_frame=0,
+                )
+            )
+    notes = (f"{box_masks} object(s) without 'segmentation': mask = box rectangle",) if box_masks else ()
+    return ReadResult(str(path), tuple(out), tuple(bad), notes)
 
 
 def _first_box(masks: list[tuple], where: str) -> tuple[tuple[float, float, float, float], int, int, int]:

@@ -82,6 +82,18 @@ def encode(mask: np.ndarray, compact: bool = True) -> dict[str, Any]:
     }
 
 
+def box_rle(box: Sequence[float], h: int, w: int) -> dict[str, Any]:
+    """RLE of the filled rectangle around normalised xyxy ``box`` (outward to whole pixels) in an ``h × w``
+    mask, built from its runs (no ``h × w`` array: AS-V2 has hundreds of thousands of boxes)."""
+    x0, y0 = min(w - 1, max(0, int(np.floor(box[0] * w)))), min(h - 1, max(0, int(np.floor(box[1] * h))))
+    x1, y1 = min(w, max(x0 + 1, int(np.ceil(box[2] * w)))), min(h, max(y0 + 1, int(np.ceil(box[3] * h))))
+    runs = [x0 * h + y0]
+    for _ in range(x0, x1 - 1):  # column-major: each box column is y0 zeros, the box, h - y1 zeros
+        runs += [y1 - y0, h - y1 + y0]
+    runs += [y1 - y0, (h - y1) + (w - x1) * h]
+    return {"size": [int(h), int(w)], "counts": _counts_to_string(runs)}
+
+
 def bbox_xyxy(mask: np.ndarray) -> tuple[float, float, float, float] | None:
     """Normalised xyxy box around the True pixels (pixel edges: a single pixel at (0, 0) → (0, 0, 1/w,
     1/h))."""

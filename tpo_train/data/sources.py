@@ -148,7 +148,23 @@ def load_sources(cfg: DataCfg) -> LoadedData:
     empty = [n for n, ex in examples.items() if not ex]
     if empty:
         raise DataError(f"source(s) {', '.join(empty)} have no usable examples")
+    if cfg.subsample:
+        examples, reports = _subsample(cfg, examples, reports)
     return LoadedData(examples, reports, hashes, stores)
+
+
+def _subsample(cfg: DataCfg, examples: dict, reports: dict) -> tuple[dict, dict]:
+    """``data.subsample`` (``subsample.py``): cut the drawn sources; the draw goes into each one's report
+    notes (and so into the checkpoint manifest)."""
+    from .readers import READER_TASKS
+    from .subsample import subsample_examples
+
+    tasks = {n: READER_TASKS.get(s.format, s.format) for n, s in cfg.sources.items()}
+    examples, notes = subsample_examples(examples, tasks, cfg.subsample, cfg.seed)
+    for n, note in notes.items():
+        r = reports[n]
+        reports[n] = ReadResult(r.path, examples[n], r.bad, r.notes + (note,))
+    return examples, reports
 
 
 def _drop_missing_features(result: ReadResult, store: FeatureStore) -> ReadResult:

@@ -12,3 +12,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def arrow_cache(tmp_path_factory):
+    """The sources' Arrow caches (``tpo_train/data/arrow.py``) in a folder of this session, never the user's
+    ~/.cache: tests that read data without moving ``TPO_TRAIN_CACHE`` would leave an entry per temp file."""
+    from tpo_train.data import sources
+
+    folder = tmp_path_factory.mktemp("arrow")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sources, "arrow_cache", lambda: folder)
+    yield folder
+    mp.undo()

@@ -12,7 +12,7 @@ import pytest
 from tpo_train.data import sources
 from tpo_train.data.examples import BadRecord, Origin
 from tpo_train.data.readers import read_source
-from tpo_train.data.sources import arrow_cache, read_cached
+from tpo_train.data.sources import read_cached
 
 from ._recipe_helpers import TINY, load, run_stage, tiny_cache, write  # noqa: F401
 
@@ -87,13 +87,16 @@ def test_second_load_is_a_cache_hit_and_an_edit_is_read_again(tmp_path, reads):
     import pickle
 
     assert list(pickle.loads(pickle.dumps(again.examples))) == list(first.examples)  # e.g. to a worker
-    entries = sorted(arrow_cache().glob("q-*"))
+    entries = sorted(sources.arrow_cache().glob("q-*"))
     assert len(entries) == 1
     # an edit (one more record) is read again, and the stale entry goes
     _qvh_like(p, 6)
     edited = read_cached("cgdetr_jsonl", p, "q")
     assert reads == ["q", "q"] and len(edited.examples) == 6
-    assert sorted(arrow_cache().glob("q-*")) != entries and len(list(arrow_cache().glob("q-*"))) == 1
+    assert (
+        sorted(sources.arrow_cache().glob("q-*")) != entries
+        and len(list(sources.arrow_cache().glob("q-*"))) == 1
+    )
     # so is a changed reader (its code is part of the key)
     import tpo_train.data.sources as mod
 
@@ -111,7 +114,7 @@ def test_missing_file_is_one_bad_record_and_not_cached(tmp_path, reads):
     assert r.examples == () and r.bad == (
         BadRecord(Origin(str(tmp_path / "absent.jsonl"), 0), "file or folder not found"),
     )
-    assert reads == [] and not list(arrow_cache().glob("a-*"))
+    assert reads == [] and not list(sources.arrow_cache().glob("a-*"))
 
 
 def test_feature_check_drops_rows_by_index(tmp_path):

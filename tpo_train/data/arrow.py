@@ -10,8 +10,8 @@ the pages; :class:`ArrowExamples` decodes a row into its example when the batch 
 
 ``key`` (chosen by ``sources.py``) hashes the source file's content; :func:`code_version` hashes the code
 that decides what a reader produces, so an edit to a reader rebuilds its caches without a version number to
-forget. An entry is written under a temporary name and renamed: a crashed build is never read, and ranks
-that all miss build their own and keep the first that lands.
+forget. An entry is written under a temporary name and renamed, so a crashed build is never read; a lock
+file per source lets one process build while the others (ranks on the host) wait and then open it.
 """
 
 from __future__ import annotations
@@ -108,7 +108,6 @@ class CachedSource:
     examples: ArrowExamples
     bad: tuple[BadRecord, ...]
     notes: tuple[str, ...]
-    hit: bool  # read from the cache (False: built by this call)
 
 
 def cached_examples(cache: Path, stem: str, key: str, items: Callable[[], Iterable[Any]]) -> CachedSource:
@@ -117,25 +116,30 @@ def cached_examples(cache: Path, stem: str, key: str, items: Callable[[], Iterab
     removed). Anything in the stream that is neither a BadRecord nor a note (str) is an example; the examples
     of one source must be of one class."""
     entry = cache / f"{stem}-{key}"
-    hit = (entry / "report.json").is_file()
-    if not hit:
+    if not (entry / "report.json").is_file():
+        import fcntl
+
         try:
             cache.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OSError(f"cannot create the data cache {cache} ({e}): set TPO_TRAIN_CACHE") from e
-        _build(entry, items())
-        for old in cache.glob(f"{stem}-*"):
-            if old != entry:
-                shutil.rmtree(old, ignore_errors=True)  # an open memory map of it stays valid (POSIX)
-    return _open(entry, hit)
+        # one builder per source: the ranks of a host that all miss wait for the first and then open its entry
+        with open(cache / f".{stem}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (entry / "report.json").is_file():
+                _build(entry, items())
+                for old in cache.glob(f"{stem}-*"):
+                    if old != entry:
+                        shutil.rmtree(old, ignore_errors=True)  # an open memory map of it stays valid (POSIX)
+    return _open(entry)
 
 
-def _open(entry: Path, hit: bool) -> CachedSource:
+def _open(entry: Path) -> CachedSource:
     report = json.loads((entry / "report.json").read_text())
     bad = tuple(BadRecord(Origin(p, line), why) for p, line, why in report["bad"])
     codec = Codec.of(class_by_name(report["class"])) if report["class"] else None
     ds = datasets().Dataset.from_file(str(entry / "examples.arrow")) if codec else None
-    return CachedSource(ArrowExamples(ds, codec), bad, tuple(report["notes"]), hit)
+    return CachedSource(ArrowExamples(ds, codec), bad, tuple(report["notes"]))
 
 
 def _build(entry: Path, stream: Iterable[Any]) -> None:
@@ -186,10 +190,6 @@ def _build(entry: Path, stream: Iterable[Any]) -> None:
         (tmp / "report.json").write_text(json.dumps(report))
         if entry.exists() and not (entry / "report.json").is_file():
             shutil.rmtree(entry)  # an incomplete entry (its report removed by hand): replace it
-        try:
-            os.rename(tmp, entry)
-        except OSError:
-            if not (entry / "report.json").is_file():
-                raise  # not "another rank's build landed first"
+        os.rename(tmp, entry)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

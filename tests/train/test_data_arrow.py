@@ -70,9 +70,11 @@ def test_second_load_is_a_cache_hit_and_an_edit_is_read_again(tmp_path, reads):
     p = _qvh_like(tmp_path / "q.jsonl", 5)
     first = read_cached("cgdetr_jsonl", p, "q")
     again = read_cached("cgdetr_jsonl", p, "q")
+    ex0 = first.examples[0]
     assert reads == ["q"]  # the second load opened the cache: no reader run
     assert list(again.examples) == list(first.examples) == list(read_source("cgdetr_jsonl", p, "q").examples)
     assert [e.qid for e in again.examples] == ["0", "1", "2", "3", "4"]
+    assert again.examples[1:4:2] == [first.examples[1], first.examples[3]] and again.examples[-5] == ex0
     ex = again.examples[2]
     assert ex.windows == ((1.0, 4.0), (6.0, 10.0)) and ex.saliency == {0: 3.0, 1: 12.0}
     assert ex.origin == Origin(str(p), 5)  # lines 2 and 4 are bad

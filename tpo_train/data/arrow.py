@@ -60,7 +60,9 @@ class ArrowExamples(Sequence):
     def __len__(self) -> int:
         return len(self.rows) if self.rows is not None else (len(self.dataset) if self.codec else 0)
 
-    def __getitem__(self, i: int) -> Example:  # type: ignore[override]
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"example {i} of a source with {n}")

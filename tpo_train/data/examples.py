@@ -11,7 +11,7 @@ Units and conventions (every reader converts to these):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -127,7 +127,7 @@ class ReadResult:
     ends)."""
 
     path: str
-    examples: tuple[Example, ...]
+    examples: Sequence[Example]  # a tuple, or the rows of the source's Arrow cache (``data/arrow.py``)
     bad: tuple[BadRecord, ...] = ()
     notes: tuple[str, ...] = ()
 

@@ -110,7 +110,7 @@ def read_cached(fmt: str, path: Path, name: str, media: str = "", sha256: str = 
     content = [sha256 or file_hash(path), code_version(READERS.get(fmt))]
     key = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:24]
     got = cached_examples(arrow_cache(), stem, key, lambda: iter_source(fmt, path, name, media))
-    return ReadResult(str(path), got.examples, got.bad, got.notes)  # type: ignore[arg-type]
+    return ReadResult(str(path), got.examples, got.bad, got.notes)
 
 
 def load_sources(cfg: DataCfg) -> LoadedData:
@@ -190,7 +190,7 @@ def _drop_missing_features(result: ReadResult, store: FeatureStore) -> ReadResul
                 ok[start + k] = False
     if not ok.all():
         examples = examples.subset(np.flatnonzero(ok))
-    return ReadResult(result.path, examples, tuple(bad), result.notes)  # type: ignore[arg-type]
+    return ReadResult(result.path, examples, tuple(bad), result.notes)
 
 
 def bad_records(data: LoadedData) -> list[BadRecord]:

@@ -23,7 +23,7 @@ from . import pipeline, rundir
 from .config import DataPaths, load_benchmark
 from .models.base import ModelError, build_model
 from .models.checks import check_model_args
-from .records import PredictionWriter, raw_from_row, sha256_file, sha256_json, write_json_atomic
+from .records import PredictionWriter, sha256_file, sha256_json, write_json_atomic
 from .registries import SAMPLERS
 from .sample_checks import guarded_sampler, sample_digest, sample_problem, set_digest
 from .selection import shard
@@ -112,8 +112,7 @@ class Runner:
 
         # what this process ran on (not in the settings hash: a resume on another GPU keeps its rows)
         self.runtime = runtime_info(model.device, model.dtype)
-        if hasattr(model, "set_generation"):
-            model.set_generation(dict(self.generation))
+        model.set_generation(dict(self.generation))
         if self.family.kind not in model.supports:
             raise ModelError(
                 f"model {rc.model!r} cannot answer {self.family.kind!r} requests "
@@ -299,15 +298,8 @@ class Runner:
         )
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
-        answers, parsed, scores = {}, {}, {}
-        for label in self.cfg.extractors:
-            a = self.family.extract(label, raw, s, self.cfg)
-            sc = self.family.score_sample(label, a, s, raw.error is not None)
-            answers[label], parsed[label], scores[label] = (
-                self.family.serialize_answer(a),
-                sc.parsed,
-                dict(sc.values),
-            )
+        # the sample's one extraction and scoring: results.json aggregates these recorded scores
+        answers, scores = pipeline.row_scores(self.cfg, self.family, s, raw)
         row = {
             "id": s.id,
             "task": s.task,
@@ -319,8 +311,8 @@ class Runner:
             "saliency": raw.saliency,
             "error": raw.error,
             "answers": answers,
-            "parsed": parsed,
-            "scores": scores,
+            "parsed": {label: sc.parsed for label, sc in scores.items()},
+            "scores": {label: dict(sc.values) for label, sc in scores.items()},
         }
         if self.run_cfg.log_samples:
             row["sample"] = pipeline.sample_log(s, self._prompts.pop(s.id, None))
@@ -374,8 +366,8 @@ class Runner:
         start: str,
         files: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        outputs = {sid: raw_from_row(r) for sid, r in done.items() if sid in self.digests}
-        doc = pipeline.score_outputs(self.cfg, self.family, self.samples, outputs).doc
+        scores = pipeline.scores_from_rows(self.cfg, self.family, self.samples, done)
+        doc = pipeline.results_doc(self.cfg, self.family, self.samples, scores)
         rc = self.run_cfg
         doc["provenance"] = pipeline.provenance(
             self.cfg,

@@ -58,6 +58,11 @@ class VideoModel:
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
         raise NotImplementedError
 
+    def set_generation(self, generation: dict[str, Any]) -> None:
+        """The benchmark's generation settings (its ``generation:`` block under ``--gen-kwargs``), given
+        before its first request; an adapter serving several benchmarks gets each one's in turn. Default:
+        none are used."""
+
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this model's answers (goes into the settings hash and the provenance)."""
         return {

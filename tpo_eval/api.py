@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from .config import BenchmarkConfig, DataPaths, load_benchmark
 from .families.base import TaskFamily
+from .io import sha256_file
 from .pipeline import (
     MissingMediaError,
     RunConfig,
@@ -25,7 +26,6 @@ from .pipeline import (
     sample_log,
     score_outputs,
 )
-from .records import sha256_file
 from .registries import FAMILIES
 from .selection import check_tasks
 from .types import RawOutput, Sample

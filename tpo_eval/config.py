@@ -7,26 +7,16 @@ once in a :class:`ConfigError`, so a user fixes a config in one pass. Family-spe
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
+from .io import ConfigError, load_yaml, sha256_bytes
 from .resources import REPO_ROOT, data_dir  # noqa: F401 - REPO_ROOT: re-exported
 
 BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data installed
-
-
-class ConfigError(ValueError):
-    """One or more problems in a config file; the message lists them all."""
-
-    def __init__(self, path: str | Path, errors: list[str]) -> None:
-        self.path, self.errors = str(path), errors
-        super().__init__(f"{path}: {len(errors)} problem(s):\n" + "\n".join(f"  - {e}" for e in errors))
 
 
 @dataclass(frozen=True)
@@ -135,11 +125,7 @@ def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
     if not p.is_file():
         raise ConfigError(p, ["file not found"])
     raw_bytes = p.read_bytes()
-    try:
-        raw = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as e:
-        raise ConfigError(p, [f"invalid YAML: {e}"]) from None
-    return parse_benchmark(raw, p, hashlib.sha256(raw_bytes).hexdigest())
+    return parse_benchmark(load_yaml(p, raw_bytes), p, sha256_bytes(raw_bytes))
 
 
 def _typed(

@@ -15,15 +15,8 @@ from typing import Any, Optional
 
 from .config import BenchmarkConfig, DataPaths
 from .families.base import AnnotationError, TaskFamily
-from .records import (
-    SCHEMA_VERSION,
-    command_line,
-    git_state,
-    package_versions,
-    raw_from_row,
-    sha256_file,
-    sha256_json,
-)
+from .io import ConfigError, sha256_file, sha256_json
+from .records import SCHEMA_VERSION, command_line, git_state, package_versions, raw_from_row
 from .registries import FAMILIES
 from .selection import check_tasks, ids_digest, select
 from .types import RawOutput, Sample, SampleScore
@@ -98,8 +91,6 @@ def load_samples(
     subset: Optional[int] = None,
     subset_seed: int = 0,
 ) -> tuple[TaskFamily, list[Sample]]:
-    from .config import ConfigError
-
     check_tasks(cfg, tasks)
     family: TaskFamily = FAMILIES.get(cfg.family)()
     # Every missing annotation file at once, before any is parsed.

@@ -21,9 +21,10 @@ from tqdm import tqdm
 
 from . import pipeline, rundir
 from .config import DataPaths, load_benchmark
+from .io import sha256_file, sha256_json
 from .models.base import ModelError, build_model
 from .models.checks import check_model_args
-from .records import PredictionWriter, sha256_file, sha256_json, write_json_atomic
+from .records import PredictionWriter, write_json_atomic
 from .registries import SAMPLERS
 from .sample_checks import guarded_sampler, sample_digest, sample_problem, set_digest
 from .selection import shard

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
+from tpo_eval.io import ConfigError, load_yaml, yaml_value
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # the shipped training configs
 
@@ -28,12 +28,9 @@ def _read_yaml(path: Path, errors: list[str], seen: tuple[Path, ...] = ()) -> di
         errors.append(f"extends cycle: {' -> '.join(map(str, seen + (path,)))}")
         return {}
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as e:
-        errors.append(f"cannot read {path}: {e.strerror}")
-        return {}
-    except yaml.YAMLError as e:
-        errors.append(f"invalid YAML in {path}: {e}")
+        raw = load_yaml(path)
+    except ConfigError as e:  # unreadable or not YAML: the problem names this file (an ``extends:`` parent)
+        errors.extend(f"{path}: {m}" for m in e.errors)
         return {}
     if raw is None:
         raw = {}
@@ -79,10 +76,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], errors: list[
         if not sep or not key.strip():
             errors.append(f"override {item!r}: expected key=value (e.g. train.max_steps=2)")
             continue
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
+        value = yaml_value(text) if text.strip() else None
         node = out
         parts = key.strip().split(".")
         for p in parts[:-1]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from tpo_eval.io import iter_jsonl
+
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
@@ -142,7 +144,7 @@ class _NoBar:
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a ``metrics.jsonl`` (tests and tools)."""
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
+    return [row for _, row in iter_jsonl(path)]
 
 
 def losses(rows: Iterable[Mapping[str, Any]], key: str = "loss") -> list[float]:

@@ -162,7 +162,8 @@ class TaskFamily:
         which includes a run's own predictions.jsonl (its ``windows``/``saliency``/``error`` are kept).
         Families with official prediction formats override this; they may check coverage themselves
         (``allow_partial`` False/True) — :func:`tpo_eval.api.score_file` checks it again either way."""
-        from ..records import raw_from_row, read_jsonl
+        from ..io import read_jsonl
+        from ..records import raw_from_row
 
         text_start = path.read_text(encoding="utf-8")[:1].strip() if path.is_file() else ""
         if text_start == "[":

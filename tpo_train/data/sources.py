@@ -9,11 +9,12 @@ checkpoint manifest), so nothing disappears silently.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tpo_eval.io import sha256_bytes, sha256_file, sha256_tree
 
 from .examples import BadRecord, DataError, Example, ReadResult, TemporalExample
 from .features import FeatureStore
@@ -68,14 +69,11 @@ def is_unbuilt(root: str) -> bool:
 def file_hash(path: Path) -> str:
     """sha256 of a file, or of a folder's files (sorted relative names + contents; ``*.json``/``*.jsonl``
     only)."""
-    h = hashlib.sha256()
     if path.is_dir():
-        for f in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix in (".json", ".jsonl")):
-            h.update(str(f.relative_to(path)).encode())
-            h.update(f.read_bytes())
-    elif path.is_file():
-        h.update(path.read_bytes())
-    return h.hexdigest()
+        return sha256_tree(
+            path, sorted(q for q in path.rglob("*") if q.is_file() and q.suffix in (".json", ".jsonl"))
+        )
+    return sha256_file(path) if path.is_file() else sha256_bytes(b"")
 
 
 def load_sources(cfg: DataCfg) -> LoadedData:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .api import load_samples
 from .config import ConfigError, DataPaths, load_benchmark
+from .pipeline import load_samples
 from .records import raw_from_row, read_run_predictions, write_json_atomic
 from .registries import FAMILIES
 

@@ -75,6 +75,22 @@ def check_run_config(run: RunConfig) -> None:
         raise ValueError(f"shard index {run.shard_index} not in 0..{run.shard_count - 1}")
 
 
+def build_run_model(rc: RunConfig) -> Any:
+    """The model adapter a run asks for (``--model``, ``--ckpt``, device, dtype, ``--model-arg``); the runner
+    builds its own with this, a suite one for all its benchmarks."""
+    from .models.base import build_model
+
+    return build_model(
+        rc.model,
+        ckpt=rc.ckpt,
+        device=rc.device,
+        dtype=rc.dtype,
+        batch_size=rc.batch_size,
+        seed=rc.seed,
+        **dict(rc.model_args),
+    )
+
+
 @dataclass(frozen=True)
 class Scored:
     """Per-sample scores per extractor label, and the results document built from them."""

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from . import pipeline, rundir
 from .config import DataPaths, load_benchmark
 from .io import sha256_file, sha256_json
-from .models.base import ModelError, build_model
+from .models.base import ModelError
 from .models.checks import check_model_args
 from .records import PredictionWriter, write_json_atomic
 from .registries import SAMPLERS
@@ -35,6 +35,30 @@ from .video.decode import VideoDecodeError, decode, load_images
 # forward
 # pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
 _DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
+
+
+def merge_run_dir(run_dir: Path) -> dict[str, Any]:
+    """``results.json`` of a run directory whose shards ran as independent jobs, from its rows and the
+    selection and settings its ``run.json`` recorded (no model)."""
+    info = rundir.read_run_file(run_dir)
+    sel = info["selection"]
+    run = pipeline.RunConfig(
+        benchmark=info["benchmark"],
+        model=info.get("model") or "mock:oracle",
+        ckpt=info.get("ckpt"),
+        data_root=Path(info["data_root"]) if info["data_root"] else None,
+        annotations=Path(info["annotations"]) if info["annotations"] else None,
+        out_dir=run_dir,
+        tasks=tuple(sel["tasks"]) if sel["tasks"] else None,
+        limit=sel["limit"],
+        subset=sel["subset"],
+        subset_seed=sel["subset_seed"],
+        prompt=info["prompt"],
+        num_frames=info["num_frames"],
+        model_args=info.get("model_args") or {},
+        progress=False,
+    )
+    return Runner(run).merge()
 
 
 class Runner:
@@ -100,15 +124,7 @@ class Runner:
             model = self.model
         else:
             check_model_args(rc.model, rc.model_args, rc.ckpt)
-            model = build_model(
-                rc.model,
-                ckpt=rc.ckpt,
-                device=rc.device,
-                dtype=rc.dtype,
-                batch_size=rc.batch_size,
-                seed=rc.seed,
-                **dict(rc.model_args),
-            )
+            model = pipeline.build_run_model(rc)
         from .models.device import runtime_info
 
         # what this process ran on (not in the settings hash: a resume on another GPU keeps its rows)

@@ -48,12 +48,9 @@ class RunLogger:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / "metrics.jsonl"
         if resume_step is not None and path.exists():
-            keep = [
-                ln
-                for ln in path.read_text().splitlines()
-                if ln.strip() and json.loads(ln).get("step", -1) <= resume_step
-            ]
-            path.write_text("".join(ln + "\n" for ln in keep))
+            # rows written as json.dumps(row) (below), so rewriting the kept ones reproduces their lines
+            keep = [row for _, row in iter_jsonl(path) if row.get("step", -1) <= resume_step]
+            path.write_text("".join(json.dumps(row) + "\n" for row in keep))
         elif path.exists():
             path.unlink()
         if "jsonl" in loggers:

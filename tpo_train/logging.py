@@ -9,7 +9,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -142,7 +142,3 @@ class _NoBar:
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a ``metrics.jsonl`` (tests and tools)."""
     return [row for _, row in iter_jsonl(path)]
-
-
-def losses(rows: Iterable[Mapping[str, Any]], key: str = "loss") -> list[float]:
-    return [float(r[key]) for r in rows if key in r]

@@ -88,6 +88,7 @@ class Runner:
         root = run.data_root if run.data_root is not None else Path(".")
         self.digests = {s.id: sample_digest(s, run.data_root) for s in self.samples}
         self.problems = {s.id: p for s in self.samples if (p := sample_problem(s, root))}
+        self.runtime: Optional[dict[str, Any]] = None  # set once the model is built (a merge builds none)
 
     # ---- setup
     # ----------------------------------------------------------------------------------------------
@@ -396,7 +397,7 @@ class Runner:
                 "settings_hash": shash,
                 "model": model_fp,
                 "model_args": dict(rc.model_args),
-                "runtime": getattr(self, "runtime", None),  # None when merged from a run directory (no model)
+                "runtime": self.runtime,  # None when merged from a run directory (no model)
                 "sampler": self.sampler_spec,
                 "prompt_hash": self.prompt_hash,
                 "selection": {

@@ -22,8 +22,9 @@ from typing import Any, Literal, Optional
 import yaml
 
 from tpo_eval.io import ConfigError, sha256_bytes
+from tpo_eval.schema import build
 
-from ._schema import CONFIG_DIR, _build, _read_yaml, apply_overrides, deep_merge
+from ._schema import CONFIG_DIR, _read_yaml, apply_overrides, deep_merge
 
 __all__ = [
     "ConfigError",
@@ -217,7 +218,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = (), *, check_paths:
     raw = apply_overrides(raw, overrides, errors)
     raw.setdefault("name", p.stem)
     raw["source_path"] = str(p)
-    cfg = None if unreadable else _build(TPOConfig, raw, "", errors)
+    cfg = None if unreadable else build(TPOConfig, raw, "", errors, expand_vars=True)
     if cfg is not None:
         from .stages import validate_config  # stage rules live with the stage semantics
 

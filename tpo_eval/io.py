@@ -55,8 +55,8 @@ def load_yaml(path: str | Path, text: Optional[str | bytes] = None) -> Any:
     """The YAML value in ``path`` (None for an empty file); ``text``: its content, when already read.
 
     Raises:
-        ConfigError: the file is missing or unreadable, or not YAML (with the line and column of the
-        problem).
+        ConfigError: the file is missing or unreadable, or not YAML (the message gives the problem's
+        line and column).
     """
     if text is None:
         try:
@@ -176,6 +176,6 @@ def sha256_json(obj: Any) -> str:
 
 
 def sha256_int(text: str, n_bytes: int) -> int:
-    """A stable integer (a seed, a sort key) from ``text``: the first ``n_bytes`` of its sha256, little
-    endian."""
+    """A stable integer (a seed) from ``text``: the first ``n_bytes`` of its sha256 digest, read as a
+    little-endian integer."""
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:n_bytes], "little")

@@ -161,9 +161,9 @@ def missing_media(samples: Sequence[Sample]) -> list[str]:
 def score_outputs(
     cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
 ) -> Scored:
-    """Extract with every declared extractor and score every sample (outputs made elsewhere: ``tpo-eval
-    score``). A sample without an output, or with an error, is a failure: it scores 0 and stays in every
-    denominator."""
+    """Extract with every declared extractor and score every sample, for outputs made elsewhere
+    (``tpo-eval score``). A sample without an output, or with an error, is a failure: it scores 0 and stays
+    in every denominator."""
     scores = family.score_all(cfg, samples, outputs)
     return Scored(scores=scores, doc=results_doc(cfg, family, samples, scores))
 

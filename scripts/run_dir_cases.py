@@ -83,9 +83,9 @@ class Env:
 
 
 def rows(out: Path) -> list[dict]:
-    return [
-        json.loads(x) for p in sorted(out.glob("predictions*.jsonl")) for x in p.read_text().splitlines() if x
-    ]
+    from tpo_eval.io import read_jsonl  # a torn last line (a writer mid-append) is dropped, not an error
+
+    return [r for p in sorted(out.glob("predictions*.jsonl")) for r in read_jsonl(p)]
 
 
 def wait_rows(out: Path, n: int, timeout=120):

@@ -23,16 +23,15 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=REPO / ".." / "shared" / "data" / "charades_sta")
     ap.add_argument("--clip", action="store_true")
     a = ap.parse_args()
-    import yaml
-
     from tests.helpers.tg_cases import CASES, texts
     from tpo_eval.api import load_samples, score_outputs
     from tpo_eval.config import DataPaths, load_benchmark, parse_benchmark
+    from tpo_eval.io import load_yaml
     from tpo_eval.types import RawOutput
 
     cfg = load_benchmark("charades_sta")
     if a.clip:
-        raw = yaml.safe_load(Path(cfg.path).read_text(encoding="utf-8"))
+        raw = load_yaml(cfg.path)
         raw["options"]["clip_end_to_duration"] = True
         cfg = parse_benchmark(raw, cfg.path)
     family, samples = load_samples(cfg, DataPaths(None, a.data / "charades_sta_test.txt"))

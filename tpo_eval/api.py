@@ -1,21 +1,21 @@
-"""The Python API behind the CLI: :func:`evaluate` runs a model on a benchmark (the loop is the runner's),
-:func:`score_file` re-scores saved predictions, :func:`merge` finishes a sharded run. The building blocks
-(:class:`RunConfig`, :func:`load_samples`, :func:`score_outputs`, …) live in :mod:`tpo_eval.pipeline` and are
-re-exported here, so ``from tpo_eval.api import …`` is the one import users need.
+"""The Python API behind the CLI, a façade with no logic of its own: :func:`evaluate` runs a model on a
+benchmark (the loop is :mod:`tpo_eval.runner`'s), :func:`score_file` re-scores saved predictions
+(:mod:`tpo_eval.rescore`), :func:`merge` finishes a sharded run. The building blocks (:class:`RunConfig`,
+:func:`load_samples`, :func:`score_outputs`, …) live in :mod:`tpo_eval.pipeline` and are re-exported here, so
+``from tpo_eval.api import …`` is the one import users need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
-from .config import BenchmarkConfig, DataPaths, load_benchmark
-from .families.base import TaskFamily
 from .pipeline import (
     MissingMediaError,
     RunConfig,
     Scored,
+    build_run_model,
     check_run_config,
     load_samples,
     missing_media,
@@ -25,10 +25,7 @@ from .pipeline import (
     sample_log,
     score_outputs,
 )
-from .records import sha256_file
-from .registries import FAMILIES
-from .selection import check_tasks
-from .types import RawOutput, Sample
+from .rescore import CoverageError, score_file
 
 __all__ = [
     "CoverageError",
@@ -64,131 +61,9 @@ def evaluate(
         return Runner(run, on_sample=on_sample, model=model).run()
 
 
-def build_run_model(run: RunConfig) -> Any:
-    """The model adapter ``run`` asks for, as the runner builds it."""
-    from .models.base import build_model
-
-    return build_model(
-        run.model,
-        ckpt=run.ckpt,
-        device=run.device,
-        dtype=run.dtype,
-        batch_size=run.batch_size,
-        seed=run.seed,
-        **dict(run.model_args),
-    )
-
-
 def merge(run_dir: Path) -> dict[str, Any]:
     """Write ``run_dir/results.json`` from every shard's rows (independent ``--shard i/N`` jobs), using the
     selection and settings recorded in its ``run.json``; refuses an incomplete or mixed directory."""
-    from .rundir import read_run_file
-    from .runner import Runner
+    from .runner import merge_run_dir
 
-    info = read_run_file(run_dir)
-    sel = info["selection"]
-    run = RunConfig(
-        benchmark=info["benchmark"],
-        model=info.get("model") or "mock:oracle",
-        ckpt=info.get("ckpt"),
-        data_root=Path(info["data_root"]) if info["data_root"] else None,
-        annotations=Path(info["annotations"]) if info["annotations"] else None,
-        out_dir=run_dir,
-        tasks=tuple(sel["tasks"]) if sel["tasks"] else None,
-        limit=sel["limit"],
-        subset=sel["subset"],
-        subset_seed=sel["subset_seed"],
-        prompt=info["prompt"],
-        num_frames=info["num_frames"],
-        model_args=info.get("model_args") or {},
-        progress=False,
-    )
-    return Runner(run).merge()
-
-
-class CoverageError(ValueError):
-    """A predictions file does not cover every selected sample (and --allow-partial was not given)."""
-
-
-def score_file(
-    benchmark: str,
-    predictions: Path,
-    paths: DataPaths,
-    tasks: Optional[Sequence[str]] = None,
-    allow_partial: bool = False,
-    out_dir: Optional[Path] = None,
-) -> dict[str, Any]:
-    """Score predictions made elsewhere (or a run directory's own) without a model.
-
-    By default every selected sample must have a prediction; ``allow_partial`` scores the covered ones and
-    records how many were missing in ``coverage``."""
-    import sys
-
-    from .records import write_json_atomic
-
-    cfg = load_benchmark(benchmark)
-    family, samples = _scoring_samples(cfg, predictions, paths, tasks)
-    pred_files = sorted(predictions.glob("predictions*.jsonl")) if predictions.is_dir() else [predictions]
-    if not pred_files or not all(p.is_file() for p in pred_files):
-        raise FileNotFoundError(f"no predictions file at {predictions}")
-    if (
-        predictions.is_dir()
-    ):  # one run's shard files: one settings hash, each id once, rows for today's content
-        from .rundir import check_digests, check_rows, read_rows
-        from .sample_checks import sample_digest
-
-        by_id = check_rows(read_rows(predictions))
-        check_digests(by_id, {s.id: sample_digest(s, paths.data_root) for s in samples}, predictions)
-    outputs: dict[str, RawOutput] = {}
-    for pf in pred_files:
-        outputs.update(family.read_predictions(pf, cfg, samples, allow_partial=allow_partial))
-    known = {s.id for s in samples}
-    extra = [i for i in outputs if i not in known]
-    if extra:
-        print(
-            f"[tpo-eval] warning: {len(extra)} prediction id(s) are not among the selected samples and are "
-            f"ignored (e.g. {extra[:3]})",
-            file=sys.stderr,
-        )
-    covered = [s for s in samples if s.id in outputs]
-    n_missing = len(samples) - len(covered)
-    if n_missing and not allow_partial:
-        first = [s.id for s in samples if s.id not in outputs][:5]
-        raise CoverageError(
-            f"{n_missing} of {len(samples)} {cfg.name} samples have no prediction in {predictions} "
-            f"(first: {', '.join(first)}); pass --allow-partial to score the {len(covered)} "
-            "covered ones, or --tasks to select tasks"
-        )
-    scored = score_outputs(cfg, family, covered if allow_partial else samples, outputs)
-    doc = scored.doc
-    doc["coverage"] = {
-        "n_selected": len(samples),
-        "n_predicted": len(covered),
-        "n_missing": n_missing,
-        "allow_partial": allow_partial,
-    }
-    doc["provenance"] = provenance(
-        cfg,
-        family,
-        paths,
-        tasks,
-        {"predictions": [{"path": str(p), "sha256": sha256_file(p)} for p in pred_files], "scored_at": now()},
-    )
-    if out_dir is not None:
-        write_json_atomic(Path(out_dir) / "results.json", doc)
-    return doc
-
-
-def _scoring_samples(
-    cfg: BenchmarkConfig, predictions: Path, paths: DataPaths, tasks: Optional[Sequence[str]]
-) -> tuple[TaskFamily, list[Sample]]:
-    """The samples to score: from the annotations, or, when no annotation source is given, from the
-    predictions
-    file itself if the family reads gold answers from it (``TaskFamily.samples_from_predictions``)."""
-    if paths.data_root is None and paths.annotations is None and predictions.is_file():
-        check_tasks(cfg, tasks)
-        family: TaskFamily = FAMILIES.get(cfg.family)()
-        samples = family.samples_from_predictions(predictions, cfg)
-        if samples is not None:
-            return family, [s for s in samples if tasks is None or s.task in tasks]
-    return load_samples(cfg, paths, tasks)
+    return merge_run_dir(run_dir)

@@ -7,26 +7,17 @@ once in a :class:`ConfigError`, so a user fixes a config in one pass. Family-spe
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
+from .io import ConfigError, load_yaml, sha256_bytes
 from .resources import REPO_ROOT, data_dir  # noqa: F401 - REPO_ROOT: re-exported
+from .schema import build, unknown_keys
 
 BENCHMARK_DIR = data_dir("benchmarks")  # shipped YAMLs: benchmarks/ in a checkout, package data installed
-
-
-class ConfigError(ValueError):
-    """One or more problems in a config file; the message lists them all."""
-
-    def __init__(self, path: str | Path, errors: list[str]) -> None:
-        self.path, self.errors = str(path), errors
-        super().__init__(f"{path}: {len(errors)} problem(s):\n" + "\n".join(f"  - {e}" for e in errors))
 
 
 @dataclass(frozen=True)
@@ -101,8 +92,6 @@ _TOP_KEYS = {
     "options",
     "generation",
 }
-_TASK_KEYS = {"name", "annotation", "media_dir", "read_mode", "fps", "bound", "extra"}
-_PROMPT_KEYS = {"system", "template", "suffix", "assistant_prefix"}
 _READ_MODES = {"video", "frames", "images", "none"}
 _AGGREGATIONS = {"micro", "macro", "macro_released"}  # macro_released: families that declare it (MMIU)
 
@@ -135,11 +124,7 @@ def load_benchmark(name_or_path: str | Path) -> BenchmarkConfig:
     if not p.is_file():
         raise ConfigError(p, ["file not found"])
     raw_bytes = p.read_bytes()
-    try:
-        raw = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as e:
-        raise ConfigError(p, [f"invalid YAML: {e}"]) from None
-    return parse_benchmark(raw, p, hashlib.sha256(raw_bytes).hexdigest())
+    return parse_benchmark(load_yaml(p, raw_bytes), p, sha256_bytes(raw_bytes))
 
 
 def _typed(
@@ -163,14 +148,6 @@ def _typed(
     return v
 
 
-def _unknown(errors: list[str], d: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for k in sorted(set(d) - allowed):
-        import difflib
-
-        close = difflib.get_close_matches(k, sorted(allowed), n=1)
-        errors.append(f"{where}: unknown key {k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-
-
 def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkConfig:
     """Validate a parsed YAML mapping; raise :class:`ConfigError` listing every problem."""
     from .registries import EXTRACTORS, FAMILIES, SAMPLERS
@@ -178,7 +155,7 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
     errors: list[str] = []
     if not isinstance(raw, dict):
         raise ConfigError(path, [f"top level must be a mapping, got {type(raw).__name__}"])
-    _unknown(errors, raw, _TOP_KEYS, "benchmark")
+    errors.extend(unknown_keys(raw, _TOP_KEYS, ""))
     name = _typed(errors, raw, "name", str, "benchmark", required=True) or Path(path).stem
     family = _typed(errors, raw, "family", str, "benchmark", required=True) or ""
     if family and family not in FAMILIES:
@@ -190,13 +167,8 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
         )
     prompts: dict[str, PromptSpec] = {}
     for pname, pd in (_typed(errors, raw, "prompts", dict, "benchmark", default={}) or {}).items():
-        if not isinstance(pd, dict):
-            errors.append(f"prompts.{pname}: must be a mapping")
-            continue
-        _unknown(errors, pd, _PROMPT_KEYS, f"prompts.{pname}")
-        bad = [k for k in _PROMPT_KEYS & set(pd) if not isinstance(pd[k], str)]
-        errors.extend(f"prompts.{pname}.{k}: must be a string" for k in bad)
-        prompts[pname] = PromptSpec(**{k: pd[k] for k in _PROMPT_KEYS & set(pd) if k not in bad})
+        if (prompt := build(PromptSpec, pd, f"prompts.{pname}", errors)) is not None:
+            prompts[str(pname)] = prompt
     default_prompt = _typed(errors, raw, "default_prompt", str, "benchmark", default=next(iter(prompts), ""))
     if prompts and default_prompt not in prompts:
         errors.append(f"default_prompt {default_prompt!r} is not one of prompts: {', '.join(prompts)}")
@@ -217,7 +189,7 @@ def parse_benchmark(raw: Any, path: str | Path, sha256: str = "") -> BenchmarkCo
         errors, _typed(errors, raw, "tasks", list, "benchmark", required=True, default=[]) or []
     )
     layout = dict(_typed(errors, raw, "layout", dict, "benchmark", default={}) or {})
-    _unknown(errors, layout, {"annotations", "media"}, "layout")
+    errors.extend(unknown_keys(layout, ("annotations", "media"), "layout"))
     options = dict(_typed(errors, raw, "options", dict, "benchmark", default={}) or {})
     generation = dict(_typed(errors, raw, "generation", dict, "benchmark", default={}) or {})
     cfg = BenchmarkConfig(
@@ -249,33 +221,19 @@ def _parse_tasks(errors: list[str], items: list[Any]) -> tuple[TaskSpec, ...]:
     out, seen = [], set()
     for i, t in enumerate(items):
         where = f"tasks[{i}]"
-        if not isinstance(t, dict):
-            errors.append(f"{where}: must be a mapping")
+        if isinstance(t, dict) and t.get("extra", 0) is None:  # ``extra:`` left empty means none
+            t = {k: v for k, v in t.items() if k != "extra"}
+        task = build(TaskSpec, t, where, errors)
+        if task is None:
             continue
-        _unknown(errors, t, _TASK_KEYS, where)
-        name = _typed(errors, t, "name", str, where, required=True)
-        ann = _typed(errors, t, "annotation", str, where, required=True)
-        mode = _typed(errors, t, "read_mode", str, where, default="video")
-        if mode not in _READ_MODES:
-            errors.append(f"{where}: read_mode {mode!r} not one of {sorted(_READ_MODES)}")
-        fps = _typed(errors, t, "fps", (int, float), where)
-        if mode == "frames" and fps is None:
+        if task.read_mode not in _READ_MODES:
+            errors.append(f"{where}: read_mode {task.read_mode!r} not one of {sorted(_READ_MODES)}")
+        if task.read_mode == "frames" and task.fps is None:
             errors.append(f"{where}: read_mode 'frames' needs fps")
-        if name in seen:
-            errors.append(f"{where}: duplicate task name {name!r}")
-        seen.add(name)
-        if name and ann:
-            out.append(
-                TaskSpec(
-                    name=name,
-                    annotation=ann,
-                    media_dir=str(t.get("media_dir", "")),
-                    read_mode=mode,
-                    fps=float(fps) if fps is not None else None,
-                    bound=bool(_typed(errors, t, "bound", bool, where, default=False)),
-                    extra=dict(t.get("extra") or {}),
-                )
-            )
+        if task.name in seen:
+            errors.append(f"{where}: duplicate task name {task.name!r}")
+        seen.add(task.name)
+        out.append(task)
     return tuple(out)
 
 

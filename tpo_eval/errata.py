@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
+from .io import load_yaml
 from .tables.model import TableError
 from .verify import Finding
 
@@ -49,10 +48,7 @@ def load_errata(path: Path) -> list[Erratum]:
     """The errata listed in ``path`` (none if the file is absent); all malformed entries reported at once."""
     if not path.is_file():
         return []
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise TableError(path, [f"invalid YAML: {e}"]) from None
+    raw = load_yaml(path) or {}
     items = raw.get("errata") if isinstance(raw, dict) else None
     if not isinstance(items, list):
         raise TableError(path, ["the file must hold `errata:` followed by a list of entries"])

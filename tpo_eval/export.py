@@ -1,9 +1,10 @@
 """``tpo-eval export``: write a run's predictions in a benchmark's official submission format.
 
-Families that have one implement ``export_official(samples, outputs) -> JSON value`` (Video-MME: the
-``output_test_template.json`` structure). The annotations give the per-question fields the run directory does
-not store; they come from ``--annotations``/``--data-root`` or, by default, from the paths the run's
-``results.json`` recorded. Feeding the file back to ``tpo-eval score`` reproduces the run's numbers.
+Families that have one set ``exports_official`` and implement ``export_official(samples, outputs)``, a
+JSON value (Video-MME: the ``output_test_template.json`` structure). The annotations give the per-question
+fields the run directory does not store; they come from ``--annotations``/``--data-root`` or, by default,
+from the paths the run's ``results.json`` recorded. Feeding the file back to ``tpo-eval score`` reproduces
+the run's numbers.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .api import load_samples
 from .config import ConfigError, DataPaths, load_benchmark
+from .pipeline import load_samples
 from .records import raw_from_row, read_run_predictions, write_json_atomic
 from .registries import FAMILIES
 
@@ -37,7 +38,7 @@ def export_run(
     tasks: Optional[Sequence[str]] = None,
 ) -> Exported:
     cfg = load_benchmark(benchmark)
-    if not hasattr(FAMILIES.get(cfg.family), "export_official"):
+    if not FAMILIES.get(cfg.family).exports_official:
         raise ValueError(f"{cfg.name} (family {cfg.family}) has no official submission format to export")
     results = run_dir / "results.json"
     doc = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {}
@@ -50,7 +51,7 @@ def export_run(
     if not rows:
         raise FileNotFoundError(f"no predictions*.jsonl in {run_dir}")
     outputs = {str(r["id"]): raw_from_row(r) for r in rows}
-    obj = family.export_official(samples, outputs)  # type: ignore[attr-defined]
+    obj = family.export_official(samples, outputs)
     covered = [s for s in samples if s.id in outputs]
     failed = [s.id for s in covered if outputs[s.id].error is not None]
     if failed:

@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from .config import BenchmarkConfig, DataPaths
 from .families.base import AnnotationError, TaskFamily
-from .records import SCHEMA_VERSION, command_line, git_state, package_versions, sha256_file, sha256_json
+from .io import ConfigError, sha256_file, sha256_json
+from .records import SCHEMA_VERSION, command_line, git_state, package_versions, raw_from_row
 from .registries import FAMILIES
 from .selection import check_tasks, ids_digest, select
 from .types import RawOutput, Sample, SampleScore
@@ -74,6 +75,22 @@ def check_run_config(run: RunConfig) -> None:
         raise ValueError(f"shard index {run.shard_index} not in 0..{run.shard_count - 1}")
 
 
+def build_run_model(rc: RunConfig) -> Any:
+    """The model adapter a run asks for (``--model``, ``--ckpt``, device, dtype, ``--model-arg``); the runner
+    builds its own with this, a suite one for all its benchmarks."""
+    from .models.base import build_model
+
+    return build_model(
+        rc.model,
+        ckpt=rc.ckpt,
+        device=rc.device,
+        dtype=rc.dtype,
+        batch_size=rc.batch_size,
+        seed=rc.seed,
+        **dict(rc.model_args),
+    )
+
+
 @dataclass(frozen=True)
 class Scored:
     """Per-sample scores per extractor label, and the results document built from them."""
@@ -90,8 +107,6 @@ def load_samples(
     subset: Optional[int] = None,
     subset_seed: int = 0,
 ) -> tuple[TaskFamily, list[Sample]]:
-    from .config import ConfigError
-
     check_tasks(cfg, tasks)
     family: TaskFamily = FAMILIES.get(cfg.family)()
     # Every missing annotation file at once, before any is parsed.
@@ -146,22 +161,67 @@ def missing_media(samples: Sequence[Sample]) -> list[str]:
 def score_outputs(
     cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
 ) -> Scored:
-    """Extract with every declared extractor and score every sample. A sample without an output, or with an
-    error, is a failure: it scores 0 and stays in every denominator."""
-    scores: dict[str, list[SampleScore]]
-    if hasattr(family, "score_all"):  # vectorised families (QVHighlights) score every sample in one pass
-        scores = family.score_all(cfg, samples, outputs)
-    else:
-        scores = {label: [] for label in cfg.extractors}
-        for s in samples:
-            raw = outputs.get(s.id) or RawOutput(s.id, error="no prediction")
-            failed = raw.error is not None
+    """Extract with every declared extractor and score every sample, for outputs made elsewhere
+    (``tpo-eval score``). A sample without an output, or with an error, is a failure: it scores 0 and stays
+    in every denominator."""
+    scores = family.score_all(cfg, samples, outputs)
+    return Scored(scores=scores, doc=results_doc(cfg, family, samples, scores))
+
+
+def row_scores(
+    cfg: BenchmarkConfig, family: TaskFamily, sample: Sample, raw: RawOutput
+) -> tuple[dict[str, Any], dict[str, SampleScore]]:
+    """One sample extracted and scored with every declared extractor, as the runner does when it writes the
+    sample's row: the serialised answer and the score per label. The row keeps both, and
+    :func:`scores_from_rows` reads the scores back for ``results.json`` (no second pass)."""
+    answers, scores = {}, {}
+    for label in cfg.extractors:
+        a = family.extract(label, raw, sample, cfg)
+        answers[label] = family.serialize_answer(a)
+        scores[label] = family.score_sample(label, a, sample, raw.error is not None)
+    return answers, scores
+
+
+def scores_from_rows(
+    cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample], rows: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[SampleScore]]:
+    """The per-sample scores the rows recorded when they were written, per label in sample order. A sample
+    without a row, or a row without scores for a label (written by an older version), is scored from its raw
+    output here."""
+    scores: dict[str, list[SampleScore]] = {label: [] for label in cfg.extractors}
+    for s in samples:
+        row = rows.get(s.id)
+        recorded = (row or {}).get("scores") or {}
+        parsed = (row or {}).get("parsed") or {}
+        if row is not None and all(label in recorded and label in parsed for label in cfg.extractors):
             for label in cfg.extractors:
-                ans = family.extract(label, raw, s, cfg)
-                scores[label].append(family.score_sample(label, ans, s, failed))
+                scores[label].append(
+                    SampleScore(
+                        sample_id=s.id,
+                        task=s.task,
+                        extractor=label,
+                        values=dict(recorded[label]),
+                        parsed=bool(parsed[label]),
+                        failed=row.get("error") is not None,
+                    )
+                )
+            continue
+        raw = raw_from_row(row) if row is not None else RawOutput(s.id, error="no prediction")
+        for label, sc in row_scores(cfg, family, s, raw)[1].items():
+            scores[label].append(sc)
+    return scores
+
+
+def results_doc(
+    cfg: BenchmarkConfig,
+    family: TaskFamily,
+    samples: Sequence[Sample],
+    scores: Mapping[str, Sequence[SampleScore]],
+) -> dict[str, Any]:
+    """The results document (without provenance) aggregated from per-sample scores."""
     agg = family.aggregate(cfg, samples, scores)
     metrics = [f"{label}/{m}" for label in cfg.extractors for m in family.metric_names]
-    doc = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "benchmark": cfg.name,
         "benchmark_version": cfg.version,
@@ -173,7 +233,6 @@ def score_outputs(
         **agg,
         "sample_ids_sha256": ids_digest(samples),
     }
-    return Scored(scores=scores, doc=doc)
 
 
 def provenance(

@@ -6,12 +6,12 @@ headless and in threads. Each figure is written as PNG and PDF beside each other
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from .io import iter_jsonl, read_jsonl
 from .tables.model import PaperTable, list_tables, load_table
 from .tables.runs import read_results
 
@@ -157,12 +157,9 @@ def _find_row(run: Path, sample_id: str) -> dict[str, Any]:
     if not preds.is_file():
         raise PlotInputError(f"{run}: no predictions.jsonl (pass a run directory)")
     found = None
-    with open(preds, encoding="utf-8") as f:
-        for line in f:
-            if sample_id in line:  # cheap pre-filter; the parsed id decides
-                row = json.loads(line)
-                if str(row.get("id")) == sample_id:
-                    found = row  # last one wins, as after a resume
+    for row in read_jsonl(preds):
+        if str(row.get("id")) == sample_id:
+            found = row  # last one wins, as after a resume
     if found is None:
         raise PlotInputError(f"{preds}: no row with id {sample_id!r}")
     return found
@@ -171,11 +168,9 @@ def _find_row(run: Path, sample_id: str) -> dict[str, Any]:
 def _gt_from_annotations(path: Path, sample_id: str) -> tuple[list[list[float]], Optional[float], str]:
     """Ground-truth windows, duration and query from a moment_detr-style JSONL (qid, relevant_windows)."""
     tail = sample_id.rsplit("/", 1)[-1]
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            ann = json.loads(line)
-            if str(ann.get("qid")) in (sample_id, tail):
-                return ann.get("relevant_windows") or [], ann.get("duration"), ann.get("query", "")
+    for _, ann in iter_jsonl(path):
+        if str(ann.get("qid")) in (sample_id, tail):
+            return ann.get("relevant_windows") or [], ann.get("duration"), ann.get("query", "")
     raise PlotInputError(f"{path}: no annotation with qid {tail!r}")
 
 

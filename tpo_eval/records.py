@@ -7,7 +7,6 @@ A run killed mid-write leaves at most one torn last line; :func:`read_prediction
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -19,48 +18,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional
 
+from .io import read_jsonl
 from .resources import REPO_ROOT
 from .types import RawOutput
 
 SCHEMA_VERSION = 1
 PRED_GLOB = "predictions*.jsonl"
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def sha256_json(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def read_jsonl(path: Path, *, repair: bool = False) -> list[dict[str, Any]]:
-    """Rows of a JSONL file. A torn *last* line (a killed writer) is dropped, and cut off the file when
-    ``repair``; a bad line anywhere else is an error naming the line."""
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    lines = raw.split(b"\n")
-    rows, good_len = [], 0
-    for n, line in enumerate(lines):
-        if not line.strip():
-            good_len += len(line) + 1
-            continue
-        try:
-            rows.append(json.loads(line))
-            good_len += len(line) + 1
-        except json.JSONDecodeError as e:
-            if n == len(lines) - 1:  # unterminated final line: an interrupted append
-                if repair:
-                    with open(path, "r+b") as f:
-                        f.truncate(min(good_len, len(raw)))
-                break
-            raise ValueError(f"{path} line {n + 1}: invalid JSON ({e.msg})") from None
-    return rows
 
 
 class PredictionWriter:

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from .records import PRED_GLOB, read_jsonl, write_json_atomic
+from .io import read_jsonl
+from .records import PRED_GLOB, write_json_atomic
 
 RUN_FILE = "run.json"
 

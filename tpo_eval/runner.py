@@ -21,9 +21,10 @@ from tqdm import tqdm
 
 from . import pipeline, rundir
 from .config import DataPaths, load_benchmark
-from .models.base import ModelError, build_model
+from .io import sha256_file, sha256_json
+from .models.base import ModelError
 from .models.checks import check_model_args
-from .records import PredictionWriter, raw_from_row, sha256_file, sha256_json, write_json_atomic
+from .records import PredictionWriter, write_json_atomic
 from .registries import SAMPLERS
 from .sample_checks import guarded_sampler, sample_digest, sample_problem, set_digest
 from .selection import shard
@@ -34,6 +35,30 @@ from .video.decode import VideoDecodeError, decode, load_images
 # forward
 # pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
 _DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
+
+
+def merge_run_dir(run_dir: Path) -> dict[str, Any]:
+    """``results.json`` of a run directory whose shards ran as independent jobs, from its rows and the
+    selection and settings its ``run.json`` recorded (no model)."""
+    info = rundir.read_run_file(run_dir)
+    sel = info["selection"]
+    run = pipeline.RunConfig(
+        benchmark=info["benchmark"],
+        model=info.get("model") or "mock:oracle",
+        ckpt=info.get("ckpt"),
+        data_root=Path(info["data_root"]) if info["data_root"] else None,
+        annotations=Path(info["annotations"]) if info["annotations"] else None,
+        out_dir=run_dir,
+        tasks=tuple(sel["tasks"]) if sel["tasks"] else None,
+        limit=sel["limit"],
+        subset=sel["subset"],
+        subset_seed=sel["subset_seed"],
+        prompt=info["prompt"],
+        num_frames=info["num_frames"],
+        model_args=info.get("model_args") or {},
+        progress=False,
+    )
+    return Runner(run).merge()
 
 
 class Runner:
@@ -63,6 +88,7 @@ class Runner:
         root = run.data_root if run.data_root is not None else Path(".")
         self.digests = {s.id: sample_digest(s, run.data_root) for s in self.samples}
         self.problems = {s.id: p for s in self.samples if (p := sample_problem(s, root))}
+        self.runtime: Optional[dict[str, Any]] = None  # set once the model is built (a merge builds none)
 
     # ---- setup
     # ----------------------------------------------------------------------------------------------
@@ -99,21 +125,12 @@ class Runner:
             model = self.model
         else:
             check_model_args(rc.model, rc.model_args, rc.ckpt)
-            model = build_model(
-                rc.model,
-                ckpt=rc.ckpt,
-                device=rc.device,
-                dtype=rc.dtype,
-                batch_size=rc.batch_size,
-                seed=rc.seed,
-                **dict(rc.model_args),
-            )
+            model = pipeline.build_run_model(rc)
         from .models.device import runtime_info
 
         # what this process ran on (not in the settings hash: a resume on another GPU keeps its rows)
         self.runtime = runtime_info(model.device, model.dtype)
-        if hasattr(model, "set_generation"):
-            model.set_generation(dict(self.generation))
+        model.set_generation(dict(self.generation))
         if self.family.kind not in model.supports:
             raise ModelError(
                 f"model {rc.model!r} cannot answer {self.family.kind!r} requests "
@@ -299,15 +316,8 @@ class Runner:
         )
 
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
-        answers, parsed, scores = {}, {}, {}
-        for label in self.cfg.extractors:
-            a = self.family.extract(label, raw, s, self.cfg)
-            sc = self.family.score_sample(label, a, s, raw.error is not None)
-            answers[label], parsed[label], scores[label] = (
-                self.family.serialize_answer(a),
-                sc.parsed,
-                dict(sc.values),
-            )
+        # the sample's one extraction and scoring: results.json aggregates these recorded scores
+        answers, scores = pipeline.row_scores(self.cfg, self.family, s, raw)
         row = {
             "id": s.id,
             "task": s.task,
@@ -319,8 +329,8 @@ class Runner:
             "saliency": raw.saliency,
             "error": raw.error,
             "answers": answers,
-            "parsed": parsed,
-            "scores": scores,
+            "parsed": {label: sc.parsed for label, sc in scores.items()},
+            "scores": {label: dict(sc.values) for label, sc in scores.items()},
         }
         if self.run_cfg.log_samples:
             row["sample"] = pipeline.sample_log(s, self._prompts.pop(s.id, None))
@@ -374,8 +384,8 @@ class Runner:
         start: str,
         files: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        outputs = {sid: raw_from_row(r) for sid, r in done.items() if sid in self.digests}
-        doc = pipeline.score_outputs(self.cfg, self.family, self.samples, outputs).doc
+        scores = pipeline.scores_from_rows(self.cfg, self.family, self.samples, done)
+        doc = pipeline.results_doc(self.cfg, self.family, self.samples, scores)
         rc = self.run_cfg
         doc["provenance"] = pipeline.provenance(
             self.cfg,
@@ -387,7 +397,7 @@ class Runner:
                 "settings_hash": shash,
                 "model": model_fp,
                 "model_args": dict(rc.model_args),
-                "runtime": getattr(self, "runtime", None),  # None when merged from a run directory (no model)
+                "runtime": self.runtime,  # None when merged from a run directory (no model)
                 "sampler": self.sampler_spec,
                 "prompt_hash": self.prompt_hash,
                 "selection": {

@@ -10,14 +10,13 @@ starts after the video ends, a still image given as a video, a container with no
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from .records import sha256_json
+from .io import sha256_bytes, sha256_json
 from .types import Sample
 
 
@@ -49,7 +48,7 @@ def sample_digest(s: Sample, root: Optional[Path]) -> str:
 
 def set_digest(pairs: Iterable[tuple[str, str]]) -> str:
     """One digest for a selection: its ``(id, sample digest)`` pairs in id order."""
-    return hashlib.sha256("\n".join(f"{i} {d}" for i, d in sorted(pairs)).encode()).hexdigest()[:16]
+    return sha256_bytes("\n".join(f"{i} {d}" for i, d in sorted(pairs)))[:16]
 
 
 def sample_problem(s: Sample, root: Path) -> Optional[str]:

@@ -4,12 +4,12 @@ task) and sharding. All are pure functions of sample ids, so every process and e
 from __future__ import annotations
 
 import difflib
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Optional
 
 from .config import BenchmarkConfig
+from .io import sha256_bytes
 from .types import Sample
 
 
@@ -35,9 +35,7 @@ def select(
     keep: set[str] = set()
     for rows in by_task.values():
         if subset is not None:
-            rows = sorted(rows, key=lambda s: hashlib.sha256(f"{subset_seed}/{s.id}".encode()).hexdigest())[
-                :subset
-            ]
+            rows = sorted(rows, key=lambda s: sha256_bytes(f"{subset_seed}/{s.id}"))[:subset]
         if limit is not None:
             rows = rows[:limit]
         keep.update(s.id for s in rows)
@@ -52,4 +50,4 @@ def shard(samples: Sequence[Sample], index: int, count: int) -> list[Sample]:
 
 
 def ids_digest(samples: Sequence[Sample]) -> str:
-    return hashlib.sha256("\n".join(sorted(s.id for s in samples)).encode()).hexdigest()
+    return sha256_bytes("\n".join(sorted(s.id for s in samples)))

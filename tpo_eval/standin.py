@@ -66,8 +66,8 @@ def make_mvbench_format_dataset(root: Path, per_task: int = 3, seed: int = 0, si
                 it["fps"] = t.fps
             items.append(it)
         (root / "json" / t.annotation).write_text(json.dumps(items, indent=1))
-    from .api import load_samples
     from .config import DataPaths
+    from .pipeline import load_samples
 
     _, samples = load_samples(cfg, DataPaths(root))
     write_standins(samples, size=size)  # size: frame side in pixels

@@ -89,9 +89,9 @@ def out_dirs(
 def preflight(runs: Mapping[str, RunConfig]) -> None:
     """Load every benchmark's config and samples, and (with several benchmarks) check their media, before
     any model is built; every problem in one error. One benchmark keeps the runner's own media check."""
-    from .api import load_samples, missing_media
     from .config import ConfigError, DataPaths, load_benchmark
     from .hfdata import zipped_media_hint
+    from .pipeline import load_samples, missing_media
 
     problems = []
     for b, rc in runs.items():

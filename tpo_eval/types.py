@@ -6,7 +6,7 @@ of shape (T, H, W, 3) in RGB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Optional
@@ -128,6 +128,3 @@ class SampleScore:
 def freeze_meta(d: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """Read-only view of a metadata dict, so samples stay immutable."""
     return MappingProxyType(dict(d or {}))
-
-
-Samples = Sequence[Sample]

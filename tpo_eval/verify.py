@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from .tables.model import PaperTable, Row, TableError, load_table
+from .tables.model import PaperTable, Row, load_table
 from .tables.schema import AGGREGATIONS
 
 _EPS = 1e-9
@@ -330,15 +330,3 @@ def describe(f: Finding) -> str:
     elif f.published is not None:
         nums = f"published {f.published:.{f.decimals}f}; "
     return f"{tag} {f.check:<10} {f.model} · {f.column}: {nums}{f.detail}"
-
-
-def ensure_known(names: list[str]) -> None:
-    """Raise one TableError naming every unknown table (the CLI turns it into exit code 2)."""
-    bad = []
-    for n in names:
-        try:
-            load_table(n)
-        except TableError as e:
-            bad.extend(e.errors)
-    if bad:
-        raise TableError("results/paper", bad)

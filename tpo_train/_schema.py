@@ -1,22 +1,16 @@
-"""Generic pieces of the training-config loader: YAML reading with ``extends:``, deep merge, ``key=value``
-overrides, and strict conversion of plain mappings into typed frozen dataclasses (every problem appended to an
-``errors`` list, so a caller can report them all at once). :mod:`tpo_train.config` defines the dataclasses.
+"""Generic pieces of the training-config loader: YAML reading with ``extends:``, deep merge and ``key=value``
+overrides. The typed conversion into frozen dataclasses is :func:`tpo_eval.schema.build` (the benchmark
+configs' too); :mod:`tpo_train.config` defines the dataclasses.
 """
 
 from __future__ import annotations
 
-import collections.abc
 import copy
-import dataclasses
-import difflib
-import os
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any
 
-import yaml
+from tpo_eval.io import ConfigError, load_yaml, yaml_value
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # the shipped training configs
 
@@ -28,12 +22,9 @@ def _read_yaml(path: Path, errors: list[str], seen: tuple[Path, ...] = ()) -> di
         errors.append(f"extends cycle: {' -> '.join(map(str, seen + (path,)))}")
         return {}
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as e:
-        errors.append(f"cannot read {path}: {e.strerror}")
-        return {}
-    except yaml.YAMLError as e:
-        errors.append(f"invalid YAML in {path}: {e}")
+        raw = load_yaml(path)
+    except ConfigError as e:  # unreadable or not YAML: the problem names this file (an ``extends:`` parent)
+        errors.extend(f"{path}: {m}" for m in e.errors)
         return {}
     if raw is None:
         raw = {}
@@ -79,10 +70,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], errors: list[
         if not sep or not key.strip():
             errors.append(f"override {item!r}: expected key=value (e.g. train.max_steps=2)")
             continue
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
+        value = yaml_value(text) if text.strip() else None
         node = out
         parts = key.strip().split(".")
         for p in parts[:-1]:
@@ -98,96 +86,3 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], errors: list[
             else:
                 node[parts[-1]] = value
     return out
-
-
-# ---------------------------------------------------------------------------------------------- typed parsing
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None)) + " or null"
-    if origin is not None:
-        return getattr(origin, "__name__", str(origin))
-    return getattr(tp, "__name__", str(tp))
-
-
-def _convert(tp: Any, value: Any, where: str, errors: list[str]) -> Any:
-    """Check ``value`` against the annotation ``tp``; return the converted value (or None after an error)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(inner[0], value, where, errors)
-    if origin is Literal:
-        if value in args:
-            return value
-        close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        errors.append(f"{where}: {value!r} is not one of {', '.join(repr(a) for a in args)}{hint}")
-        return None
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, where, errors)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            errors.append(f"{where}: must be a list, got {type(value).__name__}")
-            return None
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, f"{where}[{i}]", errors) for i, v in enumerate(value))
-        if len(value) != len(args):
-            errors.append(f"{where}: must have {len(args)} items, got {len(value)}")
-            return None
-        return tuple(_convert(a, v, f"{where}[{i}]", errors) for i, (a, v) in enumerate(zip(args, value)))
-    if origin in (Mapping, dict, collections.abc.Mapping) or tp is dict:
-        if not isinstance(value, dict):
-            errors.append(f"{where}: must be a mapping, got {type(value).__name__}")
-            return None
-        vt = args[1] if args else Any
-        return {str(k): _convert(vt, v, f"{where}.{k}", errors) for k, v in value.items()}
-    if tp is Any:
-        return value
-    if tp is float:
-        # PyYAML reads "1e-4" (no dot) as a string; accept numeric strings so learning rates read naturally.
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is str:
-        if isinstance(value, str):
-            return os.path.expandvars(value)
-    elif tp is bool and isinstance(value, bool):
-        return value
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    errors.append(f"{where}: must be {_type_name(tp)}, got {type(value).__name__} {shown}")
-    return None
-
-
-def _build(cls: Any, raw: Any, where: str, errors: list[str]) -> Any:
-    """Build dataclass ``cls`` from a mapping, reporting unknown, missing and mistyped keys."""
-    if not isinstance(raw, dict):
-        errors.append(f"{where or 'config'}: must be a mapping, got {type(raw).__name__}")
-        return None
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for k in sorted(set(raw) - set(fields), key=str):
-        close = difflib.get_close_matches(str(k), list(fields), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        errors.append(f"{where + '.' if where else ''}{k}: unknown key{hint}")
-    kwargs: dict[str, Any] = {}
-    n_before = len(errors)
-    for name, f in fields.items():
-        sub = f"{where}.{name}" if where else name
-        if name in raw:
-            kwargs[name] = _convert(hints[name], raw[name], sub, errors)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            errors.append(f"{sub}: missing required key")
-    if len(errors) > n_before:
-        return None
-    return cls(**kwargs)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
+from tpo_eval.io import load_yaml
 
 from .config import ConfigError, load_config, resolve_config_path
 
@@ -45,7 +45,7 @@ def is_chain(config: str | Path) -> bool:
         p = resolve_config_path(config)
     except ConfigError:
         return False
-    doc = yaml.safe_load(p.read_text())
+    doc = load_yaml(p)
     return isinstance(doc, dict) and "chain" in doc
 
 
@@ -53,8 +53,8 @@ def chain_stages(config: str | Path, overrides: Sequence[str] = ()) -> tuple[lis
     """The chain's stages with the command-line overrides merged in, and the first stage's ``init_from`` (or
     None: the first stage's config decides)."""
     p = resolve_config_path(config)
-    doc = yaml.safe_load(p.read_text())
-    entries = doc.get("chain")
+    doc = load_yaml(p)
+    entries = doc.get("chain") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not entries or set(doc) - {"chain"}:
         raise ConfigError(p, ["a chain file has one key, 'chain': a non-empty list of {config, overrides}"])
     first_parent, root, shared = None, None, []

@@ -28,7 +28,6 @@ against the manifest, so a tampered or truncated file is refused before any of i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -39,6 +38,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from tpo_eval.io import sha256_file
 from tpo_eval.records import git_state
 from tpo_eval.records import package_versions as _package_versions
 
@@ -52,14 +52,6 @@ _PACKAGES = ("torch", "transformers", "peft", "safetensors", "deepspeed", "sam2"
 class CheckpointError(ValueError):
     """A checkpoint folder that is missing, incomplete or of the wrong kind; the message says what was
     found."""
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def package_versions() -> dict[str, Optional[str]]:
@@ -126,7 +118,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def manifest_sha(path: str | Path) -> str:
-    return _sha(Path(path) / MANIFEST)
+    return sha256_file(Path(path) / MANIFEST)
 
 
 def save_checkpoint(
@@ -167,7 +159,7 @@ def save_checkpoint(
         torch.save({"step": step, "engine": engine.state_dict(), "rng": rng_state()}, ckpt / TRAINER_STATE)
     _barrier()
     files = {
-        str(f.relative_to(ckpt)): _sha(f)
+        str(f.relative_to(ckpt)): sha256_file(f)
         for f in sorted(ckpt.rglob("*"))
         if f.is_file() and f.name not in (MANIFEST, MANIFEST + ".tmp")
     }
@@ -262,7 +254,8 @@ def verify_files(ckpt: Path, man: Mapping[str, Any], only: Optional[list[str]] =
     return [
         f
         for f, h in files.items()
-        if (only is None or f in only) and (not (Path(ckpt) / f).is_file() or _sha(Path(ckpt) / f) != h)
+        if (only is None or f in only)
+        and (not (Path(ckpt) / f).is_file() or sha256_file(Path(ckpt) / f) != h)
     ]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,10 @@ from typing import Any, Literal, Optional
 
 import yaml
 
-from ._schema import CONFIG_DIR, _build, _read_yaml, apply_overrides, deep_merge
+from tpo_eval.io import ConfigError, sha256_bytes
+from tpo_eval.schema import build
+
+from ._schema import CONFIG_DIR, _read_yaml, apply_overrides, deep_merge
 
 __all__ = [
     "ConfigError",
@@ -37,14 +39,6 @@ __all__ = [
 
 
 Stage = Literal["stage1", "stage2", "stage3_tasks", "stage3"]
-
-
-class ConfigError(ValueError):
-    """One or more problems in a training config; the message lists them all."""
-
-    def __init__(self, path: str | Path, errors: list[str]) -> None:
-        self.path, self.errors = str(path), list(errors)
-        super().__init__(f"{path}: {len(errors)} problem(s):\n" + "\n".join(f"  - {e}" for e in errors))
 
 
 @dataclass(frozen=True)
@@ -200,7 +194,7 @@ class TPOConfig:
     @property
     def sha256(self) -> str:
         body = {k: v for k, v in self.to_dict().items() if k != "source_path"}
-        return hashlib.sha256(yaml.safe_dump(body, sort_keys=True).encode()).hexdigest()
+        return sha256_bytes(yaml.safe_dump(body, sort_keys=True))
 
 
 def _plain(x: Any) -> Any:
@@ -227,7 +221,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = (), *, check_paths:
     raw = apply_overrides(raw, overrides, errors)
     raw.setdefault("name", p.stem)
     raw["source_path"] = str(p)
-    cfg = None if unreadable else _build(TPOConfig, raw, "", errors)
+    cfg = None if unreadable else build(TPOConfig, raw, "", errors, expand_vars=True)
     if cfg is not None:
         from .stages import validate_config  # stage rules live with the stage semantics
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from tpo_eval.io import sha256_file
 from tpo_eval.resources import data_dir
 
 # : model → its chain of stage configs (``tpo_train/configs``); ``"tpo:N"`` starts from TPO's stage N
@@ -278,9 +279,7 @@ def _read(path: Path) -> Optional[str]:
 
 def _manifest_sha(ckpt: Optional[Path]) -> Optional[str]:
     """The digest of the checkpoint's manifest (which hashes all its files); None without a checkpoint."""
-    import hashlib
-
-    return hashlib.sha256((ckpt / "manifest.json").read_bytes()).hexdigest() if ckpt else None
+    return sha256_file(ckpt / "manifest.json") if ckpt else None
 
 
 def _done(final: Path, config_sha: str) -> bool:

@@ -9,9 +9,11 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
+
+from tpo_eval.io import iter_jsonl
 
 
 def _fmt(v: Any) -> str:
@@ -46,12 +48,9 @@ class RunLogger:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / "metrics.jsonl"
         if resume_step is not None and path.exists():
-            keep = [
-                ln
-                for ln in path.read_text().splitlines()
-                if ln.strip() and json.loads(ln).get("step", -1) <= resume_step
-            ]
-            path.write_text("".join(ln + "\n" for ln in keep))
+            # rows written as json.dumps(row) (below), so rewriting the kept ones reproduces their lines
+            keep = [row for _, row in iter_jsonl(path) if row.get("step", -1) <= resume_step]
+            path.write_text("".join(json.dumps(row) + "\n" for row in keep))
         elif path.exists():
             path.unlink()
         if "jsonl" in loggers:
@@ -142,8 +141,4 @@ class _NoBar:
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a ``metrics.jsonl`` (tests and tools)."""
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
-
-
-def losses(rows: Iterable[Mapping[str, Any]], key: str = "loss") -> list[float]:
-    return [float(r[key]) for r in rows if key in r]
+    return [row for _, row in iter_jsonl(path)]

@@ -13,7 +13,6 @@ Also runnable: ``python -m tpo_train.tiny_data OUT_DIR``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -22,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from tpo_eval.io import sha256_int
+
 N_RECORDS = 4
 V_DIM, T_DIM = 768, 4096  # InternVideo2 clip / LLaMA token feature sizes, as the temporal head expects
 SIZE = 32
@@ -29,7 +30,7 @@ VERSION = 1
 
 
 def _rng(name: str) -> np.random.Generator:
-    return np.random.default_rng(int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little"))
+    return np.random.default_rng(sha256_int(name, 4))
 
 
 def _sources() -> dict[str, dict[str, Any]]:

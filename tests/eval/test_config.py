@@ -30,9 +30,9 @@ def test_all_errors_reported_at_once(tmp_path):
     assert len(errs) == 5, errs
     text = str(e.value)
     for needle in (
-        "unknown key 'samplr' (did you mean 'sampler'?)",
+        "samplr: unknown key (did you mean 'sampler'?)",
         "unknown extractor 'no_such_extractor'",
-        "tasks[0]: unknown key 'bund' (did you mean 'bound'?)",
+        "tasks[0].bund: unknown key (did you mean 'bound'?)",
         "read_mode 'frames' needs fps",
         "unknown 'mean'",
     ):

@@ -302,6 +302,54 @@ def test_rescoring_a_run_dir_reproduces_its_results(data, tmp_path):
     assert again["tasks"] == doc["tasks"] and again["overall"] == doc["overall"]
 
 
+def test_each_sample_is_extracted_and_scored_once(data, tmp_path, monkeypatch):
+    """The runner scores a sample when it writes its row; results.json aggregates those recorded scores (the
+    same numbers a re-score of the run directory gives, above) without extracting anything again."""
+    from tpo_eval.families.mcq import MCQFamily
+
+    calls = {"extract": 0, "score": 0}
+    extract, score = MCQFamily.extract, MCQFamily.score_sample
+
+    def counting_extract(self, *a, **kw):
+        calls["extract"] += 1
+        return extract(self, *a, **kw)
+
+    def counting_score(self, *a, **kw):
+        calls["score"] += 1
+        return score(self, *a, **kw)
+
+    monkeypatch.setattr(MCQFamily, "extract", counting_extract)
+    monkeypatch.setattr(MCQFamily, "score_sample", counting_score)
+    doc = _run(data, tmp_path / "run", model="mock:random", limit=2, tasks=("action_count", "state_change"))
+    assert doc["overall"]["n_total"] == 4
+    assert calls == {"extract": 8, "score": 8}  # 4 samples × 2 extractors, once each
+    rows = [json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    hits = sum(r["scores"]["strict"]["acc"] for r in rows)
+    assert doc["overall"]["micro"]["strict/acc"] == pytest.approx(100.0 * hits / 4)
+
+
+def test_merge_aggregates_recorded_scores_and_rescores_rows_without_them(data, tmp_path):
+    """``merge`` builds results.json from the scores the rows carry: a row whose recorded score is changed
+    changes the result (nothing is re-extracted), and a row without scores (an older writer) is scored from
+    its raw output, so the result is the uninterrupted run's again."""
+    from tpo_eval.api import merge
+
+    out = tmp_path / "run"
+    doc = _run(data, out, model="mock:oracle", limit=2, tasks=("action_count", "state_change"))
+    pred = out / "predictions.jsonl"
+    rows = [json.loads(x) for x in pred.read_text().splitlines()]
+    rows[0]["scores"]["strict"]["acc"] = 0.0  # recorded, so aggregated as recorded
+    del rows[1]["scores"]  # not recorded: scored from the row's output
+    pred.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (out / "results.json").unlink()
+    merged = merge(out)
+    assert merged["overall"]["micro"] == {"official/acc": 100.0, "strict/acc": 75.0}
+    rows[0]["scores"]["strict"]["acc"] = 1.0
+    pred.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    again = merge(out)
+    assert again["tasks"] == doc["tasks"] and again["overall"] == doc["overall"]
+
+
 def test_cli_run_prints_table_and_ls_validate(data, tmp_path, monkeypatch):
     root, ann = data
     monkeypatch.chdir(tmp_path)  # without --out the run is saved under ./runs/<benchmark>-<model>-<time>

@@ -280,12 +280,13 @@ def test_several_benchmarks_share_one_model_adapter(
     data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import tpo_eval.api as api
-    import tpo_eval.runner as runner
+    import tpo_eval.pipeline as pipeline
 
     built = []
     real = api.build_run_model
     monkeypatch.setattr(api, "build_run_model", lambda rc: built.append(rc.benchmark) or real(rc))
-    monkeypatch.setattr(runner, "build_model", lambda *a, **k: pytest.fail("the runner built its own model"))
+    # the runner builds its own adapter through pipeline.build_run_model; the suite's comes from the API
+    monkeypatch.setattr(pipeline, "build_run_model", lambda rc: pytest.fail("the runner built its own model"))
     res = CliRunner().invoke(
         main,
         [

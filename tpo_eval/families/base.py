@@ -26,7 +26,12 @@ class AnnotationError(ValueError):
 
 
 class TaskFamily:
-    """Base class with the generic parts; families override load/prompt/score as needed."""
+    """Base class with the generic parts; families override load/prompt/score as needed.
+
+    Optional hooks have working defaults here, so callers never probe for them: :meth:`prompt_fields` (extra
+    template fields), :meth:`score_all` (vectorised scoring), :meth:`samples_from_predictions` (gold answers
+    carried by an official predictions file) and :meth:`export_official` (with ``exports_official``).
+    """
 
     name: ClassVar[str] = ""
     kind: ClassVar[RequestKind] = "mcq"
@@ -34,6 +39,8 @@ class TaskFamily:
     metric_names: ClassVar[tuple[str, ...]] = ("acc",)
     # Overall aggregations the family computes (MMIU adds macro_released, the official script's mean).
     aggregations: ClassVar[frozenset[str]] = frozenset({"micro", "macro"})
+    # Whether :meth:`export_official` writes the benchmark's official submission format (Video-MME).
+    exports_official: ClassVar[bool] = False
 
     # ---- config
     # ---------------------------------------------------------------------------------------------
@@ -90,6 +97,13 @@ class TaskFamily:
             assistant_prefix=p.assistant_prefix,
         )
 
+    def prompt_fields(
+        self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]
+    ) -> dict[str, str]:
+        """Extra template fields besides ``{question}`` (and ``{options}`` in the MCQ families): Video-MME
+        subtitles for the sampled frames, MMIU's context. Default: none."""
+        return {}
+
     # ---- extraction and scoring
     # -----------------------------------------------------------------------------
     def extract(self, label: str, raw: RawOutput, sample: Sample, cfg: BenchmarkConfig) -> Answer:
@@ -114,6 +128,20 @@ class TaskFamily:
             failed=failed,
         )
 
+    def score_all(
+        self, cfg: BenchmarkConfig, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
+    ) -> dict[str, list[SampleScore]]:
+        """Every sample extracted with every declared extractor and scored, per label in sample order. A
+        sample without an output is a failure. Families whose metrics vectorise (QVHighlights) override
+        this one pass."""
+        scores: dict[str, list[SampleScore]] = {label: [] for label in cfg.extractors}
+        for s in samples:
+            raw = outputs.get(s.id) or RawOutput(s.id, error="no prediction")
+            for label in cfg.extractors:
+                ans = self.extract(label, raw, s, cfg)
+                scores[label].append(self.score_sample(label, ans, s, raw.error is not None))
+        return scores
+
     def aggregate(
         self, cfg: BenchmarkConfig, samples: Sequence[Sample], scores: Mapping[str, Sequence[SampleScore]]
     ) -> dict[str, Any]:
@@ -134,7 +162,8 @@ class TaskFamily:
         which includes a run's own predictions.jsonl (its ``windows``/``saliency``/``error`` are kept).
         Families with official prediction formats override this; they may check coverage themselves
         (``allow_partial`` False/True) — :func:`tpo_eval.api.score_file` checks it again either way."""
-        from ..records import raw_from_row, read_jsonl
+        from ..io import read_jsonl
+        from ..records import raw_from_row
 
         text_start = path.read_text(encoding="utf-8")[:1].strip() if path.is_file() else ""
         if text_start == "[":
@@ -157,6 +186,11 @@ class TaskFamily:
         without annotations (Video-MME's official result format does). Default: None, annotations are
         needed."""
         return None
+
+    def export_official(self, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]) -> Any:
+        """The run in the benchmark's official submission format (a JSON value), for ``tpo-eval export``;
+        only families with ``exports_official`` have one."""
+        raise NotImplementedError(f"family {self.name!r} has no official submission format")
 
     def serialize_answer(self, answer: Answer) -> Any:
         """JSON form of an extracted value (for predictions.jsonl)."""

@@ -105,13 +105,6 @@ class MCQFamily(TaskFamily):
             body = body.rstrip()
         return Prompt(system=p.system, user=body + p.suffix, assistant_prefix=p.assistant_prefix)
 
-    def prompt_fields(
-        self, sample: Sample, cfg: BenchmarkConfig, timestamps: Sequence[float]
-    ) -> dict[str, str]:
-        """Extra template fields besides ``{question}`` and ``{options}`` (subclasses: Video-MME subtitles,
-        …)."""
-        return {}
-
     # ---- scoring
     # --------------------------------------------------------------------------------------------
     def score(self, answer: Answer, sample: Sample) -> Mapping[str, float]:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Optional
 
 from ..config import BenchmarkConfig, DataPaths, TaskSpec
 from ..extract.mcq import LETTERS
+from ..io import JSONLError, iter_jsonl
 from ..types import Answer, Sample, SampleScore
 from .base import AnnotationError, TaskFamily
 from .mcq import MCQFamily
@@ -48,14 +49,10 @@ def read_table(path: Path) -> list[Any]:
         return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
-        rows = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise AnnotationError(path, f"line {n}", f"invalid JSON ({e.msg})") from None
-        return rows
+        try:
+            return [row for _, row in iter_jsonl(path, text)]
+        except JSONLError as e:
+            raise AnnotationError(path, f"line {e.line}", f"invalid JSON ({e.msg})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -40,6 +40,7 @@ class VideoMMEFamily(MultiTaskMCQFamily):
     breakdown_keys = ("duration", "domain", "sub_category", "task_type")
     excluded_values = frozenset({""})  # the official scorer's "no answer": out of its denominator
     prompt_field_names = ("subtitles",)
+    exports_official = True  # output_test_template.json (tpo-eval export)
 
     def validate(self, cfg: BenchmarkConfig) -> list[str]:
         errors = super().validate(cfg)

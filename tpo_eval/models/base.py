@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Optional
 
+from ..io import sha256_tree, yaml_value
 from ..types import RawOutput, Request, RequestKind
 
 
@@ -58,6 +58,11 @@ class VideoModel:
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
         raise NotImplementedError
 
+    def set_generation(self, generation: dict[str, Any]) -> None:
+        """The benchmark's generation settings (its ``generation:`` block under ``--gen-kwargs``), given
+        before its first request; an adapter serving several benchmarks gets each one's in turn. Default:
+        none are used."""
+
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this model's answers (goes into the settings hash and the provenance)."""
         return {
@@ -76,16 +81,9 @@ def checkpoint_hash(ckpt: str | Path) -> str:
     p = Path(ckpt)
     if not p.exists():
         raise ModelError(f"checkpoint {p} does not exist")
-    files = (
-        [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
-    )
-    h = hashlib.sha256()
-    for f in files:
-        h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+    if p.is_file():
+        return sha256_tree(p.parent, [p])
+    return sha256_tree(p, sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
 
 
 def build_model(spec: str, **kwargs: Any) -> VideoModel:
@@ -99,8 +97,6 @@ def build_model(spec: str, **kwargs: Any) -> VideoModel:
 
 def parse_gen_kwargs(text: Optional[str]) -> dict[str, Any]:
     """``"max_new_tokens=32,temperature=0.2,do_sample=true"`` → typed values (YAML scalars: 32, 0.2, True)."""
-    import yaml
-
     out: dict[str, Any] = {}
     for item in (text or "").split(","):
         if not item.strip():
@@ -108,5 +104,5 @@ def parse_gen_kwargs(text: Optional[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"--gen-kwargs expects KEY=VALUE[,KEY=VALUE…], got {item.strip()!r}")
-        out[key.strip()] = yaml.safe_load(value.strip())
+        out[key.strip()] = yaml_value(value.strip())
     return out

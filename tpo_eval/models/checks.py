@@ -27,7 +27,7 @@ def check_model_args(spec: str, args: Mapping[str, Any], ckpt: Optional[str] = N
     import difflib
 
     cls = adapter_class(spec, ckpt)
-    if getattr(cls, "model_args", None) is None:
+    if cls.model_args is None:  # declared on VideoModel: None means the adapter does not list them
         return
     bad = sorted(set(args) - cls.model_args)
     if bad:
@@ -45,7 +45,7 @@ def check_model_args(spec: str, args: Mapping[str, Any], ckpt: Optional[str] = N
 def check_gen_kwargs(spec: str, kwargs: Mapping[str, Any], ckpt: Optional[str] = None) -> dict[str, Any]:
     """Refuse keys the adapter of ``spec`` does not honour, and values of the wrong type; every problem in one
     ValueError (the CLI's exit 2). Ints are accepted where floats are expected (``temperature=0``)."""
-    accepted: Mapping[str, type] = getattr(adapter_class(spec, ckpt), "generation_keys", {})
+    accepted: Mapping[str, type] = adapter_class(spec, ckpt).generation_keys
     errors = []
     for k, v in kwargs.items():
         if k not in accepted:

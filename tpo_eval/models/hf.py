@@ -52,6 +52,7 @@ class HFVideoModel(VideoModel):
 
         trust = str(self.kwargs.get("trust_remote_code", "false")).lower() == "true"
         self.max_new_tokens = self._max_new_tokens_arg = int(self.kwargs.get("max_new_tokens", 0)) or None
+        self.gen_kwargs: dict[str, Any] = {}  # the benchmark's, from set_generation
         self.processor = AutoProcessor.from_pretrained(p, local_files_only=True, trust_remote_code=trust)
         tok = getattr(self.processor, "tokenizer", None)
         if tok is not None:
@@ -107,7 +108,7 @@ class HFVideoModel(VideoModel):
             if torch.is_floating_point(v):
                 inputs[k] = v.to(self.torch_dtype)
         with torch.inference_mode():
-            gen = {"do_sample": False, **getattr(self, "gen_kwargs", {})}
+            gen = {"do_sample": False, **self.gen_kwargs}
             out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens or 100, **gen)
         new = out[:, inputs["input_ids"].shape[1] :]
         decoded = self.processor.batch_decode(new, skip_special_tokens=True)

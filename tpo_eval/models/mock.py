@@ -8,7 +8,6 @@ JSON object id → output); a sample missing from the script is a recorded failu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..extract.mcq import LETTERS
+from ..io import JSONLError, iter_jsonl, sha256_file
 from ..types import RawOutput, Request
 from .base import ModelError, VideoModel
 
@@ -41,7 +41,7 @@ class MockModel(VideoModel):
     def fingerprint(self) -> dict[str, Any]:
         fp = {"model": self.name, "variant": self.variant, "seed": self.seed}
         if self.variant == "scripted":
-            fp["script_sha256"] = hashlib.sha256(Path(self.kwargs["script"]).read_bytes()).hexdigest()
+            fp["script_sha256"] = sha256_file(self.kwargs["script"])
         return fp
 
     def predict(self, requests: Sequence[Request]) -> list[RawOutput]:
@@ -97,11 +97,12 @@ def _load_script(path: Any) -> dict[str, str]:
     except json.JSONDecodeError:
         pass
     out = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.strip():
+    try:
+        for n, row in iter_jsonl(p, text):
             try:
-                row = json.loads(line)
                 out[str(row["id"])] = str(row["output"])
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
+            except (KeyError, TypeError) as e:
                 raise ModelError(f"{p} line {n}: expected {{'id', 'output'}} ({e})") from None
+    except JSONLError as e:
+        raise ModelError(f"{e}: expected {{'id', 'output'}} rows") from None
     return out

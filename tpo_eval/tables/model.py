@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
+from ..io import ConfigError
 from ..resources import data_dir
 from .schema import Aggregate, Column, parse_meta  # noqa: F401 - Aggregate, Column: public here too
 
@@ -23,12 +24,9 @@ MISSING = ("", "–", "-", "—")
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)(?:\s*\(\s*([+-]?\d+(?:\.\d+)?)\s*%?\s*\))?$")
 
 
-class TableError(ValueError):
-    """A table (or a run mapped onto it) is malformed; the message names the file and lists every problem."""
-
-    def __init__(self, path: str | Path, errors: list[str]) -> None:
-        self.path, self.errors = str(path), list(errors)
-        super().__init__(f"{path}: {len(errors)} problem(s):\n" + "\n".join(f"  - {e}" for e in errors))
+# A malformed table (or a run mapped onto it) is a config problem like any other: one error type, whose
+# message names the file and lists every problem.
+TableError = ConfigError
 
 
 @dataclass(frozen=True)

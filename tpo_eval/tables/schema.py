@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
+from ..io import ConfigError, load_yaml
 
 # How a published aggregate is recomputed from the numbers it summarises (name → function).
 AGGREGATIONS: dict[str, Callable[[Sequence[float]], float]] = {
@@ -84,9 +84,9 @@ CHECK_TYPES = {
 def parse_meta(path: Path) -> tuple[Optional[dict[str, Any]], list[str]]:
     errors: list[str] = []
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        return None, [f"invalid YAML: {e}"]
+        raw = load_yaml(path)
+    except ConfigError as e:
+        return None, e.errors
     if not isinstance(raw, dict):
         return None, ["the file must hold a mapping of keys (name, columns, …)"]
     for k in sorted(set(raw) - _TOP):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..families.base import AnnotationError
+from ..io import iter_jsonl
 
 FORMATS = ("sta_txt", "caption_json", "timechat_json", "charades_json", "tvr_jsonl")
 
@@ -92,8 +93,7 @@ def _rows(path: Path, fmt: str, text: str) -> list[tuple[Any, str, float, float,
                 )
             out.append((n, parts[0], float(parts[1]), float(parts[2]), sentence, None))
     elif fmt == "tvr_jsonl":
-        for line in (ln for ln in text.split("\n") if ln.strip()):
-            d = json.loads(line)
+        for _, d in iter_jsonl(path, text):
             ((s, e),) = d["relevant_windows"][:1]
             out.append((d["qid"], d["vid"], s, e, d["query"], d["duration"]))
     elif fmt == "caption_json":

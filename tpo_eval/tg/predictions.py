@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..io import JSONLError, iter_jsonl
 from ..types import RawOutput, Sample
 
 
@@ -123,11 +124,10 @@ def read_prediction_file(path: str | Path) -> dict[str, RawOutput]:
         obj = json.loads(text)
     except json.JSONDecodeError:
         obj = None
-        lines = [(n + 1, ln) for n, ln in enumerate(text.split("\n")) if ln.strip()]
         try:
-            rows = [(f"{p} line {n}", json.loads(ln)) for n, ln in lines]
-        except json.JSONDecodeError as e:
-            raise PredictionFileError(f"{p}: neither JSON nor JSONL ({e})") from None
+            rows = [(f"{p} line {n}", d) for n, d in iter_jsonl(p, text)]
+        except JSONLError as e:
+            raise PredictionFileError(f"{p}: neither JSON nor JSONL (line {e.line}: {e.msg})") from None
     if isinstance(obj, list):
         rows = [(f"{p} item {i}", d) for i, d in enumerate(obj)]
     elif isinstance(obj, dict) and ("qid" in obj or "id" in obj):

@@ -15,7 +15,6 @@ reports only what the submission contains).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..families.base import AnnotationError
+from ..io import JSONLError, iter_jsonl
 from .highlight import CLIP_LENGTH, LEVELS, gt_clip_scores, highlight_per_query
 from .moment import MAP_THRESHOLDS, R1_THRESHOLDS, RANGES, moment_retrieval_per_query
 
@@ -40,13 +40,11 @@ def load_qvhighlights(path: str | Path) -> list[dict[str, Any]]:
     if not p.is_file():
         raise AnnotationError(p, None, "annotation file not found")
     rows = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").split("\n")):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise AnnotationError(p, f"line {n + 1}", f"invalid JSON ({e})") from None
+    try:
+        lines = list(iter_jsonl(p))
+    except JSONLError as e:
+        raise AnnotationError(p, f"line {e.line}", f"invalid JSON ({e.msg})") from None
+    for n, d in lines:
         missing = [k for k in _GT_KEYS if k not in d]
         if missing:
             hint = (
@@ -54,7 +52,7 @@ def load_qvhighlights(path: str | Path) -> list[dict[str, Any]]:
                 if "relevant_windows" in missing
                 else ""
             )
-            raise AnnotationError(p, f"line {n + 1}", f"missing field(s) {', '.join(missing)}{hint}")
+            raise AnnotationError(p, f"line {n}", f"missing field(s) {', '.join(missing)}{hint}")
         if len(d["relevant_clip_ids"]) != len(d["saliency_scores"]) or not d["relevant_windows"]:
             raise AnnotationError(
                 p,

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from tpo_eval.io import JSONLError, iter_jsonl
 from tpo_eval.registry import Registry
 
 from . import rle
@@ -81,19 +82,14 @@ def _str(d: dict, key: str) -> str:
 
 
 def _jsonl(path: Path, bad: list[BadRecord]) -> Iterator[tuple[Origin, dict]]:
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                bad.append(BadRecord(Origin(str(path), i), f"invalid JSON: {e.msg} at column {e.colno}"))
-                continue
-            if not isinstance(obj, dict):
-                bad.append(BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}"))
-                continue
-            yield Origin(str(path), i), obj
+    def skip(e: JSONLError) -> None:  # a bad line is a counted bad record; the reader goes on
+        bad.append(BadRecord(Origin(str(path), e.line), f"invalid JSON: {e.msg} at column {e.column}"))
+
+    for i, obj in iter_jsonl(path, on_error=skip):
+        if not isinstance(obj, dict):
+            bad.append(BadRecord(Origin(str(path), i), f"expected an object, got {type(obj).__name__}"))
+            continue
+        yield Origin(str(path), i), obj
 
 
 def _load_json(path: Path) -> Any:

@@ -14,14 +14,15 @@ decoded when indexed), in the reader's order: the same examples a list would hol
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tpo_eval.io import sha256_bytes, sha256_file, sha256_tree
 
 from .arrow import ArrowExamples, cached_examples, code_version
 from .examples import BadRecord, DataError, Example, Origin, ReadResult
@@ -77,20 +78,12 @@ def is_unbuilt(root: str) -> bool:
 def file_hash(path: Path) -> str:
     """sha256 of a file, or of a folder's files (sorted relative names + contents; ``*.json``/``*.jsonl``
     only)."""
-    h = hashlib.sha256()
     if path.is_dir():
-        for f in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix in (".json", ".jsonl")):
-            h.update(str(f.relative_to(path)).encode())
-            _update(h, f)
-    elif path.is_file():
-        _update(h, path)
-    return h.hexdigest()
+        return sha256_tree(
+            path, sorted(q for q in path.rglob("*") if q.is_file() and q.suffix in (".json", ".jsonl"))
+        )
+    return sha256_file(path) if path.is_file() else sha256_bytes(b"")
 
-
-def _update(h: Any, path: Path) -> None:
-    with open(path, "rb") as fh:  # in chunks: a corpus file is never held whole
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
 
 
 def arrow_cache() -> Path:
@@ -106,9 +99,9 @@ def read_cached(fmt: str, path: Path, name: str, media: str = "", sha256: str = 
     if not path.exists():  # nothing to cache; the reader's own report
         return ReadResult(str(path), (), (BadRecord(Origin(str(path), 0), "file or folder not found"),))
     ident = json.dumps([fmt, name, str(path), media])  # as the examples embed them (origin, uid, media)
-    stem = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}"
+    stem = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{sha256_bytes(ident.encode())[:12]}"
     content = [sha256 or file_hash(path), code_version(READERS.get(fmt))]
-    key = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:24]
+    key = sha256_bytes(json.dumps(content).encode())[:24]
     got = cached_examples(arrow_cache(), stem, key, lambda: iter_source(fmt, path, name, media))
     return ReadResult(str(path), got.examples, got.bad, got.notes)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tpo_eval.io import iter_jsonl
+
 DIM = 2**14
 LETTERS = "ABCDEFGH"
 
@@ -97,9 +99,8 @@ def constant_span_script(root: Path, out: Path) -> Path:
     text = f"The given query happens in {span['start']} - {span['end']} seconds."
     n = len((root / "charades" / "heldout" / "charades_sta.txt").read_text().splitlines())
     rows = [{"id": f"heldout/{i}", "output": text} for i in range(n)]
-    for line in (root / "qvh" / "heldout" / "highlight.jsonl").read_text().splitlines():
-        if line.strip():
-            rows.append({"id": f"heldout/{json.loads(line)['qid']}", "output": text})
+    for _, d in iter_jsonl(root / "qvh" / "heldout" / "highlight.jsonl"):
+        rows.append({"id": f"heldout/{d['qid']}", "output": text})
     return _write(out, rows)
 
 

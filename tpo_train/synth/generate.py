@@ -11,7 +11,6 @@ reproducible file by file; train and held-out clips are distinct videos (``train
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+
+from tpo_eval.io import sha256_file, sha256_json
 
 from . import grounding, questions, writers
 from .render import render
@@ -78,8 +79,7 @@ class WorldSettings:
         return cls(seed=seed, preset=preset, **{**PRESETS[preset], **overrides})
 
     def sha256(self) -> str:
-        blob = json.dumps({"version": VERSION, **dataclasses.asdict(self)}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return sha256_json({"version": VERSION, **dataclasses.asdict(self)})
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ def _build(root: Path, st: WorldSettings, log: Callable[[str], None]) -> WorldMa
         ),
     }
     files = {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(root)): sha256_file(p)
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.suffix in (".json", ".jsonl", ".txt", ".csv")
     }

@@ -11,7 +11,15 @@ import types
 from typing import Any
 
 from .config import TPOConfig
-from .stages import EXTRA_GROUPS, TABLE5_GROUPS, apply_stage, model_spec, peak_lrs, table5_groups
+from .stages import (
+    EXTRA_GROUPS,
+    TABLE5_GROUPS,
+    apply_stage,
+    group_sources,
+    model_spec,
+    peak_lrs,
+    table5_groups,
+)
 
 
 def _hf_config_and_vocab(base: str) -> tuple[Any, int]:
@@ -67,7 +75,8 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
     lrs = peak_lrs(cfg)
     groups = table5_groups(model)
     rows = []
-    for g in TABLE5_GROUPS + EXTRA_GROUPS:
+    task_groups = tuple(g for g in group_sources() if g not in TABLE5_GROUPS + EXTRA_GROUPS)
+    for g in TABLE5_GROUPS + EXTRA_GROUPS + task_groups:  # then the groups of tasks beyond the paper's
         if g == "mask_head":
             n = _sam2_params(model)
             rows.append(

@@ -6,8 +6,8 @@ and its collation into head inputs/targets, the head factory (whose head owns lo
 its loss is logged under. The model, the batch builder, the recipe's log and the eval adapter ask the registry
 instead of naming tasks, so a new task is one module (see :mod:`tpo_train.tasks`).
 
-This module imports nothing of the model or the data code: ``model.spec`` reads the registry, and the task
-modules (which import heads and specs) are loaded lazily by name.
+This module imports nothing of the model and only the reader registry of the data code: ``model.spec`` reads
+the task registry, and the task modules (which import heads and specs) are loaded lazily by name.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Optional
 
 from tpo_eval.registry import Registry
+
+from ..data.readers import READERS
 
 #: The tasks of the paper, in the order their tokens and learnable task tokens are made (checkpoints rely on
 #: it). Every model has their tokens; a registered task beyond these gets its tokens only in models with its
@@ -42,6 +44,8 @@ TASKS: Registry[Task] = Registry("training task")
 TASKS.add("temporal", "tpo_train.tasks.temporal:TASK", "temporal grounding: <time_begin><temp> → spans")
 TASKS.add("region", "tpo_train.tasks.region:TASK", "referring boxes: <box_begin><boxes> → a box")
 TASKS.add("mask", "tpo_train.tasks.mask:TASK", "segmentation/tracking: <track_begin><tracking> → SAM2")
+# A new task's readers are added here too, lazily, beside it (the paper's are in data/readers.py):
+# READERS.add("<fmt>", "tpo_train.tasks.<task>:read_<fmt>", "<what the layout is>")
 
 #: What a task class must set (class attributes) besides the abstract methods.
 _ATTRS = {
@@ -83,10 +87,12 @@ class Task(abc.ABC):
     #: generation without them answers in text or raises)
     needs_inputs: ClassVar[bool] = False
 
-    def __init__(self) -> None:
-        missing = _missing_pieces(type(self))
+    def __new__(cls, *args: Any, **kwargs: Any) -> Task:
+        # before ABC's own check (in object.__new__), so a forgotten piece gets one message naming them all
+        missing = _missing_pieces(cls)
         if missing:
-            raise TaskError(_missing_message(type(self), missing))
+            raise TaskError(_missing_message(cls, missing))
+        return super().__new__(cls)
 
     # ---- text: templates and answers
     @abc.abstractmethod
@@ -160,9 +166,20 @@ def _missing_message(cls: type, missing: list[str]) -> str:
     )
 
 
+_CHECKED: set[str] = set()
+
+
 def get_task(name: str) -> Task:
-    """The registered task ``name`` (a built-in one is imported on first use)."""
-    return TASKS.get(name)
+    """The registered task ``name`` (a lazy entry is imported and :func:`check_task`-ed on first use)."""
+    task = TASKS.get(name)
+    if name not in _CHECKED:
+        _CHECKED.add(name)  # first, so that checking against the other tasks does not come back here
+        try:
+            check_task(task)
+        except TaskError:
+            _CHECKED.discard(name)
+            raise
+    return task
 
 
 def token_tasks(head_tasks: Iterable[str]) -> tuple[str, ...]:
@@ -178,9 +195,8 @@ def log_keys(head_tasks: Iterable[str]) -> tuple[str, ...]:
 
 
 def check_task(task: Task) -> None:
-    """Refuse a task that clashes with the registered ones or names formats no reader has."""
-    from ..data.readers import READERS
-
+    """Refuse a task whose example type does not name it, whose formats no reader has, or whose tokens
+    another task (or ``<track_box>``) uses."""
     if not dataclasses.is_dataclass(task.example_type) or not dataclasses.is_dataclass(task.spec_type):
         raise TaskError(f"task {task.name!r}: example_type and spec_type must be dataclasses")
     default = {f.name: f.default for f in dataclasses.fields(task.example_type)}.get("task")
@@ -200,7 +216,9 @@ def check_task(task: Task) -> None:
         if other != task.name:
             o = get_task(other)
             taken.update({o.trigger: other, o.placeholder: other})
-    clash = [t for t in mine if t in taken or (task.name not in BUILTIN_TASKS and t in NEW_TOKENS)]
+    # a built-in task's pair is in the public vocabulary (NEW_TOKENS); any other task brings a new pair
+    builtin = task.name in BUILTIN_TASKS
+    clash = [t for t in mine if t in taken or (t in NEW_TOKENS) != builtin]
     if clash or task.trigger == task.placeholder:
         raise TaskError(f"task {task.name!r}: tokens {clash or list(mine)} are taken or not distinct")
 
@@ -214,6 +232,7 @@ def register_task(cls: type[Task]) -> Task:
     task = cls()
     check_task(task)
     TASKS.add(task.name, task, (cls.__doc__ or "").strip().split("\n")[0])
+    _CHECKED.add(task.name)
     return task
 
 
@@ -224,6 +243,7 @@ def unregister_task(name: str) -> None:
     # the generic Registry has no removal; a task's registration is undone only by the code that made it
     TASKS._entries.pop(name, None)
     TASKS._help.pop(name, None)
+    _CHECKED.discard(name)
 
 
 @contextlib.contextmanager

@@ -68,10 +68,7 @@ class BatchBuilder:
         self.textualize = textualize
         self.max_text_len = max_text_len
         self.heads = tuple(model.heads.keys())
-        from ..heads.temporal_features import ModelFeatures
-
-        # the base model's own frozen features, computed on its device and handed back as fp32 CPU tensors
-        self.model_features = ModelFeatures(self.adapter)
+        self.cache: dict[str, Any] = {}  # what a task keeps per builder (e.g. the temporal feature reader)
         self.truncated_turns = 0  # conversation turns cut by max_text_len (see _conversation)
 
     # ---- media (the tasks' ``media`` hooks call these)

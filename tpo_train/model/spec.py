@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..tasks.base import BUILTIN_TASKS, get_task
+from ..tasks.base import BOX_INPUT_TOKEN, BUILTIN_TASKS, NEW_TOKENS, get_task
 from ..tasks.base import TASKS as TASK_REGISTRY
 
 #: the tasks every model has tokens for (a registered task adds its own: tpo_train.tasks)
 TASKS = BUILTIN_TASKS
+_MOVED = (BOX_INPUT_TOKEN, NEW_TOKENS)  # now tpo_train.tasks'; imports from here keep working
 
 DEFAULT_LORA_TARGETS = (
     "q_proj",

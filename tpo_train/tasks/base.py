@@ -74,7 +74,8 @@ class Task(abc.ABC):
     defaults to ``name``), ``formats`` (the data-reader formats, ``READERS`` names, that produce it).
 
     ``builder`` below is the :class:`tpo_train.data.batches.BatchBuilder` (``model``, ``adapter``,
-    ``features``, ``seed``, ``frames``, and its media helpers ``video(stem)`` / ``image(path)``).
+    ``features``, ``seed``, ``frames``, ``cache`` (a dict a task may keep things in), and its media helpers
+    ``video(stem)``, ``image(path)``, ``images(paths)``).
     """
 
     name: ClassVar[str]

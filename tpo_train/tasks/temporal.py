@@ -11,6 +11,7 @@ from ..data.batches import MediaError
 from ..data.examples import TemporalExample
 from ..data.templates import TEMPORAL_TEMPLATES
 from ..heads.temporal import TemporalHead, make_temporal_inputs, make_temporal_targets
+from ..heads.temporal_features import ModelFeatures
 from ..heads.temporal_mlp import MLPTemporalHead
 from ..model.spec import TemporalHeadSpec
 from .base import Task
@@ -39,10 +40,13 @@ class TemporalTask(Task):
 
     def payload(self, builder: Any, example: Any, encoded: Any, video: Any) -> dict[str, Any]:
         store = builder.features.get(example.source)
+        # the base model's own frozen features, computed on its device and handed back as fp32 CPU tensors
+        if "temporal.model_features" not in builder.cache:
+            builder.cache["temporal.model_features"] = ModelFeatures(builder.adapter)
+        mf = builder.cache["temporal.model_features"]
         if store is not None:
             v, q = store.video(example.vid, video), store.text(example.qid)
         else:
-            mf = builder.model_features
             v = mf.video(encoded.vision) if "pixel_values_videos" in encoded.vision else None
             q = None
         if v is None:
@@ -51,7 +55,7 @@ class TemporalTask(Task):
                 f"features: or media:"
             )
         if q is None:
-            q = builder.model_features.query(example.query)
+            q = mf.query(example.query)
         # highlight scores (QVHighlights) are per clip of the source's clip_len seconds (CG-DETR: 2 s); the
         # targets map them onto the feature rows by time, so model features of fewer frames read them too
         return {

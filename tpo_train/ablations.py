@@ -3,10 +3,9 @@
 ``model.heads.temporal.kind: mlp`` — "replace by simple head" (main paper Table 11): the DETR-style moment
 decoder is replaced by a two-layer MLP from the ``<temp>`` state to one span. The kind is part of the model
 spec (``TemporalHeadSpec.kind``), so ``TPOModel.build`` makes the MLP head itself
-(``tpo_train/heads/temporal_mlp.py``,
-registered as ``temporal.mlp`` in ``tpo_train.heads.base.HEADS``), checkpoints record it in
-``tpo_model.json``,
-and ``tpo_train.model.load_tpo_model`` — hence the ``tpo`` eval adapter — rebuilds it. ``MLPTemporalHead`` is
+(``tpo_train/heads/temporal_mlp.py``, chosen by the temporal task's head factory in
+``tpo_train/tasks/temporal.py``), checkpoints record it in ``tpo_model.json``, and
+``tpo_train.model.load_tpo_model`` — hence the ``tpo`` eval adapter — rebuilds it. ``MLPTemporalHead`` is
 re-exported here for existing imports.
 
 The other ablations are data/config only: ``ablation_qvh_only`` (stage-2 temporal data = QVHighlights only,

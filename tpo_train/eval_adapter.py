@@ -34,6 +34,8 @@ from typing import Any, Optional
 from tpo_eval.models.base import ModelError, VideoModel
 from tpo_eval.types import RawOutput, Request
 
+from .tasks.base import get_task
+
 _DTYPES = ("float32", "bfloat16", "float16")
 MODEL_ARGS = ("span_mode", "max_new_tokens", "base", "video_features", "text_features", "allow_bin")
 
@@ -144,7 +146,7 @@ class TPOModelAdapter(VideoModel):
             return RawOutput(
                 r.sample_id, text=gen.text, windows=span.windows, saliency=clip_saliency(span.saliency, r)
             )
-        ex = self._encode(r, "<time_begin><temp>")
+        ex = self._encode(r, get_task("temporal").answer)  # the trigger and placeholder, forced
         batch = collate([ex], self.model.adapter.pad_id, head_inputs={"temporal": inputs}).to(self.device)
         with torch.no_grad():
             pred = self.model(batch).head_preds["temporal"]

@@ -10,10 +10,16 @@ from __future__ import annotations
 import types
 from typing import Any
 
-import torch
-
 from .config import TPOConfig
-from .stages import EXTRA_GROUPS, TABLE5_GROUPS, apply_stage, head_specs, peak_lrs, table5_groups
+from .stages import (
+    EXTRA_GROUPS,
+    TABLE5_GROUPS,
+    apply_stage,
+    group_sources,
+    model_spec,
+    peak_lrs,
+    table5_groups,
+)
 
 
 def _hf_config_and_vocab(base: str) -> tuple[Any, int]:
@@ -31,68 +37,30 @@ def _hf_config_and_vocab(base: str) -> tuple[Any, int]:
 
 
 def build_meta_model(cfg: TPOConfig) -> Any:
-    """The TPO model of ``cfg`` with every tensor on the meta device (same modules and names as training)."""
+    """The TPO model of ``cfg`` with every tensor on the meta device: the base from its config, then the same
+    builder as training (:meth:`TPOModel.assemble`, so the same modules and names)."""
+    from accelerate import init_empty_weights
     from transformers import LlavaOnevisionForConditionalGeneration
 
     from .ablations import apply_ablations
-    from .heads.base import build_head
-    from .model import LoraSpec, TPOModel, TPOModelSpec
+    from .model import TPOModel
     from .model.llava_ov import LlavaOVAdapter
-    from .model.lora import apply_lora
-    from .model.spec import NEW_TOKENS, TASK_TOKENS, TASKS
-    from .model.vocab import NewRowDeltas, TokenIds
+    from .model.vocab import token_ids, tpo_tokens
+    from .tasks.base import token_tasks
 
-    m = cfg.model
-    hf_cfg, n_tok = _hf_config_and_vocab(m.base)
-    lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
-    spec = TPOModelSpec(
-        base=m.base,
-        lora=lora,
-        heads=head_specs(cfg),
-        head_weights=dict(m.head_weights),
-        train_new_rows=m.train_new_rows,
-        seed=cfg.seed,
-        token_init=m.token_init,
-    )
-    # accelerate's init_empty_weights moves every parameter to meta as it is registered: unlike a torch.device
-    # context it also covers modules that build initial values from computed tensors (the heads' anchors)
-    from accelerate import init_empty_weights
-
+    hf_cfg, n_tok = _hf_config_and_vocab(cfg.model.base)
+    spec = model_spec(cfg, cfg.model.base)
+    tasks = token_tasks(spec.heads)
+    tokens = tpo_tokens(tasks)
     with init_empty_weights(include_buffers=False):
         base = LlavaOnevisionForConditionalGeneration(hf_cfg)
         adapter = LlavaOVAdapter(base, types.SimpleNamespace(tokenizer=None))
         # TPO's tokens take the next ids; the tables grow only when the tokenizer already fills them
-        new_ids = tuple(range(n_tok, n_tok + len(NEW_TOKENS)))
+        new_ids = tuple(range(n_tok, n_tok + len(tokens)))
         if new_ids[-1] >= adapter.input_embeddings().num_embeddings:
             adapter.resize_vocab(new_ids[-1] + 1)
-        lookup = dict(zip(NEW_TOKENS, new_ids))
-        ids = TokenIds(
-            {t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
-            {t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()},
-            lookup["<track_box>"],
-            new_ids,
-        )
-        for p in base.parameters():
-            p.requires_grad = False
-        if spec.lora is not None:
-            apply_lora(adapter, spec.lora, seed=spec.seed)
-        d = adapter.hidden_size
-        heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items() if t != "mask"}
-        rows = (
-            NewRowDeltas(new_ids, d, adapter.input_embeddings().num_embeddings)
-            if spec.train_new_rows
-            else None
-        )
-    if "mask" in spec.heads:
-        # SAM2's builder moves the model to a real device: build it on the CPU with random weights (a few
-        # seconds, ~1 GB for hiera-L), then drop its storage to meta.
-        import dataclasses
-
-        heads["mask"] = build_head(
-            "mask", dataclasses.replace(spec.heads["mask"], sam2_checkpoint=None), d
-        ).to("meta")
+    model = TPOModel.assemble(adapter, spec, token_ids(tokens, new_ids, tasks), meta=True)
     with init_empty_weights(include_buffers=False):
-        model = TPOModel(adapter, spec, ids, heads, {t: torch.empty(d, device="meta") for t in TASKS}, rows)
         apply_ablations(model, cfg)
     off_meta = [n for n, p in model.named_parameters() if p.device.type != "meta"]
     if off_meta:
@@ -107,7 +75,8 @@ def plan_model(model: Any, cfg: TPOConfig) -> dict[str, Any]:
     lrs = peak_lrs(cfg)
     groups = table5_groups(model)
     rows = []
-    for g in TABLE5_GROUPS + EXTRA_GROUPS:
+    task_groups = tuple(g for g in group_sources() if g not in TABLE5_GROUPS + EXTRA_GROUPS)
+    for g in TABLE5_GROUPS + EXTRA_GROUPS + task_groups:  # then the groups of tasks beyond the paper's
         if g == "mask_head":
             n = _sam2_params(model)
             rows.append(

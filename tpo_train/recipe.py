@@ -23,6 +23,7 @@ from typing import Any, Optional
 import torch
 
 from .config import TPOConfig
+from .tasks.base import get_task, log_keys
 
 _RESUME_FREE = ("resume", "progress", "loggers", "log_every", "save_every", "max_steps")
 
@@ -116,6 +117,7 @@ class Recipe:
             textualize=cfg.data.textualize,
             max_text_len=cfg.data.max_text_len,
         )
+        self._tasks = {t: get_task(t) for t in self.model.heads}
         self.logger.info(
             f"plan: {self.plan.describe()} | engine {type(self.engine).__name__} on "
             f"{self.dist.world} rank(s) | peak LRs {self.engine.lrs()}"
@@ -124,22 +126,13 @@ class Recipe:
     def _setup_model(self, device: Any = None) -> Any:
         from .ablations import apply_ablations
         from .checkpoint import load_weights, manifest_sha, read_manifest
-        from .model import LoraSpec, TPOModel, TPOModelSpec
+        from .model import TPOModel
         from .presets import materialize
-        from .stages import head_specs
+        from .stages import model_spec
 
-        cfg, m = self.cfg, self.cfg.model
-        base = materialize(m.base)  # the tiny preset is built once per cache dir; real bases are paths
-        lora = LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets))
-        spec = TPOModelSpec(
-            base=str(base),
-            lora=lora,
-            heads=head_specs(cfg),
-            head_weights=dict(m.head_weights),
-            train_new_rows=m.train_new_rows,
-            seed=cfg.seed,
-            token_init=m.token_init,
-        )
+        cfg = self.cfg
+        # the tiny preset is built once per cache dir; real bases are paths
+        spec = model_spec(cfg, str(materialize(cfg.model.base)))
         # bf16: the frozen base is kept in bf16 (it never changes; an fp32 copy would only double a 7B model's
         # memory and be re-cast to bf16 by autocast at every matmul); what this stage trains stays fp32
         bf16 = cfg.train.precision == "bf16"
@@ -225,7 +218,7 @@ class Recipe:
                 batch = self.builder.build(refs, step, offset=g * cfg.train.micro_batch_size)
                 out = self.engine.forward(batch.to(self.device))
                 norm = self.engine.micro_step(out.loss + self._touch_all(), last=j == len(micro) - 1)
-                for k, v in self._parts(out).items():
+                for k, v in self._parts(out, self._tasks).items():
                     acc = sums.setdefault(k, [0.0, 0.0])
                     acc[0] += v
                     acc[1] += 1
@@ -257,18 +250,19 @@ class Recipe:
         return torch.stack([p.reshape(-1)[0].float() for p in self._trainable]).sum() * 0.0
 
     @staticmethod
-    def _parts(out: Any) -> dict[str, float]:
+    def _parts(out: Any, tasks: Any) -> dict[str, float]:
         parts = {"loss": float(out.loss.detach())}
         if out.lm_loss is not None:
             parts["lm_loss"] = float(out.lm_loss.detach())
         for task, terms in out.head_losses.items():
-            parts[f"{task}_loss"] = float(terms["total"].detach())
+            parts[tasks[task].loss_key] = float(terms["total"].detach())
         return parts
 
     def _reduce(self, sums: dict[str, list[float]]) -> dict[str, float]:
         """Mean over this step's micro-batches on all ranks; a head's loss averages over the micro-batches
-        that had that head's examples (``loss`` itself is exactly what the optimiser minimised)."""
-        keys = ("loss", "lm_loss", "temporal_loss", "region_loss", "mask_loss")
+        that had that head's examples (``loss`` itself is exactly what the optimiser minimised). The keys
+        come from the model's heads (each task names its loss key), the same list on every rank."""
+        keys = log_keys(self.model.heads)
         vec = torch.tensor([sums.get(k, [0.0, 0.0])[i] for k in keys for i in (0, 1)], dtype=torch.float64)
         if self.dist.world > 1 and torch.distributed.is_initialized():
             # NCCL reduces device tensors only; gloo takes either

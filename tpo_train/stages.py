@@ -31,6 +31,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from .tasks.base import BUILTIN_TASKS
+from .tasks.base import TASKS as TASK_REGISTRY
+
 if TYPE_CHECKING:  # config imports this module to validate: types only here, no import cycle
     from .config import TPOConfig
 
@@ -102,7 +105,15 @@ GROUP_TASK = {
     "mask_adapter": "mask",
     "mask_head": "mask",
 }
-TASKS = ("temporal", "region", "mask")
+TASKS = BUILTIN_TASKS
+
+
+def _group_task(group: str) -> Optional[str]:
+    """The task whose head a group needs (a registered task's ``<task>_head``), or None."""
+    if group in GROUP_TASK:
+        return GROUP_TASK[group]
+    task = group[: -len("_head")] if group.endswith("_head") else None
+    return task if task in TASK_REGISTRY and task not in TASKS else None
 
 
 def peak_lrs(cfg: TPOConfig) -> dict[str, float]:
@@ -111,17 +122,45 @@ def peak_lrs(cfg: TPOConfig) -> dict[str, float]:
     return {g: float(v) for g, v in lr.items()}
 
 
+def model_spec(cfg: TPOConfig, base: str) -> Any:
+    """The :class:`tpo_train.model.TPOModelSpec` of ``cfg`` around ``base`` (training and ``plan`` alike)."""
+    from .model import LoraSpec, TPOModelSpec
+
+    m = cfg.model
+    return TPOModelSpec(
+        base=base,
+        lora=LoraSpec(m.lora.r, m.lora.alpha, m.lora.dropout, tuple(m.lora.targets)),
+        heads=head_specs(cfg),
+        head_weights=dict(m.head_weights),
+        train_new_rows=m.train_new_rows,
+        seed=cfg.seed,
+        token_init=m.token_init,
+    )
+
+
+def group_sources() -> dict[str, tuple[str, Optional[str]]]:
+    """:data:`GROUP_SOURCES` plus, per registered task beyond the paper's, ``<task>_head`` (its head) and
+    ``<task>_token`` (its learnable task token)."""
+    out = dict(GROUP_SOURCES)
+    for t in TASK_REGISTRY.names():
+        if t not in TASKS:
+            out[f"{t}_head"] = (f"heads.{t}", None)
+            out[f"{t}_token"] = ("task_tokens", f"task_tokens.{t}")
+    return out
+
+
 def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, Any]:
     """``model.heads`` → the model's head-spec objects (``kind: mlp`` selects the MLP temporal head)."""
-    from .model.spec import TEMPORAL_KINDS, MaskHeadSpec, RegionHeadSpec, TemporalHeadSpec
+    from .model.spec import TEMPORAL_KINDS
+    from .tasks.base import get_task
 
-    classes = {"temporal": TemporalHeadSpec, "region": RegionHeadSpec, "mask": MaskHeadSpec}
     errors = [] if errors is None else errors
     out: dict[str, Any] = {}
     for task, kw in cfg.model.heads.items():
-        if task not in classes:
-            errors.append(f"model.heads.{task}: unknown task; known: {', '.join(classes)}")
+        if task not in TASK_REGISTRY:
+            errors.append(f"model.heads.{task}: unknown task; known: {', '.join(TASK_REGISTRY.names())}")
             continue
+        spec_type = get_task(task).spec_type
         kw = dict(kw or {})
         if task == "temporal" and kw.get("kind") is None:
             kw.pop("kind", None)  # unset = the default (detr)
@@ -133,11 +172,11 @@ def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, 
         if task == "temporal":
             kw = {**source_feature_kinds(cfg, errors), **kw}  # the data decides unless the YAML says
         try:
-            out[task] = classes[task](**kw)  # the temporal ``kind`` is a spec field: checkpoints record it
+            out[task] = spec_type(**kw)  # the temporal ``kind`` is a spec field: checkpoints record it
         except (TypeError, ValueError) as e:
             import dataclasses
 
-            known = ", ".join(f.name for f in dataclasses.fields(classes[task]))
+            known = ", ".join(f.name for f in dataclasses.fields(spec_type))
             errors.append(f"model.heads.{task}: {e} (known keys: {known})")
     return out
 
@@ -260,9 +299,9 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
             for p in temporal_feature_problems(cfg, specs["temporal"], check_paths)
         )
     e.extend(
-        f"model.head_weights.{k}: unknown task; known: {', '.join(TASKS)}"
+        f"model.head_weights.{k}: unknown task; known: {', '.join(TASK_REGISTRY.names())}"
         for k in m.head_weights
-        if k not in TASKS
+        if k not in TASK_REGISTRY
     )
     if m.lora.r < 1 or m.lora.alpha <= 0 or not 0 <= m.lora.dropout < 1:
         e.append(f"model.lora: need r >= 1, alpha > 0, 0 <= dropout < 1 (got {m.lora})")
@@ -272,11 +311,11 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
             e.append(
                 "optim.lr.mask_head: SAM2 stays frozen in every stage of Table 5; train mask_adapter instead"
             )
-        elif g not in GROUP_SOURCES:
-            e.append(f"optim.lr.{g}: unknown group; known: {', '.join(g2 for g2 in GROUP_SOURCES)}")
-        elif GROUP_TASK.get(g) and GROUP_TASK[g] not in specs:
+        elif g not in group_sources():
+            e.append(f"optim.lr.{g}: unknown group; known: {', '.join(g2 for g2 in group_sources())}")
+        elif _group_task(g) and _group_task(g) not in specs:
             e.append(
-                f"optim.lr.{g}: the model has no {GROUP_TASK[g]} head (model.heads has "
+                f"optim.lr.{g}: the model has no {_group_task(g)} head (model.heads has "
                 f"{sorted(specs) or 'none'})"
             )
         elif g == "new_rows" and not m.train_new_rows:
@@ -386,7 +425,7 @@ def table5_groups(model: Any) -> dict[str, list[tuple[str, Any]]]:
     """Table-5 / extra group → [(state-dict name, parameter)] of a built TPO model (absent parts → empty)."""
     src = model.param_groups()
     out: dict[str, list[tuple[str, Any]]] = {}
-    for g, (mg, prefix) in GROUP_SOURCES.items():
+    for g, (mg, prefix) in group_sources().items():
         items = src.get(mg, [])
         out[g] = [(n, p) for n, p in items if prefix is None or n == prefix or n.startswith(prefix + ".")]
     return out

@@ -1,11 +1,10 @@
 """Instruction templates of the TPO supplement (seed Tables 8–11) and the answer each example is trained on.
 
-An instruction is drawn per example with a seeded RNG, so a stage's data is reproducible. The answer is the
-*task-assignment target*: the task's trigger followed by its placeholder (``<time_begin><temp>``), the only
-text
-the LM must produce for a head to be called; the head's own target travels beside it. With ``textualize=True``
-(the "textualized task data" ablation, seed Table 1 / Table 11) the answer is the target written as text
-instead.
+An instruction is drawn per example with a seeded RNG, so a stage's data is reproducible; each task module
+(``tpo_train.tasks``) draws from its tables here. The answer is the *task-assignment target*: the task's
+trigger followed by its placeholder (``<time_begin><temp>``), the only text the LM must produce for a head to
+be called; the head's own target travels beside it. With ``textualize=True`` (the "textualized task data"
+ablation, seed Table 1 / Table 11) the answer is the target written as text instead.
 
 The templates are as printed in the supplement; where the text extraction of Table 10 is ambiguous about the
 final punctuation we follow the arXiv v2 appendix (``../shared/reference/tpo.md`` §3).
@@ -14,10 +13,9 @@ final punctuation we follow the arXiv v2 appendix (``../shared/reference/tpo.md`
 from __future__ import annotations
 
 import random
-from typing import Optional
 
-from ..model.spec import BOX_INPUT_TOKEN, TASK_TOKENS
-from .examples import ConversationExample, Example, MaskExample, RegionExample, TemporalExample
+from ..tasks.base import get_task
+from .examples import ConversationExample, Example
 
 #: Table 8, temporal grounding ({query})
 TEMPORAL_TEMPLATES = (
@@ -91,41 +89,20 @@ TEMPLATE_SETS = {
 }
 
 
-def template_set(example: Example) -> Optional[str]:
-    """Which table an example draws from (None for conversation data, which brings its own questions)."""
-    if isinstance(example, TemporalExample):
-        return "temporal"
-    if isinstance(example, RegionExample):
-        return "region"
-    if isinstance(example, MaskExample):
-        return "segmentation" if example.expression else "tracking"
-    return None
-
-
 def box_text(box: tuple[float, float, float, float]) -> str:
     """A normalised xyxy box as text, 3 decimals (used for textualized targets and textual box prompts)."""
     return "[" + ", ".join(f"{v:.3f}" for v in box) + "]"
 
 
 def instruction(example: Example, rng: random.Random, *, textualize: bool = False) -> tuple[int, str]:
-    """Draw a template for ``example``; return ``(template index, instruction text)``.
+    """Draw a template for ``example`` (its task's tables); return ``(template index, instruction text)``.
 
     For tracking the box is the ``<track_box>`` placeholder (its embedding comes from the box encoder), or the
     box as text when ``textualize``.
     """
-    name = template_set(example)
-    if name is None:
+    if isinstance(example, ConversationExample):
         raise ValueError(f"{type(example).__name__} has no instruction templates (conversation data)")
-    table = TEMPLATE_SETS[name]
-    k = rng.randrange(len(table))
-    if isinstance(example, TemporalExample):
-        return k, table[k].format(query=example.query)
-    if isinstance(example, RegionExample):
-        return k, table[k].format(expr=example.expression)
-    assert isinstance(example, MaskExample)
-    if example.expression:
-        return k, table[k].format(obj=example.expression)
-    return k, table[k].format(box=box_text(example.box) if textualize else BOX_INPUT_TOKEN)
+    return get_task(example.task).instruction(example, rng, textualize)
 
 
 def target_text(example: Example, *, textualize: bool = False) -> str:
@@ -133,20 +110,4 @@ def target_text(example: Example, *, textualize: bool = False) -> str:
     ``textualize``."""
     if isinstance(example, ConversationExample):
         raise ValueError("conversation examples carry their own answers")
-    task = (
-        "temporal"
-        if isinstance(example, TemporalExample)
-        else "region"
-        if isinstance(example, RegionExample)
-        else "mask"
-    )
-    if not textualize:
-        tok = TASK_TOKENS[task]
-        return f"{tok.trigger}{tok.placeholder}"
-    if isinstance(example, TemporalExample):
-        st, ed = example.windows[0]
-        return f"The given query happens in {st:.1f} - {ed:.1f} seconds."
-    if isinstance(example, RegionExample):
-        return f"The box is {box_text(example.box)}."
-    assert isinstance(example, MaskExample)
-    return f"In the first frame the object is at {box_text(example.box)}."
+    return get_task(example.task).target_text(example, textualize)

@@ -2,6 +2,6 @@
 
 ``tpo_train.heads.mask`` is the only module that imports sam2."""
 
-from .base import HEADS, BoxOutput, MaskOutput, SpanOutput, TaskHead, build_head, head_key
+from .base import BoxOutput, MaskOutput, SpanOutput, TaskHead, build_head, head_key
 
-__all__ = ["HEADS", "BoxOutput", "MaskOutput", "SpanOutput", "TaskHead", "build_head", "head_key"]
+__all__ = ["BoxOutput", "MaskOutput", "SpanOutput", "TaskHead", "build_head", "head_key"]

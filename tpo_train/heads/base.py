@@ -1,30 +1,20 @@
-"""The task-head contract and the head registry.
+"""The task-head contract.
 
-A head owns its task's token pair (see ``tpo_train.model.spec.TASK_TOKENS``), its forward, loss, decode and
-trainable parameters. The TPO model gathers the last-layer LM hidden state at every placeholder of the head's
-task (batch-major, then position order: the "occurrence order") and calls ``head(hidden, inputs)``; targets
-and extra inputs for the N occurrences are given in the same order.
+A head is built by its task (``tpo_train.tasks``, which also owns its token pair) and owns its forward, loss,
+decode and trainable parameters. The TPO model gathers the last-layer LM hidden state at every placeholder of
+the head's task (batch-major, then position order: the "occurrence order") and calls ``head(hidden,
+inputs)``; targets and extra inputs for the N occurrences are given in the same order.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Optional
 
 import torch
 from torch import nn
-
-#: head key → class. The key is the task, or ``task.kind`` for a head spec with a ``kind`` field (the temporal
-#: head: ``detr`` or the MLP ablation), so a saved model spec alone says which class to rebuild.
-HEADS: dict[str, str] = {
-    "region": "tpo_train.heads.region:RegionHead",
-    "temporal.detr": "tpo_train.heads.temporal:TemporalHead",
-    "temporal.mlp": "tpo_train.heads.temporal_mlp:MLPTemporalHead",
-    "mask": "tpo_train.heads.mask:MaskHead",
-}
 
 
 @dataclass(frozen=True)
@@ -90,18 +80,17 @@ def float32(pred: Any) -> Any:
 
 
 def head_key(task: str, spec: Any) -> str:
-    """The :data:`HEADS` key of ``spec`` for ``task`` (``temporal.mlp`` for
-    ``TemporalHeadSpec(kind="mlp")``)."""
+    """A name for the kind of head ``spec`` builds: the task, or ``task.kind`` for a spec with a ``kind``
+    field (``temporal.mlp`` for ``TemporalHeadSpec(kind="mlp")``)."""
     kind = getattr(spec, "kind", None)
     return f"{task}.{kind}" if kind is not None else task
 
 
 def build_head(task: str, spec: Any, llm_hidden: int) -> TaskHead:
-    key = head_key(task, spec)
-    if key not in HEADS:
-        raise ValueError(f"unknown head {key!r}; known: {sorted(HEADS)}")
-    module, _, attr = HEADS[key].partition(":")
-    return getattr(importlib.import_module(module), attr)(spec, llm_hidden)
+    """The head of ``task`` for ``spec`` (the registered task builds it)."""
+    from ..tasks.base import get_task
+
+    return get_task(task).build_head(spec, llm_hidden)
 
 
 def check_count(task: str, n_hidden: int, n_targets: Optional[int]) -> None:

@@ -5,13 +5,11 @@ Public API (see tpo_train/README.md, "Model API")::
     from tpo_train.model import TPOModel, TPOModelSpec, collate, save_tpo_model, load_tpo_model
 """
 
+from ..tasks.base import BOX_INPUT_TOKEN, NEW_TOKENS
 from .base import EncodedExample, MLLMAdapter, load_adapter
 from .batch import TPOBatch, collate
 from .generate import Generation, generate
 from .spec import (
-    BOX_INPUT_TOKEN,
-    NEW_TOKENS,
-    TASK_TOKENS,
     TASKS,
     LoraSpec,
     MaskHeadSpec,
@@ -39,7 +37,6 @@ __all__ = [
     "NEW_TOKENS",
     "RegionHeadSpec",
     "TASKS",
-    "TASK_TOKENS",
     "TPOBatch",
     "TPOModel",
     "TPOModelSpec",

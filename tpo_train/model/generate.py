@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import torch
 
+from ..tasks.base import get_task
 from .base import EncodedExample
 
 if TYPE_CHECKING:
@@ -80,11 +81,11 @@ def generate(
             last = hidden[:, -1]
             if task in model.heads:  # a model without this head still writes the pair, as in training
                 inputs = head_inputs.get(task)
-                if task == "temporal" and inputs is None:
+                if get_task(task).needs_inputs and inputs is None:
                     if missing_inputs == "text":
                         continue
                     raise ValueError(
-                        "the model triggered the temporal head but no temporal head inputs were given"
+                        f"the model triggered the {task} head but no {task} head inputs were given"
                     )
                 head = model.heads[task]
                 inputs = inputs.to(dev) if hasattr(inputs, "to") else inputs

@@ -1,12 +1,12 @@
-"""Settings of a TPO model (frozen dataclasses) and the special-token table.
+"""Settings of a TPO model (frozen dataclasses): LoRA, the built-in heads' specs, and the model spec.
 
-Tokens (added to the tokenizer in this order, like the public TPO vocabulary): per task a *trigger* that the
-LM
-learns to generate and a *placeholder* whose input embedding is replaced by the task's learnable token; plus
-``<track_box>``, an input placeholder for a user-given box (encoded by a small MLP).
+Tokens (``NEW_TOKENS``, owned by ``tpo_train.tasks``): per task a *trigger* that the LM learns to generate
+and a *placeholder* whose input embedding is replaced by the task's learnable token; plus ``<track_box>``, an
+input placeholder for a user-given box (encoded by a small MLP). Each task's pair is its task object's.
 
 A :class:`TPOModelSpec` is saved as JSON next to a checkpoint (``to_dict``/``from_dict``) so the model can be
-rebuilt exactly. ``tpo_train/config.py`` maps the YAML training configs onto these.
+rebuilt exactly; head specs are read back by the registered task of each head. ``tpo_train/config.py`` maps
+the YAML training configs onto these.
 """
 
 from __future__ import annotations
@@ -16,31 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-TASKS = ("temporal", "region", "mask")
+from ..tasks.base import BOX_INPUT_TOKEN, BUILTIN_TASKS, NEW_TOKENS, get_task
+from ..tasks.base import TASKS as TASK_REGISTRY
 
-
-@dataclass(frozen=True)
-class TaskTokenSpec:
-    trigger: str
-    placeholder: str
-
-
-TASK_TOKENS: Mapping[str, TaskTokenSpec] = {
-    "region": TaskTokenSpec("<box_begin>", "<boxes>"),
-    "temporal": TaskTokenSpec("<time_begin>", "<temp>"),
-    "mask": TaskTokenSpec("<track_begin>", "<tracking>"),
-}
-BOX_INPUT_TOKEN = "<track_box>"
-# Public TPO order (ids 32000..32006 there); fixed so that checkpoints agree on ids.
-NEW_TOKENS = (
-    "<box_begin>",
-    "<time_begin>",
-    "<temp>",
-    "<boxes>",
-    "<track_begin>",
-    "<tracking>",
-    "<track_box>",
-)
+#: the tasks every model has tokens for (a registered task adds its own: tpo_train.tasks)
+TASKS = BUILTIN_TASKS
+_MOVED = (BOX_INPUT_TOKEN, NEW_TOKENS)  # now tpo_train.tasks'; imports from here keep working
 
 DEFAULT_LORA_TARGETS = (
     "q_proj",
@@ -198,11 +179,13 @@ class TPOModelSpec:
             raise ValueError(
                 f"TPOModelSpec.token_init {self.token_init!r} is not one of {', '.join(TOKEN_INITS)}"
             )
-        unknown = set(self.heads) - set(TASKS)
+        unknown = [t for t in self.heads if t not in TASK_REGISTRY]
         if unknown:
-            raise ValueError(f"TPOModelSpec.heads: unknown task(s) {sorted(unknown)}; known: {list(TASKS)}")
+            raise ValueError(
+                f"TPOModelSpec.heads: unknown task(s) {sorted(unknown)}; known: {TASK_REGISTRY.names()}"
+            )
         for task, spec in self.heads.items():
-            want = _HEAD_SPECS[task]
+            want = get_task(task).spec_type
             if not isinstance(spec, want):
                 raise TypeError(
                     f"TPOModelSpec.heads[{task!r}] must be a {want.__name__}, got {type(spec).__name__}"
@@ -230,14 +213,8 @@ class TPOModelSpec:
             d["lora"] = LoraSpec(**lora)
         heads = {}
         for task, hs in dict(d.get("heads", {})).items():
-            if task not in _HEAD_SPECS:
-                raise ValueError(f"TPO model spec: unknown head {task!r}; known: {list(TASKS)}")
-            hs = dict(hs)
-            if "hydra_overrides" in hs:
-                hs["hydra_overrides"] = tuple(hs["hydra_overrides"])
-            heads[task] = _HEAD_SPECS[task](**hs)
+            if task not in TASK_REGISTRY:
+                raise ValueError(f"TPO model spec: unknown head {task!r}; known: {TASK_REGISTRY.names()}")
+            heads[task] = get_task(task).spec_from_dict(dict(hs))
         d["heads"] = heads
         return cls(**d)
-
-
-_HEAD_SPECS = {"region": RegionHeadSpec, "temporal": TemporalHeadSpec, "mask": MaskHeadSpec}

@@ -24,11 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..heads.base import TaskHead, build_head, float32
+from ..heads.base import TaskHead, float32
+from ..tasks.base import get_task, token_tasks
 from .base import MLLMAdapter, load_adapter
 from .batch import TPOBatch
 from .lora import apply_lora, lora_named_parameters
-from .spec import TASKS, TPOModelSpec
+from .spec import TPOModelSpec
 from .vocab import NewRowDeltas, TokenIds, add_tpo_tokens
 
 DEFAULT_TRAINABLE = ("lora", "task_tokens", "box_encoder", "new_rows", "heads")
@@ -77,38 +78,56 @@ class TPOModel(nn.Module):
         processor_path: Optional[str | Path] = None,
         device: Any = None,
     ) -> TPOModel:
-        """Load ``spec.base``, add the TPO tokens (mean rows), freeze the base, inject LoRA, build tokens and
-        heads.
+        """Load ``spec.base``, add the TPO tokens (mean rows), then :meth:`assemble` the rest; the default
+        groups (:data:`DEFAULT_TRAINABLE`) train.
 
-        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads
-        on the CPU, LoRA A where the base is). ``device``: the base loads straight onto it and the rest
-        follows (None = the CPU).
+        ``device``: the base loads straight onto it and the rest follows (None = the CPU).
         """
         adapter = load_adapter(spec.base, dtype=dtype, processor_path=processor_path, device=device)
-        ids = add_tpo_tokens(adapter)
-        for p in adapter.model.parameters():
-            p.requires_grad = False
-        if spec.lora is not None:
-            apply_lora(adapter, spec.lora, seed=spec.seed)
-        d = adapter.hidden_size
-        with torch.random.fork_rng():
-            torch.manual_seed(spec.seed)
-            # released TPO: randn (std 1); "scaled": at the scale of real token embeddings (an in-range input)
-            std = (
-                float(adapter.input_embeddings().weight.float().std()) if spec.token_init == "scaled" else 1.0
-            )
-            tokens = {t: torch.randn(d) * std for t in TASKS}
-            heads = {t: build_head(t, hs, d) for t, hs in spec.heads.items()}
-            rows = (
-                NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
-                if spec.train_new_rows
-                else None
-            )
-            model = cls(adapter, spec, ids, heads, tokens, rows)
+        model = cls.assemble(adapter, spec, add_tpo_tokens(adapter, token_tasks(spec.heads)))
         if device is not None:
             model.to(device)
         model.set_trainable(DEFAULT_TRAINABLE)
         return model
+
+    @classmethod
+    def assemble(
+        cls, adapter: MLLMAdapter, spec: TPOModelSpec, ids: TokenIds, meta: bool = False
+    ) -> TPOModel:
+        """The one model builder, for training and evaluation and, with ``meta``, for ``tpo-train plan``
+        (every new tensor on the meta device: same modules and names, no memory). ``adapter``'s vocabulary
+        already has the TPO tokens (``ids``). Freezes the base, injects LoRA, draws the task tokens, builds
+        each head through its task and the new-row tables.
+
+        Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads
+        on the CPU, LoRA A where the base is), the task tokens in :func:`token_tasks` order before the heads.
+        """
+        for p in adapter.model.parameters():
+            p.requires_grad = False
+        empty = _empty_weights if meta else contextlib.nullcontext
+        with empty():
+            if spec.lora is not None:
+                apply_lora(adapter, spec.lora, seed=spec.seed)
+        d = adapter.hidden_size
+        tasks = token_tasks(spec.heads)
+        with torch.random.fork_rng():
+            torch.manual_seed(spec.seed)
+            if meta:
+                tokens = {t: torch.empty(d, device="meta") for t in tasks}
+                heads = {t: get_task(t).meta_head(hs, d) for t, hs in spec.heads.items()}
+            else:
+                # released TPO: randn (std 1); "scaled": at the scale of real token embeddings (in range)
+                emb = adapter.input_embeddings().weight
+                std = float(emb.float().std()) if spec.token_init == "scaled" else 1.0
+                tokens = {t: torch.randn(d) * std for t in tasks}
+                heads = {t: get_task(t).build_head(hs, d) for t, hs in spec.heads.items()}
+            with empty():
+                rows = (
+                    NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
+                    if spec.train_new_rows
+                    else None
+                )
+                return cls(adapter, spec, ids, heads, tokens, rows)
 
     # ---- parameter groups
     # -----------------------------------------------------------------------------------
@@ -234,11 +253,9 @@ class TPOModel(nn.Module):
                 if task in batch.targets:
                     raise ValueError(f"batch has {task} targets but no {task} placeholder token")
                 continue
-            if task == "temporal" and task not in batch.head_inputs:
+            if get_task(task).needs_inputs and task not in batch.head_inputs:
                 if task in batch.targets:
-                    raise ValueError(
-                        "temporal targets given without temporal head inputs (video/query features)"
-                    )
+                    raise ValueError(f"{task} targets given without {task} head inputs")
                 continue
             pred = head(h, batch.head_inputs.get(task))
             head_preds[task] = pred
@@ -279,6 +296,14 @@ class TPOModel(nn.Module):
             if not any(p.requires_grad for p in mod.parameters()):
                 mod.eval()  # a frozen tower keeps eval-mode numerics (no dropout) while the rest trains
         return self
+
+
+def _empty_weights() -> Any:
+    """accelerate's ``init_empty_weights``: it moves every parameter to meta as it is registered, so unlike a
+    ``torch.device`` context it also covers modules that build initial values from computed tensors."""
+    from accelerate import init_empty_weights
+
+    return init_empty_weights(include_buffers=False)
 
 
 def _without_autocast(device_type: str) -> Any:

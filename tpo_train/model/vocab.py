@@ -8,13 +8,14 @@ even where the gradient is zero, so "train only the new rows" of a shared table 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ..tasks.base import BOX_INPUT_TOKEN, BUILTIN_TASKS, NEW_TOKENS, get_task
 from .base import MLLMAdapter
-from .spec import BOX_INPUT_TOKEN, NEW_TOKENS, TASK_TOKENS
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class TokenIds:
     trigger: dict[str, int]  # task → trigger id
     placeholder: dict[str, int]  # task → placeholder id
     box_input: int
-    new_ids: tuple[int, ...]  # ids of NEW_TOKENS in order
+    new_ids: tuple[int, ...]  # ids of tpo_tokens(tasks) in order
 
     def task_of_trigger(self, token_id: int) -> str | None:
         for task, tid in self.trigger.items():
@@ -33,20 +34,41 @@ class TokenIds:
         return None
 
 
-def add_tpo_tokens(adapter: MLLMAdapter) -> TokenIds:
-    """Add :data:`NEW_TOKENS` (those missing) as special tokens; grow the model's tables when an id falls
-    outside
-    them; set the rows of the new ids to the exact mean of the base rows (input table and LM head alike).
+def tpo_tokens(tasks: Sequence[str] = BUILTIN_TASKS) -> tuple[str, ...]:
+    """The tokens a model with the tokens of ``tasks`` (:func:`tpo_train.tasks.base.token_tasks`) adds, in id
+    order: :data:`NEW_TOKENS` (public order, so checkpoints agree on ids), then each further task's pair."""
+    extra = [t for t in tasks if t not in BUILTIN_TASKS]
+    return NEW_TOKENS + tuple(tok for t in extra for tok in (get_task(t).trigger, get_task(t).placeholder))
+
+
+def token_ids(tokens: Sequence[str], ids: Sequence[int], tasks: Sequence[str]) -> TokenIds:
+    """:class:`TokenIds` of ``tasks`` given the ids of ``tokens`` (:func:`tpo_tokens`); tasks in the order of
+    their triggers there (the model gathers placeholders in this order)."""
+    lookup = dict(zip(tokens, ids))
+    tasks = sorted(tasks, key=lambda t: tokens.index(get_task(t).trigger))
+    return TokenIds(
+        trigger={t: lookup[get_task(t).trigger] for t in tasks},
+        placeholder={t: lookup[get_task(t).placeholder] for t in tasks},
+        box_input=lookup[BOX_INPUT_TOKEN],
+        new_ids=tuple(ids),
+    )
+
+
+def add_tpo_tokens(adapter: MLLMAdapter, tasks: Sequence[str] = BUILTIN_TASKS) -> TokenIds:
+    """Add :func:`tpo_tokens` (those missing) as special tokens; grow the model's tables when an id falls
+    outside them; set the rows of the new ids to the exact mean of the base rows (input table and LM head
+    alike).
 
     Base rows = the rows of every id the tokenizer had before (and any unused padding rows are left as they
     were).
     """
+    tokens = tpo_tokens(tasks)
     tok = adapter.tokenizer
     n_before = len(tok)
-    missing = [t for t in NEW_TOKENS if t not in tok.get_vocab()]
+    missing = [t for t in tokens if t not in tok.get_vocab()]
     if missing:
         tok.add_special_tokens({"additional_special_tokens": missing}, replace_extra_special_tokens=False)
-    ids = tuple(int(i) for i in tok.convert_tokens_to_ids(list(NEW_TOKENS)))
+    ids = tuple(int(i) for i in tok.convert_tokens_to_ids(list(tokens)))
     need = max(ids) + 1
     if need > adapter.input_embeddings().num_embeddings:
         adapter.resize_vocab(need)
@@ -57,13 +79,7 @@ def add_tpo_tokens(adapter: MLLMAdapter) -> TokenIds:
             for table in (adapter.input_embeddings().weight, adapter.output_embeddings().weight):
                 rows, into = base.to(table.device), new.to(table.device)
                 table[into] = table[rows].float().mean(0).to(table.dtype)
-    lookup = dict(zip(NEW_TOKENS, ids))
-    return TokenIds(
-        trigger={t: lookup[s.trigger] for t, s in TASK_TOKENS.items()},
-        placeholder={t: lookup[s.placeholder] for t, s in TASK_TOKENS.items()},
-        box_input=lookup[BOX_INPUT_TOKEN],
-        new_ids=ids,
-    )
+    return token_ids(tokens, ids, tasks)
 
 
 class NewRowDeltas(nn.Module):

@@ -18,8 +18,10 @@ from ._recipe_helpers import TINY, load, run_stage, tiny_cache, write  # noqa: F
 
 
 @pytest.fixture
-def reads(monkeypatch):
-    """Counts the reader runs (``iter_source`` calls) made by ``read_cached``."""
+def reads(monkeypatch, tmp_path):
+    """Counts the reader runs (``iter_source`` calls) made by ``read_cached``, into an empty cache of its own
+    (the session's cache already holds what earlier tests read)."""
+    monkeypatch.setattr(sources, "arrow_cache", lambda: tmp_path / "arrow")
     calls: list[str] = []
     real = sources.iter_source
 

@@ -31,7 +31,7 @@ class MaskTask(Task):
     trigger, placeholder = "<track_begin>", "<tracking>"
     spec_type = MaskHeadSpec
     example_type = MaskExample
-    formats = ("mevis", "sav")
+    formats = ("mevis", "sav", "asv2_video")
 
     def instruction(self, example: Any, rng: random.Random, textualize: bool = False) -> tuple[int, str]:
         # the tracking prompt's box is the <track_box> placeholder (the box encoder embeds it), or text

@@ -15,12 +15,13 @@ over the ranks.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
+
+from tpo_eval.io import sha256_bytes, sha256_int
 
 from .config import TPOConfig
 from .tasks.base import get_task, log_keys
@@ -36,11 +37,12 @@ def resume_fingerprint(cfg: TPOConfig) -> str:
         d["train"].pop(k, None)
     d.pop("source_path", None)
     d.pop("output_dir", None)
-    return hashlib.sha256(repr(sorted(d.items())).encode()).hexdigest()
+    return sha256_bytes(repr(sorted(d.items())))
 
 
 def _micro_seed(seed: int, step: int, micro: int) -> int:
-    return int.from_bytes(hashlib.sha256(f"{seed}/{step}/{micro}".encode()).digest()[:8], "little") >> 1
+    # 63 bits: torch.manual_seed takes a signed 64-bit value
+    return sha256_int(f"{seed}/{step}/{micro}", 8) >> 1
 
 
 class Recipe:

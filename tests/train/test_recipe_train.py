@@ -149,3 +149,14 @@ def test_ablation_configs_validate_and_run(name, tmp_path):
         assert set(formats.values()) == {"videochat2_it"} and rec.model.heads.keys() == set()
         assert all(r["loss"] == r["lm_loss"] for r in rec.history)
     assert read_manifest(final)["config"]["name"] == name
+
+
+def test_micro_batch_seeds_are_pinned():
+    # the per-micro-batch seeds feed every random draw in a step; a change in how they are derived would
+    # silently change every recorded loss, so the values are pinned (63-bit, little-endian sha256 prefix)
+    from tpo_train.recipe import _micro_seed
+
+    assert _micro_seed(0, 0, 0) == 728534652295568042
+    assert _micro_seed(7, 5, 3) == 8985781432729997832
+    assert _micro_seed(2**31, 5, 3) == 455958030043815263
+    assert all(0 <= _micro_seed(s, 1, 1) < 2**63 for s in range(50))

@@ -6,6 +6,7 @@ importing torch or transformers. Names are unique; a typo gets a did-you-mean er
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 from collections.abc import Callable, Iterator
@@ -19,6 +20,12 @@ class RegistryError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def load_target(target: str) -> Any:
+    """The object a lazy ``"module:attr"`` string names, imported now."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 class Registry(Generic[T]):
@@ -73,10 +80,25 @@ class Registry(Generic[T]):
             )
         entry = self._entries[name]
         if isinstance(entry, str):
-            module, _, attr = entry.partition(":")
-            entry = getattr(importlib.import_module(module), attr)
+            entry = load_target(entry)
             self._entries[name] = entry
         return entry
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (a test or plugin undoing its own :meth:`add`); an unknown name raises."""
+        self._load_plugins()  # else a plugin entry removed now would come back when the plugins load
+        if name not in self._entries:
+            raise RegistryError(f"{self.kind} {name!r} is not registered")
+        del self._entries[name], self._help[name]
+
+    @contextlib.contextmanager
+    def added(self, name: str, target: T | str, help: str = "") -> Iterator[None]:
+        """``name`` registered for the duration of the block (tests), removed afterwards."""
+        self.add(name, target, help)
+        try:
+            yield
+        finally:
+            self.unregister(name)
 
     def help(self, name: str) -> str:
         self._load_plugins()

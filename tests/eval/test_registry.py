@@ -40,3 +40,22 @@ def test_project_registries_resolve():
             if name in ("hf", "tpo"):  # heavy imports; covered by their own tests
                 continue
             assert reg.get(name) is not None, name
+
+
+def test_unregister_removes_an_entry_and_its_help():
+    r = Registry("thing")
+    r.add("a", "os:sep", "the separator")
+    r.unregister("a")
+    assert "a" not in r and r.help("a") == "" and r.names() == []
+    r.add("a", "os:sep")  # the name is free again
+    with pytest.raises(RegistryError, match="'b' is not registered"):
+        r.unregister("b")
+
+
+def test_added_is_undone_after_the_block_even_on_error():
+    r = Registry("thing")
+    with pytest.raises(RuntimeError):
+        with r.added("a", "os:sep"):
+            assert r.get("a") == __import__("os").sep
+            raise RuntimeError
+    assert "a" not in r

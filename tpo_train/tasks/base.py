@@ -183,6 +183,12 @@ def get_task(name: str) -> Task:
     return task
 
 
+def format_tasks() -> dict[str, str]:
+    """Reader format → the registered task its examples feed, from each task's ``formats`` (the one place
+    they are declared; ``data.readers.READER_TASKS`` reads this)."""
+    return {fmt: name for name in TASKS.names() for fmt in get_task(name).formats}
+
+
 def token_tasks(head_tasks: Iterable[str]) -> tuple[str, ...]:
     """The tasks whose tokens a model with heads ``head_tasks`` has: the built-in ones, then the others in
     name order."""
@@ -241,9 +247,8 @@ def unregister_task(name: str) -> None:
     """Remove a task added with :func:`register_task` (tests; the built-in tasks stay)."""
     if name in BUILTIN_TASKS:
         raise TaskError(f"task {name!r} is built in")
-    # the generic Registry has no removal; a task's registration is undone only by the code that made it
-    TASKS._entries.pop(name, None)
-    TASKS._help.pop(name, None)
+    if name in TASKS:
+        TASKS.unregister(name)
     _CHECKED.discard(name)
 
 

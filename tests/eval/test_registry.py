@@ -54,8 +54,7 @@ def test_unregister_removes_an_entry_and_its_help():
 
 def test_added_is_undone_after_the_block_even_on_error():
     r = Registry("thing")
-    with pytest.raises(RuntimeError):
-        with r.added("a", "os:sep"):
-            assert r.get("a") == __import__("os").sep
-            raise RuntimeError
+    with pytest.raises(RuntimeError), r.added("a", "os:sep"):
+        assert r.get("a") == __import__("os").sep
+        raise RuntimeError
     assert "a" not in r

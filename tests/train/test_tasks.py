@@ -51,9 +51,9 @@ def count_task(monkeypatch):
     from tpo_train.tasks import base
 
     monkeypatch.setattr(base, "_CHECKED", set(base._CHECKED))  # forgets that it checked count, afterwards
-    with READERS.added("count_jsonl", "tests.train._count_task:read_counts"):
-        with TASKS.added("count", "tests.train._count_task:TASK"):
-            yield get_task("count")
+    reader = READERS.added("count_jsonl", "tests.train._count_task:read_counts")
+    with reader, TASKS.added("count", "tests.train._count_task:TASK"):
+        yield get_task("count")
 
 
 def _toy_without(*left_out):
@@ -148,7 +148,7 @@ def test_the_builtin_tasks_own_the_public_tokens_and_formats():
         check_task(task)
         tokens += [task.trigger, task.placeholder]
         assert task.loss_key == f"{name}_loss"
-    # the format → task map is the tasks' own ``formats`` (plus the LM-only layout), as it was when spelled out
+    # the format → task map is the tasks' own ``formats`` plus the LM-only layout, as when spelled out
     assert dict(READER_TASKS) == {
         "cgdetr_jsonl": "temporal",
         "refcoco_jsonl": "region",

@@ -1,4 +1,6 @@
-"""The evaluation loop: preflight checks, resume, prefetching decode, batched prediction, per-sample rows.
+"""The evaluation loop: preflight checks, the model, the shard's samples through it, one row per sample.
+The input side (decode ahead, requests) is :mod:`tpo_eval.run_requests`; resume and ``results.json`` are
+:mod:`tpo_eval.run_results`.
 
 Resume is keyed by sample id plus a hash of the generation settings (model fingerprint, prompt, sampler,
 generation kwargs), never by rank or position, so a rerun with another shard count still skips finished work.
@@ -10,31 +12,21 @@ a time (:mod:`tpo_eval.rundir`); whichever shard finishes last, or rank 0 after 
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
-from tqdm import tqdm
-
 from . import pipeline, rundir
 from .config import DataPaths, load_benchmark
-from .io import sha256_file, sha256_json
+from .io import sha256_json
 from .models.base import ModelError
 from .models.checks import check_model_args
-from .records import PredictionWriter, write_json_atomic
-from .registries import SAMPLERS
-from .sample_checks import guarded_sampler, sample_digest, sample_problem, set_digest
+from .records import PredictionWriter
+from .run_requests import RunRequests
+from .run_results import RunResults
+from .sample_checks import sample_digest, sample_problem, set_digest
 from .selection import shard
-from .types import RawOutput, Request, Sample
-from .video.decode import VideoDecodeError, decode, load_images
-
-# Decoder threads that prefetch ahead of the model. One is enough to hide decoding behind a real model's
-# forward
-# pass; more only contend with the model (and each other) for cores. Override with TPO_EVAL_DECODE_WORKERS.
-_DECODE_WORKERS = max(1, int(os.environ.get("TPO_EVAL_DECODE_WORKERS", "1")))
+from .types import RawOutput, Sample
 
 
 def merge_run_dir(run_dir: Path) -> dict[str, Any]:
@@ -61,7 +53,10 @@ def merge_run_dir(run_dir: Path) -> dict[str, Any]:
     return Runner(run).merge()
 
 
-class Runner:
+class Runner(RunRequests, RunResults):
+    """One benchmark run: ``Runner(run).run()`` returns the results document (``{}`` from a shard or rank
+    that does not write it)."""
+
     def __init__(
         self, run: pipeline.RunConfig, on_sample: Optional[Callable[[str], None]] = None, model: Any = None
     ) -> None:
@@ -190,131 +185,6 @@ class Runner:
             done = gathered
         return self._finish(done, settings, shash, model.fingerprint(), start, out)
 
-    def _resume(
-        self, out: Path, pred: Path, mine: list[Sample], shash: str, settings: dict[str, Any]
-    ) -> dict[str, dict[str, Any]]:
-        """Rows already made for this run (checked), after dropping failed ones when retrying; removes a
-        results.json that new rows are about to make stale, and records run.json."""
-        ids = {s.id for s in mine}
-        with rundir.dir_lock(out):
-            rows = rundir.read_rows(out)
-            by_id = rundir.check_rows(rows, shash)
-            rundir.check_digests(by_id, self.digests, out)
-            failed = [i for i in ids if i in by_id and by_id[i].get("error") is not None]
-            if failed and self.run_cfg.retry_failed:
-                rundir.drop_rows(out, rows, lambda r: r.get("id") in ids and r.get("error") is not None, pred)
-                for i in failed:
-                    del by_id[i]
-                print(f"[tpo-eval] retrying {len(failed)} failed sample(s)", file=sys.stderr)
-            elif failed:
-                print(
-                    f"[tpo-eval] keeping {len(failed)} failed sample(s) from earlier runs as failures; pass "
-                    "--retry-failed to run them again",
-                    file=sys.stderr,
-                )
-            n_done = sum(i in by_id for i in ids)
-            if n_done:
-                print(
-                    f"[tpo-eval] resuming: {n_done} of {len(mine)} samples already predicted", file=sys.stderr
-                )
-            if n_done < len(mine):
-                (out / "results.json").unlink(missing_ok=True)  # stale once new rows land
-            rundir.write_run_file(out, self._run_doc(settings, shash))
-        return {i: r for i, r in by_id.items() if i in self.digests}
-
-    def _run_doc(self, settings: dict[str, Any], shash: str) -> dict[str, Any]:
-        rc = self.run_cfg
-        absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731 - merge may run from another cwd
-        return {
-            "benchmark": rc.benchmark,
-            "data_root": absolute(rc.data_root),
-            "annotations": absolute(rc.annotations),
-            "selection": {
-                "tasks": list(rc.tasks) if rc.tasks else None,
-                "limit": rc.limit,
-                "subset": rc.subset,
-                "subset_seed": rc.subset_seed,
-            },
-            "prompt": rc.prompt,
-            "num_frames": rc.num_frames,
-            "model": rc.model,
-            "ckpt": rc.ckpt,
-            "model_args": dict(rc.model_args),
-            "settings": settings,
-            "settings_hash": shash,
-        }
-
-    def _predict(
-        self, model: Any, todo: list[Sample], missing: set[str]
-    ) -> Iterator[tuple[Sample, RawOutput]]:
-        bs = max(1, self.run_cfg.batch_size)
-        bar = tqdm(
-            total=len(todo),
-            desc=f"{self.cfg.name}",
-            unit="sample",
-            disable=not self.run_cfg.progress,
-            file=sys.stderr,
-        )
-        # Decode ahead on worker threads (decord/PyAV release the GIL) while the model answers the current
-        # batch.
-        with ThreadPoolExecutor(max_workers=_DECODE_WORKERS) as pool:
-            futures: list[Future] = [
-                pool.submit(self._request, s, missing, model.needs_frames) for s in todo[: 2 * bs]
-            ]
-            nxt = len(futures)
-            for i in range(0, len(todo), bs):
-                batch = []
-                for s in todo[i : i + bs]:
-                    batch.append((s, futures.pop(0).result()))
-                    if nxt < len(todo):
-                        futures.append(pool.submit(self._request, todo[nxt], missing, model.needs_frames))
-                        nxt += 1
-                ok = [(s, r) for s, r in batch if isinstance(r, Request)]
-                outs = dict(zip([s.id for s, _ in ok], model.predict([r for _, r in ok]) if ok else []))
-                for s, r in batch:
-                    yield s, (r if isinstance(r, RawOutput) else outs[s.id])
-                bar.update(len(batch))
-        bar.close()
-
-    def _request(self, s: Sample, missing: set[str], needs_frames: bool) -> Request | RawOutput:
-        if s.id in self.problems:
-            print(f"[tpo-eval] {s.id}: {self.problems[s.id]}", file=sys.stderr)
-            return RawOutput(s.id, error=f"bad sample: {self.problems[s.id]}")
-        if any(p in missing for p in s.media.paths):
-            return RawOutput(s.id, error=f"missing media: {', '.join(s.media.paths)}")
-        frames, ts, duration = None, (), s.duration
-        try:
-            if s.media.mode == "images":
-                frames = load_images(s.media.paths)
-            elif s.media.mode in ("video", "frames"):
-                sampler = guarded_sampler(
-                    SAMPLERS.get(self.sampler_spec["name"]), int(self.sampler_spec["num_frames"]), s
-                )
-                d = decode(s.media.paths[0], s.media.mode, sampler, s.media.fps)
-                frames, ts = d.frames, d.timestamps
-                duration = duration if duration is not None else d.duration
-        except (VideoDecodeError, OSError, ValueError, ArithmeticError) as e:
-            print(f"[tpo-eval] {s.id}: {e}", file=sys.stderr)
-            return RawOutput(s.id, error=f"decode failed: {e}")
-        prompt = self.family.build_prompt(s, self.cfg, self.run_cfg.prompt, timestamps=tuple(ts))
-        if self.run_cfg.log_samples:
-            self._prompts[s.id] = prompt
-        return Request(
-            sample_id=s.id,
-            kind=self.family.kind,
-            prompt=prompt,
-            frames=frames,
-            timestamps=tuple(ts),
-            choices=s.choices,
-            duration=duration,
-            reference=s.target,
-            seed=self.run_cfg.seed,
-            question=s.question,
-            media_id=str(s.meta.get("vid", "")),
-            query_id=str(s.meta.get("qid", "")),
-            clip_length=s.meta.get("clip_length"),
-        )
-
     def _row(self, s: Sample, raw: RawOutput, shash: str) -> dict[str, Any]:
         # the sample's one extraction and scoring: results.json aggregates these recorded scores
         answers, scores = pipeline.row_scores(self.cfg, self.family, s, raw)
@@ -335,95 +205,3 @@ class Runner:
         if self.run_cfg.log_samples:
             row["sample"] = pipeline.sample_log(s, self._prompts.pop(s.id, None))
         return row
-
-    def _finish(
-        self,
-        done: dict[str, dict[str, Any]],
-        settings: dict[str, Any],
-        shash: str,
-        model_fp: dict[str, Any],
-        start: str,
-        out: Optional[Path],
-    ) -> dict[str, Any]:
-        if out is None:
-            pending = [s.id for s in self.samples if s.id not in done]
-            if pending:
-                print(
-                    f"[tpo-eval] {len(pending)} sample(s) belong to other shards; without --out no results "
-                    "are "
-                    "written (pass --out to gather the shards)",
-                    file=sys.stderr,
-                )
-                return {}
-            return self._document(done, settings, shash, model_fp, start, [])
-        # Under the directory lock, from every shard's rows as they are now (not as they were at start), so
-        # exactly the shard that completes the set writes results.json.
-        with rundir.dir_lock(out):
-            rows = rundir.read_rows(out)
-            by_id = rundir.check_rows(rows, shash)
-            rundir.check_digests(by_id, self.digests, out)
-            pending = [s.id for s in self.samples if s.id not in by_id]
-            if pending:  # another shard still owes predictions: no results yet
-                print(
-                    f"[tpo-eval] {len(pending)} sample(s) still without predictions (other shards); "
-                    "results.json is written by the last shard to finish, or by `tpo-eval merge RUN_DIR`",
-                    file=sys.stderr,
-                )
-                return {}
-            files = [{"file": p.name, "sha256": sha256_file(p), "n_rows": len(r)} for p, r in rows.items()]
-            doc = self._document(by_id, settings, shash, model_fp, start, files)
-            write_json_atomic(out / "results.json", doc)
-        return doc
-
-    def _document(
-        self,
-        done: dict[str, dict[str, Any]],
-        settings: dict[str, Any],
-        shash: str,
-        model_fp: dict[str, Any],
-        start: str,
-        files: list[dict[str, Any]],
-    ) -> dict[str, Any]:
-        scores = pipeline.scores_from_rows(self.cfg, self.family, self.samples, done)
-        doc = pipeline.results_doc(self.cfg, self.family, self.samples, scores)
-        rc = self.run_cfg
-        doc["provenance"] = pipeline.provenance(
-            self.cfg,
-            self.family,
-            self.paths,
-            rc.tasks,
-            {
-                "settings": settings,
-                "settings_hash": shash,
-                "model": model_fp,
-                "model_args": dict(rc.model_args),
-                "runtime": self.runtime,  # None when merged from a run directory (no model)
-                "sampler": self.sampler_spec,
-                "prompt_hash": self.prompt_hash,
-                "selection": {
-                    "tasks": list(rc.tasks) if rc.tasks else None,
-                    "limit": rc.limit,
-                    "subset": rc.subset,
-                    "subset_seed": rc.subset_seed,
-                },
-                "predictions": files,
-                "start_time": start,
-                "end_time": pipeline.now(),
-            },
-        )
-        return doc
-
-    def merge(self) -> dict[str, Any]:
-        """Write results.json of a finished run directory from its rows and run.json (no model)."""
-        out = self.run_cfg.out_dir
-        assert out is not None
-        info = rundir.read_run_file(out)
-        doc = self._finish(
-            {}, info["settings"], info["settings_hash"], info["settings"]["model"], pipeline.now(), out
-        )
-        if not doc:
-            raise rundir.RunDirError(
-                f"{out}: not every selected sample has a prediction yet; finish the shards "
-                "(rerun them into this directory) before merging"
-            )
-        return doc

@@ -3,9 +3,11 @@
 Forward: token embeddings → each task placeholder's embedding replaced by that task's learnable token, each
 ``<track_box>`` by the box encoder's output → visual features spliced in → LM → last-layer hidden states. The
 LM loss is causal cross-entropy on the labelled tokens (answers, including the triggers: the task-assignment
-loss;
-placeholders are never targets). The router gathers the hidden state at each placeholder and hands it to the
-task's head; total loss = LM CE + Σ_task weight_task · head_loss_task.
+loss; placeholders are never targets). The router gathers the hidden state at each placeholder and hands it
+to the task's head; total loss = LM CE + Σ_task weight_task · head_loss_task.
+
+This module is the forward pass and the loss; the builder and parameter groups are :mod:`.assembly`, the
+token placement and gathering :mod:`.routing`.
 
 Trainable parameter groups (names for stage configs, see :meth:`TPOModel.param_groups`): ``lora``,
 ``task_tokens``, ``box_encoder``, ``new_rows`` (only with ``train_new_rows``), ``heads.<task>``,
@@ -26,13 +28,14 @@ from torch import nn
 
 from ..heads.base import TaskHead, float32
 from ..tasks.base import get_task, token_tasks
+from .assembly import DEFAULT_TRAINABLE, assemble_model, param_groups, set_trainable
 from .base import MLLMAdapter, load_adapter
 from .batch import TPOBatch
-from .lora import apply_lora, lora_named_parameters
+from .routing import Places, placeholders, put_input_boxes, put_task_tokens, route_all
 from .spec import TPOModelSpec
 from .vocab import NewRowDeltas, TokenIds, add_tpo_tokens
 
-DEFAULT_TRAINABLE = ("lora", "task_tokens", "box_encoder", "new_rows", "heads")
+__all__ = ["DEFAULT_TRAINABLE", "TPOModel", "TPOOutput"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,68 +105,18 @@ class TPOModel(nn.Module):
         Random parts (LoRA A, task tokens, box encoder, heads) are drawn from ``spec.seed`` (tokens and heads
         on the CPU, LoRA A where the base is), the task tokens in :func:`token_tasks` order before the heads.
         """
-        for p in adapter.model.parameters():
-            p.requires_grad = False
-        empty = _empty_weights if meta else contextlib.nullcontext
-        with empty():
-            if spec.lora is not None:
-                apply_lora(adapter, spec.lora, seed=spec.seed)
-        d = adapter.hidden_size
-        tasks = token_tasks(spec.heads)
-        with torch.random.fork_rng():
-            torch.manual_seed(spec.seed)
-            if meta:
-                tokens = {t: torch.empty(d, device="meta") for t in tasks}
-                heads = {t: get_task(t).meta_head(hs, d) for t, hs in spec.heads.items()}
-            else:
-                # released TPO: randn (std 1); "scaled": at the scale of real token embeddings (in range)
-                emb = adapter.input_embeddings().weight
-                std = float(emb.float().std()) if spec.token_init == "scaled" else 1.0
-                tokens = {t: torch.randn(d) * std for t in tasks}
-                heads = {t: get_task(t).build_head(hs, d) for t, hs in spec.heads.items()}
-            with empty():
-                rows = (
-                    NewRowDeltas(ids.new_ids, d, adapter.input_embeddings().num_embeddings)
-                    if spec.train_new_rows
-                    else None
-                )
-                return cls(adapter, spec, ids, heads, tokens, rows)
+        return assemble_model(cls, adapter, spec, ids, meta)
 
     # ---- parameter groups
     # -----------------------------------------------------------------------------------
     def param_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
         """Group name → [(qualified name in this module, parameter)]. Qualified names are the state-dict
         keys."""
-        prefix = lambda p, items: [(f"{p}.{n}", q) for n, q in items]  # noqa: E731
-        groups = {
-            "lora": prefix("base", lora_named_parameters(self.base)),
-            "task_tokens": prefix("task_tokens", self.task_tokens.named_parameters()),
-            "box_encoder": prefix("box_encoder", self.box_encoder.named_parameters()),
-            "new_rows": prefix("new_rows", self.new_rows.named_parameters())
-            if self.new_rows is not None
-            else [],
-        }
-        for task, head in self.heads.items():
-            groups[f"heads.{task}"] = prefix(f"heads.{task}", head.trainable_named_parameters())
-        base_names = {id(p): n for n, p in self.base.named_parameters()}
-        for name, mod in self.adapter.vision_modules().items():
-            groups[name] = [(f"base.{base_names[id(p)]}", p) for p in mod.parameters()]
-        return groups
+        return param_groups(self)
 
     def set_trainable(self, groups: Iterable[str]) -> None:
         """Make exactly the named groups trainable (``heads`` = every head); everything else is frozen."""
-        all_groups = self.param_groups()
-        wanted = set()
-        for g in groups:
-            hit = [k for k in all_groups if k == g or (g == "heads" and k.startswith("heads."))]
-            if not hit and g not in ("new_rows", "heads"):
-                raise ValueError(f"unknown parameter group {g!r}; known: {sorted(all_groups)} (and 'heads')")
-            wanted.update(hit)
-        for p in self.parameters():
-            p.requires_grad = False
-        for g in wanted:
-            for _, p in all_groups[g]:
-                p.requires_grad = True
+        set_trainable(self, groups)
 
     # ---- forward
     # --------------------------------------------------------------------------------------------
@@ -172,34 +125,15 @@ class TPOModel(nn.Module):
         ids: torch.Tensor,
         vision: Optional[Mapping[str, torch.Tensor]] = None,
         input_boxes: Optional[torch.Tensor] = None,
-        _places: Optional[Mapping[str, tuple[torch.Tensor, torch.Tensor]]] = None,
+        _places: Optional[Places] = None,
     ) -> torch.Tensor:
         """Input embeddings (B, L, D) with task tokens, encoded user boxes and visual features in place."""
         e = self.adapter.embed_tokens(ids)
         if self.new_rows is not None:
             e = self.new_rows.embed(ids, e)
-        places = {
-            t: p
-            for t, p in (self._placeholders(ids) if _places is None else _places).items()
-            if t in self.task_tokens
-        }
-        if places:
-            # one scatter of (rows of) the tokens of the tasks present: its backward is one small gather,
-            # where a
-            # masked select per task would cost two full (B, L, D) gradients and a reduction each
-            b, pos = (torch.cat([p[i] for p in places.values()]) for i in (0, 1))
-            tok = torch.cat(
-                [self.task_tokens[t].to(e.dtype).expand(p[0].shape[0], -1) for t, p in places.items()]
-            )
-            e = e.index_put((b, pos), tok)
-        m = ids == self.token_ids.box_input
-        n_box = int(m.sum())
-        if n_box or input_boxes is not None:
-            got = 0 if input_boxes is None else int(input_boxes.shape[0])
-            if got != n_box:
-                raise ValueError(f"{n_box} <track_box> token(s) in the batch but {got} input box(es)")
-            enc = self.box_encoder(input_boxes.to(self.box_encoder[0].weight))
-            e = e.masked_scatter(m.unsqueeze(-1), enc.to(e.dtype))
+        places = self._placeholders(ids) if _places is None else _places
+        e = put_task_tokens(e, {t: p for t, p in places.items() if t in self.task_tokens}, self.task_tokens)
+        e = put_input_boxes(e, ids, self.token_ids.box_input, input_boxes, self.box_encoder)
         if vision:
             e = self.adapter.merge_vision(ids, e, vision)
         return e
@@ -223,14 +157,14 @@ class TPOModel(nn.Module):
         logits = self.logits(hidden)
         lm_loss = None
         if batch.labels is not None:
-            placeholders = torch.tensor(list(self.token_ids.placeholder.values()), device=ids.device)
-            labels = batch.labels.masked_fill(torch.isin(ids, placeholders), -100)  # never a target
+            ph_ids = torch.tensor(list(self.token_ids.placeholder.values()), device=ids.device)
+            labels = batch.labels.masked_fill(torch.isin(ids, ph_ids), -100)  # never a target
             # shift the labels, not the logits: no copy of (B, L-1, V) logits (and of its gradient)
             labels = F.pad(labels[:, 1:], (0, 1), value=-100)
             lm_loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         loss = lm_loss if lm_loss is not None else logits.new_zeros((), dtype=torch.float32)
         head_losses, head_preds = {}, {}
-        routed = self._route_all(hidden, {t: p for t, p in places.items() if t in self.heads})
+        routed = route_all(hidden, {t: p for t, p in places.items() if t in self.heads})
         with _without_autocast(hidden.device.type):
             self._heads_forward(batch, routed, hidden, head_losses, head_preds)
         for task, terms in head_losses.items():
@@ -266,24 +200,8 @@ class TPOModel(nn.Module):
         """Last-layer hidden states (N, D) at the task's placeholders, in occurrence order."""
         return hidden[ids == self.token_ids.placeholder[task]]
 
-    def _placeholders(self, ids: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Task → (batch index, position) of its placeholders in occurrence order; tasks without one are left
-        out."""
-        out = {}
-        for task, tid in self.token_ids.placeholder.items():
-            b, pos = (ids == tid).nonzero(as_tuple=True)
-            if b.shape[0]:
-                out[task] = (b, pos)
-        return out
-
-    @staticmethod
-    def _route_all(hidden: torch.Tensor, places: Mapping[str, tuple[torch.Tensor, torch.Tensor]]):
-        """:meth:`route` for every task in ``places`` with one gather (one scatter in backward, not one per
-        task)."""
-        if len(places) < 2:
-            return {t: hidden[b, pos] for t, (b, pos) in places.items()}
-        rows = hidden[torch.cat([b for b, _ in places.values()]), torch.cat([p for _, p in places.values()])]
-        return dict(zip(places, rows.split([b.shape[0] for b, _ in places.values()])))
+    def _placeholders(self, ids: torch.Tensor) -> Places:
+        return placeholders(ids, self.token_ids.placeholder)
 
     def generate(self, *args: Any, **kwargs: Any):
         from .generate import generate
@@ -296,14 +214,6 @@ class TPOModel(nn.Module):
             if not any(p.requires_grad for p in mod.parameters()):
                 mod.eval()  # a frozen tower keeps eval-mode numerics (no dropout) while the rest trains
         return self
-
-
-def _empty_weights() -> Any:
-    """accelerate's ``init_empty_weights``: it moves every parameter to meta as it is registered, so unlike a
-    ``torch.device`` context it also covers modules that build initial values from computed tensors."""
-    from accelerate import init_empty_weights
-
-    return init_empty_weights(include_buffers=False)
 
 
 def _without_autocast(device_type: str) -> Any:

@@ -1,9 +1,9 @@
 """A toy training task for the tests: ``<count_begin><count>`` → how many things a sentence names (text only).
 
 Everything a new head needs is in this one module — the example type, its reader, the head spec, the head
-(forward, loss, decode) and the task object — which is what ``tpo_train/tasks/__init__.py`` walks through. The
-tests add the reader and the task to the registries for their own duration: lazily by name, as the built-in
-tasks are, or with ``registered(CountTask)``.
+(forward, loss, decode) and the task object — the worked example of docs/ARCHITECTURE.md ("A training head").
+The tests add the reader and the task to the registries for their own duration: lazily by name
+(``READERS.added``, ``TASKS.added``), as the built-in tasks are, or with ``registered(CountTask)``.
 """
 
 from __future__ import annotations

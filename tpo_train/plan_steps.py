@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import yaml
 
-from .data.readers import READER_TASKS
+from .tasks.base import reader_tasks
 
 RECIPE = Path(__file__).with_name("paper_recipe.yaml")
 
@@ -47,7 +47,7 @@ def _rows_of_sources(cfg: Any, rows: list[dict]) -> dict[str, Optional[int]]:
     """Source → index of its Table-6 row: the row naming it, else the first row of its task, else None."""
     out: dict[str, Optional[int]] = {}
     for name, src in cfg.data.sources.items():
-        task = READER_TASKS.get(src.format, src.format)
+        task = reader_tasks().get(src.format, src.format)
         named = [i for i, r in enumerate(rows) if name in r["sources"] + r.get("extra_sources", [])]
         by_task = [i for i, r in enumerate(rows) if r["task"] == task]
         out[name] = (named or by_task or [None])[0]
@@ -176,7 +176,7 @@ def source_counts(cfg: Any) -> dict[str, dict[str, Any]]:
         on_disk[name] = (
             len(read_cached(src.format, path, name, media).examples) if path and path.exists() else None
         )
-    tasks = {n: READER_TASKS.get(s.format, s.format) for n, s in d.sources.items()}
+    tasks = {n: reader_tasks().get(s.format, s.format) for n, s in d.sources.items()}
     kept = dict(on_disk)
     for task, total in d.subsample.items():
         names = [n for n in on_disk if tasks[n] == task]

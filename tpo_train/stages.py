@@ -184,11 +184,11 @@ def head_specs(cfg: TPOConfig, errors: Optional[list[str]] = None) -> dict[str, 
 def source_feature_kinds(cfg: TPOConfig, errors: list[str]) -> dict[str, str]:
     """The temporal feature kinds the data sources provide (``video_features``/``text_features``); every
     temporal-grounding source of a stage must feed the head the same kind."""
-    from .data.readers import READER_TASKS
+    from .tasks.base import reader_tasks
 
     seen: dict[tuple[str, str], list[str]] = {}
     for name, s in cfg.data.sources.items():
-        if READER_TASKS.get(s.format) != "temporal":
+        if reader_tasks().get(s.format) != "temporal":
             continue
         f = s.features
         kind = (
@@ -265,8 +265,9 @@ def temporal_kind(cfg: TPOConfig) -> str:
 def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
     """Every problem in ``cfg`` beyond types: stage chaining, groups vs heads, batch arithmetic, data
     sources."""
-    from .data.readers import READER_TASKS, READERS
+    from .data.readers import READERS
     from .presets import PRESETS, is_preset
+    from .tasks.base import reader_tasks
 
     e: list[str] = []
     m, o, t, d = cfg.model, cfg.optim, cfg.train, cfg.data
@@ -344,7 +345,7 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
         )
     if not 0 <= d.max_bad_fraction <= 1:
         e.append(f"data.max_bad_fraction: must be in [0, 1], got {d.max_bad_fraction}")
-    fed = {READER_TASKS.get(s.format) for s in d.sources.values()}
+    fed = {reader_tasks().get(s.format) for s in d.sources.values()}
     for task, n in d.subsample.items():
         if task not in fed:
             e.append(
@@ -358,7 +359,7 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
             e.append(f"{where}.format: unknown reader {s.format!r}; known: {', '.join(READERS.names())}")
         if s.weight <= 0 or (s.samples is not None and s.samples < 1):
             e.append(f"{where}: weight must be > 0 and samples >= 1")
-        if s.features is not None and READER_TASKS.get(s.format) != "temporal":
+        if s.features is not None and reader_tasks().get(s.format) != "temporal":
             e.append(f"{where}.features: only temporal-grounding sources (cgdetr_jsonl) take features")
         if s.features is not None and (s.features.video is None) == (s.features.extractor is None):
             e.append(f"{where}.features: give either video: DIR (precomputed files) or extractor: NAME")

@@ -15,8 +15,9 @@ from tpo_eval.cli import main as eval_main
 from tpo_eval.config import ConfigError, DataPaths, load_benchmark
 from tpo_eval.tg.highlight import LEVELS
 from tpo_eval.types import RawOutput
-from tpo_train.data.readers import READER_TASKS, read_source
+from tpo_train.data.readers import read_source
 from tpo_train.synth import TRAINING_SOURCES
+from tpo_train.tasks.base import reader_tasks
 
 
 @pytest.mark.parametrize("name", sorted(TRAINING_SOURCES))
@@ -25,7 +26,7 @@ def test_training_readers_read_every_source_without_bad_records(root, name):
     r = read_source(src["format"], root / src["path"], name, str(root / src["media"]))
     assert r.bad == () and r.notes == () and len(r.examples) > 0
     ex = r.examples[0]
-    assert ex.task == READER_TASKS[src["format"]]
+    assert ex.task == reader_tasks()[src["format"]]
     if ex.task == "temporal":
         assert (root / "videos" / f"{ex.vid}.mp4").is_file() and ex.duration == 4.0
     elif ex.task == "region":

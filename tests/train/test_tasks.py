@@ -9,9 +9,9 @@ import json
 import pytest
 import torch
 
-from tpo_train.data.readers import READER_TASKS, READERS
+from tpo_train.data.readers import READERS
 from tpo_train.tasks import BUILTIN_TASKS, TASKS, Task, TaskError, get_task, register_task, registered
-from tpo_train.tasks.base import NEW_TOKENS, check_task
+from tpo_train.tasks.base import NEW_TOKENS, check_task, reader_tasks
 
 from . import _count_task as toy
 from ._recipe_helpers import load, tiny_cache, write  # noqa: F401
@@ -73,7 +73,7 @@ def test_a_new_task_trains_through_the_recipe_and_logs_its_loss(count_task, tmp_
     from tpo_train.model import TPOModel, load_tpo_model
     from tpo_train.recipe import Recipe
 
-    assert READER_TASKS["count_jsonl"] == "count"  # its format feeds it, with no edit to data/readers.py
+    assert reader_tasks()["count_jsonl"] == "count"  # its format feeds it, with no edit to data/readers.py
     rec = Recipe(_config(tmp_path))
     final = rec.run()
     (row,) = rec.history
@@ -123,7 +123,7 @@ def test_a_task_missing_a_piece_fails_at_registration(count_reader):
         register_task(_toy_without("trigger", "payload", "build_head"))
     with pytest.raises(TaskError, match="is missing collate"):
         _toy_without("collate")()  # a built-in task's module instantiates its class on import: same error
-    assert "count" not in TASKS and "count_jsonl" not in READER_TASKS
+    assert "count" not in TASKS and "count_jsonl" not in reader_tasks()
 
 
 def test_a_clashing_or_unreadable_task_is_refused(count_reader):
@@ -149,7 +149,7 @@ def test_the_builtin_tasks_own_the_public_tokens_and_formats():
         tokens += [task.trigger, task.placeholder]
         assert task.loss_key == f"{name}_loss"
     # the format → task map is the tasks' own ``formats`` plus the LM-only layout, as when spelled out
-    assert dict(READER_TASKS) == {
+    assert reader_tasks() == {
         "cgdetr_jsonl": "temporal",
         "refcoco_jsonl": "region",
         "asv2_video": "mask",

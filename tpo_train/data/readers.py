@@ -27,12 +27,12 @@ built, once); :func:`read_source` collects either kind into one. Layouts:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional, Union
 
 from tpo_eval.io import JSONLError, iter_jsonl
-from tpo_eval.registry import Registry, load_target
+from tpo_eval.registry import Registry
 
 from . import rle
 from .examples import (
@@ -50,33 +50,6 @@ from .examples import (
 READERS: Registry = Registry("data reader")
 #: layouts whose examples feed the LM loss only (no task head)
 CONVERSATION_FORMATS = ("videochat2_it",)
-# The tasks declare their formats (``Task.formats``) and import this module, so the format → task map is
-# read from the task registry at first use, bound by name the way the registries bind their lazy entries.
-_FORMAT_TASKS = "tpo_train.tasks.base:format_tasks"
-
-
-class _ReaderTasks(Mapping[str, str]):
-    """Format → the task it feeds (``conversation`` = LM loss only), read afresh on each use: a task
-    registered later (a plugin, a test) is in it, with no second edit here."""
-
-    def _map(self) -> dict[str, str]:
-        return {**dict.fromkeys(CONVERSATION_FORMATS, "conversation"), **load_target(_FORMAT_TASKS)()}
-
-    def __getitem__(self, fmt: str) -> str:
-        return self._map()[fmt]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._map())
-
-    def __len__(self) -> int:
-        return len(self._map())
-
-    def __repr__(self) -> str:
-        return f"READER_TASKS({self._map()})"
-
-
-#: the task each layout feeds (``conversation`` = LM loss only), from the registered tasks' ``formats``
-READER_TASKS: Mapping[str, str] = _ReaderTasks()
 
 
 #: what a reader yields: an example, a refused record, or a note about the whole file

@@ -149,10 +149,10 @@ def load_sources(cfg: DataCfg) -> LoadedData:
 def _subsample(cfg: DataCfg, examples: dict, reports: dict) -> tuple[dict, dict]:
     """``data.subsample`` (``subsample.py``): cut the drawn sources; the draw goes into each one's report
     notes (and so into the checkpoint manifest)."""
-    from .readers import READER_TASKS
+    from ..tasks.base import reader_tasks
     from .subsample import subsample_examples
 
-    tasks = {n: READER_TASKS.get(s.format, s.format) for n, s in cfg.sources.items()}
+    tasks = {n: reader_tasks().get(s.format, s.format) for n, s in cfg.sources.items()}
     examples, notes = subsample_examples(examples, tasks, cfg.subsample, cfg.seed)
     for n, note in notes.items():
         r = reports[n]

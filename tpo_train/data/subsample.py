@@ -52,7 +52,7 @@ def subsample_examples(
 ) -> tuple[dict[str, Sequence[Any]], dict[str, str]]:
     """(examples with each subsampled task's sources cut to the drawn subset, a note per cut source).
 
-    ``tasks`` maps a source to its task (``READER_TASKS`` of its format)."""
+    ``tasks`` maps a source to its task (``tasks.base.reader_tasks()`` of its format)."""
     out = dict(examples)
     notes: dict[str, str] = {}
     for task, total in sorted(subsample.items()):

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Optional
 
 from tpo_eval.registry import Registry
 
-from ..data.readers import READERS
+from ..data.readers import CONVERSATION_FORMATS, READERS
 
 #: The tasks of the paper, in the order their tokens and learnable task tokens are made (checkpoints rely on
 #: it). Every model has their tokens; a registered task beyond these gets its tokens only in models with its
@@ -185,8 +185,14 @@ def get_task(name: str) -> Task:
 
 def format_tasks() -> dict[str, str]:
     """Reader format → the registered task its examples feed, from each task's ``formats`` (the one place
-    they are declared; ``data.readers.READER_TASKS`` reads this)."""
+    they are declared)."""
     return {fmt: name for name in TASKS.names() for fmt in get_task(name).formats}
+
+
+def reader_tasks() -> dict[str, str]:
+    """Reader format → what its examples feed: a registered task, or ``conversation`` (the LM loss only).
+    Read afresh on each call, so a task registered later (a plugin, a test) is in it."""
+    return {**dict.fromkeys(CONVERSATION_FORMATS, "conversation"), **format_tasks()}
 
 
 def token_tasks(head_tasks: Iterable[str]) -> tuple[str, ...]:

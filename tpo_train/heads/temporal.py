@@ -35,7 +35,7 @@ from .base import SpanOutput, TaskHead, check_count
 from .ops import span_cxw_to_xx
 from .temporal_align import AlignBranch
 from .temporal_attn import decoder_layer, encoder_layer, key_bias
-from .temporal_features import check_dims, video_dim
+from .temporal_features import check_dims, text_dim, video_dim
 from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets, _fit
 from .temporal_targets import make_temporal_targets
 
@@ -187,7 +187,7 @@ class TemporalHead(TaskHead):
         self.spec = spec
         d, nh, p = spec.hidden, spec.nheads, spec.dropout
         dv = video_dim(spec, llm_hidden) + (2 if spec.tef else 0)
-        dt = spec.t_feat_dim or llm_hidden
+        dt = text_dim(spec, llm_hidden)
         self.vid_proj, self.txt_proj = _proj(dv, d, spec.input_dropout), _proj(dt, d, spec.input_dropout)
         self.prompt_proj = _proj(llm_hidden, d, spec.input_dropout)
         self.type_embed = nn.Embedding(2, d)  # 0 = text, 1 = video

@@ -173,7 +173,7 @@ class BatchBuilder:
     def _temporal(self, ex: TemporalExample, enc: Any, frames: Optional[np.ndarray]) -> dict[str, Any]:
         store = self.features.get(ex.source)
         if store is not None:
-            v, q = store.video(ex.vid, frames), store.text(ex.qid)
+            v, q = store.video(ex.vid, frames), store.text(ex.qid, ex.query)
         else:
             v = self._model_features.video(enc.vision) if "pixel_values_videos" in enc.vision else None
             q = None

@@ -78,3 +78,37 @@ def test_spec_checks_name_the_text_extractor_and_its_size():
     assert "text_features 'glove' is not one of model, precomputed, words" == check_dims(
         dataclasses.replace(spec, text_features="glove"), 64
     )
+
+
+def test_saliency_contrast_decode_reorders_windows_by_the_heads_own_saliency():
+    from tpo_train.heads.temporal import TemporalHead, make_temporal_inputs
+    from tpo_train.heads.temporal_loss import TemporalPred
+    from tpo_train.model.spec import TemporalHeadSpec
+
+    spec = TemporalHeadSpec(hidden=16, nheads=2, num_queries=3, num_dummies=2, total_prompts=2)
+    inp = make_temporal_inputs([torch.zeros(4, 8)], [torch.zeros(2, 8)], [8.0])
+    logits = torch.log(torch.tensor([[[0.6, 0.4], [0.5, 0.5], [0.4, 0.6]]]))  # fg prob 0.6, 0.5, 0.4
+    spans = torch.tensor([[[0.125, 0.25], [0.625, 0.25], [0.5, 1.0]]])  # clips {0}, {2}, all four (c, w)
+    pred = TemporalPred(logits, spans, torch.tensor([[0.0, 0.0, 2.0, 0.0]]), torch.zeros(1, 4), inp.video_mask)
+    plain = TemporalHead(spec, 8).decode(pred, inp)[0]
+    assert [w[:2] for w in plain.windows] == [(0.0, 2.0), (4.0, 6.0), (0.0, 8.0)]
+    head = TemporalHead(dataclasses.replace(spec, decode_saliency=0.5), 8)
+    wins = head.decode(pred, inp)[0].windows
+    # clip 2 alone: 0.5 + 0.5 x (2 - 0) = 1.5; clip 0: 0.6 + 0.5 x (0 - 2/3); every clip: 0.4 + 0
+    assert [w[:2] for w in wins] == [(4.0, 6.0), (0.0, 8.0), (0.0, 2.0)]
+    assert [w[2] for w in wins] == pytest.approx([1.5, 0.4, 0.6 - 1 / 3])
+
+
+def test_a_source_names_its_text_extractor_and_the_head_spec_follows():
+    from tpo_train.config import ConfigError, load_config
+    from tpo_train.stages import head_specs
+
+    cfg = load_config("demo_stage2", ["data.root=/nowhere"], check_paths=False)
+    spec = head_specs(cfg)["temporal"]
+    assert (spec.video_features, spec.text_features) == ("hue_blobs_delta", "words")
+    both = "data.sources.synth_qvh.features={extractor: hue_blobs_delta, text_extractor: words, text: q}"
+    with pytest.raises(ConfigError, match="text: DIR goes with precomputed video files"):
+        load_config("demo_stage2", ["data.root=/nowhere", both], check_paths=False)
+    mixed = "data.sources.synth_qvh.features={extractor: hue_blobs_delta}"  # model token embeddings instead
+    with pytest.raises(ConfigError, match="synth_qvh: video hue_blobs_delta, text model"):
+        load_config("demo_stage2", ["data.root=/nowhere", mixed], check_paths=False)

@@ -1,5 +1,5 @@
-"""The world's videos keep the rendered pixels exactly (a fading or recolouring object is what the ground truth
-says it is, frame by frame)."""
+"""The world's videos keep the rendered pixels exactly: a fading or recolouring object is, frame by frame,
+what the ground truth says it is."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The registered temporal-head extractors on hand-made inputs: exact values, and the spec checks naming them."""
+"""The registered temporal-head extractors on hand-made inputs (exact values), the spec checks naming them,
+and the saliency-contrast decode."""
 
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ def test_saliency_contrast_decode_reorders_windows_by_the_heads_own_saliency():
     inp = make_temporal_inputs([torch.zeros(4, 8)], [torch.zeros(2, 8)], [8.0])
     logits = torch.log(torch.tensor([[[0.6, 0.4], [0.5, 0.5], [0.4, 0.6]]]))  # fg prob 0.6, 0.5, 0.4
     spans = torch.tensor([[[0.125, 0.25], [0.625, 0.25], [0.5, 1.0]]])  # clips {0}, {2}, all four (c, w)
-    pred = TemporalPred(logits, spans, torch.tensor([[0.0, 0.0, 2.0, 0.0]]), torch.zeros(1, 4), inp.video_mask)
+    sal = torch.tensor([[0.0, 0.0, 2.0, 0.0]])
+    pred = TemporalPred(logits, spans, sal, torch.zeros(1, 4), inp.video_mask)
     plain = TemporalHead(spec, 8).decode(pred, inp)[0]
     assert [w[:2] for w in plain.windows] == [(0.0, 2.0), (4.0, 6.0), (0.0, 8.0)]
     head = TemporalHead(dataclasses.replace(spec, decode_saliency=0.5), 8)

@@ -11,9 +11,9 @@ trains it on the training queries (Charades + QVHighlights formats, as stage 2) 
 synth_charades R1@0.3/0.5/0.7 and mIoU (top-1 window), synth_qvh R1@0.5, and the same on 400 training queries.
 The ``<temp>`` state the head gets is a constant (zeros): this measures what the head learns from its inputs.
 Also printed: the best of all windows (``best10@0.5``), the windows re-ranked by saliency contrast
-(``rescored@0.5``) and how often the most salient clip lies in the window. The docs/SYNTH.md table was measured
-before the demo spec took ``w_label: 4, decode_saliency: 0.5``: add ``--set w_label=20 decode_saliency=0`` for
-its rows (e.g. ``--steps 1600 --batch 20 --lr 2e-3``), ``--save``/``--load`` to re-score a trained head.
+(``rescored@0.5``) and how often the most salient clip lies in the window. The docs/SYNTH.md table was
+measured before the demo spec took ``w_label: 4, decode_saliency: 0.5``: add ``--set w_label=20
+decode_saliency=0`` for its rows (e.g. ``--steps 1600 --batch 20 --lr 2e-3``), ``--save``/``--load`` to re-score a trained head.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ The ``<temp>`` state the head gets is a constant (zeros): this measures what the
 Also printed: the best of all windows (``best10@0.5``), the windows re-ranked by saliency contrast
 (``rescored@0.5``) and how often the most salient clip lies in the window. The docs/SYNTH.md table was
 measured before the demo spec took ``w_label: 4, decode_saliency: 0.5``: add ``--set w_label=20
-decode_saliency=0`` for its rows (e.g. ``--steps 1600 --batch 20 --lr 2e-3``), ``--save``/``--load`` to re-score a trained head.
+decode_saliency=0`` for its rows (e.g. ``--steps 1600 --batch 20 --lr 2e-3``); ``--save``/``--load``
+re-score a trained head.
 """
 
 from __future__ import annotations

@@ -133,11 +133,14 @@ class TrainCfg:
 class FeaturesCfg:
     """Temporal-head features of a source: precomputed files in the CG-DETR layout (``{video}/{vid}.pt|npz``,
     ``{text}/qid{qid}``), or ``extractor``: a registered extractor computed from the sampled frames
-    (``tpo_train.heads.temporal_features.VIDEO_EXTRACTORS``; query features then come from the base model)."""
+    (``tpo_train.heads.temporal_features.VIDEO_EXTRACTORS``). Query features: ``text`` files, or
+    ``text_extractor``: a registered extractor of the sentence (``TEXT_EXTRACTORS``, e.g. ``words``), else the
+    base model's own token embeddings."""
 
     video: Optional[str] = None
     extractor: Optional[str] = None
     text: Optional[str] = None
+    text_extractor: Optional[str] = None
     clip_len: float = 1.0
     normalize: bool = True
     tef: bool = True

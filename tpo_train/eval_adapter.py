@@ -193,7 +193,7 @@ class _HeadFeatures:
 
     def inputs(self, r: Request, probe: Any) -> Any:
         from .heads.temporal import make_temporal_inputs
-        from .heads.temporal_features import extract_video
+        from .heads.temporal_features import TEXT_EXTRACTORS, extract_text, extract_video
 
         kind = self.spec.video_features
         if kind == "model":
@@ -204,6 +204,8 @@ class _HeadFeatures:
             v = extract_video(kind, r.frames)
         if self.spec.text_features == "precomputed":
             q = self.files.query(_need(r.query_id, "query id", r))
+        elif self.spec.text_features in TEXT_EXTRACTORS:
+            q = extract_text(self.spec.text_features, r.question or r.prompt.user)
         else:
             q = self.model_feats.query(r.question or r.prompt.user)
         return make_temporal_inputs([v], [q], [float(r.duration)], tef=self.spec.tef)

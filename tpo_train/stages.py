@@ -191,13 +191,8 @@ def source_feature_kinds(cfg: TPOConfig, errors: list[str]) -> dict[str, str]:
         if reader_tasks().get(s.format) != "temporal":
             continue
         f = s.features
-        kind = (
-            ("model", "model")
-            if f is None
-            else (f.extractor, "model")
-            if f.extractor
-            else ("precomputed", "precomputed" if f.text else "model")
-        )
+        text = "model" if f is None else f.text_extractor or ("precomputed" if f.text else "model")
+        kind = ("model" if f is None else f.extractor or "precomputed", text)
         seen.setdefault(kind, []).append(name)
     if len(seen) > 1:
         errors.append(
@@ -365,6 +360,8 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
             e.append(f"{where}.features: give either video: DIR (precomputed files) or extractor: NAME")
         elif s.features is not None and s.features.extractor and s.features.text:
             e.append(f"{where}.features: text: DIR goes with precomputed video files, not with an extractor")
+        elif s.features is not None and s.features.text and s.features.text_extractor:
+            e.append(f"{where}.features: give either text: DIR or text_extractor: NAME, not both")
         from .data.sources import is_unbuilt, resolve
 
         if check_paths and not is_unbuilt(d.root):  # validation never builds the tiny data

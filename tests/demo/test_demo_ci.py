@@ -73,7 +73,8 @@ def test_checkpoints_record_their_features_and_the_rerun_reuses_everything(demo,
 
     d, res = demo
     spec = read_tpo_spec(d.stage_dir("tpo", 2) / "final").heads["temporal"]
-    assert spec.video_features == "color_moments_delta" and spec.text_features == "model"
+    assert spec.video_features == "hue_blobs_delta" and spec.text_features == "words"
+    assert spec.decode_saliency == 0.5
     before = {p: p.stat().st_mtime_ns for p in d.out.glob("runs/*/*/final/tpo_weights.safetensors")}
     d.log.clear()
     d.run()

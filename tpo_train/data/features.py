@@ -46,6 +46,7 @@ class FeatureStore:
     normalize: bool = True
     tef: bool = True
     extractor: Optional[str] = None  # computed from the sampled frames instead of read from files
+    text_extractor: Optional[str] = None  # query features computed from the sentence instead
 
     def _reader(self):  # noqa: ANN202 - the head's reader class
         from ..heads.temporal_features import PrecomputedFeatures
@@ -67,8 +68,13 @@ class FeatureStore:
         except (OSError, ValueError) as e:
             raise FeatureError(f"video features of {vid!r}: {e}") from None
 
-    def text(self, qid: str) -> Optional[torch.Tensor]:
-        """``(Lq, Dt)`` float32 rows of query ``qid``, or None without a text dir."""
+    def text(self, qid: str, sentence: str = "") -> Optional[torch.Tensor]:
+        """``(Lq, Dt)`` float32 rows of query ``qid`` (of ``sentence`` with a text extractor), or None without
+        either."""
+        if self.text_extractor:
+            from ..heads.temporal_features import extract_text
+
+            return extract_text(self.text_extractor, sentence)
         if self.text_dir is None:
             return None
         try:

@@ -125,6 +125,7 @@ def load_sources(cfg: DataCfg) -> LoadedData:
                 f.normalize,
                 f.tef,
                 extractor=f.extractor,
+                text_extractor=f.text_extractor,
             )
             stores[name] = store
             result = _drop_missing_features(result, store)

@@ -35,7 +35,7 @@ from .base import SpanOutput, TaskHead, check_count
 from .ops import span_cxw_to_xx
 from .temporal_align import AlignBranch
 from .temporal_attn import decoder_layer, encoder_layer, key_bias
-from .temporal_features import check_dims, video_dim
+from .temporal_features import check_dims, text_dim, video_dim
 from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets, _fit
 from .temporal_targets import make_temporal_targets
 
@@ -187,7 +187,7 @@ class TemporalHead(TaskHead):
         self.spec = spec
         d, nh, p = spec.hidden, spec.nheads, spec.dropout
         dv = video_dim(spec, llm_hidden) + (2 if spec.tef else 0)
-        dt = spec.t_feat_dim or llm_hidden
+        dt = text_dim(spec, llm_hidden)
         self.vid_proj, self.txt_proj = _proj(dv, d, spec.input_dropout), _proj(dt, d, spec.input_dropout)
         self.prompt_proj = _proj(llm_hidden, d, spec.input_dropout)
         self.type_embed = nn.Embedding(2, d)  # 0 = text, 1 = video
@@ -348,19 +348,37 @@ class TemporalHead(TaskHead):
         post-processing rounds to whole 1-s clips)."""
         prob = pred.logits.detach().float().softmax(-1)[..., 0]
         xx = span_cxw_to_xx(pred.spans.detach().float()).clamp(0, 1)
+        score = (
+            prob + self.spec.decode_saliency * _saliency_contrast(pred, xx)
+            if self.spec.decode_saliency
+            else prob
+        )
         out = []
         for i in range(prob.shape[0]):
             dur = float(inputs.duration[i])
-            order = prob[i].argsort(descending=True)
+            order = score[i].argsort(descending=True)
             wins = []
             for j in order.tolist():
                 s, e = float(xx[i, j, 0]) * dur, float(xx[i, j, 1]) * dur
                 if round_to:
                     s, e = round(s / round_to) * round_to, round(e / round_to) * round_to
-                wins.append((s, e, float(prob[i, j])))
+                wins.append((s, e, float(score[i, j])))
             n_valid = int(pred.video_mask[i].sum())
             out.append(SpanOutput(tuple(wins), tuple(float(v) for v in pred.saliency[i, :n_valid].detach())))
         return out
+
+
+def _saliency_contrast(pred: TemporalPred, xx: torch.Tensor) -> torch.Tensor:
+    """(N, Q): mean saliency of the valid clips whose centre lies in each window minus that of the others
+    (0 when the window holds every clip, -1e9 when it holds none: no clip inside, no moment)."""
+    sal, valid = pred.saliency.detach().float(), pred.video_mask
+    n = valid.sum(1, keepdim=True).clamp(min=1).float()
+    centre = (torch.arange(sal.shape[1], device=sal.device)[None] + 0.5) / n  # (N, T) in [0, 1] of each item
+    inside = (centre[:, None] >= xx[..., :1]) & (centre[:, None] <= xx[..., 1:]) & valid[:, None]  # (N, Q, T)
+    outside = ~inside & valid[:, None]
+    mean = lambda m: (sal[:, None] * m).sum(-1) / m.sum(-1).clamp(min=1)  # noqa: E731
+    contrast = torch.where(outside.any(-1), mean(inside) - mean(outside), torch.zeros_like(xx[..., 0]))
+    return torch.where(inside.any(-1), contrast, torch.full_like(contrast, -1e9))
 
 
 def _insert_after_last(txt: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor):

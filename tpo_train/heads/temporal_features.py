@@ -21,13 +21,14 @@ line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import torch
+
+from .temporal_extractors import TEXT_EXTRACTORS, VIDEO_EXTRACTORS, TextExtractor, VideoExtractor  # noqa: F401
 
 _EXTS = (".pt", ".npz", ".npy")
 BUILTIN_KINDS = ("model", "precomputed")
@@ -93,97 +94,12 @@ class ModelFeatures:
         return self.adapter.text_features(text, self.max_query_tokens).float().cpu()
 
 
-# ---- registered video extractors
-# -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class VideoExtractor:
-    """``fn(frames)`` maps (T, H, W, 3) uint8 RGB frames to (T, dim) float32 features, one row per frame."""
-
-    name: str
-    dim: int
-    fn: Callable[[np.ndarray], np.ndarray]
-    about: str
-
-
-def _rgb_hist(frames: np.ndarray, bins: int = 4, grid: int = 2) -> np.ndarray:
-    """Per frame: a ``bins``³ joint RGB histogram (fractions of pixels) and the mean RGB of each cell of a
-    ``grid``×``grid`` split — colour content and a coarse layout, cheap and exactly reproducible."""
-    f = np.asarray(frames)
-    if f.ndim != 4 or f.shape[-1] != 3:
-        raise ValueError(f"rgb_hist: frames must be (T, H, W, 3), got {f.shape}")
-    t, h, w, _ = f.shape
-    q = (f.astype(np.int64) * bins) // 256
-    code = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
-    hist = np.stack([np.bincount(c.ravel(), minlength=bins**3) for c in code]).astype(np.float32) / (h * w)
-    cells = [
-        f[:, i * h // grid : (i + 1) * h // grid, j * w // grid : (j + 1) * w // grid]
-        .reshape(t, -1, 3)
-        .mean(1)
-        for i in range(grid)
-        for j in range(grid)
-    ]
-    return np.concatenate([hist, np.concatenate(cells, 1).astype(np.float32) / 255.0], 1)
-
-
-def _color_moments(frames: np.ndarray, bins: int = 4) -> np.ndarray:
-    """Per frame and per cell of a ``bins``³ RGB quantisation: the cell's pixel share (×4) and the mean x and
-    y of
-    its pixels in [0, 1] (0 when absent) — what colour is where: objects appearing, moving and changing colour
-    move mass and centroids between cells."""
-    f = np.asarray(frames)
-    if f.ndim != 4 or f.shape[-1] != 3:
-        raise ValueError(f"color_moments: frames must be (T, H, W, 3), got {f.shape}")
-    t, h, w, _ = f.shape
-    q = (f.astype(np.int64) * bins) // 256
-    k = bins**3
-    code = ((q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]).reshape(t, -1) + np.arange(t)[:, None] * k
-    ys, xs = np.divmod(np.arange(h * w), w)
-    flat = code.ravel()
-    mass = np.bincount(flat, minlength=t * k).reshape(t, k)
-    sx = np.bincount(flat, weights=np.tile(xs / max(1, w - 1), t), minlength=t * k).reshape(t, k)
-    sy = np.bincount(flat, weights=np.tile(ys / max(1, h - 1), t), minlength=t * k).reshape(t, k)
-    m = np.maximum(mass, 1)
-    return np.concatenate([mass / (h * w) * 4, sx / m, sy / m], 1).astype(np.float32)
-
-
-def _with_change(
-    fn: Callable[[np.ndarray], np.ndarray], scale: float = 4.0
-) -> Callable[[np.ndarray], np.ndarray]:
-    """``fn``'s features followed by their change since the previous sampled frame (×``scale``; 0 for the
-    first): events are changes, and a per-clip head sees them directly."""
-
-    def with_change(frames: np.ndarray) -> np.ndarray:
-        f = fn(frames)
-        d = np.concatenate([np.zeros_like(f[:1]), f[1:] - f[:-1]]) * scale
-        return np.concatenate([f, d], 1).astype(np.float32)
-
-    return with_change
-
-
-VIDEO_EXTRACTORS: dict[str, VideoExtractor] = {
-    "rgb_hist": VideoExtractor(
-        "rgb_hist",
-        4**3 + 3 * 2 * 2,
-        _rgb_hist,
-        "64-bin joint RGB histogram + mean RGB of a 2x2 grid, per sampled frame",
-    ),
-    "color_moments": VideoExtractor(
-        "color_moments",
-        3 * 4**3,
-        _color_moments,
-        "per 64-bin RGB cell: pixel share and the mean x, y of its pixels",
-    ),
-    "color_moments_delta": VideoExtractor(
-        "color_moments_delta",
-        2 * 3 * 4**3,
-        _with_change(_color_moments),
-        "color_moments and their change since the previous sampled frame",
-    ),
-}
-
-
 def kinds() -> tuple[str, ...]:
     return BUILTIN_KINDS + tuple(VIDEO_EXTRACTORS)
+
+
+def text_kinds() -> tuple[str, ...]:
+    return BUILTIN_KINDS + tuple(TEXT_EXTRACTORS)
 
 
 def extract_video(name: str, frames: np.ndarray) -> torch.Tensor:
@@ -194,16 +110,28 @@ def extract_video(name: str, frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(VIDEO_EXTRACTORS[name].fn(frames), dtype=np.float32))
 
 
+def extract_text(name: str, sentence: str) -> torch.Tensor:
+    if name not in TEXT_EXTRACTORS:
+        raise ValueError(
+            f"unknown temporal text feature extractor {name!r}; known: {', '.join(TEXT_EXTRACTORS)}"
+        )
+    return torch.from_numpy(np.ascontiguousarray(TEXT_EXTRACTORS[name].fn(sentence), dtype=np.float32))
+
+
 def check_dims(spec: Any, llm_hidden: Optional[int]) -> Optional[str]:
     """One line describing why ``spec``'s feature dims cannot be fed as declared, or None when consistent."""
     v, t = spec.video_features, spec.text_features
     if v not in kinds():
         return f"video_features {v!r} is not one of {', '.join(kinds())}"
-    if t not in BUILTIN_KINDS:
-        return f"text_features {t!r} is not one of {', '.join(BUILTIN_KINDS)}"
+    if t not in text_kinds():
+        return f"text_features {t!r} is not one of {', '.join(text_kinds())}"
     if v in VIDEO_EXTRACTORS and spec.v_feat_dim not in (None, VIDEO_EXTRACTORS[v].dim):
         return (
             f"v_feat_dim {spec.v_feat_dim} but the {v!r} extractor gives {VIDEO_EXTRACTORS[v].dim}-d features"
+        )
+    if t in TEXT_EXTRACTORS and spec.t_feat_dim not in (None, TEXT_EXTRACTORS[t].dim):
+        return (
+            f"t_feat_dim {spec.t_feat_dim} but the {t!r} extractor gives {TEXT_EXTRACTORS[t].dim}-d features"
         )
     if v == "precomputed" and spec.v_feat_dim is None:
         return "video_features 'precomputed' needs v_feat_dim (the files' feature size)"
@@ -221,6 +149,12 @@ def video_dim(spec: Any, llm_hidden: int) -> int:
     return spec.v_feat_dim or llm_hidden
 
 
+def text_dim(spec: Any, llm_hidden: int) -> int:
+    if spec.text_features in TEXT_EXTRACTORS:
+        return TEXT_EXTRACTORS[spec.text_features].dim
+    return spec.t_feat_dim or llm_hidden
+
+
 def describe(spec: Any, llm_hidden: Optional[int] = None) -> str:
     """E.g. ``video 'precomputed' 768-d, text 'model' 64-d`` (for error messages and logs)."""
     vd = (
@@ -228,6 +162,5 @@ def describe(spec: Any, llm_hidden: Optional[int] = None) -> str:
         if spec.video_features in VIDEO_EXTRACTORS
         else spec.v_feat_dim or llm_hidden
     )
-    return (
-        f"video {spec.video_features!r} {vd}-d, text {spec.text_features!r} {spec.t_feat_dim or llm_hidden}-d"
-    )
+    td = text_dim(spec, llm_hidden) if llm_hidden else spec.t_feat_dim
+    return f"video {spec.video_features!r} {vd}-d, text {spec.text_features!r} {td}-d"

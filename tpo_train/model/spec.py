@@ -119,6 +119,9 @@ class TemporalHeadSpec:
     rank_levels: int = 11  # thresholds 1..rank_levels; the sum is divided by rank_levels + 1
     saliency_pairs: int = 2  # (pos, neg) clip pairs sampled per item for the hinge (graded: 1 hard + 1 easy)
     aux_loss: bool = True
+    # decode: rank windows by foreground prob + this × (mean saliency inside − outside the window); 0 = by the
+    # foreground prob alone (CG-DETR). The head's own two outputs, so evaluation decodes as the spec says
+    decode_saliency: float = 0.0
 
     def __post_init__(self) -> None:
         if self.video_features is None:

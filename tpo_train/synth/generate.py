@@ -27,7 +27,7 @@ from . import grounding, questions, writers
 from .render import render
 from .simulate import plan_clip
 
-VERSION = 1
+VERSION = 2  # 2: videos written lossless (libx264rgb) instead of mpeg4
 SPLITS = ("train", "heldout")
 PRESETS: dict[str, dict[str, Any]] = {
     "demo": {"n_train": 1024, "n_heldout": 96, "size": 64, "frames": 32, "fps": 4.0},

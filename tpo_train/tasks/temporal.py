@@ -45,7 +45,7 @@ class TemporalTask(Task):
             builder.cache["temporal.model_features"] = ModelFeatures(builder.adapter)
         mf = builder.cache["temporal.model_features"]
         if store is not None:
-            v, q = store.video(example.vid, video), store.text(example.qid)
+            v, q = store.video(example.vid, video), store.text(example.qid, example.query)
         else:
             v = mf.video(encoded.vision) if "pixel_values_videos" in encoded.vision else None
             q = None

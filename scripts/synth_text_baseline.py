@@ -66,8 +66,7 @@ def main() -> None:
     span = doc["grounding_constant_span"]
     print(
         f"grounding, held-out R1@0.5: random span {doc['grounding_random_span_heldout_R1@0.5']:.2f}; best "
-        "constant "
-        f"span [{span['start']}, {span['end']}] s {span['heldout_R1@0.5']:.2f} (train "
+        f"constant span [{span['start']}, {span['end']}] s {span['heldout_R1@0.5']:.2f} (train "
         f"{span['train_R1@0.5']:.2f})"
     )
 

@@ -57,8 +57,7 @@ def export_run(
     if failed:
         print(
             f"[tpo-eval] warning: {len(failed)} failed sample(s) are exported with an empty response, which "
-            "the "
-            f"official scorer leaves out of its denominator (e.g. {failed[:3]}); tpo-eval counts them as "
+            f"the official scorer leaves out of its denominator (e.g. {failed[:3]}); tpo-eval counts them as "
             "wrong",
             file=sys.stderr,
         )

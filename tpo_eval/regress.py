@@ -128,8 +128,7 @@ def check_same_samples(cand: RunData, base: RunData) -> str:
     if hc and hb and hc != hb:
         raise RegressInputError(
             f"different sample sets: sample_ids_sha256 {hc[:12]}… ({cr['overall'].get('n_total')} samples) "
-            "vs "
-            f"{hb[:12]}… ({br['overall'].get('n_total')} samples); run both with the same --subset N"
+            f"vs {hb[:12]}… ({br['overall'].get('n_total')} samples); run both with the same --subset N"
         )
     counts_c = {t: v.get("n_total") for t, v in cr["tasks"].items()}
     counts_b = {t: v.get("n_total") for t, v in br["tasks"].items()}

@@ -97,8 +97,7 @@ class RunResults:
             if pending:
                 print(
                     f"[tpo-eval] {len(pending)} sample(s) belong to other shards; without --out no results "
-                    "are "
-                    "written (pass --out to gather the shards)",
+                    "are written (pass --out to gather the shards)",
                     file=sys.stderr,
                 )
                 return {}

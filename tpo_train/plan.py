@@ -176,8 +176,7 @@ def format_plan(plan: dict[str, Any]) -> str:
     """The plan as a fixed-width table."""
     lines = [
         f"{plan['config']} ({plan['stage']}) on {plan['base']}: {_n(plan['totals']['trainable'])} trainable "
-        "of "
-        f"{_n(plan['totals']['params'])} parameters",
+        f"of {_n(plan['totals']['params'])} parameters",
         f"{'group':<16}{'status':<9}{'params':>10}{'trainable':>11}{'peak LR':>10}{'wd':>7}",
     ]
     for r in plan["groups"]:

@@ -273,8 +273,7 @@ def validate_config(cfg: TPOConfig, *, check_paths: bool = True) -> list[str]:
     if parents and cfg.init_from is None:
         e.append(
             f"init_from: {cfg.stage} starts from a {' or '.join(parents)} checkpoint (init_from: "
-            "PATH/final); "
-            f"write init_from: base to start from the base model on purpose"
+            f"PATH/final); write init_from: base to start from the base model on purpose"
         )
     if parents and cfg.init_from not in (None, "base") and check_paths:
         e.extend(check_parent(cfg, Path(cfg.init_from)))
@@ -397,8 +396,7 @@ def check_parent(cfg: TPOConfig, path: Path) -> list[str]:
     if not man.get("final"):
         e.append(
             f"init_from: {path} is a mid-stage checkpoint (step {man.get('step')}); use its run's final/ "
-            "folder "
-            f"or resume that run with train.resume"
+            f"folder or resume that run with train.resume"
         )
     pm = man.get("config", {}).get("model", {})
     if pm.get("base") != cfg.model.base:

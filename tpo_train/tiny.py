@@ -55,8 +55,7 @@ CHAT_TEMPLATE = (
 # bytes.
 _CORPUS = [
     "Carefully watch the video and pay attention to the cause and sequence of events, the detail and "
-    "movement "
-    "of objects, and the action and pose of persons.",
+    "movement of objects, and the action and pose of persons.",
     "Based on your observations, select the best option that accurately addresses the question.",
     "Question: What is the person doing? Options: (A) walking (B) running (C) sitting (D) jumping",
     "Only give the best option. Best option:(A) Best option:(B) Best option:(C) Best option:(D)",

@@ -134,8 +134,7 @@ def test_past_assistant_messages_formatted_unlike_the_generation_prompt(adapter)
         adapter.processor.chat_template = old
     assert adapter.tokenizer.decode(list(ex.input_ids)) == (
         "<|im_start|>user \nWhat is the man doing?<|im_end|><|im_start|>assistant\nHe opens the "
-        "door.<|im_end|>"
-        "<|im_start|>user \nWhy?<|im_end|><|im_start|>assistant\nTo leave.<|im_end|>"
+        "door.<|im_end|><|im_start|>user \nWhy?<|im_end|><|im_start|>assistant\nTo leave.<|im_end|>"
     )
     targets = adapter.tokenizer.decode([t for t in ex.labels if t != -100])
     assert targets == "He opens the door.<|im_end|>To leave.<|im_end|>"

@@ -228,8 +228,7 @@ def run(
             if n.get("n_total") and n.get("n_failed") == n["n_total"]:
                 fail(
                     f"every one of the {n['n_total']} samples failed (see the messages above, or the 'error' "
-                    "field "
-                    "of the predictions rows)",
+                    "field of the predictions rows)",
                     code=1,
                 )
         return

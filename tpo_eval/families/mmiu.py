@@ -115,8 +115,7 @@ class MMIUFamily(MultiTaskMCQFamily):
         if outside:
             print(
                 f"[tpo-eval] warning: {path}: {outside} question(s) have a gold letter outside their "
-                "options; "
-                "kept and scored as the official script does",
+                "options; kept and scored as the official script does",
                 file=sys.stderr,
             )
         return out

@@ -20,18 +20,15 @@ from .examples import ConversationExample, Example
 #: Table 8, temporal grounding ({query})
 TEMPORAL_TEMPLATES = (
     "Localize the visual content described by the given textual query {query} in the video, and output the "
-    "start "
-    "and end timestamps in seconds.",
+    "start and end timestamps in seconds.",
     "Detect and report the start and end timestamps of the video segment that semantically matches the given "
     "textual query {query}.",
     "Locate and describe the visual content mentioned in the text query {query} within the video, including "
     "timestamps.",
     "The given natural language query {query} is semantically aligned with a video moment, please give the "
-    "start "
-    "time and end time of the video moment.",
+    "start time and end time of the video moment.",
     "Find the video segment that corresponds to the given textual query {query} and determine its start and "
-    "end "
-    "seconds.",
+    "end seconds.",
 )
 #: Table 9, tracking ({box}: the first-frame box)
 TRACKING_TEMPLATES = (
@@ -39,18 +36,15 @@ TRACKING_TEMPLATES = (
     "Use a bounding box with coordinates {box} to follow the movement of the moving object in the visual "
     "input.",
     "Given an initial bounding box with coordinates {box}, track the motion of the target object in the "
-    "sequence "
-    "of frames.",
+    "sequence of frames.",
     "Starting from the box defined by the coordinates {box}, monitor the movement of the object in the "
     "video.",
     "Utilizing the initial box specified by the coordinates {box}, continuously track and update the "
-    "location of "
-    "the object in the video stream.",
+    "location of the object in the video stream.",
     "Given a video with an object of interest enclosed in a bounding box with coordinates {box}, generate a "
     "sequence of bounding boxes that track the object's movement.",
     "With an initial box defined by {box}, trace the object's trajectory by generating a sequence of "
-    "bounding "
-    "boxes that follow the object's movement in the visual input.",
+    "bounding boxes that follow the object's movement in the visual input.",
     "Apply an object tracking algorithm to a video, starting with a bounding box defined by {box}.",
     "Given a video and an initial bounding box defined by {box}, track the movement of the object within the "
     "video.",

@@ -17,13 +17,14 @@ file per source lets one process build while the others (ranks on the host) wait
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Optional
+
+from tpo_eval.io import sha256_bytes
 
 from .columns import Codec, class_by_name, class_name, datasets
 from .examples import BadRecord, Example, Origin
@@ -40,10 +41,8 @@ def code_version(reader: Callable[..., Any]) -> str:
     from . import columns, examples, readers, rle
 
     mods = {inspect.getmodule(reader), readers, rle, examples, columns, inspect.getmodule(code_version)}
-    h = hashlib.sha256(f"format {FORMAT}".encode())
-    for f in sorted(str(m.__file__) for m in mods if m is not None):
-        h.update(Path(f).read_bytes())
-    return h.hexdigest()
+    files = sorted(str(m.__file__) for m in mods if m is not None)
+    return sha256_bytes(f"format {FORMAT}".encode() + b"".join(Path(f).read_bytes() for f in files))
 
 
 # ---- the examples of one source

@@ -19,6 +19,7 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Optional
 
+from tpo_eval.models.videochat_tpo_io import TASK_TOKENS
 from tpo_eval.registry import Registry
 
 from ..data.readers import CONVERSATION_FORMATS, READERS
@@ -29,15 +30,7 @@ from ..data.readers import CONVERSATION_FORMATS, READERS
 BUILTIN_TASKS = ("temporal", "region", "mask")
 #: The built-in tasks' tokens plus ``<track_box>`` (a user box's input placeholder) in the public TPO order
 #: (ids 32000..32006 there), fixed so that checkpoints agree on ids. Added to every model's tokenizer.
-NEW_TOKENS = (
-    "<box_begin>",
-    "<time_begin>",
-    "<temp>",
-    "<boxes>",
-    "<track_begin>",
-    "<tracking>",
-    "<track_box>",
-)
+NEW_TOKENS = TASK_TOKENS  # the public checkpoints' order, as tpo-eval's VideoChat-TPO adapter reads it
 BOX_INPUT_TOKEN = "<track_box>"
 
 TASKS: Registry[Task] = Registry("training task")

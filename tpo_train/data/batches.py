@@ -26,6 +26,7 @@ import torch
 from ..tasks.base import get_task
 from .examples import ConversationExample, Example
 from .features import FeatureStore
+from .memo import MediaMemo, file_key
 from .mixture import Ref
 
 _VIDEO_EXTS = (".mp4", ".webm", ".mkv", ".avi", ".mov")
@@ -69,6 +70,7 @@ class BatchBuilder:
         self.max_text_len = max_text_len
         self.heads = tuple(model.heads.keys())
         self.cache: dict[str, Any] = {}  # what a task keeps per builder (e.g. the temporal feature reader)
+        self.memo = MediaMemo()  # decoded clips and what is computed from them alone (data/memo.py)
         self.truncated_turns = 0  # conversation turns cut by max_text_len (see _conversation)
 
     # ---- media (the tasks' ``media`` hooks call these)
@@ -82,7 +84,13 @@ class BatchBuilder:
 
         path = find_video(stem)
         sampler = lambda a, b, fps: segment_midpoints(a, b, fps, self.frames)  # noqa: E731
-        return decode(path, "frames" if path.is_dir() else "video", sampler, fps=1.0).frames
+        kind = "frames" if path.is_dir() else "video"
+        return self.memo.get(self.video_key(stem), lambda: decode(path, kind, sampler, fps=1.0).frames)
+
+    def video_key(self, stem: str) -> tuple:
+        """The memo key of ``video(stem)``: the file (a frame folder's mtime changes when a frame is added or
+        removed; a frame rewritten in place is not seen) and the frame count."""
+        return ("video", file_key(find_video(stem)), self.frames)
 
     @staticmethod
     def images(paths: Sequence[Any]) -> list[np.ndarray]:

@@ -45,7 +45,13 @@ class TemporalTask(Task):
             builder.cache["temporal.model_features"] = ModelFeatures(builder.adapter)
         mf = builder.cache["temporal.model_features"]
         if store is not None:
-            v, q = store.video(example.vid, video), store.text(example.qid, example.query)
+            # an extractor's rows depend on the sampled frames alone: the memo keys them by the decoded clip
+            if store.extractor and video is not None:
+                key = (store.extractor, builder.video_key(example.media))
+                v = builder.memo.get(key, lambda: store.video(example.vid, video))
+            else:
+                v = store.video(example.vid, video)
+            q = store.text(example.qid, example.query)
         else:
             v = mf.video(encoded.vision) if "pixel_values_videos" in encoded.vision else None
             q = None

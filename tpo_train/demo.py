@@ -164,33 +164,38 @@ class Demo:
                 baselines.constant_span_script(self.world, script)
                 benches = ("synth_charades", "synth_qvh")
             plan = {b: ["--model", "mock:scripted", "--model-arg", f"script={script}"] for b in benches}
-        runs = {}
+        runs, todo = {}, []
         for bench, args in plan.items():
             out = self.out / "eval" / model / bench
             stamp = json.dumps({"args": args, "ckpt": _manifest_sha(ckpt)}, sort_keys=True)
+            runs[bench] = out
             if (out / "results.json").is_file() and _read(out / ".demo-stamp") == stamp:
                 self.say(f"{model}: {bench} already scored ({out})")  # a rerun costs no model load
-                runs[bench] = out
-                continue
-            self.say(f"{model}: tpo-eval run {bench}")
+            else:
+                todo.append((bench, stamp))
+        if todo:
+            # one process per model: the interpreter start and the model load are paid once, not per benchmark
+            args, names = plan[todo[0][0]], ",".join(b for b, _ in todo)
+            assert all(plan[b] == args for b, _ in todo), "one call scores benchmarks of one model setting"
+            self.say(f"{model}: tpo-eval run {names}")
             self._call(
                 [
                     sys.executable,
                     "-m",
                     "tpo_eval.cli",
                     "run",
-                    bench,
+                    names,
                     *args,
                     "--data-root",
                     str(self.world),
                     "--out",
-                    str(out),
+                    str(runs[todo[0][0]] if len(todo) == 1 else self.out / "eval" / model),  # one: OUT itself
                     "--no-progress",
                 ],
-                out.parent / f"{bench}.log",
+                self.out / "eval" / model / "run.log",
             )
-            (out / ".demo-stamp").write_text(stamp)
-            runs[bench] = out
+            for bench, stamp in todo:
+                (runs[bench] / ".demo-stamp").write_text(stamp)
         return runs
 
     def report(self, runs: dict[str, dict[str, Path]]) -> Path:

@@ -78,6 +78,9 @@ class TPOModelAdapter(VideoModel):
         except (FileNotFoundError, ValueError) as e:
             raise ModelError(f"--ckpt {ckpt}: {e}") from e
         self.model.eval()
+        from .model.lora import merge_lora
+
+        merge_lora(self.model.adapter.model)  # scoring only generates: one matmul per layer, not three
         self.features = None
         if "temporal" in self.model.heads:
             self.features = _HeadFeatures(self.model, self.kwargs, ckpt)

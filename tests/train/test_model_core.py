@@ -213,3 +213,29 @@ def test_state_dict_roundtrip_reproduces_outputs(base, model, tmp_path):
         load_trainable_state_dict(loaded, {**sd, "heads.region.extra": torch.zeros(1)})
     with pytest.raises(ValueError, match="missing"):
         load_trainable_state_dict(loaded, {k: v for k, v in sd.items() if not k.startswith("heads.temporal")})
+
+
+def test_merge_lora_folds_the_update_and_keeps_the_outputs(base):
+    """Scoring folds LoRA into the base layers (tpo_train/model/lora.py): same logits up to float rounding, no
+    peft wrapper left."""
+    from peft.tuners.lora import LoraLayer
+
+    from tpo_train.model.lora import merge_lora
+
+    m = TPOModel.build(spec(base, dropout=0.0)).eval()
+    lm = m.adapter.model
+    ids = torch.tensor([m.adapter.tokenizer("Where is the red box? It moves left.")["input_ids"]])
+    with torch.no_grad():
+        plain = lm(input_ids=ids).logits  # LoRA B starts at zero: the update is still nothing
+        g = torch.Generator().manual_seed(0)
+        for n, p in m.named_parameters():
+            if "lora_B" in n:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+        before = lm(input_ids=ids).logits
+        wrapped = sum(isinstance(x, LoraLayer) for x in lm.modules())
+        merged = merge_lora(lm)
+        after = lm(input_ids=ids).logits
+    assert merged == wrapped > 0
+    assert not any(isinstance(x, LoraLayer) for x in lm.modules())
+    assert (before - plain).abs().max() > 1e-3  # the folded update changes the outputs
+    torch.testing.assert_close(after, before, rtol=1e-5, atol=1e-5)

@@ -83,8 +83,8 @@ class Demo:
         self.log.append(line)
         print(line, flush=True)
 
-    def _call(self, cmd: Sequence[str], log: Path, check: bool = True) -> int:
-        return _call(cmd, log, check, inline=self.jobs <= 1)
+    def _call(self, cmd: Sequence[str], log: Path, check: bool = True, inline: bool = False) -> int:
+        return _call(cmd, log, check, inline=inline or self.jobs <= 1)
 
     # ---- steps --------------------------------------------------------------------------------------------
     def make_world(self) -> dict:
@@ -223,6 +223,7 @@ class Demo:
                     str(res / name),
                 ],
                 self.out / "logs" / "table.log",
+                inline=True,  # after the pool: one process, no interpreter start per report step
             )
         self.say(f"table: {res / 'ablation.md'} and ablation.tex")
         self._call(
@@ -238,6 +239,7 @@ class Demo:
                 str(res / "deltas_tpo_vs_conversation"),
             ],
             self.out / "logs" / "plot.log",
+            inline=True,
         )
         self.say(f"plot: {res / 'deltas_tpo_vs_conversation.png'}")
         for bench in ("synth_mcq",):
@@ -255,6 +257,7 @@ class Demo:
                 ],
                 self.out / "logs" / "regress.log",
                 check=False,
+                inline=True,
             )
             self.say(
                 f"gate: tpo-eval regress TPO vs conversation-only on {bench}: exit {rc} "

@@ -29,15 +29,16 @@ ENV = "TPO_MEDIA_CACHE_MB"
 DEFAULT_MB = 1024
 
 
-def _nbytes(value: Any) -> int:
+def nbytes(value: Any) -> int:
+    """Bytes held by arrays/tensors in ``value`` (containers walked), for size-bounded caches."""
     if isinstance(value, np.ndarray):
         return int(value.nbytes)
     if isinstance(value, torch.Tensor):
         return int(value.element_size() * value.nelement())
     if isinstance(value, (tuple, list)):
-        return sum(_nbytes(v) for v in value) + 64
+        return sum(nbytes(v) for v in value) + 64
     if isinstance(value, dict):
-        return sum(_nbytes(v) for v in value.values()) + 64
+        return sum(nbytes(v) for v in value.values()) + 64
     return 64  # small scalars, None
 
 
@@ -60,19 +61,22 @@ def file_key(path: str | os.PathLike) -> tuple[str, int, int]:
     return str(p.resolve()), st.st_size, st.st_mtime_ns
 
 
+def budget_mb() -> float:
+    """``TPO_MEDIA_CACHE_MB`` (default 1024): the budget of each media memo of a process."""
+    raw = os.environ.get(ENV, str(DEFAULT_MB))
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{ENV}={raw!r}: give a size in MiB (0 turns the media memo off)") from None
+
+
 class MediaMemo:
     """``memo.get(key, compute)``: ``compute()`` once per key while it stays within the byte budget."""
 
     def __init__(self, max_mb: float | None = None) -> None:
-        if max_mb is None:
-            raw = os.environ.get(ENV, str(DEFAULT_MB))
-            try:
-                max_mb = float(raw)
-            except ValueError:
-                raise ValueError(f"{ENV}={raw!r}: give a size in MiB (0 turns the media memo off)") from None
-        self.max_bytes = int(max_mb * 2**20)
+        self.max_bytes = int((budget_mb() if max_mb is None else max_mb) * 2**20)
         self._lru: LRUCache | None = (
-            LRUCache(maxsize=self.max_bytes, getsizeof=_nbytes) if self.max_bytes > 0 else None
+            LRUCache(maxsize=self.max_bytes, getsizeof=nbytes) if self.max_bytes > 0 else None
         )
         self.hits = self.misses = 0
 
@@ -87,7 +91,7 @@ class MediaMemo:
             pass
         self.misses += 1
         value = _freeze(compute())
-        if _nbytes(value) <= self.max_bytes:  # one value over the whole budget is not kept
+        if nbytes(value) <= self.max_bytes:  # one value over the whole budget is not kept
             self._lru[key] = value
         return value
 

@@ -137,6 +137,51 @@ class LlavaOVAdapter(MLLMAdapter):
     def _process(self, prompt: str, video: Any, image: Any) -> tuple[list[int], dict[str, torch.Tensor]]:
         """Token ids of ``prompt`` with its visual placeholders expanded, and the processor's visual
         tensors."""
+        if video is not None and image is None and prompt.count(self.processor.video_token) == 1:
+            hit = self._video_memo().get(id(video))
+            if hit is not None and hit[0] is video:  # the same frames object: its pixels and token count
+                n_tokens, vision = hit[1], hit[2]
+                text = prompt.replace(self.processor.video_token, self.processor.video_token * n_tokens)
+                return self.tokenizer(text, add_special_tokens=False)["input_ids"], dict(vision)
+        ids, vision = self._process_fully(prompt, video, image)
+        if video is not None and image is None and prompt.count(self.processor.video_token) == 1:
+            self._remember_video(prompt, video, ids, vision)
+        return ids, vision
+
+    def _video_memo(self) -> Any:
+        if getattr(self, "_vmemo", None) is None:
+            from cachetools import LRUCache
+
+            from ..data.memo import budget_mb, nbytes
+
+            # decoded clips are the batch builder's (data/memo.py): the same array object comes back for the
+            # same clip, so its processed pixels are kept by object (the entry holds the array: no id reuse)
+            size = int(budget_mb() * 2**20)
+            self._vmemo = LRUCache(maxsize=max(size, 1), getsizeof=lambda v: nbytes(v[2]) + 64)
+        return self._vmemo
+
+    def _remember_video(self, prompt: str, video: Any, ids: list[int], vision: dict[str, Any]) -> None:
+        """Keep ``video``'s processed pixels and its token count — only after checking, on this very call,
+        that expanding the placeholder and tokenising the text gives the processor's own ids (a processor
+        that does more than that is never short-cut)."""
+        from ..data.memo import budget_mb, nbytes
+
+        if getattr(self, "_vshortcut", None) is False or getattr(video, "flags", None) is None:
+            return
+        if video.flags.writeable:  # a caller's array that may change in place: not keyed by identity
+            return
+        n_tokens = sum(1 for t in ids if t == self.processor.video_token_id)
+        text = prompt.replace(self.processor.video_token, self.processor.video_token * n_tokens)
+        if self.tokenizer(text, add_special_tokens=False)["input_ids"] != ids:
+            self._vshortcut = False
+            return
+        memo = self._video_memo()
+        if nbytes(vision) + 64 <= memo.maxsize and budget_mb() > 0:
+            memo[id(video)] = (video, n_tokens, dict(vision))
+
+    def _process_fully(
+        self, prompt: str, video: Any, image: Any
+    ) -> tuple[list[int], dict[str, torch.Tensor]]:
         kwargs: dict[str, Any] = {}
         if video is not None:
             kwargs["videos"] = [np.asarray(video)]

@@ -34,8 +34,9 @@ def lora_named_parameters(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
 
 def merge_lora(model: nn.Module) -> int:
     """Fold every LoRA update into its base layer and put the plain layer back (inference only: the LoRA
-    parameters are gone afterwards). Generation on a tiny LM spent half its time in peft's per-layer wrapper;
-    the merged model computes ``x·(W + s·BA)ᵀ`` in one matmul, equal up to float rounding. Returns the count."""
+    parameters are gone afterwards). Generation on a tiny LM spent half its time in peft's per-layer
+    wrapper; the merged model computes ``x·(W + s·BA)ᵀ`` in one matmul, equal up to float rounding.
+    Returns the number of layers merged."""
     from peft.tuners.lora import LoraLayer
 
     swaps = [(n, m) for n, m in model.named_modules() if isinstance(m, LoraLayer)]

@@ -98,8 +98,10 @@ def plot_deltas(
     row: Optional[str] = None,
     metric: Optional[str] = None,
     allow_different_samples: bool = False,
+    names: Optional[tuple[str, str]] = None,
 ) -> list[Path]:
     """Bar chart of per-task A − B (points), B being another run or a published row of a paper table.
+    ``names``: what the title calls A and B (default: the run folders' names, the published row's model).
 
     Scores over different samples are not comparable: refused (:class:`PlotInputError`), unless
     ``allow_different_samples``, which warns on stderr and says so in the figure's title."""
@@ -140,7 +142,10 @@ def plot_deltas(
         fontsize=8,
     )
     ax.set_ylabel(f"Δ {key} (points)")
-    title = f"{Path(run_a).name} − {name_b} on {bench}"
+    name_a = Path(run_a).name
+    if names:
+        name_a, name_b = names
+    title = f"{name_a} − {name_b} on {bench}"
     if a_all is not None and b_all is not None:
         title += f"   (overall {a_all - b_all:+.1f})"
     if differ:

@@ -128,3 +128,27 @@ def test_plot_moment_on_a_real_qvhighlights_prediction(tmp_path: Path, shared_da
     )
     paths = plot_moment(run, sid, tmp_path / "real", annotations=gt)
     assert _is_png_and_pdf(paths)
+
+
+def test_plot_deltas_names_the_two_sides(tmp_path: Path, monkeypatch) -> None:
+    import matplotlib.axes
+
+    titles: list[str] = []
+    real = matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(
+        matplotlib.axes.Axes,
+        "set_title",
+        lambda self, t, *a, **k: (titles.append(t), real(self, t, *a, **k))[1],
+    )
+    a, b = _runs(tmp_path)
+    res = CliRunner().invoke(main, ["plot", "deltas", str(a), str(b), "-o", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(
+        main, ["plot", "deltas", str(a), str(b), "-o", str(tmp_path / "n"), "--names", "TPO, Base model"]
+    )
+    assert res.exit_code == 0, res.output
+    assert titles[0].startswith("new − old on mvbench") and titles[1].startswith(
+        "TPO − Base model on mvbench"
+    )
+    res = CliRunner().invoke(main, ["plot", "deltas", str(a), str(b), "--names", "TPO"])
+    assert res.exit_code == 2 and "give two names separated by a comma" in res.output

@@ -42,6 +42,12 @@ def plot() -> None:
     is_flag=True,
     help="Plot even when the two sides cover different samples (warns; the title says so).",
 )
+@click.option(
+    "--names",
+    default=None,
+    metavar="A,B",
+    help="What the title calls the two sides (default: the run folders' names / the published row's model).",
+)
 def deltas(
     run_a: Path,
     run_b: Optional[Path],
@@ -50,6 +56,7 @@ def deltas(
     metric: Optional[str],
     output: Optional[Path],
     allow_different_samples: bool,
+    names: Optional[str],
 ) -> None:
     """Bar chart of per-task RUN_A − RUN_B (or RUN_A − a published row).
 
@@ -64,6 +71,12 @@ def deltas(
     from ..plots import PlotInputError, plot_deltas
     from ..tables import TableError
 
+    pair = None
+    if names is not None:
+        parts = [x.strip() for x in names.split(",")]
+        if len(parts) != 2 or not all(parts):
+            fail(f"--names {names!r}: give two names separated by a comma, e.g. --names 'TPO,Base'")
+        pair = (parts[0], parts[1])
     try:
         _done(
             plot_deltas(
@@ -74,6 +87,7 @@ def deltas(
                 row,
                 metric,
                 allow_different_samples,
+                names=pair,
             )
         )
     except (PlotInputError, TableError, KeyError) as e:

@@ -34,14 +34,16 @@ FORMAT = 1  # bump when the layout of an entry changes
 
 
 def code_version(reader: Callable[..., Any]) -> str:
-    """sha256 of the modules that decide a reader's output: the reader's own module, ``readers``, ``rle``,
-    ``examples``, ``columns`` and this one."""
+    """sha256 of the modules that decide a reader's output: the reader's own module, every module of the
+    ``readers`` package (its shared checks as well as the paper's readers), ``rle``, ``examples``, ``columns``
+    and this one."""
     import inspect
 
     from . import columns, examples, readers, rle
 
-    mods = {inspect.getmodule(reader), readers, rle, examples, columns, inspect.getmodule(code_version)}
-    files = sorted(str(m.__file__) for m in mods if m is not None)
+    mods = {inspect.getmodule(reader), rle, examples, columns, inspect.getmodule(code_version)}
+    pkg = {str(p) for p in Path(readers.__file__).parent.glob("*.py")}  # a new reader module counts unasked
+    files = sorted({str(m.__file__) for m in mods if m is not None} | pkg)
     return sha256_bytes(f"format {FORMAT}".encode() + b"".join(Path(f).read_bytes() for f in files))
 
 

@@ -37,7 +37,7 @@ TASKS: Registry[Task] = Registry("training task")
 TASKS.add("temporal", "tpo_train.tasks.temporal:TASK", "temporal grounding: <time_begin><temp> → spans")
 TASKS.add("region", "tpo_train.tasks.region:TASK", "referring boxes: <box_begin><boxes> → a box")
 TASKS.add("mask", "tpo_train.tasks.mask:TASK", "segmentation/tracking: <track_begin><tracking> → SAM2")
-# A new task's readers are added here too, lazily, beside it (the paper's are in data/readers.py):
+# A new task's readers are added here too, lazily, beside it (the paper's are in data/readers/):
 # READERS.add("<fmt>", "tpo_train.tasks.<task>:read_<fmt>", "<what the layout is>")
 
 #: What a task class must set (class attributes) besides the abstract methods.

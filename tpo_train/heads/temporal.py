@@ -1,29 +1,24 @@
 """Temporal head: a DETR-style moment decoder in the spirit of CG-DETR, prompted by the LM's ``<temp>`` state.
 
 Inputs per occurrence: per-clip video features (T, Dv), per-token query features (L, Dt) and the task hidden
-state
-(D_llm), which is projected and inserted as one extra "word" right after the last valid query token (TPO's
-change
-to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video attention whose
-dummy
-slots soak up attention of irrelevant clips (only word values are aggregated; the word-attention mass per clip
-is a relevance signal) → a global token (mean clip + the best-matching prompts of a learnable bank) + clip
-encoder →
-saliency per clip → ``num_queries`` moment queries with (centre, width) anchors refined layer by layer, each
-with
-a foreground/background logit (index 0 = foreground). Spans are normalised to [0, 1] of the video duration.
-In training the forward also scores every item against the next item's query (CG-DETR's negative pair) and
-hands
-the moment/sentence branch (``temporal_align.py``) its inputs. Loss: ``temporal_loss.TemporalCriterion``; the
-sizes and weights default to the released TPO configuration (docs/TRAINING.md, "Temporal objective").
+state (D_llm), which is projected and inserted as one extra "word" right after the last valid query token
+(TPO's change to CG-DETR). Pipeline: input projections → query-conditioned dummy tokens → text-to-video
+attention whose dummy slots soak up attention of irrelevant clips (only word values are aggregated; the
+word-attention mass per clip is a relevance signal) → a global token (mean clip + the best-matching prompts of
+a learnable bank) + clip encoder → saliency per clip → ``num_queries`` moment queries with (centre, width)
+anchors refined layer by layer, each with a foreground/background logit (index 0 = foreground). Spans are
+normalised to [0, 1] of the video duration. In training the forward also scores every item against the next
+item's query (CG-DETR's negative pair) and hands the moment/sentence branch (``temporal_align.py``) its
+inputs. Loss: ``temporal_loss.TemporalCriterion``; the sizes and weights default to the released TPO
+configuration (docs/TRAINING.md, "Temporal objective").
+
+The inputs (``temporal_inputs.py``), targets (``temporal_targets.py``) and the forward's building blocks
+(``temporal_blocks.py``) live in their own modules; their public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
@@ -35,7 +30,9 @@ from .base import SpanOutput, TaskHead, check_count
 from .ops import span_cxw_to_xx
 from .temporal_align import AlignBranch
 from .temporal_attn import decoder_layer, encoder_layer, key_bias
+from .temporal_blocks import _T2V, _clip_pos, _insert_after_last, _proj, _sine
 from .temporal_features import check_dims, text_dim, video_dim
+from .temporal_inputs import TemporalInputs, make_temporal_inputs
 from .temporal_loss import TemporalCriterion, TemporalPred, TemporalTargets, _fit
 from .temporal_targets import make_temporal_targets
 
@@ -46,134 +43,6 @@ __all__ = [
     "make_temporal_inputs",
     "make_temporal_targets",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class TemporalInputs:
-    """Padded head inputs for N occurrences. ``video`` (N, T, Dv[+2 TEF]), ``video_mask`` (N, T) bool,
-    ``query`` (N, L, Dt), ``query_mask`` (N, L) bool, ``duration`` (N,) seconds; ``vids`` the video ids (the
-    negative-pair term skips a shifted query of the same video; empty = all videos differ)."""
-
-    video: torch.Tensor
-    video_mask: torch.Tensor
-    query: torch.Tensor
-    query_mask: torch.Tensor
-    duration: torch.Tensor
-    vids: tuple[str, ...] = ()
-
-    def to(self, device: Any) -> TemporalInputs:
-        return TemporalInputs(
-            *(
-                t.to(device)
-                for t in (self.video, self.video_mask, self.query, self.query_mask, self.duration)
-            ),
-            vids=self.vids,
-        )
-
-
-def make_temporal_inputs(
-    videos: Sequence[torch.Tensor],
-    queries: Sequence[torch.Tensor],
-    durations: Sequence[float],
-    tef: bool = True,
-    normalize: bool = True,
-    vids: Sequence[str] = (),
-) -> TemporalInputs:
-    """Pad per-occurrence features; L2-normalise them (as CG-DETR's loader) and append TEF [t/T, (t+1)/T]."""
-    if not (len(videos) == len(queries) == len(durations)):
-        raise ValueError(
-            f"temporal inputs: {len(videos)} videos, {len(queries)} queries, {len(durations)} durations"
-        )
-    vs, qs = [], []
-    for i, (v, q) in enumerate(zip(videos, queries)):
-        if v.ndim != 2 or q.ndim != 2 or v.shape[0] == 0 or q.shape[0] == 0:
-            raise ValueError(
-                f"temporal inputs item {i}: video {tuple(v.shape)} and query {tuple(q.shape)} must be "
-                f"non-empty (T, Dv) and (L, Dt)"
-            )
-        v, q = v.float(), q.float()
-        if normalize:
-            v, q = F.normalize(v, dim=-1), F.normalize(q, dim=-1)
-        if tef:
-            t = torch.arange(v.shape[0], dtype=torch.float32)[:, None] / v.shape[0]
-            v = torch.cat([v, t, t + 1.0 / v.shape[0]], -1)
-        vs.append(v)
-        qs.append(q)
-    video, vmask = _pad(vs)
-    query, qmask = _pad(qs)
-    return TemporalInputs(
-        video, vmask, query, qmask, torch.tensor([float(d) for d in durations]), tuple(str(v) for v in vids)
-    )
-
-
-def _pad(xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    n, d = max(x.shape[0] for x in xs), xs[0].shape[1]
-    out, mask = torch.zeros(len(xs), n, d), torch.zeros(len(xs), n, dtype=torch.bool)
-    for i, x in enumerate(xs):
-        out[i, : x.shape[0]], mask[i, : x.shape[0]] = x, True
-    return out, mask
-
-
-def _proj(d_in: int, d: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(
-        nn.LayerNorm(d_in),
-        nn.Dropout(dropout),
-        nn.Linear(d_in, d),
-        nn.ReLU(),
-        nn.LayerNorm(d),
-        nn.Dropout(dropout),
-        nn.Linear(d, d),
-    )
-
-
-def _sine(x: torch.Tensor, d: int) -> torch.Tensor:
-    """Sine encoding of values in [0, 1]: (..., k) → (..., k·d) (d even)."""
-    ang = x.float()[..., None] * 2 * math.pi / _freqs(d, x.device)
-    return torch.cat([ang.sin(), ang.cos()], -1).flatten(-2)
-
-
-# Constants of the forward, built once per size and device (a step is dominated by per-op overhead at head
-# size).
-# Made outside inference mode so a training graph may save them for backward.
-@functools.lru_cache(maxsize=64)
-def _freqs(d: int, device: torch.device) -> torch.Tensor:
-    with torch.inference_mode(False):
-        return 10000 ** (torch.arange(d // 2, device=device, dtype=torch.float32) * 2 / d)
-
-
-@functools.lru_cache(maxsize=64)
-def _clip_pos(t: int, d: int, device: torch.device) -> torch.Tensor:
-    """Sine encoding (t, d) of t clip positions spread over [0, 1]."""
-    with torch.inference_mode(False):
-        return _sine(torch.linspace(0, 1, t, device=device)[:, None], d)
-
-
-class _T2V(nn.Module):
-    """Clips attend over [dummies + words]; only word values are aggregated, so dummies absorb irrelevance."""
-
-    def __init__(self, d: int, nheads: int, dropout: float) -> None:
-        super().__init__()
-        self.h, self.q, self.k, self.v, self.o = (
-            nheads,
-            nn.Linear(d, d),
-            nn.Linear(d, d),
-            nn.Linear(d, d),
-            nn.Linear(d, d),
-        )
-        self.ff = nn.Sequential(nn.Linear(d, 4 * d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
-        self.n1, self.n2, self.drop = nn.LayerNorm(d), nn.LayerNorm(d), nn.Dropout(dropout)
-
-    def forward(self, vid: torch.Tensor, keys: torch.Tensor, key_bias: torch.Tensor, n_dummy: int):
-        """``key_bias`` (N, 1, 1, S): 0 on valid keys, -inf on padding (``temporal_attn.key_bias``)."""
-        n, t, d = vid.shape
-        split = lambda x: x.view(n, x.shape[1], self.h, d // self.h).transpose(1, 2)  # noqa: E731
-        q, k, v = split(self.q(vid)), split(self.k(keys)), split(self.v(keys[:, n_dummy:]))
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(d // self.h)
-        attn = (scores + key_bias).softmax(-1)
-        out = (attn[..., n_dummy:] @ v).transpose(1, 2).reshape(n, t, d)
-        vid = self.n1(vid + self.drop(self.o(out)))
-        attn = attn.mean(1)  # (N, T, K) head average, as CG-DETR's attention weights
-        return self.n2(vid + self.drop(self.ff(vid))), attn[..., n_dummy:].sum(-1), attn
 
 
 class TemporalHead(TaskHead):
@@ -237,9 +106,8 @@ class TemporalHead(TaskHead):
         for layer in self.t2v:
             x, wattn, attn = layer(x, keys, kbias, nd)
         # prompt choice (CG-DETR): clip-minus-context cosine to each prompt, softmaxed, weighted by the
-        # detached
-        # word-attention importance of the valid clips, averaged; the top num_prompts are mixed by their
-        # scores
+        # detached word-attention importance of the valid clips, averaged; the top num_prompts are mixed by
+        # their scores
         pr = self.prompts.to(dt)
         sim = (F.normalize(vid - ctx[:, None], dim=-1) @ F.normalize(pr, dim=-1).T).softmax(-1)
         imp = wattn.detach() * vmask
@@ -343,9 +211,8 @@ class TemporalHead(TaskHead):
         self, pred: TemporalPred, inputs: TemporalInputs, round_to: Optional[float] = None
     ) -> list[SpanOutput]:
         """Windows in seconds (clamped to [0, duration], best foreground score first) and the saliency curve
-        over
-        the valid clips. ``round_to``: round window ends to multiples of this many seconds (CG-DETR's Charades
-        post-processing rounds to whole 1-s clips)."""
+        over the valid clips. ``round_to``: round window ends to multiples of this many seconds (CG-DETR's
+        Charades post-processing rounds to whole 1-s clips)."""
         prob = pred.logits.detach().float().softmax(-1)[..., 0]
         xx = span_cxw_to_xx(pred.spans.detach().float()).clamp(0, 1)
         score = (
@@ -379,15 +246,3 @@ def _saliency_contrast(pred: TemporalPred, xx: torch.Tensor) -> torch.Tensor:
     mean = lambda m: (sal[:, None] * m).sum(-1) / m.sum(-1).clamp(min=1)  # noqa: E731
     contrast = torch.where(outside.any(-1), mean(inside) - mean(outside), torch.zeros_like(xx[..., 0]))
     return torch.where(inside.any(-1), contrast, torch.full_like(contrast, -1e9))
-
-
-def _insert_after_last(txt: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor):
-    """Insert ``prompt`` (N, d) into ``txt`` (N, L, d) right after each row's last valid token → (N, L+1,
-    d)."""
-    n, length, d = txt.shape
-    lens = mask.sum(1, keepdim=True)
-    idx = torch.arange(length + 1, device=txt.device)[None]
-    src = torch.where(idx < lens, idx, idx - 1).clamp(min=0)
-    out = txt.gather(1, src[..., None].expand(n, length + 1, d))
-    out = torch.where((idx == lens)[..., None], prompt[:, None].to(out.dtype), out)
-    return out, idx <= lens

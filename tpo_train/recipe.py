@@ -6,11 +6,11 @@ checkpoint, its manifest checked). Runs in one process with plain PyTorch or und
 with the DeepSpeed engine; both see the same global batches (``data.mixture.StepPlan``) and the same dropout
 masks, because each micro-batch reseeds torch from ``(seed, step, global micro-batch index)``: a rank's
 numbers do not depend on how many ranks there are, and a resumed run repeats the uninterrupted one exactly.
+Building the model and loading ``init_from``/``train.resume`` state live in ``recipe_state``.
 
 Raises (at setup, before any training): ``ConfigError`` for a bad config, ``DataError`` for too many bad
-records,
-``CheckpointError`` for a bad ``init_from``/``train.resume``, ``ValueError`` when the batch does not divide
-over the ranks.
+records, ``CheckpointError`` for a bad ``init_from``/``train.resume``, ``ValueError`` when the batch does not
+divide over the ranks.
 """
 
 from __future__ import annotations
@@ -21,23 +21,11 @@ from typing import Any, Optional
 
 import torch
 
-from tpo_eval.io import sha256_bytes, sha256_int
+from tpo_eval.io import sha256_int
 
 from .config import TPOConfig
+from .recipe_state import build_model, load_resume, resume_checkpoint, resume_fingerprint, resume_step
 from .tasks.base import get_task, log_keys
-
-_RESUME_FREE = ("resume", "progress", "loggers", "log_every", "save_every", "max_steps")
-
-
-def resume_fingerprint(cfg: TPOConfig) -> str:
-    """Hash of everything that must not change when a run is resumed (not logging, saving or stopping
-    knobs)."""
-    d = cfg.to_dict()
-    for k in _RESUME_FREE:
-        d["train"].pop(k, None)
-    d.pop("source_path", None)
-    d.pop("output_dir", None)
-    return sha256_bytes(repr(sorted(d.items())))
 
 
 def _micro_seed(seed: int, step: int, micro: int) -> int:
@@ -68,20 +56,20 @@ class Recipe:
         cfg = self.cfg
         self.dist = dist_info()
         torch.manual_seed(cfg.seed)
-        resume_ckpt = self._resume_checkpoint()
+        resume_ckpt = resume_checkpoint(cfg, self.out)
         self.logger = RunLogger(
             self.out,
             cfg.train.loggers,
             is_main=self.dist.is_main,
             run_name=cfg.name,
             config=cfg.to_dict(),
-            resume_step=self._resume_step(resume_ckpt),
+            resume_step=resume_step(resume_ckpt),
         )
         self.data = load_sources(cfg.data)
         for r in self.data.reports.values():
             self.logger.info(r.summary())
         # a GPU run loads the base straight onto its device (no fp32 copy of a 7B model in host RAM first)
-        self.model = self._setup_model(engine_device(self.dist))
+        self.model, self.parent = build_model(cfg, self.logger, engine_device(self.dist))
         groups = apply_stage(self.model, cfg)
         self.plan = make_plan(
             {n: len(ex) for n, ex in self.data.examples.items()},
@@ -109,7 +97,9 @@ class Recipe:
         self.model = self.engine.module
         self.device = self.engine.device  # where batches go: the engine put the model (and every head) there
         if resume_ckpt is not None:
-            self._load_resume(resume_ckpt)
+            self.start_step, self.parent = load_resume(
+                resume_ckpt, cfg, self.model, self.engine, self.dist, self.logger
+            )
         self.builder = BatchBuilder(
             self.model,
             self.data.examples,
@@ -124,83 +114,6 @@ class Recipe:
             f"plan: {self.plan.describe()} | engine {type(self.engine).__name__} on "
             f"{self.dist.world} rank(s) | peak LRs {self.engine.lrs()}"
         )
-
-    def _setup_model(self, device: Any = None) -> Any:
-        from .ablations import apply_ablations
-        from .checkpoint import load_weights, manifest_sha, read_manifest
-        from .model import TPOModel
-        from .presets import materialize
-        from .stages import model_spec
-
-        cfg = self.cfg
-        # the tiny preset is built once per cache dir; real bases are paths
-        spec = model_spec(cfg, str(materialize(cfg.model.base)))
-        # bf16: the frozen base is kept in bf16 (it never changes; an fp32 copy would only double a 7B model's
-        # memory and be re-cast to bf16 by autocast at every matmul); what this stage trains stays fp32
-        bf16 = cfg.train.precision == "bf16"
-        model = TPOModel.build(
-            spec,
-            dtype=torch.bfloat16 if bf16 else torch.float32,
-            device=device if getattr(device, "type", None) == "cuda" else None,
-        )
-        if bf16:
-            _trained_in_fp32(model, cfg)
-        apply_ablations(model, cfg)
-        if cfg.init_from not in (None, "base"):
-            man = read_manifest(cfg.init_from)
-            fresh = load_weights(Path(cfg.init_from), model, strict=False)
-            self.parent = {
-                "path": str(Path(cfg.init_from).resolve()),
-                "stage": man["stage"],
-                "manifest_sha256": manifest_sha(cfg.init_from),
-            }
-            self.logger.info(
-                f"init_from {cfg.init_from} ({man['stage']}, step {man['step']}); "
-                f"fresh groups: {fresh or 'none'}"
-            )
-        return model
-
-    def _resume_checkpoint(self) -> Optional[Path]:
-        from .checkpoint import CheckpointError, latest_checkpoint
-
-        r = self.cfg.train.resume
-        if r is None:
-            return None
-        ckpt = latest_checkpoint(self.out) if r == "auto" else Path(r)
-        if ckpt is None:
-            return None  # "auto" with nothing to resume: a fresh start
-        if ckpt.name == "final":
-            raise CheckpointError(f"{ckpt}: the run already finished; nothing to resume")
-        return ckpt
-
-    def _resume_step(self, ckpt: Optional[Path]) -> Optional[int]:
-        from .checkpoint import read_manifest
-
-        return None if ckpt is None else int(read_manifest(ckpt)["step"])
-
-    def _load_resume(self, ckpt: Path) -> None:
-        from .checkpoint import (
-            CheckpointError,
-            load_trainer_state,
-            load_weights,
-            read_manifest,
-            set_rng_state,
-        )
-
-        man = read_manifest(ckpt)
-        if man.get("resume_fingerprint") != resume_fingerprint(self.cfg):
-            raise CheckpointError(
-                f"{ckpt}: config differs from the one that wrote it (only {', '.join(_RESUME_FREE)} "
-                f"may change on resume)"
-            )
-        load_weights(ckpt, self.model, strict=True)
-        self.engine.load_engine_state(str(ckpt))
-        state = load_trainer_state(ckpt, self.dist)
-        self.engine.load_state_dict(state["engine"])
-        set_rng_state(state["rng"])
-        self.start_step = int(state["step"])
-        self.parent = man.get("parent")
-        self.logger.info(f"resumed from {ckpt} at step {self.start_step}")
 
     # ---- train
     # --------------------------------------------------------------------------------------------------
@@ -243,10 +156,9 @@ class Recipe:
 
     def _touch_all(self) -> torch.Tensor:
         """0 × one element of every trainable parameter: each one then has a (zero) gradient on every
-        micro-batch,
-        even when the batch held no example of its head. DeepSpeed's gradient reduction needs the same
-        parameter
-        set on every rank, and adding it in every engine keeps one process and many numerically identical."""
+        micro-batch, even when the batch held no example of its head. DeepSpeed's gradient reduction needs the
+        same parameter set on every rank, and adding it in every engine keeps one process and many numerically
+        identical."""
         if not hasattr(self, "_trainable"):
             self._trainable = [p for p in self.model.parameters() if p.requires_grad]
         return torch.stack([p.reshape(-1)[0].float() for p in self._trainable]).sum() * 0.0
@@ -314,18 +226,6 @@ class Recipe:
             return self.save_checkpoint(self.plan.total_steps, final=True)
         finally:
             self.cleanup()
-
-
-def _trained_in_fp32(model: Any, cfg: TPOConfig) -> None:
-    """fp32 weights for every group the stage gives a peak LR (LoRA, tokens, heads; the vision side in
-    stage 3), before any checkpoint is loaded into them, so AdamW updates (and init_from values) are not
-    rounded to bf16."""
-    from .stages import peak_lrs, table5_groups
-
-    groups = table5_groups(model)
-    for g in peak_lrs(cfg):
-        for _, p in groups.get(g, []):
-            p.data = p.data.float()
 
 
 def run(cfg: TPOConfig) -> Path:

@@ -77,7 +77,7 @@ def row_scores(table: PaperTable, row_key: str) -> tuple[dict[str, float], Optio
 def same_samples(run_a: str | Path, run_b: Optional[str | Path]) -> str:
     """ "" when A is comparable with B (another run over the same sample ids, or the full benchmark when B is
     a published row); else why not. The check is ``regress``'s (ids, sample_ids_sha256, per-task counts)."""
-    from .regress import RegressInputError, check_same_samples, load_run
+    from .regress_runs import RegressInputError, check_same_samples, load_run
     from .tables.runs import partial_reason
 
     if run_b is None:

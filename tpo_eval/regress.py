@@ -7,34 +7,37 @@ for continuous ones (IoU) and for macro averages (resampled within each task). P
 Holm-adjusted over the tasks, so 20 MVBench tasks do not make 20 chances of a false alarm. Without per-sample
 outcomes on both sides the tolerance alone decides, and the report says so. Runs over different sample sets
 are refused (:class:`RegressInputError`, exit code 2).
+
+Reading runs and checking their sample sets is ``regress_runs.py``, the tests themselves ``regress_stats.py``;
+this module pairs the outcomes, applies the rule and writes the report. Their names import from here too.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
-from .records import PRED_GLOB, read_run_predictions
+from .regress_runs import RegressInputError, RunData, check_same_samples, load_run
+from .regress_stats import binomial_two_sided_half, bootstrap_p, holm, mcnemar_exact
 
-
-class RegressInputError(ValueError):
-    """The two runs cannot be compared (missing files, other benchmark, different samples): exit code 2."""
-
-
-@dataclass(frozen=True)
-class RunData:
-    """A run's results.json and, when present, its per-sample outcomes ``{metric key: {sample id:
-    value}}``."""
-
-    path: str
-    results: dict[str, Any]
-    task_of: Optional[dict[str, str]] = None
-    outcomes: dict[str, dict[str, float]] = field(default_factory=dict)
+__all__ = [
+    "Comparison",
+    "RegressInputError",
+    "RegressResult",
+    "RunData",
+    "binomial_two_sided_half",
+    "bootstrap_p",
+    "check_same_samples",
+    "compare",
+    "holm",
+    "load_run",
+    "markdown_report",
+    "mcnemar_exact",
+]
 
 
 @dataclass(frozen=True)
@@ -72,134 +75,6 @@ class RegressResult:
 
     def markdown(self) -> str:
         return markdown_report(self)
-
-
-def load_run(path: str | Path) -> RunData:
-    """A run directory (results.json + predictions*.jsonl) or a results.json file (prediction files beside it
-    are used when present)."""
-    p = Path(path)
-    res = p / "results.json" if p.is_dir() else p
-    if not res.is_file():
-        raise RegressInputError(f"{path}: no results.json (pass a run directory or a results.json file)")
-    try:
-        results = json.loads(res.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise RegressInputError(f"{res}: not valid JSON ({e})") from e
-    for k in ("benchmark", "tasks", "overall"):
-        if k not in results:
-            raise RegressInputError(
-                f"{res}: results.json lacks {k!r} (see docs/ARCHITECTURE.md, Run directory)"
-            )
-    if not any(res.parent.glob(PRED_GLOB)):
-        return RunData(str(path), results)
-    try:
-        rows = read_run_predictions(res.parent)  # every shard's file; a torn last line is dropped
-    except ValueError as e:
-        raise RegressInputError(str(e)) from e
-    task_of: dict[str, str] = {}
-    outcomes: dict[str, dict[str, float]] = {}
-    for n, row in enumerate(rows, start=1):
-        if not isinstance(row, dict) or "id" not in row or "task" not in row:
-            raise RegressInputError(f"{res.parent}: prediction row {n} has no id/task: {str(row)[:80]}")
-        sid = str(row["id"])
-        task_of[sid] = str(row["task"])  # a repeated id: the last row wins, as in the run itself
-        for label, metrics in (row.get("scores") or {}).items():
-            for m, v in (metrics or {}).items():
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    outcomes.setdefault(f"{label}/{m}", {})[sid] = float(v)
-    return RunData(str(path), results, task_of, outcomes)
-
-
-def check_same_samples(cand: RunData, base: RunData) -> str:
-    """Refuse different benchmarks or sample sets; return a one-line description of what was checked."""
-    cr, br = cand.results, base.results
-    if cr["benchmark"] != br["benchmark"]:
-        raise RegressInputError(
-            f"benchmarks differ: candidate is {cr['benchmark']!r}, baseline {br['benchmark']!r}"
-        )
-    if cand.task_of is not None and base.task_of is not None and set(cand.task_of) != set(base.task_of):
-        only_c, only_b = set(cand.task_of) - set(base.task_of), set(base.task_of) - set(cand.task_of)
-        raise RegressInputError(
-            f"different sample sets: {len(only_c)} id(s) only in the candidate (e.g. {sorted(only_c)[:3]}), "
-            f"{len(only_b)} only in the baseline (e.g. {sorted(only_b)[:3]}); run both with the same "
-            "--subset N"
-        )
-    hc, hb = cr.get("sample_ids_sha256"), br.get("sample_ids_sha256")
-    if hc and hb and hc != hb:
-        raise RegressInputError(
-            f"different sample sets: sample_ids_sha256 {hc[:12]}… ({cr['overall'].get('n_total')} samples) "
-            f"vs {hb[:12]}… ({br['overall'].get('n_total')} samples); run both with the same --subset N"
-        )
-    counts_c = {t: v.get("n_total") for t, v in cr["tasks"].items()}
-    counts_b = {t: v.get("n_total") for t, v in br["tasks"].items()}
-    if counts_c != counts_b:
-        diff = sorted(t for t in set(counts_c) | set(counts_b) if counts_c.get(t) != counts_b.get(t))
-        raise RegressInputError(
-            f"different sample sets: per-task counts differ for {', '.join(diff[:5])} (candidate "
-            f"{[counts_c.get(t) for t in diff[:5]]}, baseline {[counts_b.get(t) for t in diff[:5]]})"
-        )
-    if hc and hb:
-        return f"identical (sample_ids_sha256 {hc[:12]}…)"
-    if cand.task_of is not None and base.task_of is not None:
-        return f"identical ids in both predictions.jsonl ({len(cand.task_of)} samples)"
-    return "same per-task counts (ids not verifiable: a sample_ids_sha256 or predictions.jsonl is missing)"
-
-
-def mcnemar_exact(base: np.ndarray, cand: np.ndarray) -> tuple[float, int, int]:
-    """Two-sided exact McNemar p-value and the discordant counts (b: base right & cand wrong, c: the reverse).
-
-    The p-value is scipy.stats.binomtest(c, b + c, 0.5).pvalue (tests check they agree); for p = 1/2 the
-    two-sided binomial tail is 2·P(X ≤ min(b, c)), summed here in exact integers because importing
-    scipy.stats alone costs a second, more than the whole gate may take.
-    """
-    b = int(np.sum((base == 1) & (cand == 0)))
-    c = int(np.sum((base == 0) & (cand == 1)))
-    return binomial_two_sided_half(min(b, c), b + c), b, c
-
-
-def binomial_two_sided_half(k: int, n: int) -> float:
-    """Two-sided p-value of k successes in n trials at p = 1/2 (k ≤ n/2), exactly as binomtest computes it."""
-    if n == 0 or 2 * k >= n - 1:  # k in the middle: every outcome is at most as likely as it
-        return 1.0
-    if n > 20000:  # exact integers get slow; take the reference implementation
-        from scipy.stats import binomtest
-
-        return float(binomtest(k, n, 0.5).pvalue)
-    term, tail = 1, 1
-    for i in range(1, k + 1):
-        term = term * (n - i + 1) // i
-        tail += term
-    return min(1.0, 2 * tail / (1 << n))
-
-
-def bootstrap_p(diffs: Sequence[np.ndarray], n_boot: int, seed: int) -> float:
-    """Two-sided paired-bootstrap p-value that the mean difference (macro over the groups) is zero.
-
-    Each group (a task) is resampled with replacement on its own; the statistic is the mean of the group
-    means, so one group is the plain micro case. The null distribution is the bootstrap one, centred.
-    """
-    rng = np.random.default_rng(seed)
-    observed = float(np.mean([d.mean() for d in diffs]))
-    boot = np.zeros(n_boot)
-    for d in diffs:
-        n = len(d)
-        step = max(1, 1_000_000 // n)  # resample in blocks so memory stays ~8 MB whatever n is
-        for s in range(0, n_boot, step):
-            k = min(step, n_boot - s)
-            boot[s : s + k] += d[rng.integers(0, n, size=(k, n))].mean(axis=1)
-    boot /= len(diffs)
-    extreme = np.sum(np.abs(boot - observed) >= abs(observed) - 1e-12)
-    return float((extreme + 1) / (n_boot + 1))
-
-
-def holm(pvals: Sequence[Optional[float]]) -> list[Optional[float]]:
-    """Holm–Bonferroni adjusted p-values (None entries are skipped and stay None)."""
-    idx = sorted((p, i) for i, p in enumerate(pvals) if p is not None)
-    m, out, running = len(idx), [None] * len(pvals), 0.0
-    for rank, (p, i) in enumerate(idx):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[i] = running
-    return out  # type: ignore[return-value]
 
 
 def _per_sample(run: RunData, key: str, ids: list[str]) -> Optional[np.ndarray]:

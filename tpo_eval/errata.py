@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .io import load_yaml
 from .tables.model import TableError
-from .verify import Finding
+from .verify_findings import Finding
 
 ERRATA_FILE = "errata.yaml"
 _KEYS = {"table", "check", "row", "column", "published", "source", "why"}

@@ -9,44 +9,22 @@ Checks, all declared in the table's YAML (results/paper/README.md):
 - ``equals``: the same number printed in another table (e.g. main Table 4's MMIU = supplement Table 2's
 Overall).
 - ``order``: numbers that cannot increase along the listed columns (R@0.3 ≥ R@0.5 ≥ R@0.7).
+
+The :class:`Finding` record, its status rule and the text report are ``verify_findings.py`` (importable from
+here too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from .tables.model import PaperTable, Row, load_table
+from .tables.model import PaperTable, load_table
 from .tables.schema import AGGREGATIONS
+from .verify_findings import _EPS, Finding, _finding, describe, format_report, half_unit
 
-_EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One check on one row. ``status`` is ``ok``, ``mismatch``, ``skipped`` (inputs not reported) or
-    ``known`` (a mismatch the paper itself carries, listed in results/paper/errata.yaml; :mod:`.errata`)."""
-
-    table: str
-    check: str
-    row: str
-    model: str
-    column: str
-    published: Optional[float]
-    recomputed: Optional[float]
-    tolerance: float
-    status: str
-    detail: str
-    decimals: int = 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def half_unit(decimals: int) -> float:
-    return 0.5 * 10.0 ** (-decimals)
+__all__ = ["Finding", "describe", "format_report", "half_unit", "verify_names", "verify_table"]
 
 
 def verify_table(table: PaperTable) -> list[Finding]:
@@ -59,34 +37,6 @@ def verify_table(table: PaperTable) -> list[Finding]:
 
 def verify_names(names: list[str]) -> dict[str, list[Finding]]:
     return {n: verify_table(load_table(n)) for n in names}
-
-
-def _finding(
-    table: PaperTable,
-    check: str,
-    row: Row,
-    column: str,
-    pub: Optional[float],
-    calc: Optional[float],
-    tol: float,
-    detail: str,
-    status: Optional[str] = None,
-) -> Finding:
-    if status is None:
-        status = "mismatch" if abs(float(pub) - float(calc)) > tol + _EPS else "ok"  # type: ignore[arg-type]
-    return Finding(
-        table.name,
-        check,
-        row.key,
-        row.model,
-        column,
-        pub,
-        calc,
-        round(tol, 6),
-        status,
-        detail,
-        table.decimals,
-    )
 
 
 def _aggregates(table: PaperTable) -> list[Finding]:
@@ -289,44 +239,3 @@ def _order(table: PaperTable, chk: Mapping[str, Any]) -> list[Finding]:
             )
         )
     return out
-
-
-def format_report(
-    results: Mapping[str, list[Finding]], verbose: bool = False, stale: Sequence[Any] = ()
-) -> str:
-    """Plain-text report: one header per table, every disagreeing (and, with ``verbose``, every) check; known
-    errata are listed but do not fail, ``stale`` errata (ones that matched nothing) do."""
-    lines = []
-    for name, findings in results.items():
-        bad = [f for f in findings if f.status == "mismatch"]
-        skipped = sum(f.status == "skipped" for f in findings)
-        known = sum(f.status == "known" for f in findings)
-        tail = (f", {known} known (errata)" if known else "") + (f", {skipped} skipped" if skipped else "")
-        lines.append(f"{name}: {len(findings)} checks, {len(bad)} disagree{tail}")
-        for f in findings:
-            if f.status == "ok" and not verbose:
-                continue
-            lines.append("  " + describe(f))
-    lines += [f"STALE    erratum matches no disagreement any more (remove it): {e.describe()}" for e in stale]
-    total_bad = sum(f.status == "mismatch" for fs in results.values() for f in fs)
-    total_known = sum(f.status == "known" for fs in results.values() for f in fs)
-    tail = f"; {total_known} known published inconsistencies (errata)" if total_known else ""
-    tail += f"; {len(stale)} stale erratum/errata" if stale else ""
-    verdict = "FAIL" if total_bad or stale else "OK"
-    lines.append(f"{verdict}: {total_bad} disagreeing number(s) in {len(results)} table(s){tail}")
-    return "\n".join(lines) + "\n"
-
-
-def describe(f: Finding) -> str:
-    tag = {"ok": "ok      ", "mismatch": "MISMATCH", "skipped": "skipped ", "known": "known   "}[f.status]
-    if f.check == "order":
-        return f"{tag} order      {f.model} · {f.column}: {f.detail}"
-    nums = ""
-    if f.published is not None and f.recomputed is not None:
-        nums = (
-            f"published {f.published:.{f.decimals}f}, recomputed {f.recomputed:.{f.decimals + 2}f} "
-            f"(allowed ±{f.tolerance:g}); "
-        )
-    elif f.published is not None:
-        nums = f"published {f.published:.{f.decimals}f}; "
-    return f"{tag} {f.check:<10} {f.model} · {f.column}: {nums}{f.detail}"

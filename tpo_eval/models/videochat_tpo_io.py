@@ -2,21 +2,39 @@
 frame transform of the authors' demo, the temporal head's feature encoder and the span post-processing.
 
 Written from the public OpenGVLab/TPO code (``tokenizer.py``, ``app.py``; see ../shared/reference/tpo.md §2.3,
-§2.4); nothing is copied. Used by :mod:`tpo_eval.models.videochat_tpo`.
+§2.4); nothing is copied. Used by :mod:`tpo_eval.models.videochat_tpo`. The loading patches (``on_sys_path``,
+``legacy_*``) are ``videochat_tpo_compat.py`` and are importable from here too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import re
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .videochat_tpo_compat import legacy_model_classes, legacy_transformers_names, on_sys_path
+
+__all__ = [
+    "IMAGENET",
+    "IMG_TOKEN",
+    "TASK_TOKENS",
+    "VID_TOKEN",
+    "AttrDict",
+    "ClipFeatures",
+    "SegmentTokenizer",
+    "frames_tensor",
+    "legacy_model_classes",
+    "legacy_transformers_names",
+    "midpoints",
+    "on_sys_path",
+    "span_windows",
+    "timestamps_msg",
+]
 
 IMG_TOKEN, VID_TOKEN = "[<IMG_PLH>]", "[<VID_PLH>]"
 TASK_TOKENS = (
@@ -139,80 +157,6 @@ class AttrDict(dict):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-@contextlib.contextmanager
-def on_sys_path(folder: Path) -> Iterator[None]:
-    """The release imports ``third_party.*`` absolutely: its folder must be on ``sys.path`` (tpo.md §9.2)."""
-    for name in [m for m in sys.modules if m == "third_party" or m.startswith("third_party.")]:
-        del sys.modules[name]  # another checkpoint's copy must not answer for this one
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        sys.path.remove(str(folder))
-
-
-def legacy_transformers_names() -> None:
-    """The release was written for transformers 4.38: its ``modeling_qformer.py`` imports three helpers from
-    ``transformers.modeling_utils`` that transformers 5 moved to ``pytorch_utils`` or dropped. They are put
-    back where that file looks (a no-op on versions that still have them).
-    ``find_pruneable_heads_and_indices``
-    only serves head pruning, which inference never calls: its stand-in refuses."""
-    import transformers.modeling_utils as mu
-    import transformers.pytorch_utils as pu
-
-    for name in ("apply_chunking_to_forward", "prune_linear_layer"):
-        if not hasattr(mu, name) and hasattr(pu, name):
-            setattr(mu, name, getattr(pu, name))
-    if not hasattr(mu, "find_pruneable_heads_and_indices"):
-
-        def find_pruneable_heads_and_indices(*args: Any, **kwargs: Any) -> Any:
-            raise NotImplementedError("head pruning is not supported for the released VideoChat-TPO code")
-
-        mu.find_pruneable_heads_and_indices = find_pruneable_heads_and_indices
-
-
-def _invert_attention_mask(self: Any, mask: Any) -> Any:
-    """1 = attend → 0, 0 = masked → the dtype's minimum, broadcast over heads (and queries for a 2-d mask)."""
-    ext = mask[:, None, :, :] if mask.dim() == 3 else mask[:, None, None, :]
-    ext = ext.to(self.dtype)
-    import torch
-
-    return (1.0 - ext) * torch.finfo(self.dtype).min
-
-
-def _get_head_mask(
-    self: Any, head_mask: Any, num_hidden_layers: int, is_attention_chunked: bool = False
-) -> Any:
-    if head_mask is not None:
-        raise NotImplementedError("head masks are not supported for the released VideoChat-TPO code")
-    return [None] * num_hidden_layers
-
-
-def legacy_model_classes(cls: Any) -> None:
-    """What the release's models (its Q-Former BERT, the MLLM itself) take from transformers 4.x and 5
-    removed:
-    ``all_tied_weights_keys`` (5 sets it in ``post_init``, which they call late or never; an empty class-level
-    mapping is right, nothing of theirs is tied) and the ``invert_attention_mask`` / ``get_head_mask`` helpers
-    of 4.x's ``ModuleUtilsMixin`` (re-implemented above, for inference). No-ops where they exist."""
-    from transformers import PreTrainedModel
-
-    package = cls.__module__.rpartition(".")[0]
-    for name, mod in list(sys.modules.items()):
-        if name != package and not name.startswith(package + "."):
-            continue
-        for obj in vars(mod).values():
-            if not (isinstance(obj, type) and issubclass(obj, PreTrainedModel) and obj.__module__ == name):
-                continue
-            if "all_tied_weights_keys" not in vars(obj):
-                obj.all_tied_weights_keys = {}
-            for attr, fn in (
-                ("invert_attention_mask", _invert_attention_mask),
-                ("get_head_mask", _get_head_mask),
-            ):
-                if not hasattr(obj, attr):
-                    setattr(obj, attr, fn)
 
 
 class ClipFeatures:

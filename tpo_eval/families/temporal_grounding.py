@@ -23,41 +23,34 @@ windows (plus a per-clip saliency curve for highlight detection); see :mod:`tpo_
 ``options.outputs: frame_indices`` with ``frame_count`` (and ``frame_base``, default 1) reads text answers as
 frame indices over that many frames (PLM style). Sample ids are ``<task>/<index>`` (Charades: the line number
 of ``charades_sta_test.txt``) and ``<task>/<qid>`` (QVHighlights); ``meta["qid"]`` is the annotation's own id.
+
+Here: options, extraction, scoring and aggregation. Reading annotations and prediction files is the base
+class in ``temporal_grounding_data.py`` (its ``PROTOCOLS``, ``CHARADES_METRICS``, ``QVH_METRICS`` import from
+here too).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Optional
 
-from ..config import BenchmarkConfig, DataPaths, TaskSpec
+from ..config import BenchmarkConfig
 from ..registries import EXTRACTORS
 from ..tg import charades, qvh
 from ..tg.iou import hull_iou
-from ..tg.predictions import match_predictions, read_prediction_file
-from ..types import Answer, Media, RawOutput, Sample, SampleScore, freeze_meta
-from .base import TaskFamily
+from ..types import Answer, RawOutput, Sample, SampleScore
+from .temporal_grounding_data import CHARADES_METRICS, PROTOCOLS, QVH_METRICS, TemporalGroundingData
 
-PROTOCOLS = ("charades_sta", "qvhighlights")
+__all__ = ["CHARADES_METRICS", "PARSE_CAP", "PROTOCOLS", "QVH_METRICS", "TemporalGroundingFamily"]
+
 # Text answers are parsed from their first PARSE_CAP characters (recorded in results as
 # spans.parse_cap_chars): a span answer is a few dozen characters, and both parsers are linear, so this only
 # bounds runaway outputs.
 PARSE_CAP = 20_000
-CHARADES_METRICS = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU")
-QVH_METRICS = (
-    "MR-full-R1@0.3",
-    "MR-full-R1@0.5",
-    "MR-full-R1@0.7",
-    "MR-full-mAP",
-    "MR-full-mIoU",
-    "HL-min-VeryGood-mAP",
-    "HL-min-VeryGood-Hit1",
-)
 
 
-class TemporalGroundingFamily(TaskFamily):
+class TemporalGroundingFamily(TemporalGroundingData):
     name = "temporal_grounding"
     kind = "span"
     option_keys = frozenset(
@@ -103,104 +96,7 @@ class TemporalGroundingFamily(TaskFamily):
         ]
         return errors
 
-    # ---- data
-    # -----------------------------------------------------------------------------------------------
-    def annotation_files(
-        self, cfg: BenchmarkConfig, paths: DataPaths, tasks: Optional[Sequence[str]] = None
-    ) -> dict[str, Any]:
-        d = paths.annotation_dir(cfg)
-        # --annotations may name one file (any Charades-STA packaging, or a QVHighlights split).
-        return {
-            t.name: d if d.is_file() else d / t.annotation
-            for t in cfg.tasks
-            if tasks is None or t.name in tasks
-        }
-
-    def load_task(self, cfg: BenchmarkConfig, task: TaskSpec, paths: DataPaths) -> list[Sample]:
-        path = Path(self.annotation_files(cfg, paths, [task.name])[task.name])
-        media, ext = paths.media_dir(cfg, task), cfg.options.get("video_ext", ".mp4")
-        protocol = cfg.options["protocol"]
-        self.metric_names = CHARADES_METRICS if protocol == "charades_sta" else QVH_METRICS
-        if protocol == "qvhighlights":
-            clip_length = float(cfg.options.get("clip_length", qvh.CLIP_LENGTH))
-            return [
-                Sample(
-                    id=f"{task.name}/{g['qid']}",
-                    task=task.name,
-                    media=Media(paths=(str(media / f"{g['vid']}{ext}"),)),
-                    question=g["query"],
-                    target=tuple(g["relevant_windows"][0]),
-                    duration=float(g["duration"]),
-                    meta=freeze_meta(
-                        {
-                            "protocol": protocol,
-                            "clip_length": clip_length,
-                            **{
-                                k: g[k]
-                                for k in (
-                                    "qid",
-                                    "vid",
-                                    "duration",
-                                    "relevant_windows",
-                                    "relevant_clip_ids",
-                                    "saliency_scores",
-                                )
-                            },
-                        }
-                    ),
-                )
-                for g in qvh.load_qvhighlights(path)
-            ]
-        dur = cfg.options.get("durations")
-        dur_path = path.parent / dur if dur else None
-        if dur_path is not None and not dur_path.is_file():
-            dur_path = None  # formats that carry durations (tvr, charades_json) do not need the file
-        clip = bool(cfg.options.get("clip_end_to_duration"))
-        queries = charades.load_charades_sta(
-            path, durations=dur_path, fmt=cfg.options.get("format", "auto"), clip_end_to_duration=clip
-        )
-        return [
-            Sample(
-                id=f"{task.name}/{q.index}",
-                task=task.name,
-                media=Media(paths=(str(media / f"{q.vid}{ext}"),)),
-                question=q.query,
-                target=(q.start, q.end),
-                duration=q.duration,
-                meta=freeze_meta(
-                    {
-                        "protocol": protocol,
-                        "qid": q.qid,
-                        "vid": q.vid,
-                        "clipped": q.clipped,
-                        "clip_to_duration": clip,
-                    }
-                ),
-            )
-            for q in queries
-        ]
-
-    def read_predictions(
-        self,
-        path: Path,
-        cfg: BenchmarkConfig,
-        samples: Sequence[Sample],
-        allow_partial: Optional[bool] = None,
-    ) -> dict[str, RawOutput]:
-        """moment_detr JSONL, TimeChat JSON or tpo-eval rows, by sample id (see
-        :mod:`tpo_eval.tg.predictions`).
-
-        ``allow_partial`` False: every sample must be covered; True: uncovered samples are left out; None: the
-        caller checks coverage.
-
-        Raises:
-            MissingPredictionsError: ``N of M queries have no prediction`` (``allow_partial`` False).
-            PredictionFileError: unreadable file, malformed row, or ids not in the annotations.
-        """
-        return match_predictions(read_prediction_file(path), samples, path, allow_partial is not False)
-
-    # ---- extraction and scoring
-    # -----------------------------------------------------------------------------
+    # ---- extraction and scoring ----------------------------------------------------------------------------
     def extract(self, label: str, raw: RawOutput, sample: Sample, cfg: BenchmarkConfig) -> Answer:
         if raw.error is not None:
             return Answer(extractor=label, value=None, parsed=False)

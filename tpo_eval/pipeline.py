@@ -2,7 +2,8 @@
 and checking samples, turning raw outputs into a results document (:func:`score_outputs`) and its provenance.
 
 The runner (``tpo_eval.runner``) and the public façade (``tpo_eval.api``) both import this module; it imports
-neither, so the evaluation modules depend one way.
+neither, so the evaluation modules depend one way. The scoring path (``Scored``, ``score_outputs``,
+``row_scores``, ``scores_from_rows``, ``results_doc``) is ``pipeline_scores.py``, re-exported here.
 """
 
 from __future__ import annotations
@@ -16,10 +17,29 @@ from typing import Any, Optional
 from .config import BenchmarkConfig, DataPaths
 from .families.base import AnnotationError, TaskFamily
 from .io import ConfigError, sha256_file, sha256_json
-from .records import SCHEMA_VERSION, command_line, git_state, package_versions, raw_from_row
+from .pipeline_scores import Scored, results_doc, row_scores, score_outputs, scores_from_rows
+from .records import command_line, git_state, package_versions
 from .registries import FAMILIES
-from .selection import check_tasks, ids_digest, select
-from .types import RawOutput, Sample, SampleScore
+from .selection import check_tasks, select
+from .types import Sample
+
+__all__ = [
+    "MissingMediaError",
+    "RunConfig",
+    "Scored",
+    "build_run_model",
+    "check_run_config",
+    "load_samples",
+    "missing_media",
+    "now",
+    "prompt_hash",
+    "provenance",
+    "results_doc",
+    "row_scores",
+    "sample_log",
+    "score_outputs",
+    "scores_from_rows",
+]
 
 
 class MissingMediaError(FileNotFoundError):
@@ -91,14 +111,6 @@ def build_run_model(rc: RunConfig) -> Any:
     )
 
 
-@dataclass(frozen=True)
-class Scored:
-    """Per-sample scores per extractor label, and the results document built from them."""
-
-    scores: Mapping[str, Sequence[SampleScore]]
-    doc: dict[str, Any]
-
-
 def load_samples(
     cfg: BenchmarkConfig,
     paths: DataPaths,
@@ -156,83 +168,6 @@ def missing_media(samples: Sequence[Sample]) -> list[str]:
                 out.append(p)
             seen.add(p)
     return out
-
-
-def score_outputs(
-    cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample], outputs: Mapping[str, RawOutput]
-) -> Scored:
-    """Extract with every declared extractor and score every sample, for outputs made elsewhere
-    (``tpo-eval score``). A sample without an output, or with an error, is a failure: it scores 0 and stays
-    in every denominator."""
-    scores = family.score_all(cfg, samples, outputs)
-    return Scored(scores=scores, doc=results_doc(cfg, family, samples, scores))
-
-
-def row_scores(
-    cfg: BenchmarkConfig, family: TaskFamily, sample: Sample, raw: RawOutput
-) -> tuple[dict[str, Any], dict[str, SampleScore]]:
-    """One sample extracted and scored with every declared extractor, as the runner does when it writes the
-    sample's row: the serialised answer and the score per label. The row keeps both, and
-    :func:`scores_from_rows` reads the scores back for ``results.json`` (no second pass)."""
-    answers, scores = {}, {}
-    for label in cfg.extractors:
-        a = family.extract(label, raw, sample, cfg)
-        answers[label] = family.serialize_answer(a)
-        scores[label] = family.score_sample(label, a, sample, raw.error is not None)
-    return answers, scores
-
-
-def scores_from_rows(
-    cfg: BenchmarkConfig, family: TaskFamily, samples: Sequence[Sample], rows: Mapping[str, Mapping[str, Any]]
-) -> dict[str, list[SampleScore]]:
-    """The per-sample scores the rows recorded when they were written, per label in sample order. A sample
-    without a row, or a row without scores for a label (written by an older version), is scored from its raw
-    output here."""
-    scores: dict[str, list[SampleScore]] = {label: [] for label in cfg.extractors}
-    for s in samples:
-        row = rows.get(s.id)
-        recorded = (row or {}).get("scores") or {}
-        parsed = (row or {}).get("parsed") or {}
-        if row is not None and all(label in recorded and label in parsed for label in cfg.extractors):
-            for label in cfg.extractors:
-                scores[label].append(
-                    SampleScore(
-                        sample_id=s.id,
-                        task=s.task,
-                        extractor=label,
-                        values=dict(recorded[label]),
-                        parsed=bool(parsed[label]),
-                        failed=row.get("error") is not None,
-                    )
-                )
-            continue
-        raw = raw_from_row(row) if row is not None else RawOutput(s.id, error="no prediction")
-        for label, sc in row_scores(cfg, family, s, raw)[1].items():
-            scores[label].append(sc)
-    return scores
-
-
-def results_doc(
-    cfg: BenchmarkConfig,
-    family: TaskFamily,
-    samples: Sequence[Sample],
-    scores: Mapping[str, Sequence[SampleScore]],
-) -> dict[str, Any]:
-    """The results document (without provenance) aggregated from per-sample scores."""
-    agg = family.aggregate(cfg, samples, scores)
-    metrics = [f"{label}/{m}" for label in cfg.extractors for m in family.metric_names]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "benchmark": cfg.name,
-        "benchmark_version": cfg.version,
-        "family": cfg.family,
-        "extractors": dict(cfg.extractors),
-        "primary": cfg.primary or metrics[0],
-        "metrics": metrics,
-        "aggregation": list(cfg.aggregation),
-        **agg,
-        "sample_ids_sha256": ids_digest(samples),
-    }
 
 
 def provenance(

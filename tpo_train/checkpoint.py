@@ -2,28 +2,23 @@
 
 Layout of ``<output_dir>/step-000040/`` and ``<output_dir>/final/``::
 
-    tpo_model.json, tpo_weights.safetensors, processor/   the TPO model folder (tpo_train.model.state): LoRA,
-                                                          task tokens, box encoder, heads, added vocab rows,
-                                                          and the vision side when trained; loadable by the
-                                                          ``tpo``
-                                                          model adapter of tpo_eval (``load_tpo_model``)
-    config.yaml                                           the resolved training config
-    trainer_state.pt                                      step, optimiser + scheduler state, RNG states (rank
-    0) rng_rank<r>.pt                                        RNG states of the other ranks
-    deepspeed/                                            DeepSpeed's sharded engine state (DeepSpeed runs)
-                                                          (these three only in step-* folders: final/ is not
-                                                          resumed)
-    manifest.json                                         written last: its presence marks a complete
-    checkpoint
-
-``manifest.json``: ``schema_version``, ``kind``, ``stage``, ``step``, ``total_steps``, ``final``, ``parent``
-(path, stage, manifest sha256), ``config`` and ``config_sha256``, ``data`` (per source: file, sha256, counts,
-first bad records), ``packages`` (versions), ``git`` (sha, dirty), ``world_size``, ``files`` (sha256 of every
-file in the folder but the manifest, by relative path), ``created``.
+    tpo_model.json, tpo_weights.safetensors, processor/
+                      the TPO model folder (tpo_train.model.state): LoRA, task tokens, box encoder, heads,
+                      added vocab rows, and the vision side when trained; loadable by the ``tpo`` model
+                      adapter of tpo_eval (``load_tpo_model``)
+    config.yaml       the resolved training config
+    trainer_state.pt  step, optimiser + scheduler state, RNG states (rank 0)
+    rng_rank<r>.pt    RNG states of the other ranks
+    deepspeed/        DeepSpeed's sharded engine state (DeepSpeed runs)
+                      (these three only in step-* folders: final/ is not resumed)
+    manifest.json     written last: its presence marks a complete checkpoint
 
 Nothing here unpickles code: trainer state holds only tensors and plain Python values (the numpy RNG state is
 stored as a list) and is read with ``torch.load(weights_only=True)``, after every file's hash is checked
 against the manifest, so a tampered or truncated file is refused before any of it is loaded.
+
+The manifest's fields, reading it, listing a run's checkpoints and checking file hashes are
+``checkpoint_manifest.py``; every name of it is importable from here too.
 """
 
 from __future__ import annotations
@@ -42,16 +37,42 @@ from tpo_eval.io import sha256_file
 from tpo_eval.records import git_state
 from tpo_eval.records import package_versions as _package_versions
 
-MANIFEST = "manifest.json"
+from .checkpoint_manifest import (
+    KIND,
+    MANIFEST,
+    SCHEMA_VERSION,
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    manifest_sha,
+    read_manifest,
+    verify_checkpoint,
+    verify_files,
+)
+
+__all__ = [
+    "KIND",
+    "MANIFEST",
+    "SCHEMA_VERSION",
+    "TRAINER_STATE",
+    "CheckpointError",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "load_model",
+    "load_trainer_state",
+    "load_weights",
+    "manifest_sha",
+    "package_versions",
+    "read_manifest",
+    "rng_state",
+    "save_checkpoint",
+    "set_rng_state",
+    "verify_checkpoint",
+    "verify_files",
+]
+
 TRAINER_STATE = "trainer_state.pt"
-SCHEMA_VERSION = 1
-KIND = "tpo-train-checkpoint"
 _PACKAGES = ("torch", "transformers", "peft", "safetensors", "deepspeed", "sam2", "numpy", "tpo-eval")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint folder that is missing, incomplete or of the wrong kind; the message says what was
-    found."""
 
 
 def package_versions() -> dict[str, Optional[str]]:
@@ -78,47 +99,6 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def list_checkpoints(output_dir: Path) -> list[Path]:
-    """Complete checkpoints (with a manifest) under a run's output dir, oldest step first, ``final`` last."""
-    found = [p for p in Path(output_dir).glob("step-*") if (p / MANIFEST).is_file()]
-    found.sort(key=lambda p: int(p.name.split("-")[1]))
-    if (Path(output_dir) / "final" / MANIFEST).is_file():
-        found.append(Path(output_dir) / "final")
-    return found
-
-
-def latest_checkpoint(output_dir: Path) -> Optional[Path]:
-    found = list_checkpoints(output_dir)
-    return found[-1] if found else None
-
-
-def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The manifest of a checkpoint folder, with an actionable error when it is not one."""
-    p = Path(path)
-    if not p.is_dir():
-        parent = p.parent
-        near = [str(c) for c in list_checkpoints(parent)] if parent.is_dir() else []
-        hint = f"; checkpoints next to it: {', '.join(near)}" if near else ""
-        raise CheckpointError(f"{p} does not exist{hint}")
-    mf = p / MANIFEST
-    if not mf.is_file():
-        inside = sorted(c.name for c in p.iterdir())[:10]
-        near = [str(c) for c in list_checkpoints(p)]
-        hint = f"; it holds checkpoints: {', '.join(near)}" if near else f" (found: {inside})"
-        raise CheckpointError(f"{p} is not a complete checkpoint: no {MANIFEST}{hint}")
-    man = json.loads(mf.read_text())
-    if man.get("kind") != KIND or man.get("schema_version") != SCHEMA_VERSION:
-        raise CheckpointError(
-            f"{mf}: kind {man.get('kind')!r} / schema {man.get('schema_version')!r}, expected "
-            f"{KIND!r} / {SCHEMA_VERSION}"
-        )
-    return man
-
-
-def manifest_sha(path: str | Path) -> str:
-    return sha256_file(Path(path) / MANIFEST)
 
 
 def save_checkpoint(
@@ -246,37 +226,6 @@ def load_model(
     model = TPOModel.build(spec, dtype=dtype, processor_path=ckpt / PROCESSOR_DIR)
     load_trainable_state_dict(model, load_file(str(ckpt / WEIGHTS_FILE)), strict=True)
     return model
-
-
-def verify_files(ckpt: Path, man: Mapping[str, Any], only: Optional[list[str]] = None) -> list[str]:
-    """Files whose sha256 differs from the manifest (empty = intact); ``only`` restricts the check."""
-    files = man.get("files", {})
-    return [
-        f
-        for f, h in files.items()
-        if (only is None or f in only)
-        and (not (Path(ckpt) / f).is_file() or sha256_file(Path(ckpt) / f) != h)
-    ]
-
-
-def verify_checkpoint(ckpt: Path, only: Optional[list[str]] = None) -> None:
-    """Refuse a checkpoint whose files differ from its manifest's hashes, or that holds files it never
-    listed."""
-    ckpt = Path(ckpt)
-    man = read_manifest(ckpt)
-    listed = man.get("files", {})
-    unlisted = [f for f in (only or []) if f not in listed]
-    if unlisted:
-        raise CheckpointError(
-            f"{ckpt}: {', '.join(unlisted)} not hashed in {MANIFEST} (a checkpoint written by an "
-            "older tpo-train, or a file added since); refusing to load it"
-        )
-    bad = verify_files(ckpt, man, only)
-    if bad:
-        raise CheckpointError(
-            f"{ckpt}: {', '.join(bad)} differ from the sha256 in {MANIFEST} (changed or "
-            "truncated since the checkpoint was written); refusing to load"
-        )
 
 
 def _safe_load(path: Path) -> Any:

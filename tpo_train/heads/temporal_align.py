@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .temporal_attn import encoder_layer, key_bias
-from .temporal_loss import AlignOut
+from .temporal_records import AlignOut
 
 
 class AlignBranch(nn.Module):

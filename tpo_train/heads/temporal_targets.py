@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .temporal_loss import TemporalTargets
+from .temporal_records import TemporalTargets
 
 
 def make_temporal_targets(

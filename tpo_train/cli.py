@@ -216,5 +216,13 @@ def demo(out: str, preset: str, seed: int, jobs: int, results_dir: str | None) -
     click.echo(f"results: {res}")
 
 
+def _add_commands() -> None:
+    from .demo_base import _command as demo_base_command
+
+    main.add_command(demo_base_command())
+
+
+_add_commands()
+
 if __name__ == "__main__":
     main()

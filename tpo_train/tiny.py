@@ -75,8 +75,9 @@ _CORPUS = [
 ]
 
 
-def _train_tokenizer():
-    """Byte-level BPE over ``_CORPUS`` with the special tokens at ids 0..4 (transformers fast tokenizer)."""
+def _train_tokenizer(extra_corpus: tuple[str, ...] = ()):
+    """Byte-level BPE over ``_CORPUS`` (+ ``extra_corpus``) with the special tokens at ids 0..4 (transformers
+    fast tokenizer)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -89,7 +90,7 @@ def _train_tokenizer():
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tok.train_from_iterator((_CORPUS + list(extra_corpus)) * 4, trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         pad_token="<|endoftext|>",
@@ -170,7 +171,12 @@ def tiny_config(
 
 
 def build_tiny_llava_ov(
-    out_dir: Path, seed: int = 0, *, text_hidden: int = LM_HIDDEN, text_layers: int = 2
+    out_dir: Path,
+    seed: int = 0,
+    *,
+    text_hidden: int = LM_HIDDEN,
+    text_layers: int = 2,
+    extra_corpus: tuple[str, ...] = (),
 ) -> Path:
     """Build, save and return ``out_dir`` holding a tiny random LLaVA-OneVision model + processor.
 
@@ -179,6 +185,8 @@ def build_tiny_llava_ov(
         seed: torch seed for the random weights.
         text_hidden, text_layers: LM width and depth (defaults: the tiny test model; larger values for
         benches).
+        extra_corpus: more text for the tokenizer's BPE merges (the demo's base gives its world's words, so
+        that "red" or "square" is one token, as in a real LLM's vocabulary); empty = the test model.
 
     Returns:
         ``out_dir`` as a :class:`Path`, loadable offline with ``from_pretrained``.
@@ -188,7 +196,7 @@ def build_tiny_llava_ov(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = _train_tokenizer()
+    tokenizer = _train_tokenizer(tuple(extra_corpus))
     image_id, video_id = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
     config = tiny_config(len(tokenizer), image_id, video_id, text_hidden=text_hidden, text_layers=text_layers)
     torch.manual_seed(seed)

@@ -1,0 +1,85 @@
+"""The demo's pretrained base (tpo_train/demo_base.py, demo_pretrain.py): its tokenizer knows the world's
+words, its build is seeded and trains every weight on the train split only, and the shipped copy says where it
+came from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.train._recipe_helpers import tiny_cache  # noqa: F401  (single-threaded torch)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from tpo_train.synth import generate_world
+
+    return generate_world(tmp_path_factory.mktemp("w") / "world", seed=3, preset="tiny").root
+
+
+def _sha(path):
+    return hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
+
+
+def test_world_words_become_single_tokens(world, tmp_path):
+    from transformers import AutoTokenizer
+
+    from tpo_train.demo_base import tokenizer_corpus, world_words
+    from tpo_train.tiny import build_tiny_llava_ov
+
+    words = world_words(world)
+    assert {"red", "square", "moves", "left", "Options"} <= set(words)
+    tok = AutoTokenizer.from_pretrained(
+        build_tiny_llava_ov(tmp_path / "b", extra_corpus=tokenizer_corpus(words))
+    )
+    plain = AutoTokenizer.from_pretrained(build_tiny_llava_ov(tmp_path / "p"))
+
+    def n_tokens(t):
+        return sum(len(t(" " + w, add_special_tokens=False)["input_ids"]) for w in words)
+
+    # the vocabulary has room for most of the world's words (512 entries): " red" becomes one token, and the
+    # world's words take far fewer tokens than with the test model's tokenizer
+    assert len(tok(" red", add_special_tokens=False)["input_ids"]) == 1
+    assert len(plain(" red", add_special_tokens=False)["input_ids"]) > 1
+    assert n_tokens(tok) < 0.7 * n_tokens(plain)
+
+
+def test_build_is_seeded_trains_every_weight_and_records_the_held_out_score(world, tmp_path):
+    from safetensors.torch import load_file
+
+    from tpo_train.demo_base import ORIGIN_FILE, build_demo_base
+
+    kw = dict(vision_steps=3, steps=3, mcq=2, answers=2, lookups=2, log_every=3)
+    a = build_demo_base(world, tmp_path / "a", **kw)
+    b = build_demo_base(world, tmp_path / "b", **kw)
+    assert _sha(a) == _sha(b)  # same seed, same bytes
+    origin = json.loads((a / ORIGIN_FILE).read_text())
+    n_heldout = sum(len(json.loads(f.read_text())) for f in (world / "mcq" / "heldout").glob("*.json"))
+    assert [e["step"] for e in origin["log"]] == [0, 3]
+    assert all(e["heldout"]["n"] == n_heldout for e in origin["log"])
+    assert origin["world"]["seed"] == 3 and origin["per_step"] == {"mcq": 2, "answers": 2, "lookups": 2}
+    # every weight moved from the random build (vision encoder first, then the whole model)
+    from tpo_train.demo_base import tokenizer_corpus, world_words
+    from tpo_train.tiny import build_tiny_llava_ov
+
+    rnd = load_file(
+        str(
+            build_tiny_llava_ov(tmp_path / "r", extra_corpus=tokenizer_corpus(world_words(world)))
+            / "model.safetensors"
+        )
+    )
+    trained = load_file(str(a / "model.safetensors"))
+    assert set(rnd) == set(trained)
+    unchanged = [k for k in rnd if (rnd[k] == trained[k]).all()]
+    # SigLIP's post-layernorm is not on LLaVA-OneVision's path (it reads the last encoder layer's states)
+    assert unchanged == [f"vision_tower.post_layernorm.{p}" for p in ("bias", "weight")]
+
+
+def test_a_missing_shipped_base_names_the_command(monkeypatch):
+    from tpo_train import presets
+
+    monkeypatch.setitem(presets.SHIPPED, "nowhere", "no_such_folder")
+    with pytest.raises(ValueError, match="tpo-train demo-base --out"):
+        presets.materialize("nowhere")

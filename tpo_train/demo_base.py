@@ -9,10 +9,11 @@ demo's seed-0 world, train or held-out, is seen), and shipped with the package (
 1. a tiny LLaVA-OneVision (:mod:`tpo_train.tiny`) whose tokenizer's merges include the world's words, as a
    real LLM's vocabulary has "red" or "square" as one token;
 2. its vision encoder pretrained on per-quadrant colour and shape labels (:mod:`tpo_train.demo_vision`);
-3. then *every* weight trained on the world's train questions, each step a mixture of: multiple choice in the
+3. every weight trained on text-only option look-ups (:mod:`tpo_train.demo_pretrain`): the binding of a value
+   to its option letter that a pretrained LLM brings;
+4. then every weight trained on the world's train questions, each step a mixture of: multiple choice in the
    ``synth_mcq`` benchmark's exact prompt (answer ``B) red``), the same questions answered in words (``Answer:
-   red``), and text-only option look-ups (:mod:`tpo_train.demo_pretrain`) — the binding of a value to its
-   letter that a pretrained LLM brings.
+   red``), and more look-ups.
 
     from tpo_train.demo_base import build_demo_base
     build_demo_base("data/synth_seed1", "tpo_train/assets/demo_base")   # -> Path; origin in demo_base.json
@@ -57,6 +58,8 @@ def build_demo_base(
     mcq: int = 8,
     answers: int = 8,
     lookups: int = 16,
+    lookup_steps: int = 6000,
+    lookup_batch: int = 32,
     lr: float = 1e-3,
     text_layers: int = 2,
     seed: int = 0,
@@ -90,6 +93,18 @@ def build_demo_base(
 
     torch.manual_seed(seed)
     p = Pretrainer(vision, world, lr=lr, rng=random.Random(seed))
+    # the look-ups alone first: text-only steps cost a fifth of a video step, and the binding they teach is
+    # what the multiple-choice steps need before their letter can follow the video at all
+    lookup_log = []
+    for step in range(1, lookup_steps + 1):
+        loss = p.step(mcq=0, answers=0, lookups=lookup_batch)
+        if step % (4 * log_every) == 0 or step == lookup_steps:
+            lookup_log.append({"step": step, "loss": loss, "lookup_accuracy": p.lookup_accuracy()})
+            print(
+                f"[demo-base] look-ups {step}/{lookup_steps} loss {loss:.3f} accuracy "
+                f"{lookup_log[-1]['lookup_accuracy']:.3f} [{time.monotonic() - t0:.0f} s]",
+                flush=True,
+            )
     log = [{"step": 0, "heldout": p.heldout_accuracy()}]
     for step in range(1, steps + 1):
         loss = p.step(mcq=mcq, answers=answers, lookups=lookups)
@@ -116,6 +131,9 @@ def build_demo_base(
         },
         "steps": steps,
         "per_step": {"mcq": mcq, "answers": answers, "lookups": lookups},
+        "lookup_steps": lookup_steps,
+        "lookup_batch": lookup_batch,
+        "lookup_log": lookup_log,
         "lr": lr,
         "text_layers": text_layers,
         "seed": seed,
@@ -156,6 +174,13 @@ def _command():
     )
     @click.option("--vision-steps", default=2000, show_default=True, type=click.IntRange(1))
     @click.option(
+        "--lookup-steps",
+        default=6000,
+        show_default=True,
+        type=click.IntRange(0),
+        help="Text-only option look-up steps (32 sequences each) before the video steps.",
+    )
+    @click.option(
         "--steps",
         default=3000,
         show_default=True,
@@ -165,7 +190,14 @@ def _command():
     @click.option("--text-layers", default=2, show_default=True, type=click.IntRange(1))
     @click.option("--seed", default=0, show_default=True, type=int, help="Weights and batch order.")
     def demo_base(
-        out: str, world: str, world_seed: int, vision_steps: int, steps: int, text_layers: int, seed: int
+        out: str,
+        world: str,
+        world_seed: int,
+        vision_steps: int,
+        lookup_steps: int,
+        steps: int,
+        text_layers: int,
+        seed: int,
     ) -> None:
         """Build the demo's pretrained tiny base: a world of its own, the vision encoder pretrained on it,
         then the whole model trained on its train questions (about 30 CPU-minutes at the defaults). Prints
@@ -181,7 +213,13 @@ def _command():
             click.echo(f"error: {e}", err=True)
             raise SystemExit(2) from None
         done = build_demo_base(
-            world, out, vision_steps=vision_steps, steps=steps, text_layers=text_layers, seed=seed
+            world,
+            out,
+            vision_steps=vision_steps,
+            lookup_steps=lookup_steps,
+            steps=steps,
+            text_layers=text_layers,
+            seed=seed,
         )
         log = json.loads((done / ORIGIN_FILE).read_text())["log"][-1]
         click.echo(

@@ -51,7 +51,9 @@ def test_build_is_seeded_trains_every_weight_and_records_the_held_out_score(worl
 
     from tpo_train.demo_base import ORIGIN_FILE, build_demo_base
 
-    kw = dict(vision_steps=3, steps=3, mcq=2, answers=2, lookups=2, log_every=3)
+    kw = dict(
+        vision_steps=3, lookup_steps=2, lookup_batch=2, steps=3, mcq=2, answers=2, lookups=2, log_every=3
+    )
     a = build_demo_base(world, tmp_path / "a", **kw)
     b = build_demo_base(world, tmp_path / "b", **kw)
     assert _sha(a) == _sha(b)  # same seed, same bytes

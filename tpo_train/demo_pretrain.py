@@ -5,9 +5,9 @@ AdamW, one step = a sum of three mean token losses.
   family builds the prompt; frames from its sampler), answered ``B) red`` + end of turn.
 - *Answers in words*: the same questions without options (``Question: … / Answer: red``) — the value read from
   the video, supervised on every token of it, without the letter.
-- *Look-ups* (text only): four options, then six ``<option> is (`` → its letter; and, less often, a stated
-  fact and the options → the letter. One supervised letter per MCQ is too sparse for a random LM to learn the
-  binding (it stayed at chance for 4,000 steps, docs/SYNTH.md); six per sequence teach it.
+- *Look-ups* (text only): four options, then six ``Find: <option> is (`` → its letter; and, less often, a
+  stated fact and the options → the letter. One supervised letter per MCQ is too sparse for a random LM to
+  learn the binding (it stayed at chance for 4,000 steps, docs/SYNTH.md); six per sequence teach it.
 """
 
 from __future__ import annotations
@@ -98,7 +98,9 @@ class Pretrainer:
         labels = [-100] * len(ids)
         for _ in range(6):
             k = rng.randrange(4)
-            q, a, tail = self._ids(f"{opts[k]} is ("), self._ids(LETTERS[k]), self._ids(")\n")
+            # "Find: red" writes the value as the option line does (" red" after a space, one token): a query
+            # without the space ("\nred") is another token, which the model would first have to learn to match
+            q, a, tail = self._ids(f"Find: {opts[k]} is ("), self._ids(LETTERS[k]), self._ids(")\n")
             ids += q + a + tail
             labels += [-100] * len(q) + a + [-100] * len(tail)
         return ids, labels

@@ -124,27 +124,17 @@ class Probe:
             rows += [{**d, "task": f.stem} for d in json.loads(f.read_text())]
         return rows
 
-    # ---- steps
+    # ---- steps (padding and the loss as the demo base's builder computes them)
     @staticmethod
     def pad(seqs, left: bool = False):  # noqa: ANN205
-        import torch
+        from tpo_train.demo_pretrain import Pretrainer
 
-        n = max(len(a) for a, _ in seqs)
-        ids = torch.zeros((len(seqs), n), dtype=torch.long)
-        lab, att = torch.full((len(seqs), n), -100), torch.zeros((len(seqs), n), dtype=torch.long)
-        for i, (a, b) in enumerate(seqs):
-            s = n - len(a) if left else 0
-            ids[i, s : s + len(a)], lab[i, s : s + len(b)], att[i, s : s + len(a)] = (
-                torch.tensor(a),
-                torch.tensor(b),
-                1,
-            )
-        return ids, lab, att
+        return Pretrainer.pad(seqs, left)
 
     def loss(self, seqs, pixels=None):  # noqa: ANN001, ANN201
-        ids, lab, att = self.pad(seqs)
-        extra = {} if pixels is None else {"pixel_values_videos": pixels}
-        return self.model(input_ids=ids, attention_mask=att, labels=lab, **extra).loss
+        from tpo_train.demo_pretrain import Pretrainer
+
+        return Pretrainer._loss(self, seqs, pixels)
 
     def step(self, loss) -> float:  # noqa: ANN001
         self.opt.zero_grad()

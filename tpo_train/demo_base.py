@@ -1,10 +1,10 @@
-"""The pretrained MLLM the demo's TPO starts from, in miniature (``tpo-train demo-base``).
+"""A pretrained MLLM for the synthetic world, in miniature (``tpo-train demo-base``): the start the demo's
+multiple-choice goal needs, not yet good enough for the demo to use (docs/SYNTH.md, "Multiple choice").
 
 The paper fine-tunes a video MLLM that already answers multiple-choice questions about videos. A random tiny
 model trained for the demo's minutes (LoRA on a random LM) learns the answer format and the text priors, never
-to read the answer from the video (docs/SYNTH.md: held-out accuracy at chance, or degenerate answers). So the
-demo starts from a base built once by this module, on a *separate* world (seed 1 by default: no clip of the
-demo's seed-0 world, train or held-out, is seen), and shipped with the package (``model.base: demo_base``):
+to read the answer from the video. This module builds a base on a world of its own (``--world-seed 1`` by
+default: no clip of the demo's seed-0 world, train or held-out, is seen):
 
 1. a tiny LLaVA-OneVision (:mod:`tpo_train.tiny`) whose tokenizer's merges include the world's words, as a
    real LLM's vocabulary has "red" or "square" as one token;
@@ -15,8 +15,11 @@ demo's seed-0 world, train or held-out, is seen), and shipped with the package (
    ``synth_mcq`` benchmark's exact prompt (answer ``B) red``), the same questions answered in words (``Answer:
    red``), and more look-ups.
 
+Its own world's held-out MCQ accuracy is scored as it trains and written to ``demo_base.json``; a folder it
+writes is a ``model.base`` for any stage config.
+
     from tpo_train.demo_base import build_demo_base
-    build_demo_base("data/synth_seed1", "tpo_train/assets/demo_base")   # -> Path; origin in demo_base.json
+    build_demo_base("data/synth_base", "runs/demo_base")   # -> Path; origin and scores in demo_base.json
 """
 
 from __future__ import annotations
@@ -155,7 +158,7 @@ def _command():
         "--out",
         required=True,
         type=click.Path(file_okay=False),
-        help="Folder to write the base to (the shipped one: tpo_train/assets/demo_base).",
+        help="Folder to write the base to (a from_pretrained folder: use it as model.base).",
     )
     @click.option(
         "--world",

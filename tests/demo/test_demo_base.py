@@ -1,6 +1,5 @@
 """The demo's pretrained base (tpo_train/demo_base.py, demo_pretrain.py): its tokenizer knows the world's
-words, its build is seeded and trains every weight on the train split only, and the shipped copy says where it
-came from."""
+words, and its build is seeded, trains every weight on the train split only and records its held-out score."""
 
 from __future__ import annotations
 
@@ -77,11 +76,3 @@ def test_build_is_seeded_trains_every_weight_and_records_the_held_out_score(worl
     unchanged = [k for k in rnd if (rnd[k] == trained[k]).all()]
     # SigLIP's post-layernorm is not on LLaVA-OneVision's path (it reads the last encoder layer's states)
     assert unchanged == [f"vision_tower.post_layernorm.{p}" for p in ("bias", "weight")]
-
-
-def test_a_missing_shipped_base_names_the_command(monkeypatch):
-    from tpo_train import presets
-
-    monkeypatch.setitem(presets.SHIPPED, "nowhere", "no_such_folder")
-    with pytest.raises(ValueError, match="tpo-train demo-base --out"):
-        presets.materialize("nowhere")

@@ -7,6 +7,7 @@ trains the whole model (every weight, AdamW) and prints accuracies as it goes:
 
     python scripts/demo_mcq_probe.py binding --steps 6000         # text only: the letter lookup
     python scripts/demo_mcq_probe.py values WORLD --steps 2000    # video only: the value, no options
+    python scripts/demo_mcq_probe.py values WORLD --steps 500 --vision-steps 2000   # encoder pretrained first
     python scripts/demo_mcq_probe.py mcq WORLD --text-steps 6000 --video-steps 1500   # both
 
 - ``binding``: a text curriculum over the world's option vocabularies (colours, directions, corners,
@@ -273,12 +274,29 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--world-vocab", action="store_true")
     ap.add_argument(
+        "--vision-steps",
+        type=int,
+        default=0,
+        help="first pretrain the base's vision encoder on WORLD's train frames (tpo_train.demo_vision)",
+    )
+    ap.add_argument(
         "--base", type=Path, default=Path("demo_out/mcq_probe_base"), help="where the tiny base goes"
     )
     a = ap.parse_args()
     if a.mode != "binding" and a.world is None:
         ap.error(f"{a.mode} needs WORLD")
-    p = Probe(a.base.with_name(a.base.name + ("-wv" if a.world_vocab else "")), a.world, a.world_vocab, a.lr)
+    base = a.base.with_name(a.base.name + ("-wv" if a.world_vocab else ""))
+    if a.vision_steps:
+        if a.world is None:
+            ap.error("--vision-steps needs WORLD")
+        Probe(base, None, a.world_vocab, a.lr)  # builds the random base when missing
+        from tpo_train.demo_vision import pretrain_vision
+
+        seen = base.with_name(f"{base.name}-vision{a.vision_steps}")
+        if not (seen / "model.safetensors").is_file():
+            pretrain_vision(base, a.world, seen, steps=a.vision_steps)
+        base = seen
+    p = Probe(base, a.world, a.world_vocab, a.lr)
     if a.mode == "binding":
         binding(p, a.steps)
     elif a.mode == "values":

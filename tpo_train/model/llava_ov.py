@@ -1,9 +1,11 @@
-"""LLaVA-OneVision adapter: the only TPO module that knows LLaVA-OV's module layout, visual splicing and chat
-format.
+"""LLaVA-OneVision adapter: the only TPO module that knows LLaVA-OV's module layout, visual splicing and
+chat format.
 
 Layout (transformers 5): ``model.model.vision_tower`` (SigLIP), ``model.model.multi_modal_projector``,
 ``model.model.language_model`` (Qwen2), ``model.lm_head``. Visual tokens: the processor expands ``<video>`` /
-``<image>`` into one token per visual feature; :meth:`merge_vision` writes the features there.
+``<image>`` into one token per visual feature; :meth:`merge_vision` writes the features there. The processor's
+pixels of a clip that comes back are memoised by the :class:`~tpo_train.model.video_memo.VideoPixelMemo` mixin
+(``_process``), which calls :meth:`_process_fully` on a miss.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import torch
 from torch import nn
 
 from .base import EncodedExample, MLLMAdapter
+from .video_memo import VideoPixelMemo
 
 _VISION_KEYS = ("pixel_values_videos", "pixel_values", "image_sizes")
 
 
-class LlavaOVAdapter(MLLMAdapter):
+class LlavaOVAdapter(VideoPixelMemo, MLLMAdapter):
     def __init__(self, model: nn.Module, processor: Any) -> None:
         self.model = model
         self.processor = processor
@@ -44,8 +47,7 @@ class LlavaOVAdapter(MLLMAdapter):
         processor = AutoProcessor.from_pretrained(processor_path or path)
         return cls(model, processor)
 
-    # ---- sizes and modules
-    # ----------------------------------------------------------------------------------
+    # ---- sizes and modules ---------------------------------------------------------------------------------
     @property
     def hidden_size(self) -> int:
         return int(self.model.config.text_config.hidden_size)
@@ -80,8 +82,7 @@ class LlavaOVAdapter(MLLMAdapter):
             "projector": self.model.model.multi_modal_projector,
         }
 
-    # ---- forward pieces
-    # -------------------------------------------------------------------------------------
+    # ---- forward pieces ------------------------------------------------------------------------------------
     def _vision_grad(self) -> bool:
         return torch.is_grad_enabled() and any(
             p.requires_grad for m in self.vision_modules().values() for p in m.parameters()
@@ -116,8 +117,7 @@ class LlavaOVAdapter(MLLMAdapter):
         )
         return out.last_hidden_state, out.cache
 
-    # ---- text and visual inputs
-    # -----------------------------------------------------------------------------
+    # ---- text and visual inputs ---------------------------------------------------------------------------
     def _messages(self, system: str, user: str, video: Any, image: Any) -> list[dict[str, Any]]:
         content: list[dict[str, Any]] = []
         if video is not None:
@@ -133,51 +133,6 @@ class LlavaOVAdapter(MLLMAdapter):
         return self.processor.apply_chat_template(
             messages, add_generation_prompt=generation_prompt, tokenize=False
         )
-
-    def _process(self, prompt: str, video: Any, image: Any) -> tuple[list[int], dict[str, torch.Tensor]]:
-        """Token ids of ``prompt`` with its visual placeholders expanded, and the processor's visual
-        tensors."""
-        if video is not None and image is None and prompt.count(self.processor.video_token) == 1:
-            hit = self._video_memo().get(id(video))
-            if hit is not None and hit[0] is video:  # the same frames object: its pixels and token count
-                n_tokens, vision = hit[1], hit[2]
-                text = prompt.replace(self.processor.video_token, self.processor.video_token * n_tokens)
-                return self.tokenizer(text, add_special_tokens=False)["input_ids"], dict(vision)
-        ids, vision = self._process_fully(prompt, video, image)
-        if video is not None and image is None and prompt.count(self.processor.video_token) == 1:
-            self._remember_video(prompt, video, ids, vision)
-        return ids, vision
-
-    def _video_memo(self) -> Any:
-        if getattr(self, "_vmemo", None) is None:
-            from cachetools import LRUCache
-
-            from ..data.memo import budget_mb, nbytes
-
-            # decoded clips are the batch builder's (data/memo.py): the same array object comes back for the
-            # same clip, so its processed pixels are kept by object (the entry holds the array: no id reuse)
-            size = int(budget_mb() * 2**20)
-            self._vmemo = LRUCache(maxsize=max(size, 1), getsizeof=lambda v: nbytes(v[2]) + 64)
-        return self._vmemo
-
-    def _remember_video(self, prompt: str, video: Any, ids: list[int], vision: dict[str, Any]) -> None:
-        """Keep ``video``'s processed pixels and its token count — only after checking, on this very call,
-        that expanding the placeholder and tokenising the text gives the processor's own ids (a processor
-        that does more than that is never short-cut)."""
-        from ..data.memo import budget_mb, nbytes
-
-        if getattr(self, "_vshortcut", None) is False or getattr(video, "flags", None) is None:
-            return
-        if video.flags.writeable:  # a caller's array that may change in place: not keyed by identity
-            return
-        n_tokens = sum(1 for t in ids if t == self.processor.video_token_id)
-        text = prompt.replace(self.processor.video_token, self.processor.video_token * n_tokens)
-        if self.tokenizer(text, add_special_tokens=False)["input_ids"] != ids:
-            self._vshortcut = False
-            return
-        memo = self._video_memo()
-        if nbytes(vision) + 64 <= memo.maxsize and budget_mb() > 0:
-            memo[id(video)] = (video, n_tokens, dict(vision))
 
     def _process_fully(
         self, prompt: str, video: Any, image: Any
@@ -216,11 +171,11 @@ class LlavaOVAdapter(MLLMAdapter):
     ) -> EncodedExample:
         """Each turn is laid out as generation would see it: the prompt so far, then ``answer`` + end-of-turn.
 
-        The text between answer k's end-of-turn token and answer k+1 is what the chat template adds for user
-        message k+1 (the difference of its renderings with and without that message, plus whatever the
-        template
-        writes after an end-of-turn token, e.g. ChatML's newline), so templates that format past assistant
-        messages differently from a generation (LLaVA-OV's ``assistant \n``) still give exact boundaries.
+        The text between answer k's end-of-turn token and answer k+1 is what the chat template adds for
+        user message k+1 (the difference of its renderings with and without that message, plus whatever
+        the template writes after an end-of-turn token, e.g. ChatML's newline), so templates that
+        format past assistant messages differently from a generation (LLaVA-OV's ``assistant \n``)
+        still give exact boundaries.
         """
         if not turns:
             raise ValueError("encode_turns: a conversation needs at least one (user, answer) turn")

@@ -1,25 +1,23 @@
 """Mask head: a frozen SAM2 driven by the LM's ``<tracking>`` state. The only module that imports ``sam2``.
 
 The trainable *mask adapter* maps the task hidden state to SAM2's sparse prompt embeddings (3 × 256: what
-SAM2's
-prompt encoder makes of a box given as two corner points plus its padding point); a second MLP regresses the
-box.
-Training (as the public TPO code): L1 between the adapter's tokens and SAM2's own prompt-encoder embedding of
-the
-ground-truth box, plus box L1; optionally (``MaskHeadSpec.mask_loss``) BCE + Dice of the frozen decoder's mask
-logits on the conditioning frame, with gradients flowing through the frozen decoder into the adapter.
-Decode: the adapter's tokens replace the prompt encoder's output on frame 0, SAM2's video predictor propagates
-the mask through the clip, and per-frame boxes are read off the masks (for tracking benchmarks).
+SAM2's prompt encoder makes of a box given as two corner points plus its padding point); a second MLP
+regresses the box. Training (as the public TPO code): L1 between the adapter's tokens and SAM2's own
+prompt-encoder embedding of the ground-truth box, plus box L1; optionally (``MaskHeadSpec.mask_loss``)
+BCE + Dice of the frozen decoder's mask logits on the conditioning frame, with gradients flowing through the
+frozen decoder into the adapter. Decode: the adapter's tokens replace the prompt encoder's output on frame 0,
+SAM2's video predictor propagates the mask through the clip, and per-frame boxes are read off the masks (for
+tracking benchmarks).
 
 SAM2 is built from the ``sam2`` package configs (hydra), with weights from ``sam2_checkpoint`` or random
-(tests); ``image_size`` shrinks its input (and the memory-attention RoPE grid) for small test configs.
+(tests); ``image_size`` shrinks its input (and the memory-attention RoPE grid) for small test configs. The
+head's records (targets, inputs, predictions) and ``sam_images`` live in :mod:`.mask_io`, re-exported here.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,11 +28,22 @@ from torch import nn
 
 from ..model.spec import MaskHeadSpec
 from .base import MaskOutput, TaskHead, check_count
+from .mask_io import MaskInputs, MaskPred, MaskTargets, sam_images
 from .ops import mask_to_box
 
+__all__ = [
+    "SMALL_SAM2_OVERRIDES",
+    "MaskHead",
+    "MaskInputs",
+    "MaskPred",
+    "MaskTargets",
+    "build_sam2",
+    "sam_images",
+]
+
 # A slimmer Hiera-T (fewer blocks, 32-d trunk, one memory-attention layer) for CPU tests: with
-# ``MaskHeadSpec(image_size=256, hydra_overrides=SMALL_SAM2_OVERRIDES)`` a forward pass takes well under a
-# second.
+# ``MaskHeadSpec(image_size=256, hydra_overrides=SMALL_SAM2_OVERRIDES)`` a forward pass takes well under
+# a second.
 SMALL_SAM2_OVERRIDES = (
     "++model.image_encoder.trunk.embed_dim=32",
     "++model.image_encoder.neck.backbone_channel_list=[256,128,64,32]",
@@ -42,46 +51,6 @@ SMALL_SAM2_OVERRIDES = (
     "++model.image_encoder.trunk.global_att_blocks=[3]",
     "++model.memory_attention.num_layers=1",
 )
-_MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # SAM2's ImageNet normalisation
-_STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
-
-
-@dataclass(frozen=True, eq=False)
-class MaskTargets:
-    """``boxes`` (N, 4) normalised xyxy on the conditioning frame; ``masks`` (N, H, W) {0, 1} (mask loss
-    only)."""
-
-    boxes: torch.Tensor
-    masks: Optional[torch.Tensor] = None
-
-
-@dataclass(frozen=True, eq=False)
-class MaskInputs:
-    """``images`` (N, 3, S, S) conditioning frames from :func:`sam_images` (mask loss); ``videos`` per
-    occurrence (T, H, W, 3) uint8 frames to propagate through (decode)."""
-
-    images: Optional[torch.Tensor] = None
-    videos: Optional[Sequence[np.ndarray]] = None
-
-    def to(self, device: Any) -> MaskInputs:
-        return MaskInputs(None if self.images is None else self.images.to(device), self.videos)
-
-
-@dataclass(frozen=True, eq=False)
-class MaskPred:
-    """``sparse`` (N, 3, 256) prompt tokens; ``box`` (N, 4) normalised xyxy; ``mask_logits`` (N, 1, S/4,
-    S/4)."""
-
-    sparse: torch.Tensor
-    box: torch.Tensor
-    mask_logits: Optional[torch.Tensor] = None
-
-
-def sam_images(frames: np.ndarray, image_size: int) -> torch.Tensor:
-    """uint8 (N, H, W, 3) → (N, 3, S, S) float, resized and ImageNet-normalised as SAM2's loader does."""
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
-    return (x - _MEAN) / _STD
 
 
 def build_sam2(spec: MaskHeadSpec) -> nn.Module:

@@ -128,14 +128,14 @@ class Probe:
     # ---- steps (padding and the loss as the demo base's builder computes them)
     @staticmethod
     def pad(seqs, left: bool = False):  # noqa: ANN205
-        from tpo_train.demo_pretrain import Pretrainer
+        from tpo_train.demo_pretrain import pad_batch
 
-        return Pretrainer.pad(seqs, left)
+        return pad_batch(seqs, left)
 
     def loss(self, seqs, pixels=None):  # noqa: ANN001, ANN201
-        from tpo_train.demo_pretrain import Pretrainer
+        from tpo_train.demo_pretrain import lm_loss
 
-        return Pretrainer._loss(self, seqs, pixels)
+        return lm_loss(self.model, seqs, pixels)
 
     def step(self, loss) -> float:  # noqa: ANN001
         self.opt.zero_grad()

@@ -31,6 +31,29 @@ VOCABS = (
 )
 
 
+def pad_batch(seqs: list[tuple[list, list]], left: bool = False):  # noqa: ANN201
+    """(input_ids, labels, attention_mask) of ``(ids, labels)`` pairs padded to one length (``left`` for a
+    prompt whose next token is read at the last position)."""
+    n = max(len(a) for a, _ in seqs)
+    ids = torch.zeros((len(seqs), n), dtype=torch.long)
+    lab, att = torch.full((len(seqs), n), -100), torch.zeros((len(seqs), n), dtype=torch.long)
+    for i, (a, b) in enumerate(seqs):
+        s = n - len(a) if left else 0
+        ids[i, s : s + len(a)], lab[i, s : s + len(b)], att[i, s : s + len(a)] = (
+            torch.tensor(a),
+            torch.tensor(b),
+            1,
+        )
+    return ids, lab, att
+
+
+def lm_loss(model, seqs: list[tuple[list, list]], pixels=None):  # noqa: ANN001, ANN201
+    """The mean token loss of ``model`` on the padded ``seqs`` (with their videos' pixels, if any)."""
+    ids, lab, att = pad_batch(seqs)
+    extra = {} if pixels is None else {"pixel_values_videos": pixels}
+    return model(input_ids=ids, attention_mask=att, labels=lab, **extra).loss
+
+
 class Pretrainer:
     def __init__(self, base: Path, world: Path, *, lr: float, rng: random.Random) -> None:
         from tpo_eval.config import DataPaths, load_benchmark
@@ -76,11 +99,11 @@ class Pretrainer:
         e = self.ad.encode(system, user, prefix, answer=answer, video=self._blank)
         return list(e.input_ids), list(e.labels)
 
-    def mcq_item(self, s) -> tuple[list, list]:  # noqa: ANN001
+    def mcq_item(self, s, answer: bool = True) -> tuple[list, list]:  # noqa: ANN001
+        """The benchmark's prompt for ``s``, answered ``B) red`` (or left open, to read the next letter)."""
         p = self.family.build_prompt(s, self.cfg)
-        return self._encode(
-            p.system, p.user, p.assistant_prefix, f"{LETTERS[s.target]}) {s.choices[s.target]}"
-        )
+        said = f"{LETTERS[s.target]}) {s.choices[s.target]}" if answer else None
+        return self._encode(p.system, p.user, p.assistant_prefix, said)
 
     def answer_item(self, s) -> tuple[list, list]:  # noqa: ANN001
         return self._encode("", "Question: " + s.question, "Answer:", " " + s.choices[s.target])
@@ -106,37 +129,17 @@ class Pretrainer:
         return ids, labels
 
     # ---- steps
-    @staticmethod
-    def pad(seqs: list[tuple[list, list]], left: bool = False):  # noqa: ANN205
-        n = max(len(a) for a, _ in seqs)
-        ids = torch.zeros((len(seqs), n), dtype=torch.long)
-        lab, att = torch.full((len(seqs), n), -100), torch.zeros((len(seqs), n), dtype=torch.long)
-        for i, (a, b) in enumerate(seqs):
-            s = n - len(a) if left else 0
-            ids[i, s : s + len(a)], lab[i, s : s + len(b)], att[i, s : s + len(a)] = (
-                torch.tensor(a),
-                torch.tensor(b),
-                1,
-            )
-        return ids, lab, att
-
-    def _loss(self, seqs, pixels=None):  # noqa: ANN001, ANN202
-        ids, lab, att = self.pad(seqs)
-        extra = {} if pixels is None else {"pixel_values_videos": pixels}
-        return self.model(input_ids=ids, attention_mask=att, labels=lab, **extra).loss
-
     def step(self, *, mcq: int, answers: int, lookups: int) -> float:
         loss = torch.zeros(())
         for n, item in ((mcq, self.mcq_item), (answers, self.answer_item)):
             if n:
                 batch = [self.train[self.rng.randrange(len(self.train))] for _ in range(n)]
-                for s in batch:
-                    self.pixels(s)  # the first sight of a clip fixes the blank video's shape
-                loss = loss + self._loss(
-                    [item(s) for s in batch], torch.stack([self.pixels(s) for s in batch])
-                )
+                px = torch.stack(
+                    [self.pixels(s) for s in batch]
+                )  # first: a clip seen fixes the blank's shape
+                loss = loss + lm_loss(self.model, [item(s) for s in batch], px)
         if lookups:
-            loss = loss + self._loss([self.lookup_item() for _ in range(lookups)])
+            loss = loss + lm_loss(self.model, [self.lookup_item() for _ in range(lookups)])
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
@@ -148,7 +151,7 @@ class Pretrainer:
         """Letter accuracy on ``n`` fresh stated-fact items (a fixed seed: the same items every time)."""
         keep, self.rng = self.rng, random.Random(5)
         try:
-            ids, lab, att = self.pad([self.lookup_item(recall_share=0.0) for _ in range(n)])
+            ids, lab, att = pad_batch([self.lookup_item(recall_share=0.0) for _ in range(n)])
         finally:
             self.rng = keep
         logits = self.model.eval()(input_ids=ids, attention_mask=att).logits[:, :-1]
@@ -164,10 +167,10 @@ class Pretrainer:
         hits: dict[str, list[bool]] = {}
         for i in range(0, len(self.heldout), batch):
             part = self.heldout[i : i + batch]
-            for s in part:
-                self.pixels(s)
-            ids, _, att = self.pad([(a, a) for a, _ in (self.mcq_item_prompt(s) for s in part)], left=True)
             px = torch.stack([self.pixels(s) for s in part])
+            ids, _, att = pad_batch(
+                [(a, a) for a, _ in (self.mcq_item(s, answer=False) for s in part)], left=True
+            )
             logits = self.model(input_ids=ids, attention_mask=att, pixel_values_videos=px).logits[:, -1]
             for s, row in zip(part, logits[:, self.letters].argmax(-1).tolist()):
                 hits.setdefault(s.task, []).append(row == s.target)
@@ -178,10 +181,6 @@ class Pretrainer:
             "n": len(every),
             "tasks": {t: round(float(np.mean(v)), 4) for t, v in sorted(hits.items())},
         }
-
-    def mcq_item_prompt(self, s) -> tuple[list, list]:  # noqa: ANN001
-        p = self.family.build_prompt(s, self.cfg)
-        return self._encode(p.system, p.user, p.assistant_prefix, None)
 
     def save(self, out: Path) -> None:
         import shutil

@@ -1,16 +1,16 @@
-"""The demo's pretrained vision encoder, in miniature: the tiny model's SigLIP trained on the synthetic
-world's labelled train frames before anything else.
+"""A pretrained vision encoder, in miniature (step 2 of :mod:`tpo_train.demo_base`): the tiny model's SigLIP
+trained on the synthetic world's labelled train frames before anything else.
 
 A real MLLM starts from a vision encoder pretrained on millions of images; the tiny model's is random, and a
 random 2-layer encoder passes too little of what the questions ask about (which colour, which shape, where)
 for a tiny LM to find in minutes (a linear probe of "colour c is in the clip" on its pooled video tokens:
-held-out near the base rate). So the demo first trains the encoder on the world's exact ground truth
+held-out near the base rate). So the base builder first trains the encoder on the world's exact ground truth
 (``gt/train.jsonl``): for every pooled video token — one quadrant of a frame, as LLaVA-OneVision pools video
 patches 2×2 — which colours and which shapes are visible in it, through a linear read-out that is then
 dropped. Only the train split is used; the LM, the connector and the processor are untouched.
 
     from tpo_train.demo_vision import pretrain_vision
-    pretrain_vision("tiny_base", "demo_out/world", "demo_out/runs/base/vision")   # -> Path
+    pretrain_vision("tiny_base", "data/synth_base", "runs/demo_base/vision")   # -> Path
 """
 
 from __future__ import annotations
@@ -135,27 +135,3 @@ def pooled_tokens(tower, pixels):
     side = int(round(p**0.5))
     grid = h.transpose(1, 2).reshape(n, d, side, side)
     return torch.nn.functional.avg_pool2d(grid, 2).flatten(2).transpose(1, 2)
-
-
-def _command():
-    import click
-
-    @click.command(help="Pretrain the tiny model's vision encoder on a synthetic world's train frames.")
-    @click.option("--base", required=True, type=click.Path(exists=True, file_okay=False))
-    @click.option("--world", required=True, type=click.Path(exists=True, file_okay=False))
-    @click.option("--out", required=True, type=click.Path(file_okay=False))
-    @click.option("--steps", default=300, show_default=True, type=click.IntRange(1))
-    @click.option("--frames-per-clip", default=4, show_default=True, type=click.IntRange(1))
-    @click.option("--seed", default=0, show_default=True, type=int)
-    def main(base: str, world: str, out: str, steps: int, frames_per_clip: int, seed: int) -> None:
-        done = pretrain_vision(base, world, out, steps=steps, frames_per_clip=frames_per_clip, seed=seed)
-        click.echo((done / ORIGIN_FILE).read_text())
-
-    return main
-
-
-#: ``python -m tpo_train.demo_vision --base B --world W --out O``: the demo runs the step as its own process
-main = _command()
-
-if __name__ == "__main__":
-    main()

@@ -45,16 +45,23 @@ def test_world_words_become_single_tokens(world, tmp_path):
     assert n_tokens(tok) < 0.7 * n_tokens(plain)
 
 
-def test_build_is_seeded_trains_every_weight_and_records_the_held_out_score(world, tmp_path):
+KW = dict(vision_steps=3, lookup_steps=2, lookup_batch=2, steps=3, mcq=2, answers=2, lookups=2, log_every=3)
+
+
+@pytest.fixture(scope="module")
+def built(world, tmp_path_factory):
+    from tpo_train.demo_base import build_demo_base
+
+    return build_demo_base(world, tmp_path_factory.mktemp("base") / "a", **KW)
+
+
+def test_build_is_seeded_trains_every_weight_and_records_the_held_out_score(world, built, tmp_path):
     from safetensors.torch import load_file
 
     from tpo_train.demo_base import ORIGIN_FILE, build_demo_base
 
-    kw = dict(
-        vision_steps=3, lookup_steps=2, lookup_batch=2, steps=3, mcq=2, answers=2, lookups=2, log_every=3
-    )
-    a = build_demo_base(world, tmp_path / "a", **kw)
-    b = build_demo_base(world, tmp_path / "b", **kw)
+    a = built
+    b = build_demo_base(world, tmp_path / "b", **KW)
     assert _sha(a) == _sha(b)  # same seed, same bytes
     origin = json.loads((a / ORIGIN_FILE).read_text())
     n_heldout = sum(len(json.loads(f.read_text())) for f in (world / "mcq" / "heldout").glob("*.json"))
@@ -76,3 +83,43 @@ def test_build_is_seeded_trains_every_weight_and_records_the_held_out_score(worl
     unchanged = [k for k in rnd if (rnd[k] == trained[k]).all()]
     # SigLIP's post-layernorm is not on LLaVA-OneVision's path (it reads the last encoder layer's states)
     assert unchanged == [f"vision_tower.post_layernorm.{p}" for p in ("bias", "weight")]
+
+
+def test_a_built_base_trains_a_tpo_stage_and_is_scored_by_tpo_eval(world, built, tmp_path):
+    """The seam end to end: the base as ``model.base`` of the demo's stage 1 → a TPO checkpoint → ``tpo-eval
+    run synth_mcq --model tpo`` on the held-out split, every question answered and counted."""
+    from tpo_eval.api import RunConfig, evaluate
+    from tpo_train.config import load_config
+    from tpo_train.model import read_tpo_spec
+    from tpo_train.recipe import Recipe
+
+    cfg = load_config(
+        "demo_stage1",
+        [
+            f"data.root={world}",
+            f"output_dir={tmp_path / 'stage1'}",
+            f"model.base={built}",
+            "init_from=base",
+            "train.max_steps=2",
+            "train.batch_size=4",
+            "train.micro_batch_size=4",
+            "train.progress=false",
+        ],
+    )
+    Recipe(cfg).run()
+    ckpt = tmp_path / "stage1" / "final"
+    assert read_tpo_spec(ckpt).base == str(built)
+    doc = evaluate(
+        RunConfig(
+            "synth_mcq",
+            model="tpo",
+            ckpt=str(ckpt),
+            data_root=world,
+            out_dir=tmp_path / "eval",
+            model_args={"max_new_tokens": "6"},
+            progress=False,
+        )
+    )
+    n_heldout = sum(len(json.loads(f.read_text())) for f in (world / "mcq" / "heldout").glob("*.json"))
+    assert doc["overall"]["n_total"] == n_heldout and doc["overall"]["n_failed"] == 0
+    assert doc["provenance"]["model"]["base"] == str(built)

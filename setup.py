@@ -18,7 +18,7 @@ setup(
     packages=find_packages(include=["tpo_eval", "tpo_eval.*", "tpo_train", "tpo_train.*"]) + list(DATA),
     package_dir=DATA,
     package_data={
-        "tpo_train": ["configs/*.yaml", "paper_recipe.yaml"],
+        "tpo_train": ["configs/*.yaml", "paper_recipe.yaml", "assets/demo_base/*"],
         "tpo_eval.data.benchmarks": ["*.yaml"],
         "tpo_eval.data.paper": ["*.yaml", "*.csv", "*.md"],
         "tpo_eval.data.demo": ["*.yaml", "*.csv"],

@@ -9,6 +9,7 @@ trains the whole model (every weight, AdamW) and prints accuracies as it goes:
     python scripts/demo_mcq_probe.py values WORLD --steps 2000    # video only: the value, no options
     python scripts/demo_mcq_probe.py values WORLD --steps 500 --vision-steps 2000   # encoder pretrained first
     python scripts/demo_mcq_probe.py mcq WORLD --text-steps 6000 --video-steps 1500   # both
+    python scripts/demo_mcq_probe.py mcq WORLD --text-steps 0 --with-values --vision-steps 2000   # what works
 
 - ``binding``: a text curriculum over the world's option vocabularies (colours, directions, corners,
   counts, objects): 70 % associative recall (four options, then six "<option> is (" -> its letter,
@@ -18,8 +19,8 @@ trains the whole model (every weight, AdamW) and prints accuracies as it goes:
   questions are answered by the most likely of their four candidates, once with the clip's own video
   and once with another held-out clip's: own > other would mean the model reads the value.
 - ``mcq``: ``binding`` first, then the world's train MCQs in the exact ``synth_mcq`` prompt (16 per
-  step, plus 8 binding items so the lookup is kept); held-out accuracy = the most likely letter after
-  ``Best option:(``.
+  step, plus 8 binding items so the lookup is kept, or with ``--with-values`` 16 worded answers instead);
+  held-out accuracy = the most likely letter after ``Best option:(``.
 
 Seeded (torch 0, data 0); one thread. ``--world-vocab`` adds the world's words to the tiny tokenizer's
 corpus so that each is one token (the shipped tokenizer splits "red" into "Gre" "d").
@@ -209,7 +210,7 @@ def values(p: Probe, steps: int, every: int = 500) -> None:
             p.say("values", s, "loss", loss, "| own video", score(False), "| other video", score(True))
 
 
-def mcq(p: Probe, text_steps: int, video_steps: int, every: int = 250) -> None:
+def mcq(p: Probe, text_steps: int, video_steps: int, every: int = 250, with_values: bool = False) -> None:
     import torch
 
     from tpo_eval.config import load_benchmark
@@ -246,7 +247,8 @@ def mcq(p: Probe, text_steps: int, video_steps: int, every: int = 250) -> None:
         p.model.train()
         return _by_task(hits)
 
-    binding(p, text_steps)
+    if text_steps:
+        binding(p, text_steps)
     p.say("before the video MCQs: held-out", score())
     rng = random.Random(0)
     for s in range(1, video_steps + 1):
@@ -258,7 +260,12 @@ def mcq(p: Probe, text_steps: int, video_steps: int, every: int = 250) -> None:
                 p.encode(prompt.system, user(d), prompt.assistant_prefix, f"{LETTERS[k]}) {d['answer']}")
             )
         loss = p.loss(seqs, torch.stack([p.video(d["video"]) for d in items]))
-        loss = loss + p.loss([p.binding_item(rng, 0.5) for _ in range(8)])
+        if with_values:  # the worded answer too: it teaches reading the value from the video
+            items = [train[rng.randrange(len(train))] for _ in range(16)]
+            vals = [p.encode("", "Question: " + d["question"], "Answer:", " " + d["answer"]) for d in items]
+            loss = loss + p.loss(vals, torch.stack([p.video(d["video"]) for d in items]))
+        else:
+            loss = loss + p.loss([p.binding_item(rng, 0.5) for _ in range(8)])
         loss = p.step(loss)
         if s % every == 0:
             p.say("mcq", s, "loss", loss, "fact accuracy", p.fact_accuracy(), "held-out", score())
@@ -273,6 +280,7 @@ def main() -> None:
     ap.add_argument("--video-steps", type=int, default=1500)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--world-vocab", action="store_true")
+    ap.add_argument("--with-values", action="store_true", help="mcq: add worded-answer items to every step")
     ap.add_argument(
         "--vision-steps",
         type=int,
@@ -302,7 +310,7 @@ def main() -> None:
     elif a.mode == "values":
         values(p, a.steps)
     else:
-        mcq(p, a.text_steps, a.video_steps)
+        mcq(p, a.text_steps, a.video_steps, with_values=a.with_values)
 
 
 if __name__ == "__main__":

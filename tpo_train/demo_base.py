@@ -1,25 +1,26 @@
-"""A pretrained MLLM for the synthetic world, in miniature (``tpo-train demo-base``): the start the demo's
-multiple-choice goal needs, not yet good enough for the demo to use (docs/SYNTH.md, "Multiple choice").
+"""The pretrained MLLM the demo's TPO and its baselines start from, in miniature (``tpo-train demo-base``).
 
 The paper fine-tunes a video MLLM that already answers multiple-choice questions about videos. A random tiny
 model trained for the demo's minutes (LoRA on a random LM) learns the answer format and the text priors, never
-to read the answer from the video. This module builds a base on a world of its own (``--world-seed 1`` by
-default: no clip of the demo's seed-0 world, train or held-out, is seen):
+to read the answer from the video (docs/SYNTH.md, "Multiple choice"). So the demo starts from a base built
+once by this module on a world of its own (``--world-seed 1`` by default: no clip of the demo's seed-0 world,
+train or held-out, is seen) and shipped with the package (``model.base: demo_base``,
+``tpo_train/assets/demo_base``):
 
 1. a tiny LLaVA-OneVision (:mod:`tpo_train.tiny`) whose tokenizer's merges include the world's words, as a
    real LLM's vocabulary has "red" or "square" as one token;
 2. its vision encoder pretrained on per-quadrant colour and shape labels (:mod:`tpo_train.demo_vision`);
-3. every weight trained on text-only option look-ups (:mod:`tpo_train.demo_pretrain`): the binding of a value
-   to its option letter that a pretrained LLM brings;
-4. then every weight trained on the world's train questions, each step a mixture of: multiple choice in the
-   ``synth_mcq`` benchmark's exact prompt (answer ``B) red``), the same questions answered in words (``Answer:
-   red``), and more look-ups.
+3. optionally (``--lookup-steps``, off by default) every weight on text-only option look-ups
+   (:mod:`tpo_train.demo_pretrain`);
+4. every weight trained on the world's train questions, each step a mixture of multiple choice in the
+   ``synth_mcq`` benchmark's exact prompt (answer ``B) red``) and the same questions answered in words
+   (``Answer: red``), which is what teaches reading the value from the video.
 
 Its own world's held-out MCQ accuracy is scored as it trains and written to ``demo_base.json``; a folder it
 writes is a ``model.base`` for any stage config.
 
     from tpo_train.demo_base import build_demo_base
-    build_demo_base("data/synth_base", "runs/demo_base")   # -> Path; origin and scores in demo_base.json
+    build_demo_base("data/synth_base", "tpo_train/assets/demo_base")   # -> Path; origin in demo_base.json
 """
 
 from __future__ import annotations
@@ -57,11 +58,11 @@ def build_demo_base(
     out: str | Path,
     *,
     vision_steps: int = 2000,
-    steps: int = 3000,
-    mcq: int = 8,
-    answers: int = 8,
-    lookups: int = 16,
-    lookup_steps: int = 6000,
+    steps: int = 1250,
+    mcq: int = 16,
+    answers: int = 16,
+    lookups: int = 0,
+    lookup_steps: int = 0,
     lookup_batch: int = 32,
     lr: float = 1e-3,
     text_layers: int = 2,
@@ -158,7 +159,7 @@ def _command():
         "--out",
         required=True,
         type=click.Path(file_okay=False),
-        help="Folder to write the base to (a from_pretrained folder: use it as model.base).",
+        help="Folder to write the base to (the shipped one: tpo_train/assets/demo_base).",
     )
     @click.option(
         "--world",
@@ -178,17 +179,24 @@ def _command():
     @click.option("--vision-steps", default=2000, show_default=True, type=click.IntRange(1))
     @click.option(
         "--lookup-steps",
-        default=6000,
+        default=0,
         show_default=True,
         type=click.IntRange(0),
         help="Text-only option look-up steps (32 sequences each) before the video steps.",
     )
     @click.option(
         "--steps",
-        default=3000,
+        default=1250,
         show_default=True,
         type=click.IntRange(1),
-        help="Steps of the whole model (each: 8 MCQs + 8 worded answers + 16 look-ups).",
+        help="Steps of the whole model (each: --mcq MCQs + --answers worded answers + --lookups look-ups).",
+    )
+    @click.option("--mcq", default=16, show_default=True, type=click.IntRange(0), help="MCQs per step.")
+    @click.option(
+        "--answers", default=16, show_default=True, type=click.IntRange(0), help="Worded answers per step."
+    )
+    @click.option(
+        "--lookups", default=0, show_default=True, type=click.IntRange(0), help="Look-ups per step."
     )
     @click.option("--text-layers", default=2, show_default=True, type=click.IntRange(1))
     @click.option("--seed", default=0, show_default=True, type=int, help="Weights and batch order.")
@@ -199,11 +207,14 @@ def _command():
         vision_steps: int,
         lookup_steps: int,
         steps: int,
+        mcq: int,
+        answers: int,
+        lookups: int,
         text_layers: int,
         seed: int,
     ) -> None:
         """Build the demo's pretrained tiny base: a world of its own, the vision encoder pretrained on it,
-        then the whole model trained on its train questions (about 30 CPU-minutes at the defaults). Prints
+        then the whole model trained on its train questions (about 20 CPU-minutes at the defaults). Prints
         the held-out multiple-choice accuracy of that world as it goes; writes demo_base.json beside the
         weights."""
         from .synth import WorldError, generate_world
@@ -221,6 +232,9 @@ def _command():
             vision_steps=vision_steps,
             lookup_steps=lookup_steps,
             steps=steps,
+            mcq=mcq,
+            answers=answers,
+            lookups=lookups,
             text_layers=text_layers,
             seed=seed,
         )

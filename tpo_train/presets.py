@@ -3,8 +3,10 @@
 ``model.base`` may name a preset instead of a checkpoint folder. ``tpo-train plan`` builds a preset on the
 meta device (no memory) so the real-size structure — trainable parameters per Table-5 group — can be checked
 offline.
-``tiny`` is the only preset with weights: a random tiny LLaVA-OneVision built by :mod:`tpo_train.tiny` into a
+``tiny`` is a preset with weights: a random tiny LLaVA-OneVision built by :mod:`tpo_train.tiny` into a
 cache folder (``$TPO_TRAIN_CACHE``, default ``~/.cache/tpo_train``) so CPU tests can run the whole recipe.
+``demo_base`` is the tiny model pretrained on a synthetic world (:mod:`tpo_train.demo_base`), shipped in the
+package (``tpo_train/assets/demo_base``, under 1 MB): the base the demo's TPO and baselines start from.
 """
 
 from __future__ import annotations
@@ -25,10 +27,26 @@ def _build_tiny(out: Path, seed: int) -> Path:
 
 
 BUILDABLE["tiny"] = _build_tiny
+#: presets whose weights ship with the package: name → folder under tpo_train/assets
+SHIPPED = {"demo_base": "demo_base"}
 
 
 def is_preset(name: str) -> bool:
-    return name in PRESETS or name in BUILDABLE
+    return name in PRESETS or name in BUILDABLE or name in SHIPPED
+
+
+def shipped(name: str) -> Path:
+    """The package's folder of the shipped preset ``name`` (raises ValueError, naming the command that
+    builds it, when the folder is missing)."""
+    from importlib.resources import files
+
+    folder = Path(str(files("tpo_train").joinpath("assets", SHIPPED[name])))
+    if not (folder / "model.safetensors").is_file():
+        raise ValueError(
+            f"model.base={name!r}: {folder} holds no model.safetensors; build it with "
+            f"`tpo-train demo-base --out {folder}` (docs/SYNTH.md)"
+        )
+    return folder
 
 
 def cache_dir() -> Path:
@@ -41,6 +59,8 @@ def materialize(base: str, seed: int = 0) -> Path:
     Raises:
         ValueError: for a weights-less preset (``llava-ov-7b``): point ``model.base`` at a local checkpoint.
     """
+    if base in SHIPPED:
+        return shipped(base)
     if base in BUILDABLE:
         out = cache_dir() / f"{base}-seed{seed}"
         if not (out / "model.safetensors").is_file():

@@ -91,8 +91,13 @@ def lm_hidden_size(base: str) -> Optional[int]:
     """The LM hidden size of ``model.base`` (a preset or a local folder), or None when it cannot be read."""
     import json
 
-    from .presets import PRESETS
+    from .presets import PRESETS, SHIPPED, shipped
 
+    if base in SHIPPED:
+        try:
+            base = str(shipped(base))
+        except ValueError:
+            return None
     if base == "tiny":
         from .tiny import LM_HIDDEN
 

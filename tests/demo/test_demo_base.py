@@ -123,3 +123,11 @@ def test_a_built_base_trains_a_tpo_stage_and_is_scored_by_tpo_eval(world, built,
     n_heldout = sum(len(json.loads(f.read_text())) for f in (world / "mcq" / "heldout").glob("*.json"))
     assert doc["overall"]["n_total"] == n_heldout and doc["overall"]["n_failed"] == 0
     assert doc["provenance"]["model"]["base"] == str(built)
+
+
+def test_a_missing_shipped_base_names_the_command(monkeypatch):
+    from tpo_train import presets
+
+    monkeypatch.setitem(presets.SHIPPED, "nowhere", "no_such_folder")
+    with pytest.raises(ValueError, match="tpo-train demo-base --out"):
+        presets.materialize("nowhere")

@@ -151,18 +151,21 @@ def test_charades_txt_lists_the_gt_events(root):
         assert [f"{v} {x['start']:.2f} {x['end']:.2f}##{x['query']}." for v, x in events] == lines
 
 
-def test_mcq_answer_positions_and_values_are_balanced(world, root):
+def test_mcq_values_are_balanced_and_options_sorted(world, root):
     total = Counter()
     for split in ("train", "heldout"):
         for task, n in world.counts[split]["mcq"].items():
             items = json.loads((root / "mcq" / split / f"{task}.json").read_text())
             assert len(items) == n > 0
-            pos = Counter(it["candidates"].index(it["answer"]) for it in items)
-            assert max(pos.values()) - min(pos[k] for k in range(4)) <= 1  # np.resize of 0..3, permuted
             for it in items:
                 assert len(it["candidates"]) == 4 == len(set(it["candidates"]))
+                assert it["candidates"] == sorted(it["candidates"])  # world version 3: alphabetical
+            pos = Counter(it["candidates"].index(it["answer"]) for it in items)
             if task in ("moving_direction", "moving_count", "object_shuffle"):
+                # a fixed four-value set in a fixed order: balanced values are balanced positions
                 values = Counter(it["answer"] for it in items)
                 assert len(set(values.values())) == 1, (task, values)
+                assert len(set(pos.values())) == 1 and len(pos) == 4, (task, pos)
             total.update(pos)
-    assert len(total) == 4
+    n = sum(total.values())
+    assert len(total) == 4 and max(total.values()) < 0.4 * n, total  # no position near a majority

@@ -85,7 +85,6 @@ def file_hash(path: Path) -> str:
     return sha256_file(path) if path.is_file() else sha256_bytes(b"")
 
 
-
 def arrow_cache() -> Path:
     """Where the sources' Arrow caches live: ``$TPO_TRAIN_CACHE/arrow`` (default ``~/.cache/tpo_train``)."""
     from ..presets import cache_dir

@@ -2,8 +2,12 @@
 
 :func:`select` works per type and split: it (1) balances the answer *values* (each direction / count /
 colour / quadrant / anomaly kind is the answer equally often), (2) draws distractors from the candidate's
-pool — the same vocabulary as the answers, so no option reads as the odd one out — and (3) puts the answer at
-each of the four positions equally often. Kept apart from :mod:`.questions` (what each clip can be asked)
+pool — the same vocabulary as the answers, so no option reads as the odd one out — and (3) lists the four
+options in alphabetical order. The order is a function of the option *set*, which is symmetric in the answer,
+so it tells a text-only reader nothing, and with balanced values every position is the answer about equally
+often; but a fixed order means a value read from the video maps to one letter (``down`` is always before
+``up``), which a tiny model can learn, where a shuffled order asks it to find the value among the options
+first (docs/SYNTH.md, "Multiple choice"). Kept apart from :mod:`.questions` (what each clip can be asked)
 because the balancing is what makes chance 25 %, and ``scripts/synth_text_baseline.py`` checks exactly that.
 """
 
@@ -68,7 +72,7 @@ class MCQ:
 
 
 def select(cands: Sequence[Candidate], rng: np.random.Generator) -> dict[str, list[MCQ]]:
-    """Balanced, position-balanced four-option questions per task (see module docstring)."""
+    """Value-balanced four-option questions per task, options in alphabetical order (module docstring)."""
     by_task: dict[str, list[Candidate]] = defaultdict(list)
     for c in cands:
         by_task[c.task].append(c)
@@ -86,8 +90,7 @@ def select(cands: Sequence[Candidate], rng: np.random.Generator) -> dict[str, li
             ),
             key=lambda c: c.vid,
         )
-        positions = rng.permutation(np.resize(np.arange(4), len(kept)))
-        out[task] = [_options(c, int(p), rng) for c, p in zip(kept, positions)]
+        out[task] = [_options(c, rng) for c in kept]
     return out
 
 
@@ -114,10 +117,9 @@ def _rounds(groups: list[list[Candidate]], cap: int) -> list[Candidate]:
         kept += round_
 
 
-def _options(c: Candidate, pos: int, rng: np.random.Generator) -> MCQ:
-    """The answer at ``pos`` among three distractors drawn at random from the candidate's pool."""
+def _options(c: Candidate, rng: np.random.Generator) -> MCQ:
+    """The answer and three distractors drawn at random from the candidate's pool, in alphabetical order."""
     others = [o for o in dict.fromkeys(c.pool) if o != c.answer]
     distractors = [others[k] for k in rng.permutation(len(others))[:3]]
     assert len(distractors) == 3, f"{c.task} {c.vid}: only {len(distractors)} distractors"
-    opts = distractors[:pos] + [c.answer] + distractors[pos:]
-    return MCQ(c.task, c.vid, c.question, tuple(opts), c.answer)
+    return MCQ(c.task, c.vid, c.question, tuple(sorted([c.answer, *distractors])), c.answer)

@@ -1,8 +1,9 @@
 """Baselines of a synthetic world that need no video: the priors a model must beat, as answer scripts.
 
 - text only (MCQ): a logistic regression (numpy only) scores every option from hashed features of the option's
-  words and of (question word, option word) pairs, trained on the train split, and picks the best option of
-  each held-out question — how far the question and options alone get (a balanced world keeps it near 25 %);
+  words, of (question word, option word) pairs and of the option's letter (alone and per question word),
+  trained on the train split, and picks the best option of each held-out question — how far the question and
+  options alone get (a balanced world keeps it near 25 %);
 - best constant span (grounding): the one span with the highest train R1@0.5 (``world.json``), answered for
   every held-out query.
 
@@ -29,13 +30,17 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def _features(question: str, option: str) -> np.ndarray:
+def _features(question: str, option: str, pos: int) -> np.ndarray:
     x = np.zeros(DIM, np.float32)
-    ow = _words(option)
+    ow, qw = _words(option), set(_words(question))
     keys = (
         [f"o:{w}" for w in ow]
         + [f"o:{option.lower()}"]
-        + [f"q:{q}|o:{w}" for q in set(_words(question)) for w in ow]
+        + [f"q:{q}|o:{w}" for q in qw for w in ow]
+        # the option's letter, alone and per question word: a position prior (options are listed in a fixed
+        # order) is there for the taking
+        + [f"p:{pos}"]
+        + [f"q:{q}|p:{pos}" for q in qw]
     )
     for k in keys:
         x[zlib.crc32(k.encode()) % DIM] = 1.0
@@ -53,7 +58,7 @@ def load_mcq(root: Path, split: str) -> list[dict]:
 
 
 def fit(items: list[dict], epochs: int = 200, lr: float = 0.5, l2: float = 1e-4) -> np.ndarray:
-    x = np.stack([_features(it["question"], c) for it in items for c in it["candidates"]])
+    x = np.stack([_features(it["question"], c, k) for it in items for k, c in enumerate(it["candidates"])])
     y = np.array([float(c == it["answer"]) for it in items for c in it["candidates"]], np.float32)
     w = np.zeros(DIM, np.float32)
     for _ in range(epochs):  # full-batch gradient descent on the logistic loss
@@ -65,7 +70,8 @@ def fit(items: list[dict], epochs: int = 200, lr: float = 0.5, l2: float = 1e-4)
 def choose(items: list[dict], w: np.ndarray) -> list[int]:
     """The option index the text-only model picks for each item."""
     return [
-        int(np.argmax([float(_features(it["question"], c) @ w) for c in it["candidates"]])) for it in items
+        int(np.argmax([float(_features(it["question"], c, k) @ w) for k, c in enumerate(it["candidates"])]))
+        for it in items
     ]
 
 

@@ -3,8 +3,8 @@
 Each clip proposes candidate questions (:func:`propose`): every question it can answer exactly, each with the
 pool its distractors are drawn from — fixed four-value sets, colour and shape swaps of the named objects,
 actions of the same make-up. :func:`select` (in :mod:`.balance`, re-exported here) then balances answer values
-and positions so that chance is 25 % and a model that reads only the question and the options stays near it
-(``scripts/synth_text_baseline.py`` measures it).
+and lists the options in alphabetical order, so that chance is 25 % and a model that reads only the question
+and the options stays near it (``scripts/synth_text_baseline.py`` measures it).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 from tpo_eval.io import sha256_json
 
-VERSION = 2  # 2: videos written lossless (libx264rgb) instead of mpeg4
+VERSION = 3  # 2: videos written lossless (libx264rgb) instead of mpeg4; 3: MCQ options in alphabetical order
 SPLITS = ("train", "heldout")
 PRESETS: dict[str, dict[str, Any]] = {
     "demo": {"n_train": 1024, "n_heldout": 96, "size": 64, "frames": 32, "fps": 4.0},

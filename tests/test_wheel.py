@@ -125,3 +125,23 @@ def test_installed_cli_scores_qvhighlights_like_the_official_evaluator(
     micro = json.loads(r.stdout)["overall"]["micro"]
     official = json.loads((qvh / "sample_val_preds_metrics_raw.json").read_text())["brief"]
     assert {k: micro[f"official/{k}"] for k in official} == official
+
+
+def test_wheel_carries_the_demo_base(venv: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """The demo's stages name ``model.base: demo_base``: the installed package must find its weights."""
+    v, env = venv
+    r = _run(
+        [
+            str(v / "bin" / "python"),
+            "-c",
+            "from tpo_train.presets import materialize; print(materialize('demo_base'))",
+        ],
+        tmp_path,
+        env,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    folder = Path(r.stdout.split()[-1])
+    assert str(folder).startswith(str(v / "lib")), folder
+    shipped = REPO / "tpo_train" / "assets" / "demo_base"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in shipped.iterdir())
+    assert (folder / "model.safetensors").read_bytes() == (shipped / "model.safetensors").read_bytes()

@@ -191,7 +191,7 @@ def synth(out: str, seed: int, preset: str) -> None:
     type=click.Choice(["demo", "ci"]),
     default="demo",
     show_default=True,
-    help="demo: the full miniature (12.5 min measured on 2 cores); ci: tiny world, 2 steps per stage.",
+    help="demo: the full miniature (14.6 min measured on 2 cores); ci: tiny world, 2 steps per stage.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="World and training seed.")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Training/scoring processes at once.")

@@ -131,3 +131,25 @@ def test_a_missing_shipped_base_names_the_command(monkeypatch):
     monkeypatch.setitem(presets.SHIPPED, "nowhere", "no_such_folder")
     with pytest.raises(ValueError, match="tpo-train demo-base --out"):
         presets.materialize("nowhere")
+
+
+def test_the_shipped_base_is_the_builders_default_recipe_on_another_world():
+    """tpo_train/assets/demo_base is what ``tpo-train demo-base`` writes at its defaults, on a world the demo
+    never uses (seed 1 vs the demo's 0), and the demo's first stages start from it."""
+    import inspect
+
+    from tpo_train.config import load_config
+    from tpo_train.demo import Demo
+    from tpo_train.demo_base import ORIGIN_FILE, build_demo_base
+    from tpo_train.presets import materialize
+
+    folder = materialize("demo_base")
+    origin = json.loads((folder / ORIGIN_FILE).read_text())
+    defaults = {k: v.default for k, v in inspect.signature(build_demo_base).parameters.items()}
+    assert origin["steps"] == defaults["steps"] and origin["lookup_steps"] == defaults["lookup_steps"]
+    assert origin["per_step"] == {k: defaults[k] for k in ("mcq", "answers", "lookups")}
+    assert origin["world"]["seed"] == 1 != Demo.seed and origin["world"]["preset"] == "demo"
+    # what it was shipped for: its own world's held-out MCQ above chance when the build ended
+    assert origin["log"][-1]["step"] == origin["steps"] and origin["log"][-1]["heldout"]["acc"] > 0.3
+    for config in ("demo_stage1", "demo_stage2"):
+        assert load_config(config, ["data.root=tiny", "init_from=base"]).model.base == "demo_base"

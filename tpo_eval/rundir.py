@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
@@ -72,6 +72,21 @@ class FileLock:
 
 def predictions_lock(pred_file: Path) -> FileLock:
     return FileLock(pred_file.parent / f".{pred_file.name}.lock", pred_file)
+
+
+def remove_if_only_lock(out: Path, lock: FileLock, parents: Sequence[Path] = ()) -> None:
+    """Remove the run directory ``out`` when all it holds is ``lock``'s (released) file — a run that created it
+    and failed before writing anything — and then those of ``parents`` (the folders the run created above it,
+    innermost first) that are left empty. Anything else in ``out`` (another shard's lock, a row) keeps it."""
+    if not (out.is_dir() and list(out.iterdir()) == [lock.path]):
+        return
+    lock.path.unlink()
+    out.rmdir()
+    for p in parents:
+        try:
+            p.rmdir()
+        except OSError:  # not empty: another run's folder lives there now
+            return
 
 
 @contextmanager

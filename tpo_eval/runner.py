@@ -145,6 +145,7 @@ class Runner(RunRequests, RunResults):
         mine = shard(self.samples, self.run_cfg.shard_index, self.run_cfg.shard_count)
         writer = lock = None
         done: dict[str, dict[str, Any]] = {}
+        made = [p for p in (out, *out.parents) if not p.exists()] if out is not None else []  # to be created
         if out is not None:  # before the model loads, so a second writer is refused at once
             pred = out / (
                 "predictions.jsonl"
@@ -169,6 +170,12 @@ class Runner(RunRequests, RunResults):
                     writer.write(row)
                 if self.on_sample:
                     self.on_sample(s.id)
+        except BaseException:
+            if made and lock:  # failed before the first row (a model that cannot load or answer): no husk
+                lock.release()
+                rundir.remove_if_only_lock(out, lock, made[1:])
+                lock = None
+            raise
         finally:
             if writer:
                 writer.close()

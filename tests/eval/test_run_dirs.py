@@ -333,7 +333,8 @@ def test_bad_samples_become_counted_failures(tmp_path):
 
 
 # ---- 8. exit codes and messages ----------------------------------------------------------------------------
-def test_exit_codes_and_messages(data, tmp_path):
+def test_exit_codes_and_messages(data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs without --out go to ./runs/<benchmark>-<model>-<time>
     base = [
         "run",
         "mvbench",
@@ -407,3 +408,22 @@ def test_duplicate_qvhighlights_qid_is_refused(shared_data, tmp_path):
                 progress=False,
             )
         )
+
+
+def test_a_run_that_fails_before_its_first_row_leaves_no_folder(data, tmp_path, monkeypatch):
+    """The lock is taken before the model loads (a second writer is refused at once); when the model then
+    cannot load or answer, the folder this run created goes again — an existing folder is left as it was."""
+    from tpo_eval.models.base import ModelError
+    from tpo_eval.models.mock import MockModel
+
+    monkeypatch.setattr(MockModel, "supports", frozenset({"temporal_grounding"}))
+    new = tmp_path / "runs" / "fresh"
+    with pytest.raises(ModelError, match="cannot answer 'mcq'"):
+        evaluate(_cfg(data, new, model="mock:oracle"))
+    assert not (tmp_path / "runs").exists()  # the folder and the parent the run made for it
+    old = tmp_path / "mine"
+    old.mkdir()
+    (old / "notes.txt").write_text("kept")
+    with pytest.raises(ModelError):
+        evaluate(_cfg(data, old, model="mock:oracle"))
+    assert sorted(p.name for p in old.iterdir()) == [".predictions.jsonl.lock", "notes.txt"]

@@ -284,6 +284,8 @@ def test_mmiu_multi_image_end_to_end(standin, tmp_path):
             str(tmp_path / "mmiu"),
             "--model-arg",
             "max_new_tokens=4",
+            "--out",
+            str(tmp_path / "run"),  # not ./runs/… in the working directory
             "--json",
         ]
     )

@@ -75,9 +75,10 @@ def predictions_lock(pred_file: Path) -> FileLock:
 
 
 def remove_if_only_lock(out: Path, lock: FileLock, parents: Sequence[Path] = ()) -> None:
-    """Remove the run directory ``out`` when all it holds is ``lock``'s (released) file — a run that created it
-    and failed before writing anything — and then those of ``parents`` (the folders the run created above it,
-    innermost first) that are left empty. Anything else in ``out`` (another shard's lock, a row) keeps it."""
+    """Remove the run directory ``out`` when all it holds is ``lock``'s (released) file — a run that created
+    it and failed before writing anything — and then those of ``parents`` (the folders the run created above
+    it, innermost first) that are left empty. Anything else in ``out`` (another shard's lock, a row) keeps
+    it."""
     if not (out.is_dir() and list(out.iterdir()) == [lock.path]):
         return
     lock.path.unlink()

@@ -3,10 +3,10 @@
 
 The only module that imports ``deepspeed``. Both engines expose the same four calls the recipe uses —
 ``forward(batch)``, ``micro_step(loss, last)``, ``lrs()`` and ``state_dict()/load_state_dict()`` — and the
-same
-numerics: the loss of a global batch is the mean of its micro-batch losses (each rank averages its own, the
-all-reduce averages the ranks), gradients are clipped to ``optim.grad_clip`` by global norm, and AdamW steps
-with per-group peak LRs scaled by :func:`lr_factor` (linear warm-up, then cosine decay).
+same numerics: the loss of a global batch is the mean of its micro-batch losses (each rank averages its own,
+the all-reduce averages the ranks), gradients are clipped to ``optim.grad_clip`` by global norm, and AdamW
+steps with per-group peak LRs scaled by :func:`~tpo_train.schedule.lr_factor` (linear warm-up, then cosine
+decay; the optimiser and its schedule are :mod:`tpo_train.schedule`).
 
 The DeepSpeed JSON is generated from the training config by :func:`deepspeed_config` (never hand-written), so
 its batch, accumulation, clipping and precision cannot disagree with the YAML.
@@ -14,7 +14,6 @@ its batch, accumulation, clipping and precision cannot disagree with the YAML.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from .config import TPOConfig
+from .schedule import make_optimizer, make_scheduler
 
 
 @dataclass(frozen=True)
@@ -54,39 +54,6 @@ def engine_device(dist: Optional[DistInfo] = None) -> torch.device:
 def launched_distributed() -> bool:
     """True under ``deepspeed``/``torchrun`` (they set ``LOCAL_RANK``), even with a single process."""
     return "LOCAL_RANK" in os.environ or dist_info().world > 1
-
-
-def lr_factor(
-    step: int, total_steps: int, warmup_ratio: float, schedule: str = "cosine", min_lr_ratio: float = 0.0
-) -> float:
-    """Multiplier of the peak LR *used by* optimiser step ``step`` (0-based).
-
-    Linear warm-up over ``ceil(warmup_ratio * total)`` steps reaching 1.0 on the last warm-up step, then
-    cosine decay from 1.0 to ``min_lr_ratio`` at the end. ``constant`` keeps 1.0 after warm-up.
-    """
-    warm = math.ceil(warmup_ratio * total_steps)
-    if warm and step < warm:
-        return (step + 1) / warm
-    if schedule == "constant":
-        return 1.0
-    span = max(1, total_steps - warm)
-    progress = min(1.0, (step - warm) / span)
-    return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
-def make_optimizer(groups: Sequence[Mapping[str, Any]], cfg: TPOConfig) -> torch.optim.AdamW:
-    """AdamW over ``groups`` (dicts with ``params``, ``lr``, ``weight_decay``, ``name``)."""
-    o = cfg.optim
-    return torch.optim.AdamW([dict(g) for g in groups], betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-
-
-def make_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: TPOConfig, total_steps: int
-) -> torch.optim.lr_scheduler.LambdaLR:
-    o = cfg.optim
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total_steps, o.warmup_ratio, o.schedule, o.min_lr_ratio)
-    )
 
 
 def deepspeed_config(cfg: TPOConfig, world: int) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tpo_train.engine import TorchEngine, deepspeed_config, lr_factor
+from tpo_train.engine import TorchEngine, deepspeed_config
+from tpo_train.schedule import lr_factor
 
 from ._recipe_helpers import TINY, load, run_stage, tiny_cache  # noqa: F401
 

@@ -171,7 +171,8 @@ class Runner(RunRequests, RunResults):
                 if self.on_sample:
                     self.on_sample(s.id)
         except BaseException:
-            if made and lock:  # failed before the first row (a model that cannot load or answer): no husk
+            if made and lock and writer is None:  # failed before any row could be written (a model that
+                # cannot load, answer or take its args): remove the folder this run made, no husk
                 lock.release()
                 rundir.remove_if_only_lock(out, lock, made[1:])
                 lock = None
